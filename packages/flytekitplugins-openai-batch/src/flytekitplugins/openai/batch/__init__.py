@@ -1,0 +1,1 @@
+"""The OpenAI Batch task and its async connector (agent)."""

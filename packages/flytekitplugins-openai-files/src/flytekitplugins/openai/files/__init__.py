@@ -1,0 +1,1 @@
+"""Upload and download container tasks for the OpenAI Batch API."""
