@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: built wheels, clean venvs, subprocess plumbing."""

@@ -1,0 +1,81 @@
+"""Build the workspace's wheels once per test session and install them into clean venvs.
+
+Building is slow, so the first xdist worker to get the lock builds into a shared folder and the
+others reuse it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = ("flytekitplugins-openai-files", "flytekitplugins-openai-batch", "flytekitplugins-openai")
+
+
+def uv() -> str:
+    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if not Path(found).exists():
+        raise RuntimeError("uv is not on PATH; install it with `python3 -m pip install uv`")
+    return found
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def built_wheels(shared_dir: Path) -> Path:
+    """Wheels (and sdists) of every workspace package, built as a user would: `--no-sources`."""
+    out = shared_dir / "dist"
+    done = shared_dir / "dist.done"
+    with _locked(shared_dir / "dist.lock"):
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            subprocess.run(
+                [uv(), "build", "--all-packages", "--no-sources", "--out-dir", str(out)],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            done.touch()
+    return out
+
+
+def wheel_for(dist: Path, project: str) -> Path:
+    stem = project.replace("-", "_")
+    (found,) = [p for p in dist.glob(f"{stem}-*.whl") if p.name.split("-")[0] == stem]
+    return found
+
+
+def clean_venv(path: Path, python: str | None = None) -> Path:
+    """A venv outside the workspace, so nothing resolves through the workspace's sources."""
+    cmd = [uv(), "venv", "--quiet", str(path)]
+    if python:
+        cmd += ["--python", python]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return path / "bin" / "python"
+
+
+def pip_install(python: Path, *requirements: str, find_links: Path | None = None) -> None:
+    cmd = [uv(), "pip", "install", "--quiet", "--python", str(python)]
+    if find_links:
+        cmd += ["--find-links", str(find_links)]
+    env = {**os.environ, "VIRTUAL_ENV": str(python.parent.parent)}
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    result = subprocess.run([*cmd, *requirements], capture_output=True, text=True, env=env, cwd=python.parent)
+    if result.returncode:
+        raise AssertionError(f"install failed:\n{result.stdout}\n{result.stderr}")
