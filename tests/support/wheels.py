@@ -10,7 +10,6 @@ import fcntl
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +19,9 @@ PLUGINS = ("flytekitplugins-openai-files", "flytekitplugins-openai-batch", "flyt
 
 
 def uv() -> str:
-    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    if not Path(found).exists():
+    # `uv run` tells its children where it is; otherwise look on PATH.
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
         raise RuntimeError("uv is not on PATH; install it with `python3 -m pip install uv`")
     return found
 
