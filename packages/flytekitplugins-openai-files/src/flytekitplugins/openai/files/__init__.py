@@ -1,1 +1,35 @@
-"""Upload and download container tasks for the OpenAI Batch API."""
+"""Upload and download container tasks for the OpenAI Batch API.
+
+Importing this package is cheap: ``openai`` itself is loaded lazily, when a task first runs.
+"""
+
+from .config import OpenAIFileConfig
+from .download import DownloadJSONFilesExecutor, DownloadJSONFilesTask
+from .errors import (
+    BatchResultError,
+    InvalidRequestFile,
+    MissingSecret,
+    OpenAIBatchError,
+    TransferError,
+)
+from .images import OpenAIFileDefaultImages
+from .result import BatchResult
+from .upload import UploadJSONLFileExecutor, UploadJSONLFileTask
+from .validation import ValidationLimits, validate_request_file
+
+__all__ = [
+    "BatchResult",
+    "BatchResultError",
+    "DownloadJSONFilesExecutor",
+    "DownloadJSONFilesTask",
+    "InvalidRequestFile",
+    "MissingSecret",
+    "OpenAIBatchError",
+    "OpenAIFileConfig",
+    "OpenAIFileDefaultImages",
+    "TransferError",
+    "UploadJSONLFileExecutor",
+    "UploadJSONLFileTask",
+    "ValidationLimits",
+    "validate_request_file",
+]

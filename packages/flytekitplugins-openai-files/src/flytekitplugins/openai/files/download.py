@@ -1,0 +1,207 @@
+"""The download task: fetch a finished batch's output and error files, and account for every request."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import flytekit
+from flytekit import kwtypes, lazy_module
+from flytekit.configuration import SerializationSettings
+from flytekit.core.interface import Interface
+from flytekit.core.shim_task import ShimTaskExecutor
+from flytekit.loggers import logger
+from flytekit.models.task import TaskTemplate
+from flytekit.types.file import JSONLFile
+
+from ._client import client_from_custom, describe_failure, redact, transient_errors
+from ._task import OpenAIFileTask
+from .config import OpenAIFileConfig
+from .errors import BatchResultError, TransferError
+from .reconcile import RequestTally, reconcile
+from .result import BatchResult
+
+openai = lazy_module("openai")
+
+_CHUNK = 1 << 20
+_INITIAL_BACKOFF = 0.5
+_MAX_BACKOFF = 8.0
+
+
+class DownloadJSONFilesTask(OpenAIFileTask):
+    """Downloads a batch's result files; ``fail_on_missing_requests`` turns lost requests into a failure."""
+
+    _DOWNLOAD_JSON_FILES_TASK_TYPE = "openai-batch-download-files"
+
+    def __init__(
+        self,
+        name: str,
+        task_config: OpenAIFileConfig,
+        container_image: str | None = None,
+        fail_on_missing_requests: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self._fail_on_missing_requests = fail_on_missing_requests
+        super().__init__(
+            name=name,
+            task_config=task_config,
+            task_type=self._DOWNLOAD_JSON_FILES_TASK_TYPE,
+            executor_type=DownloadJSONFilesExecutor,
+            container_image=container_image,
+            interface=Interface(
+                inputs=kwtypes(batch_endpoint_result=dict), outputs=kwtypes(result=BatchResult)
+            ),
+            **kwargs,
+        )
+
+    def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
+        return {**super().get_custom(settings), "fail_on_missing_requests": self._fail_on_missing_requests}
+
+
+class DownloadJSONFilesExecutor(ShimTaskExecutor[DownloadJSONFilesTask]):
+    def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> BatchResult:
+        client, api_key = client_from_custom(tt.custom)
+        return download_batch_results(
+            client,
+            kwargs["batch_endpoint_result"],
+            Path(flytekit.current_context().working_directory),
+            fail_on_missing_requests=bool(tt.custom.get("fail_on_missing_requests", False)),
+            api_key=api_key,
+        )
+
+
+def download_batch_results(
+    client: Any,
+    batch: Mapping[str, Any],
+    directory: Path,
+    *,
+    fail_on_missing_requests: bool = False,
+    api_key: str | None = None,
+) -> BatchResult:
+    """Download whichever result files the batch produced, then compare them with its input file."""
+    batch_id = str(batch.get("id") or "(unknown id)")
+    status = batch.get("status")
+    output_id = batch.get("output_file_id")
+    error_id = batch.get("error_file_id")
+    if not output_id and not error_id:
+        raise BatchResultError(
+            f"Batch {batch_id} (status {status!r}) produced neither an output file nor an error file"
+            f"{_batch_errors(batch)}; there is nothing to download."
+        )
+
+    result = BatchResult()
+    tally = RequestTally()
+    if output_id:
+        path = directory / f"{batch_id}-output.jsonl"
+        download_file(client, output_id, path, api_key=api_key)
+        tally.add_output_file(str(path))
+        result.output_file = JSONLFile(str(path))
+    if error_id:
+        path = directory / f"{batch_id}-error.jsonl"
+        download_file(client, error_id, path, api_key=api_key)
+        tally.add_error_file(str(path))
+        result.error_file = JSONLFile(str(path))
+
+    _account_for_requests(client, batch, batch_id, tally, directory, fail_on_missing_requests, api_key)
+    return result
+
+
+def _account_for_requests(
+    client: Any,
+    batch: Mapping[str, Any],
+    batch_id: str,
+    tally: RequestTally,
+    directory: Path,
+    fail_on_missing_requests: bool,
+    api_key: str | None,
+) -> None:
+    input_id = batch.get("input_file_id")
+    if not input_id:
+        logger.warning(
+            f"Batch {batch_id}: {tally.succeeded} succeeded, {tally.failed} failed; no input_file_id in the "
+            "batch, so requests missing from both files cannot be counted"
+        )
+        return
+    input_path = directory / f".{batch_id}-input.jsonl"
+    try:
+        download_file(client, input_id, input_path, api_key=api_key)
+        outcome = reconcile(str(input_path), tally)
+    finally:
+        input_path.unlink(missing_ok=True)
+    logger.info(outcome.summary(batch_id))
+    print(outcome.summary(batch_id), flush=True)  # also in the pod's log when flytekit logs quietly
+    if outcome.missing:
+        message = outcome.missing_message(batch_id)
+        if fail_on_missing_requests:
+            raise BatchResultError(message + " (fail_on_missing_requests is set)")
+        logger.warning(message)
+
+
+def _batch_errors(batch: Mapping[str, Any]) -> str:
+    errors = (batch.get("errors") or {}).get("data") or []
+    messages = [f"{e.get('code')}: {e.get('message')}" for e in errors[:3] if isinstance(e, Mapping)]
+    return f" (errors: {'; '.join(messages)})" if messages else ""
+
+
+def download_file(client: Any, file_id: str, dest: Path, *, api_key: str | None = None) -> int:
+    """Stream a file to ``dest`` atomically; a connection cut mid-body or a short body is tried again.
+
+    The SDK retries failures before the response starts; a body that breaks off is ours to retry,
+    and a partial file never appears at ``dest`` (it is written beside it, then renamed).
+    """
+    retries = int(client.max_retries)
+    try:
+        expected: int | None = client.files.retrieve(file_id).bytes
+    except (openai.APIStatusError, *transient_errors()) as e:
+        raise TransferError(describe_failure(f"Looking up file {file_id}", e, retries, api_key)) from None
+
+    last_problem = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            delay = min(_INITIAL_BACKOFF * 2 ** (attempt - 1), _MAX_BACKOFF) * (1 - 0.25 * random.random())
+            logger.warning(f"Downloading file {file_id} again in {delay:.1f}s: {last_problem}")
+            time.sleep(delay)
+        fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as sink:
+                size = _stream_body(client, file_id, sink, retries, api_key)
+            if expected is None or size == expected:
+                os.replace(part, dest)
+                return size
+            last_problem = f"got {size:,} bytes, expected {expected:,}"
+        except _BodyCut as cut:
+            last_problem = cut.reason
+        finally:
+            if os.path.exists(part):
+                os.unlink(part)
+    raise TransferError(
+        redact(f"Downloading file {file_id} failed after {retries} retries: {last_problem}", api_key)
+    )
+
+
+class _BodyCut(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _stream_body(client: Any, file_id: str, sink: Any, retries: int, api_key: str | None) -> int:
+    size = 0
+    transient = transient_errors()
+    try:
+        with client.files.with_streaming_response.content(file_id) as response:
+            try:
+                for chunk in response.iter_bytes(_CHUNK):
+                    sink.write(chunk)
+                    size += len(chunk)
+            except transient as e:
+                raise _BodyCut(f"connection lost after {size:,} bytes ({type(e).__name__})") from None
+    except (openai.APIStatusError, *transient) as e:
+        # Raised before the body started: the SDK has already spent its retries on it.
+        raise TransferError(describe_failure(f"Downloading file {file_id}", e, retries, api_key)) from None
+    return size

@@ -1,0 +1,187 @@
+"""Checks a Batch request file in one streaming pass, so a bad file fails before anything is uploaded.
+
+OpenAI only reports a malformed input file after the upload and a batch creation; catching the
+problems here gives the user every bad line at once (with line numbers) and wastes no upload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidRequestFile
+
+# Endpoints a batch may target (openai-files-batch.openapi.yaml, CreateBatchRequest.endpoint).
+BATCH_ENDPOINTS = frozenset(
+    {
+        "/v1/responses",
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/completions",
+        "/v1/moderations",
+        "/v1/images/generations",
+        "/v1/images/edits",
+        "/v1/videos",
+    }
+)
+# Endpoints whose request body may leave out `model` (the server then picks its default).
+MODEL_OPTIONAL_ENDPOINTS = frozenset({"/v1/moderations"})
+
+DEFAULT_MAX_REQUESTS = 50_000
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+
+_READ_BUFFER = 1 << 20
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ValidationLimits:
+    """OpenAI's limits by default; compatible servers may allow more (or less)."""
+
+    max_requests: int = DEFAULT_MAX_REQUESTS
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        if self.max_requests < 1 or self.max_bytes < 1:
+            raise ValueError("validation limits must be positive")
+
+    def to_custom(self) -> dict[str, int]:
+        return {"max_requests": self.max_requests, "max_bytes": self.max_bytes}
+
+    @classmethod
+    def from_custom(cls, custom: dict[str, Any] | None) -> ValidationLimits:
+        custom = custom or {}
+        return cls(
+            max_requests=int(custom.get("max_requests", DEFAULT_MAX_REQUESTS)),
+            max_bytes=int(custom.get("max_bytes", DEFAULT_MAX_BYTES)),
+        )
+
+
+@dataclass(frozen=True)
+class RequestFileSummary:
+    """What a valid request file holds, for logging and for checking a batch against it."""
+
+    requests: int
+    bytes: int
+    url: str
+    model: str | None
+
+
+class _Problems:
+    """Keeps the first few problems word for word and counts the rest, so memory stays flat."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.total = 0
+
+    def add(self, message: str) -> None:
+        self.total += 1
+        if len(self.shown) < InvalidRequestFile.SHOWN:
+            self.shown.append(message)
+
+
+def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits()) -> RequestFileSummary:
+    """Raise InvalidRequestFile listing every problem OpenAI would reject the file for."""
+    size = os.path.getsize(path)
+    if size == 0:
+        raise InvalidRequestFile(path, ["the file is empty: a batch needs at least one request"])
+    if size > limits.max_bytes:
+        raise InvalidRequestFile(
+            path, [f"the file is {size:,} bytes; the limit is {limits.max_bytes:,} bytes"]
+        )
+
+    problems = _Problems()
+    seen_ids: dict[str, int] = {}
+    url: str | None = None
+    url_line = 0
+    model: Any = _MISSING
+    model_line = 0
+    requests = 0
+    loads = json.loads
+
+    with open(path, "rb", buffering=_READ_BUFFER) as stream:
+        for lineno, raw in enumerate(stream, 1):
+            if not raw.strip():
+                problems.add(f"line {lineno}: blank line (every line must be one JSON request)")
+                continue
+            requests += 1
+            try:
+                request = loads(raw)
+            except json.JSONDecodeError as e:
+                problems.add(f"line {lineno}: not valid JSON ({e.msg} at column {e.colno})")
+                continue
+            except UnicodeDecodeError:
+                problems.add(f"line {lineno}: not valid UTF-8")
+                continue
+            if type(request) is not dict:
+                problems.add(f"line {lineno}: a request must be a JSON object, got {type(request).__name__}")
+                continue
+
+            custom_id = request.get("custom_id", _MISSING)
+            if custom_id is _MISSING:
+                problems.add(f"line {lineno}: custom_id is missing")
+            elif type(custom_id) is not str:
+                problems.add(f"line {lineno}: custom_id must be a string, got {type(custom_id).__name__}")
+            elif not custom_id:
+                problems.add(f"line {lineno}: custom_id is empty")
+            else:
+                first = seen_ids.setdefault(custom_id, lineno)
+                if first != lineno:
+                    problems.add(f"line {lineno}: custom_id {custom_id!r} is already used on line {first}")
+
+            method = request.get("method", _MISSING)
+            if method != "POST":
+                shown = "missing" if method is _MISSING else repr(method)
+                problems.add(f"line {lineno}: method must be 'POST', got {shown}")
+
+            line_url = request.get("url", _MISSING)
+            if line_url is _MISSING:
+                problems.add(f"line {lineno}: url is missing")
+            elif line_url not in BATCH_ENDPOINTS:
+                problems.add(
+                    f"line {lineno}: url {line_url!r} is not a Batch endpoint (one of {', '.join(sorted(BATCH_ENDPOINTS))})"
+                )
+            elif url is None:
+                url, url_line = line_url, lineno
+            elif line_url != url:
+                problems.add(f"line {lineno}: url {line_url!r} differs from {url!r} on line {url_line}")
+
+            body = request.get("body", _MISSING)
+            if body is _MISSING:
+                problems.add(f"line {lineno}: body is missing")
+                continue
+            if type(body) is not dict:
+                problems.add(f"line {lineno}: body must be a JSON object, got {type(body).__name__}")
+                continue
+            line_model = body.get("model", _MISSING)
+            if line_model is _MISSING:
+                if line_url not in MODEL_OPTIONAL_ENDPOINTS:
+                    problems.add(f"line {lineno}: body.model is missing")
+                    continue
+            elif type(line_model) is not str or not line_model:
+                problems.add(f"line {lineno}: body.model must be a non-empty string")
+                continue
+            if model is _MISSING and model_line == 0:
+                model, model_line = line_model, lineno
+            elif line_model != model:
+                problems.add(
+                    f"line {lineno}: body.model {_shown_model(line_model)} differs from "
+                    f"{_shown_model(model)} on line {model_line} (a batch uses one model)"
+                )
+
+    if requests == 0:
+        problems.add("the file holds no requests")
+    if requests > limits.max_requests:
+        problems.add(f"the file holds {requests:,} requests; the limit is {limits.max_requests:,}")
+    if problems.total:
+        raise InvalidRequestFile(path, problems.shown, problems.total)
+    assert url is not None  # a file with requests and no problems has a url on every line
+    return RequestFileSummary(
+        requests=requests, bytes=size, url=url, model=None if model is _MISSING else str(model)
+    )
+
+
+def _shown_model(model: Any) -> str:
+    return "(none)" if model is _MISSING else repr(model)
