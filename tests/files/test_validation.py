@@ -1,0 +1,108 @@
+"""The request-file checks, called directly: every problem named with its line, counted past 20."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flytekitplugins.openai.files import InvalidRequestFile, ValidationLimits, validate_request_file
+from tests.files.requests import BAD_FILES, good_file, request, write_lines
+
+
+def test_good_file_is_summarised(tmp_path: Path) -> None:
+    path = good_file(tmp_path / "in.jsonl", n=4)
+    summary = validate_request_file(str(path))
+    assert (summary.requests, summary.url, summary.model) == (4, "/v1/chat/completions", "gpt-4o-mini")
+    assert summary.bytes == path.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("lines", "phrase"), [(b[1], b[2]) for b in BAD_FILES], ids=[b[0] for b in BAD_FILES]
+)
+def test_each_kind_of_bad_line_is_named(tmp_path: Path, lines: list[Any], phrase: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    if lines:
+        write_lines(path, lines)
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(InvalidRequestFile) as raised:
+        validate_request_file(str(path))
+    assert phrase in str(raised.value)
+    assert raised.value.total == 1
+    assert "nothing was uploaded" in str(raised.value)
+
+
+def test_first_twenty_problems_are_listed_and_all_counted(tmp_path: Path) -> None:
+    lines: list[Any] = [request(i) for i in range(5)] + ["not json"] * 30 + [request(0)]
+    path = write_lines(tmp_path / "bad.jsonl", lines)
+    with pytest.raises(InvalidRequestFile) as raised:
+        validate_request_file(str(path))
+    error = raised.value
+    assert error.total == 31
+    assert len(error.problems) == 20
+    message = str(error)
+    assert "31 problem(s)" in message
+    assert "line 6: not valid JSON" in message
+    assert "line 25: not valid JSON" in message
+    assert "line 26:" not in message
+    assert "... and 11 more" in message
+
+
+def test_request_limit_is_configurable(tmp_path: Path) -> None:
+    path = good_file(tmp_path / "in.jsonl", n=5)
+    with pytest.raises(InvalidRequestFile, match="holds 5 requests; the limit is 4"):
+        validate_request_file(str(path), ValidationLimits(max_requests=4))
+    assert validate_request_file(str(path), ValidationLimits(max_requests=5)).requests == 5
+
+
+def test_size_limit_fails_before_reading(tmp_path: Path) -> None:
+    path = good_file(tmp_path / "in.jsonl", n=5)
+    size = path.stat().st_size
+    with pytest.raises(
+        InvalidRequestFile, match=f"the file is {size:,} bytes; the limit is {size - 1:,} bytes"
+    ):
+        validate_request_file(str(path), ValidationLimits(max_bytes=size - 1))
+
+
+def test_moderations_may_leave_out_the_model(tmp_path: Path) -> None:
+    lines = [
+        {"custom_id": f"m{i}", "method": "POST", "url": "/v1/moderations", "body": {"input": "hi"}}
+        for i in range(3)
+    ]
+    summary = validate_request_file(str(write_lines(tmp_path / "mod.jsonl", lines)))
+    assert (summary.url, summary.model) == ("/v1/moderations", None)
+
+
+def test_every_documented_endpoint_is_accepted(tmp_path: Path) -> None:
+    for url in (
+        "/v1/responses",
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/completions",
+        "/v1/images/generations",
+        "/v1/images/edits",
+        "/v1/videos",
+    ):
+        path = write_lines(tmp_path / "in.jsonl", [request(0, url=url), request(1, url=url)])
+        assert validate_request_file(str(path)).url == url
+
+
+def test_invalid_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(json.dumps(request(0)).encode() + b"\n" + b'{"custom_id": "\xff\xfe"}\n')
+    with pytest.raises(InvalidRequestFile, match="line 2: not valid UTF-8"):
+        validate_request_file(str(path))
+
+
+def test_validation_is_fast(tmp_path: Path) -> None:
+    """A loose floor (the benchmark measures the real figure): 20 MB of typical requests."""
+    filler = "x" * 4000
+    path = write_lines(tmp_path / "big.jsonl", (request(i, messages=filler) for i in range(5000)))
+    start = time.perf_counter()
+    validate_request_file(str(path))
+    rate = path.stat().st_size / (time.perf_counter() - start) / 1e6
+    assert rate > 50, f"validation ran at {rate:.0f} MB/s"
