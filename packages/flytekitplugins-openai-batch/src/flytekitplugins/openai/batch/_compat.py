@@ -1,0 +1,44 @@
+"""flytekit 1.15 says "agent" where 1.16 says "connector"; this module gives one name to each piece.
+
+flytekit 1.16 keeps `base_agent` as aliases of `base_connector`, so importing the connector names
+first and falling back to the agent names covers both without touching deprecated paths on 1.16.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flytekit.extend.backend.base_connector import AsyncConnectorBase as AsyncConnectorBase
+    from flytekit.extend.backend.base_connector import AsyncConnectorExecutorMixin as AsyncExecutorMixin
+    from flytekit.extend.backend.base_connector import ConnectorRegistry as Registry
+    from flytekit.extend.backend.base_connector import Resource as Resource
+    from flytekit.extend.backend.base_connector import ResourceMeta as ResourceMeta
+    from flytekit.extend.backend.utils import get_connector_secret as get_secret
+else:
+    try:
+        from flytekit.extend.backend.base_connector import AsyncConnectorBase, Resource, ResourceMeta
+        from flytekit.extend.backend.base_connector import AsyncConnectorExecutorMixin as AsyncExecutorMixin
+        from flytekit.extend.backend.base_connector import ConnectorRegistry as Registry
+        from flytekit.extend.backend.utils import get_connector_secret as get_secret
+    except ImportError:  # flytekit 1.15
+        from flytekit.extend.backend.base_agent import AgentRegistry as Registry
+        from flytekit.extend.backend.base_agent import AsyncAgentBase as AsyncConnectorBase
+        from flytekit.extend.backend.base_agent import AsyncAgentExecutorMixin as AsyncExecutorMixin
+        from flytekit.extend.backend.base_agent import Resource, ResourceMeta
+        from flytekit.extend.backend.utils import get_agent_secret as get_secret
+
+__all__ = [
+    "AsyncConnectorBase",
+    "AsyncExecutorMixin",
+    "Registry",
+    "Resource",
+    "ResourceMeta",
+    "get_secret",
+    "lookup_connector",
+]
+
+
+def lookup_connector(task_type: str) -> Any:
+    """The connector registered for `task_type` (1.15 has only `get_agent`, 1.16 keeps it as an alias)."""
+    return Registry.get_agent(task_type)

@@ -1,0 +1,142 @@
+"""The `config` of a BatchEndpointTask: which `batches.create` arguments it may carry, checked early.
+
+A wrong key or value should fail where the task is defined, not hours later in the connector, so the
+task validates at definition time and the connector validates again (templates can come from other
+clients). Limits are the Batch API's own (see the OpenAPI description of `CreateBatchRequest`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import BatchConfigError
+
+TASK_TYPE = "openai-batch"
+
+DEFAULT_COMPLETION_WINDOW = "24h"
+DEFAULT_ENDPOINT = "/v1/chat/completions"
+
+COMPLETION_WINDOWS = ("24h",)
+ENDPOINTS = (
+    "/v1/responses",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/v1/videos",
+)
+ALLOWED_KEYS = ("completion_window", "endpoint", "metadata", "output_expires_after")
+
+# The connector tags each batch with the Flyte task execution that created it (see connector.py).
+EXECUTION_METADATA_KEY = "flyte_task_execution"
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 512
+MIN_OUTPUT_EXPIRY_SECONDS = 3600
+MAX_OUTPUT_EXPIRY_SECONDS = 2_592_000
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """A validated config, with the Batch API's defaults filled in."""
+
+    completion_window: str = DEFAULT_COMPLETION_WINDOW
+    endpoint: str = DEFAULT_ENDPOINT
+    metadata: dict[str, str] = field(default_factory=dict)
+    output_expires_after: dict[str, Any] | None = None
+
+    @classmethod
+    def parse(cls, config: Any, task_name: str | None = None) -> BatchConfig:
+        """Check `config` and return it with defaults; raise BatchConfigError naming the bad field."""
+        where = f"config of BatchEndpointTask {task_name!r}" if task_name else "BatchEndpointTask config"
+        if config is None:
+            config = {}
+        if not isinstance(config, Mapping):
+            raise BatchConfigError(f"The {where} must be a dict, got {type(config).__name__}.")
+        unknown = sorted(str(k) for k in config if k not in ALLOWED_KEYS)
+        if unknown:
+            hint = ""
+            if "input_file_id" in unknown:
+                hint = " input_file_id is the task's input, not part of its config."
+            raise BatchConfigError(
+                f"Unknown key(s) in the {where}: {', '.join(unknown)}. "
+                f"Allowed keys: {', '.join(ALLOWED_KEYS)}.{hint}"
+            )
+        window = config.get("completion_window", DEFAULT_COMPLETION_WINDOW)
+        if window not in COMPLETION_WINDOWS:
+            raise BatchConfigError(
+                f"completion_window {window!r} in the {where} is not supported; "
+                f"the Batch API accepts: {', '.join(COMPLETION_WINDOWS)}."
+            )
+        endpoint = config.get("endpoint", DEFAULT_ENDPOINT)
+        if endpoint not in ENDPOINTS:
+            raise BatchConfigError(
+                f"endpoint {endpoint!r} in the {where} is not a Batch API endpoint; "
+                f"use one of: {', '.join(ENDPOINTS)}."
+            )
+        return cls(
+            completion_window=window,
+            endpoint=endpoint,
+            metadata=_parse_metadata(config.get("metadata"), where),
+            output_expires_after=_parse_expiry(config.get("output_expires_after"), where),
+        )
+
+
+def _parse_metadata(metadata: Any, where: str) -> dict[str, str]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise BatchConfigError(
+            f"metadata in the {where} must be a dict of strings, got {type(metadata).__name__}."
+        )
+    if EXECUTION_METADATA_KEY in metadata:
+        raise BatchConfigError(
+            f"metadata key {EXECUTION_METADATA_KEY!r} in the {where} is reserved: the connector "
+            "uses it to find the batch of a task execution again."
+        )
+    # One pair is kept for the connector's own key.
+    if len(metadata) > MAX_METADATA_PAIRS - 1:
+        raise BatchConfigError(
+            f"metadata in the {where} has {len(metadata)} pairs; at most {MAX_METADATA_PAIRS - 1} are allowed "
+            f"(the Batch API takes {MAX_METADATA_PAIRS} and the connector uses one)."
+        )
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise BatchConfigError(
+                f"metadata in the {where} must map strings to strings; {key!r}: {value!r} does not."
+            )
+        if len(key) > MAX_METADATA_KEY_CHARS:
+            raise BatchConfigError(
+                f"metadata key {key[:20]!r}... in the {where} is {len(key)} characters; "
+                f"at most {MAX_METADATA_KEY_CHARS} are allowed."
+            )
+        if len(value) > MAX_METADATA_VALUE_CHARS:
+            raise BatchConfigError(
+                f"metadata value of {key!r} in the {where} is {len(value)} characters; "
+                f"at most {MAX_METADATA_VALUE_CHARS} are allowed."
+            )
+    return dict(metadata)
+
+
+def _parse_expiry(expiry: Any, where: str) -> dict[str, Any] | None:
+    if expiry is None:
+        return None
+    shape = f'{{"anchor": "created_at", "seconds": {MIN_OUTPUT_EXPIRY_SECONDS}..{MAX_OUTPUT_EXPIRY_SECONDS}}}'
+    if not isinstance(expiry, Mapping) or set(expiry) != {"anchor", "seconds"}:
+        raise BatchConfigError(f"output_expires_after in the {where} must be {shape}, got {expiry!r}.")
+    seconds = expiry["seconds"]
+    # A task template's custom travels as a protobuf Struct, which turns every number into a float.
+    if isinstance(seconds, float) and seconds.is_integer():
+        seconds = int(seconds)
+    if (
+        expiry["anchor"] != "created_at"
+        or isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not MIN_OUTPUT_EXPIRY_SECONDS <= seconds <= MAX_OUTPUT_EXPIRY_SECONDS
+    ):
+        raise BatchConfigError(f"output_expires_after in the {where} must be {shape}, got {dict(expiry)!r}.")
+    return {"anchor": "created_at", "seconds": seconds}

@@ -1,0 +1,358 @@
+"""The async connector (agent) of `openai-batch` tasks: creates, polls and cancels OpenAI batches.
+
+FlytePropeller calls CreateTask once per task execution, then GetTask until a terminal phase, and
+DeleteTask on abort. Each call here is short and bounded in time, because propeller gives each a
+deadline of a few seconds and fails the task after a handful of failed calls. The methods are
+synchronous (flytekit runs them in a worker thread), so the local executor's Ctrl-C handler can
+cancel a batch without an event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flyteidl.core.execution_pb2 import TaskExecution, TaskLog
+from flytekit import current_context, lazy_module, logger
+from flytekit.models.literals import LiteralMap
+from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
+
+from flytekitplugins.openai.files._client import make_client, redact, resolve_base_url, transient_errors
+
+from ._compat import AsyncConnectorBase, Registry, Resource, get_secret, lookup_connector
+from .config import EXECUTION_METADATA_KEY, MAX_METADATA_VALUE_CHARS, TASK_TYPE, BatchConfig
+from .errors import BaseURLNotAllowed, BatchAPIError, MissingConnectorSecret
+from .resource_meta import BatchEndpointMetadata
+from .status import batch_phase, custom_info
+
+openai = lazy_module("openai")
+
+API_KEY_SECRET = "FLYTE_OPENAI_API_KEY"
+# Comma-separated base URLs (or "*") a task's `base_url` may name besides OpenAI's, the connector's
+# own OPENAI_BASE_URL and loopback: without this a task could send the connector's key anywhere.
+ALLOWED_BASE_URLS_ENV = "FLYTE_OPENAI_ALLOWED_BASE_URLS"
+OPENAI_API_URL = "https://api.openai.com/v1"
+DASHBOARD_URL = "https://platform.openai.com/batches/{}"
+
+# CreateTask must answer within propeller's deadline; what is not done by then is found again
+# (through the batch metadata) when propeller repeats the call.
+CREATE_DEADLINE_S = 5.0
+REQUEST_TIMEOUT_S = 5.0
+# GetTask answers RUNNING through transient faults (429, 5xx, dropped connections) for this long,
+# then fails: an outage of minutes should not fail a 24 h batch, a dead endpoint should not hang it.
+FAULT_GRACE_S = 30 * 60.0
+# How far back CreateTask looks for a batch it already created (propeller repeats within minutes).
+LOOKBACK_S = 3 * 3600.0
+MAX_LIST_PAGES = 5
+TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{3})[A-Za-z0-9_*\-]+")
+
+
+class BatchEndpointConnector(AsyncConnectorBase):
+    """Runs BatchEndpointTask on OpenAI's Batch API (or a compatible server)."""
+
+    name = "OpenAI Batch Endpoint Connector"
+
+    def __init__(self) -> None:
+        super().__init__(task_type_name=TASK_TYPE, metadata_type=BatchEndpointMetadata)
+        # Striped locks: two CreateTask calls for one execution in this process run one after the
+        # other, so the second finds the first's batch instead of racing it.
+        self._create_locks = [threading.Lock() for _ in range(64)]
+        # batch id -> monotonic time of the first transient fault in an unbroken run of them.
+        self._faults: dict[str, float] = {}
+
+    def create(
+        self,
+        task_template: TaskTemplate,
+        output_prefix: str | None = None,
+        inputs: LiteralMap | None = None,
+        task_execution_metadata: TaskExecutionMetadata | None = None,
+        **kwargs: Any,
+    ) -> BatchEndpointMetadata:
+        custom = task_template.custom or {}
+        config = BatchConfig.parse(custom.get("config"), task_name=task_template.id.name or None)
+        organization = custom.get("openai_organization") or None
+        base_url = _checked_base_url(custom.get("base_url"))
+        input_file_id = _input_file_id(inputs)
+        key = execution_key(task_execution_metadata)
+        api_key = read_api_key()
+        client = make_client(api_key, organization=organization, base_url=base_url, max_retries=0)
+        deadline = time.monotonic() + CREATE_DEADLINE_S
+        lock = self._create_locks[hash(key) % len(self._create_locks)] if key else threading.Lock()
+        with lock:
+            batch_id = _create_once(client, config, input_file_id, key, deadline, api_key)
+        return BatchEndpointMetadata(
+            batch_id=batch_id,
+            openai_organization=organization,
+            base_url=base_url,
+            accept_partial_results=bool(custom.get("accept_partial_results", False)),
+        )
+
+    def get(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> Resource:
+        meta = resource_meta
+        api_key = read_api_key()
+        client = _client_for(meta, api_key)
+        links = _log_links(meta)
+        try:
+            batch = client.batches.retrieve(meta.batch_id).to_dict(mode="json")
+        except Exception as exc:
+            if not _is_transient(exc):
+                raise _api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
+            return self._through_fault(meta, exc, api_key, links)
+        self._faults.pop(meta.batch_id, None)
+        state = batch_phase(batch, meta.accept_partial_results)
+        return Resource(
+            phase=state.phase,
+            message=state.message,
+            log_links=links,
+            outputs={"result": batch} if state.succeeded else None,
+            custom_info=custom_info(batch),
+        )
+
+    def delete(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> None:
+        """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
+        meta = resource_meta
+        api_key = read_api_key()
+        client = _client_for(meta, api_key, max_retries=2)
+        try:
+            client.batches.cancel(meta.batch_id)
+            logger.info(f"Cancelling OpenAI batch {meta.batch_id}")
+            return
+        except Exception as exc:
+            refused = isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409)
+            if not refused:
+                raise _api_error(f"Cancelling batch {meta.batch_id}", exc, api_key) from None
+            cancel_error = exc
+        # The API refuses to cancel a batch that has nothing left to cancel; check that this is why.
+        try:
+            status = client.batches.retrieve(meta.batch_id).status
+        except openai.NotFoundError:
+            logger.info(f"OpenAI batch {meta.batch_id} no longer exists; nothing to cancel")
+            return
+        except Exception as exc:
+            raise _api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
+        if status in TERMINAL_STATUSES or status == "cancelling":
+            logger.info(f"OpenAI batch {meta.batch_id} is already {status}; nothing to cancel")
+            return
+        raise _api_error(f"Cancelling batch {meta.batch_id}", cancel_error, api_key) from None
+
+    def _through_fault(
+        self, meta: BatchEndpointMetadata, exc: Exception, api_key: str, links: list[TaskLog]
+    ) -> Resource:
+        now = time.monotonic()
+        # Forget runs of faults of batches that propeller stopped asking about.
+        for batch_id, since in list(self._faults.items()):
+            if now - since > 2 * FAULT_GRACE_S:
+                self._faults.pop(batch_id, None)
+        since = self._faults.setdefault(meta.batch_id, now)
+        if now - since > FAULT_GRACE_S:
+            self._faults.pop(meta.batch_id, None)
+            raise _api_error(
+                f"Reading batch {meta.batch_id} (failing for {now - since:.0f} s)", exc, api_key
+            ) from None
+        return Resource(
+            phase=TaskExecution.RUNNING,
+            message=(
+                f"Could not read batch {meta.batch_id} ({_describe(exc, api_key)}); asking again at the next "
+                f"poll (faults for {now - since:.0f} s, giving up after {FAULT_GRACE_S:.0f} s)."
+            ),
+            log_links=links,
+        )
+
+
+def _create_once(
+    client: Any, config: BatchConfig, input_file_id: str, key: str | None, deadline: float, api_key: str
+) -> str:
+    """Id of this execution's batch: the one already created, else a new one; retried until `deadline`."""
+    backoff = 0.25
+    while True:
+        try:
+            if key:
+                found = _find_batch(client, key, input_file_id, deadline)
+                if found:
+                    logger.info(
+                        f"Batch {found} already exists for task execution {key}; not creating another"
+                    )
+                    return found
+            metadata = {**config.metadata, EXECUTION_METADATA_KEY: key} if key else config.metadata
+            extra: dict[str, Any] = {}
+            if metadata:
+                extra["metadata"] = metadata
+            if config.output_expires_after:
+                # Through extra_body: older SDKs (which the plugin supports) lack this argument.
+                extra["extra_body"] = {"output_expires_after": config.output_expires_after}
+            batch = client.batches.create(
+                completion_window=config.completion_window,
+                endpoint=config.endpoint,
+                input_file_id=input_file_id,
+                timeout=_remaining(deadline),
+                **extra,
+            )
+            logger.info(f"Created OpenAI batch {batch.id} for input file {input_file_id}")
+            return str(batch.id)
+        except _DeadlinePassed:
+            raise BatchAPIError(
+                f"Creating the batch for input file {input_file_id} took longer than {CREATE_DEADLINE_S:.0f} s; "
+                "a repeated CreateTask call finds the batch if it was created."
+            ) from None
+        except Exception as exc:
+            if not _is_transient(exc) or time.monotonic() + backoff >= deadline:
+                raise _api_error(f"Creating a batch for input file {input_file_id}", exc, api_key) from None
+            time.sleep(backoff)
+            backoff *= 2
+
+
+def _find_batch(client: Any, key: str, input_file_id: str, deadline: float) -> str | None:
+    """The recent batch tagged with `key`, if any (the list is newest first)."""
+    cutoff = time.time() - LOOKBACK_S
+    page = client.batches.list(limit=100, timeout=_remaining(deadline))
+    for _ in range(MAX_LIST_PAGES):
+        for batch in page.data:
+            if (batch.metadata or {}).get(
+                EXECUTION_METADATA_KEY
+            ) == key and batch.input_file_id == input_file_id:
+                return str(batch.id)
+            if batch.created_at < cutoff:
+                return None
+        if not page.has_next_page():
+            return None
+        _remaining(deadline)
+        page = page.get_next_page()
+    return None
+
+
+def execution_key(metadata: TaskExecutionMetadata | None) -> str | None:
+    """A name for one attempt of one task execution, from what propeller sends with CreateTask.
+
+    Local executions send none; they get no key and so no look-up before creating.
+    """
+    task_execution_id = getattr(metadata, "task_execution_id", None)
+    node = getattr(task_execution_id, "node_execution_id", None)
+    workflow = getattr(node, "execution_id", None)
+    if task_execution_id is None or node is None or workflow is None or not workflow.name:
+        return None
+    key = f"{workflow.project}/{workflow.domain}/{workflow.name}/{node.node_id}/{task_execution_id.retry_attempt}"
+    if len(key) > MAX_METADATA_VALUE_CHARS:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return key
+
+
+def read_api_key() -> str:
+    """The connector's API key: flytekit's secret (env `_FSEC_...` or mounted file), else the plain env var."""
+    try:
+        value = get_secret(API_KEY_SECRET)
+    except ValueError:
+        value = ""
+    value = value or os.environ.get(API_KEY_SECRET, "").strip()
+    if not value:
+        secrets = current_context().secrets
+        raise MissingConnectorSecret(
+            API_KEY_SECRET,
+            secrets.get_secrets_env_var(key=API_KEY_SECRET),
+            secrets.get_secrets_file(key=API_KEY_SECRET),
+        )
+    return value
+
+
+def _checked_base_url(explicit: str | None) -> str:
+    """The API a task's batch goes to; a task-chosen server must be one the connector trusts with its key."""
+    url = (resolve_base_url(explicit) or OPENAI_API_URL).rstrip("/")
+    if not explicit:
+        return url
+    allowed = {OPENAI_API_URL, os.environ.get("OPENAI_BASE_URL", "").rstrip("/")}
+    allowed |= {u.strip().rstrip("/") for u in os.environ.get(ALLOWED_BASE_URLS_ENV, "").split(",")}
+    if url in allowed or "*" in allowed or _is_loopback(url):
+        return url
+    raise BaseURLNotAllowed(
+        f"base_url {url!r} of this task is not allowed by the connector, which sends its API key only to "
+        f"OpenAI, its own OPENAI_BASE_URL, loopback and the URLs listed in {ALLOWED_BASE_URLS_ENV}."
+    )
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _client_for(meta: BatchEndpointMetadata, api_key: str, max_retries: int = 0) -> Any:
+    return make_client(
+        api_key,
+        organization=meta.openai_organization,
+        base_url=meta.base_url,
+        max_retries=max_retries,
+        timeout=REQUEST_TIMEOUT_S,
+    )
+
+
+def _input_file_id(inputs: LiteralMap | None) -> str:
+    literal = inputs.literals.get("input_file_id") if inputs is not None else None
+    value = literal.scalar.primitive.string_value if literal is not None and literal.scalar else None
+    if not value:
+        raise ValueError(
+            "The openai-batch task needs its input input_file_id (the id of the uploaded JSONL file)."
+        )
+    return str(value)
+
+
+def _log_links(meta: BatchEndpointMetadata) -> list[TaskLog]:
+    # The dashboard shows only OpenAI's own batches.
+    if meta.base_url not in (None, OPENAI_API_URL):
+        return []
+    return [TaskLog(name="OpenAI batch", uri=DASHBOARD_URL.format(meta.batch_id))]
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0.05:
+        raise _DeadlinePassed
+    return left
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, transient_errors()):
+        return True
+    return isinstance(exc, openai.APIStatusError) and (
+        exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    )
+
+
+def _describe(exc: BaseException, api_key: str) -> str:
+    status = getattr(exc, "status_code", None)
+    text = f"HTTP {status}: {exc}" if status else f"{type(exc).__name__}: {exc}"
+    return _KEY_PATTERN.sub(r"\1***", redact(text, api_key))
+
+
+def _api_error(action: str, exc: BaseException, api_key: str) -> BatchAPIError:
+    # Built afresh (and raised `from None`) so that neither the SDK's exception nor its request,
+    # which hold the key, reach the traceback that the connector service sends to propeller.
+    return BatchAPIError(f"{action} failed: {_describe(exc, api_key)}")
+
+
+def register() -> None:
+    """Put the connector in flytekit's registry once, however often this module is imported."""
+    try:
+        existing = lookup_connector(TASK_TYPE)
+    except Exception:  # flytekit's not-found error has another name in each version
+        existing = None
+    if not isinstance(existing, BatchEndpointConnector):
+        Registry.register(BatchEndpointConnector(), override=existing is not None)
+
+
+BatchEndpointAgent = BatchEndpointConnector
+
+register()

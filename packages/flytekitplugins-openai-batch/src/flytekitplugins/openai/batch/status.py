@@ -1,0 +1,118 @@
+"""How a batch's status reads as a Flyte task phase, and the message people see for it.
+
+Kept apart from the connector so that the rules (what counts as success, what is worth a retry)
+are in one short place, working on the batch as the plain dict the API returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flyteidl.core.execution_pb2 import TaskExecution
+
+RUNNING_STATUSES = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
+PARTIAL_STATUSES = frozenset({"expired", "cancelled"})
+# Batch error codes that say "not now" rather than "not this input": a new attempt of the task
+# (a new batch) can succeed once OpenAI's queue for the model has room again.
+RETRYABLE_ERROR_CODES = frozenset({"token_limit_exceeded", "rate_limit_exceeded", "server_error"})
+SHOWN_ERRORS = 5
+
+
+@dataclass(frozen=True)
+class BatchPhase:
+    """The Flyte view of one batch status."""
+
+    phase: int
+    message: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.phase == TaskExecution.SUCCEEDED
+
+
+def batch_phase(batch: Mapping[str, Any], accept_partial_results: bool = False) -> BatchPhase:
+    """Phase and message for `batch`.
+
+    A status this plugin does not know (the API may add some) reads as RUNNING with a message saying
+    so: failing would abandon a batch that may still finish, and the task's own timeout still bounds
+    the wait.
+    """
+    status = str(batch.get("status"))
+    name = f"Batch {batch.get('id')}"
+    counts = _counts(batch)
+    files = _files(batch)
+    if status in RUNNING_STATUSES:
+        return BatchPhase(TaskExecution.RUNNING, f"{name} is {status}: {counts}.")
+    if status == "completed":
+        return BatchPhase(TaskExecution.SUCCEEDED, f"{name} completed: {counts}{files}.")
+    if status == "failed":
+        codes = {e.get("code") for e in _errors(batch)}
+        retryable = bool(codes) and codes <= RETRYABLE_ERROR_CODES
+        phase = TaskExecution.RETRYABLE_FAILED if retryable else TaskExecution.FAILED
+        hint = " This is a capacity limit, so a retry (a new batch) may succeed." if retryable else ""
+        return BatchPhase(phase, f"{name} failed: {_error_text(batch)}. {counts}{files}.{hint}")
+    if status in PARTIAL_STATUSES:
+        has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
+        if accept_partial_results and has_results:
+            return BatchPhase(
+                TaskExecution.SUCCEEDED, f"{name} {status}; accepting its partial results: {counts}{files}."
+            )
+        errors = f" ({_error_text(batch)})" if _errors(batch) else ""
+        hint = (
+            " Set accept_partial_results=True on the task to succeed with them."
+            if has_results
+            else " It produced no result files."
+        )
+        return BatchPhase(TaskExecution.FAILED, f"{name} {status}{errors}: {counts}{files}.{hint}")
+    return BatchPhase(
+        TaskExecution.RUNNING,
+        f"{name} has status {status!r}, which this plugin does not know; treating it as still running: {counts}.",
+    )
+
+
+def custom_info(batch: Mapping[str, Any]) -> dict[str, Any]:
+    """What the Flyte console shows beside the phase: request counts and the result files."""
+    info: dict[str, Any] = {"batch_id": batch.get("id"), "status": batch.get("status")}
+    counts = batch.get("request_counts")
+    if isinstance(counts, Mapping):
+        info["request_counts"] = {k: counts.get(k, 0) for k in ("total", "completed", "failed")}
+    for key in ("output_file_id", "error_file_id"):
+        if batch.get(key):
+            info[key] = batch[key]
+    return info
+
+
+def _counts(batch: Mapping[str, Any]) -> str:
+    counts = batch.get("request_counts")
+    if not isinstance(counts, Mapping) or not counts.get("total"):
+        return "no requests counted yet"
+    return f"{counts.get('completed', 0)} of {counts['total']} requests completed, {counts.get('failed', 0)} failed"
+
+
+def _files(batch: Mapping[str, Any]) -> str:
+    parts = []
+    if batch.get("output_file_id"):
+        parts.append(f"completed requests are in output file {batch['output_file_id']}")
+    if batch.get("error_file_id"):
+        parts.append(f"failed requests are in error file {batch['error_file_id']}")
+    return "; " + "; ".join(parts) if parts else ""
+
+
+def _errors(batch: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    errors = batch.get("errors")
+    data = errors.get("data") if isinstance(errors, Mapping) else None
+    return [e for e in data or [] if isinstance(e, Mapping)]
+
+
+def _error_text(batch: Mapping[str, Any]) -> str:
+    errors = _errors(batch)
+    if not errors:
+        return "no error details given"
+    texts = []
+    for error in errors[:SHOWN_ERRORS]:
+        line = f" (line {error['line']})" if error.get("line") is not None else ""
+        texts.append(f"[{error.get('code')}] {error.get('message')}{line}")
+    more = f"; and {len(errors) - SHOWN_ERRORS} more" if len(errors) > SHOWN_ERRORS else ""
+    return "; ".join(texts) + more
