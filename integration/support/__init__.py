@@ -1,0 +1,1 @@
+"""The recording and replaying machinery of the integration suites (vcrpy cassettes, scrubbing, guards)."""

@@ -1,0 +1,57 @@
+"""Request matching that ignores what is random by design and nothing else.
+
+httpx draws a fresh multipart boundary for every upload, so two uploads of the same file never have
+equal bodies byte for byte. The body matcher replaces the boundary with a fixed token and then
+compares exactly; JSON bodies are compared as data, so key order does not matter. Both sides are
+scrubbed the way cassettes are, so a live request matches its own recording.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .scrub import scrub_body
+
+BOUNDARY_TOKEN = b"vcr-boundary"
+# A multipart body opens with "--" and its boundary (RFC 2046: 1-70 characters, no spaces at the end).
+_OPENING = re.compile(rb"\A--([0-9A-Za-z'()+_,\-./:=?]{1,70})\r\n")
+
+
+def _as_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if hasattr(body, "read"):
+        return bytes(body.read())
+    if not isinstance(body, (bytes, bytearray)):
+        return b"".join(body)
+    return bytes(body)
+
+
+def normalise_body(body: Any) -> Any:
+    """The comparable form of a request body: multipart with a fixed boundary, JSON as data, else bytes."""
+    data = scrub_body(_as_bytes(body))
+    opening = _OPENING.match(data)
+    if opening:
+        return data.replace(opening.group(1), BOUNDARY_TOKEN)
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
+
+
+def body(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: raise AssertionError (vcrpy's convention) naming the difference."""
+    left, right = normalise_body(r1.body), normalise_body(r2.body)
+    assert left == right, f"request bodies differ: {_difference(left, right)}"
+
+
+def _difference(left: Any, right: Any) -> str:
+    """The two bodies from just before where they part, so long uploads show what changed."""
+    a, b = repr(left), repr(right)
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = max(0, start - 40)
+    return f"...{a[start : start + 160]} != ...{b[start : start + 160]}"

@@ -1,0 +1,259 @@
+"""The recording machinery itself: scrubbing, boundary-free matching, the network guard, both SDK transports.
+
+These run a small HTTP server on 127.0.0.1 that answers like OpenAI does at its worst (cookies,
+organization and request-id headers, keys echoed in gzip bodies), record the official SDK talking to
+it, then replay with the server gone and the network blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import openai
+import pytest
+import vcr.errors
+
+from integration.support import matchers
+from integration.support.netguard import NetworkBlocked, network_blocked
+from integration.support.recorder import PlayOrder, cassette_path, use_cassette
+from integration.support.scrub import (
+    EMULATOR_ORIGIN,
+    find_leaks,
+    request_scrubber,
+    response_scrubber,
+    scrub_text,
+)
+
+LIVE_KEY = "sk-live-" + "A1b2C3d4E5f6G7h8"
+LIVE_ORG = "org-" + "Zy9Xw8Vu7Ts6Rq5P"
+LIVE_PROJECT = "proj_" + "Mn4Lk3Jh2Gf1Ds0A"
+
+
+class _OpenAILike(BaseHTTPRequestHandler):
+    """Answers /v1/files like OpenAI, with every header and echo a cassette must not keep."""
+
+    files: dict[str, bytes]
+    posts = 0
+
+    def _send(self, status: int, payload: bytes, content_type: str = "application/json") -> None:
+        body = gzip.compress(payload)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Set-Cookie", "__cf_bm=secret-cookie; path=/")
+        self.send_header("openai-organization", LIVE_ORG)
+        self.send_header("openai-project", LIVE_PROJECT)
+        self.send_header("x-request-id", "req_0123456789abcdef")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        upload = self.rfile.read(length)
+        type(self).posts += 1
+        file_id = f"file-{type(self).posts}"
+        self.files[file_id] = upload
+        echo = {
+            "id": file_id,
+            "object": "file",
+            "bytes": length,
+            "created_at": 1,
+            "filename": "requests.jsonl",
+            "purpose": "batch",
+            "status": "processed",
+            "note": f"key {self.headers['Authorization']} of {LIVE_ORG} in {LIVE_PROJECT}, task-1 is fine",
+        }
+        self._send(200, json.dumps(echo).encode())
+
+    def do_GET(self) -> None:
+        self._send(
+            200, b'{"custom_id": "task-1", "echo": "' + LIVE_KEY.encode() + b'"}\n', "application/jsonl"
+        )
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def live_server() -> Iterator[str]:
+    handler = type("Handler", (_OpenAILike,), {"files": {}, "posts": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+REQUESTS = b'{"custom_id": "task-1", "method": "POST", "url": "/v1/chat/completions", "body": {}}\n'
+
+
+def _sync_chain(base_url: str) -> tuple[str, bytes]:
+    client = openai.OpenAI(
+        base_url=base_url, api_key=LIVE_KEY, organization=LIVE_ORG, project=LIVE_PROJECT, max_retries=0
+    )
+    created = client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
+    return created.id, client.files.content(created.id).read()
+
+
+async def _async_chain(base_url: str) -> tuple[str, bytes]:
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=LIVE_KEY, organization=LIVE_ORG, max_retries=0)
+    created = await client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
+    content = await client.files.content(created.id)
+    return created.id, content.read()
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_record_scrubs_then_replays_offline(live_server: str, tmp_path: Path, flavour: str) -> None:
+    def chain(base_url: str) -> tuple[str, bytes]:
+        if flavour == "sync":
+            return _sync_chain(base_url)
+        return asyncio.run(_async_chain(base_url))
+
+    with use_cassette(tmp_path, "chain.yaml", "all", [LIVE_KEY]) as cassette:
+        live = chain(live_server)
+    # The SDK's own transport was intercepted: both requests went through the cassette.
+    assert len(cassette) == 2
+    assert LIVE_KEY.encode() in live[1]
+
+    text = (tmp_path / "chain.yaml").read_text()
+    assert find_leaks(text) == []
+    for needle in (LIVE_KEY, LIVE_ORG, LIVE_PROJECT, "secret-cookie", "req_0123456789abcdef", "127.0.0.1"):
+        assert needle not in text
+    lowered = text.lower()
+    for header in ("authorization", "openai-organization", "openai-project", "set-cookie", "x-request-id"):
+        assert f"{header}:" not in lowered
+    assert "task-1 is fine" in text
+
+    # Replay: no server, no network, and a new random multipart boundary that must still match.
+    with network_blocked() as attempts, use_cassette(tmp_path, "chain.yaml", "none", []) as cassette:
+        order = PlayOrder(cassette)
+        replayed = chain(f"{EMULATOR_ORIGIN}/v1")
+        order.check()
+        assert cassette.all_played
+    assert attempts == []
+    assert replayed[0] == live[0]
+    assert b"<redacted-key>" in replayed[1]
+
+
+def test_replay_refuses_a_request_it_has_not_recorded(live_server: str, tmp_path: Path) -> None:
+    with use_cassette(tmp_path, "one.yaml", "all", [LIVE_KEY]):
+        _sync_chain(live_server)
+    client = openai.OpenAI(base_url=f"{EMULATOR_ORIGIN}/v1", api_key="k", max_retries=0)
+    with (
+        network_blocked(),
+        use_cassette(tmp_path, "one.yaml", "none", []),
+        pytest.raises(vcr.errors.CannotOverwriteExistingCassetteException, match="body differs"),
+    ):
+        client.files.create(file=("requests.jsonl", REQUESTS + REQUESTS), purpose="batch")
+
+
+def test_network_guard_refuses_and_remembers_then_restores() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    address = listener.getsockname()
+    try:
+        with network_blocked() as attempts:
+            with pytest.raises(NetworkBlocked):
+                socket.create_connection(address, timeout=1)
+            with pytest.raises(NetworkBlocked), socket.socket() as s:
+                s.connect(address)
+            with pytest.raises(NetworkBlocked):
+                socket.getaddrinfo("api.openai.com", 443)
+        assert len(attempts) == 3
+        socket.create_connection(address, timeout=1).close()
+    finally:
+        listener.close()
+
+
+class _Req:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+def _multipart(boundary: str, content: bytes) -> bytes:
+    return (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="requests.jsonl"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+
+def test_multipart_bodies_match_whatever_their_boundary() -> None:
+    a = _multipart("5f8e2a1c9b7d4e3f", REQUESTS)
+    b = _multipart("0a1b2c3d4e5f6a7b", REQUESTS)
+    matchers.body(_Req(a), _Req(b))
+    with pytest.raises(AssertionError, match="request bodies differ"):
+        matchers.body(_Req(a), _Req(_multipart("0a1b2c3d4e5f6a7b", REQUESTS + REQUESTS)))
+
+
+def test_json_bodies_match_as_data_and_no_further() -> None:
+    matchers.body(_Req(b'{"a": 1, "b": [1, 2]}'), _Req(b'{"b": [1, 2], "a": 1}'))
+    with pytest.raises(AssertionError):
+        matchers.body(_Req(b'{"a": 1, "b": [2, 1]}'), _Req(b'{"b": [1, 2], "a": 1}'))
+    with pytest.raises(AssertionError):
+        matchers.body(_Req(b""), _Req(b"{}"))
+
+
+def test_scrubbing_keeps_ordinary_words_and_removes_keys() -> None:
+    text = f"task-1 risk-free org-chart {LIVE_KEY} {LIVE_ORG} Bearer abc.def http://127.0.0.1:8123/v1/files"
+    scrubbed = scrub_text(text, ["my-exact-secret"])
+    assert scrubbed.startswith("task-1 risk-free org-chart <redacted-key> <redacted-org> Bearer <redacted>")
+    assert scrubbed.endswith(f"{EMULATOR_ORIGIN}/v1/files")
+    assert scrub_text("x my-exact-secret y", ["my-exact-secret"]) == "x <redacted-key> y"
+    assert find_leaks(scrubbed) == []
+    assert {leak.split(":")[0] for leak in find_leaks(text)} == {"bearer token", "sk- key", "organization id"}
+
+
+def test_scrubbers_drop_identifying_headers_and_fix_length() -> None:
+    class Request:
+        uri = "http://127.0.0.1:9999/v1/batches"
+        headers = {
+            "Authorization": f"Bearer {LIVE_KEY}",
+            "OpenAI-Organization": LIVE_ORG,
+            "Content-Type": "application/json",
+            "Cookie": "a=b",
+        }
+        body = json.dumps({"note": LIVE_KEY}).encode()
+
+    request = request_scrubber([LIVE_KEY])(Request())
+    assert request.headers == {"Content-Type": "application/json"}
+    assert request.uri == f"{EMULATOR_ORIGIN}/v1/batches"
+    assert LIVE_KEY.encode() not in request.body
+
+    body = json.dumps({"key": LIVE_KEY}).encode()
+    response = {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {
+            "Content-Length": [str(len(body))],
+            "Set-Cookie": ["x"],
+            "x-request-id": ["r"],
+            "openai-organization": [LIVE_ORG],
+        },
+        "body": {"string": body},
+    }
+    scrubbed = response_scrubber([])(response)
+    assert set(scrubbed["headers"]) == {"Content-Length"}
+    assert scrubbed["headers"]["Content-Length"] == [str(len(scrubbed["body"]["string"]))]
+
+
+def test_cassette_paths_are_per_module_and_test() -> None:
+    path = cassette_path("integration/test_chain.py::test_chat[sync-1]")
+    assert path.parts[-2:] == ("test_chain", "test_chat-sync-1.yaml")
