@@ -1,0 +1,46 @@
+"""Fixtures of the files tests: the task config pointed at the per-test emulator, and its secret."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flytekit import Secret
+
+from flytekitplugins.openai.files import OpenAIFileConfig
+
+# A group and key of our own, so a developer's OPENAI_API_KEY can never stand in for the secret.
+SECRET = Secret(group="tests", key="openai_key")
+SECRET_ENV = "_FSEC_TESTS_OPENAI_KEY"
+TERMINAL = {"completed", "failed", "expired", "cancelled"}
+
+
+@pytest.fixture
+def api_key(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The emulator's key, provided the way Flyte injects secrets into a task's environment."""
+    monkeypatch.setenv(SECRET_ENV, emulator.api_key)
+    return str(emulator.api_key)
+
+
+@pytest.fixture
+def files_config(emulator: Any, api_key: str) -> OpenAIFileConfig:
+    return OpenAIFileConfig(SECRET, base_url=emulator.base_url, max_retries=2)
+
+
+def file_ids(client: Any) -> set[str]:
+    return {f.id for f in client.files.list()}
+
+
+def run_batch(client: Any, path: Path, endpoint: str = "/v1/chat/completions") -> dict[str, Any]:
+    """Upload ``path`` directly and run it as a batch to the end; returns the batch as the batch task would."""
+    with open(path, "rb") as stream:
+        uploaded = client.files.create(file=stream, purpose="batch")
+    batch = client.batches.create(input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h")
+    deadline = time.monotonic() + 30
+    while batch.status not in TERMINAL:
+        assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
+        time.sleep(0.05)
+        batch = client.batches.retrieve(batch.id)
+    return dict(batch.model_dump(mode="json"))

@@ -1,0 +1,127 @@
+"""Runs a task the way a Flyte pod does: the serialized container command, in a subprocess.
+
+The task is serialized with flytekit's own translator; the command is the template's container args
+with Flyte's placeholders filled in with local paths. Inputs are written as a LiteralMap proto and
+outputs (or the error document) are read back from the output prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flyteidl.core import errors_pb2, literals_pb2
+from flytekit.configuration import Image, ImageConfig, SerializationSettings
+from flytekit.core.base_task import PythonTask
+from flytekit.core.context_manager import FlyteContextManager
+from flytekit.core.type_engine import TypeEngine
+from flytekit.models import literals
+from flytekit.models.core.types import BlobType
+from flytekit.models.task import TaskTemplate
+from flytekit.tools.translator import get_serializable
+
+SETTINGS = SerializationSettings(
+    project="tests",
+    domain="development",
+    version="v1",
+    image_config=ImageConfig(default_image=Image(name="default", fqn="localhost/image", tag="t")),
+)
+
+
+@dataclass
+class PodRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: literals.LiteralMap | None
+    error: str | None
+    template: TaskTemplate
+
+    @property
+    def log(self) -> str:
+        return self.stdout + self.stderr
+
+    def output(self, name: str, python_type: type) -> Any:
+        assert self.outputs is not None, f"the task failed: {self.error}\n{self.log[-4000:]}"
+        ctx = FlyteContextManager.current_context()
+        return TypeEngine.to_python_value(ctx, self.outputs.literals[name], python_type)
+
+
+def jsonl_literal(path: Path) -> literals.Literal:
+    """A JSONLFile input as Flyte passes it: a single blob of format jsonl at a URI."""
+    blob_type = BlobType(format="jsonl", dimensionality=BlobType.BlobDimensionality.SINGLE)
+    blob = literals.Blob(metadata=literals.BlobMetadata(type=blob_type), uri=str(path))
+    return literals.Literal(scalar=literals.Scalar(blob=blob))
+
+
+def python_literal(template: TaskTemplate, name: str, value: Any, python_type: type) -> literals.Literal:
+    ctx = FlyteContextManager.current_context()
+    return TypeEngine.to_literal(ctx, value, python_type, template.interface.inputs[name].type)
+
+
+def serialize(task: PythonTask) -> TaskTemplate:
+    return get_serializable(OrderedDict(), SETTINGS, task).template
+
+
+def run_in_pod(
+    task: PythonTask,
+    inputs: dict[str, literals.Literal],
+    workdir: Path,
+    env: dict[str, str],
+    timeout: float = 180,
+) -> PodRun:
+    template = serialize(task)
+    workdir.mkdir(parents=True, exist_ok=True)
+    template_path = workdir / "task_template.pb"
+    template_path.write_bytes(template.to_flyte_idl().SerializeToString())
+    inputs_path = workdir / "inputs.pb"
+    inputs_path.write_bytes(literals.LiteralMap(literals=inputs).to_flyte_idl().SerializeToString())
+    output_prefix = workdir / "outputs"
+    placeholders = {
+        "{{.input}}": str(inputs_path),
+        "{{.outputPrefix}}": str(output_prefix),
+        "{{.rawOutputDataPrefix}}": str(workdir / "raw"),
+        "{{.checkpointOutputPrefix}}": str(workdir / "checkpoint"),
+        "{{.prevCheckpointPrefix}}": "",
+        "{{.taskTemplatePath}}": str(template_path),
+    }
+    args = list(template.container.args)
+    for i, arg in enumerate(args):
+        for placeholder, value in placeholders.items():
+            arg = arg.replace(placeholder, value)
+        assert "{{" not in arg, f"unfilled placeholder in {arg!r}"
+        args[i] = arg
+    assert args[0] == "pyflyte-execute", args
+    # The pod's console script, from the environment running the tests.
+    args[0] = str(Path(sys.executable).with_name("pyflyte-execute"))
+
+    pod_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(workdir),
+        "FLYTE_FAIL_ON_ERROR": "true",
+        "FLYTE_SDK_LOGGING_LEVEL": "10",
+        "FLYTE_SDK_RICH_TRACEBACKS": "0",
+        "COLUMNS": "250",
+        **env,
+    }
+    if "PYTHONPATH" in os.environ:
+        pod_env.setdefault("PYTHONPATH", os.environ["PYTHONPATH"])
+    proc = subprocess.run(
+        args, env=pod_env, cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+    outputs = error = None
+    if (output_prefix / "outputs.pb").exists():
+        proto = literals_pb2.LiteralMap()
+        proto.ParseFromString((output_prefix / "outputs.pb").read_bytes())
+        outputs = literals.LiteralMap.from_flyte_idl(proto)
+    if (output_prefix / "error.pb").exists():
+        doc = errors_pb2.ErrorDocument()
+        doc.ParseFromString((output_prefix / "error.pb").read_bytes())
+        error = doc.error.message
+    return PodRun(proc.returncode, proc.stdout, proc.stderr, outputs, error, template)

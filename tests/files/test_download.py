@@ -1,0 +1,93 @@
+"""The download task against batches the emulator really ran."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flytekitplugins.openai.files import (
+    BatchResult,
+    BatchResultError,
+    DownloadJSONFilesTask,
+    OpenAIFileConfig,
+)
+from tests.files.conftest import run_batch
+from tests.files.requests import good_file
+
+
+def lines_of(path: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def test_output_file_only(tmp_path: Path, files_config: OpenAIFileConfig, openai_client: Any) -> None:
+    batch = run_batch(openai_client, good_file(tmp_path / "in.jsonl", n=4))
+    assert batch["status"] == "completed"
+    result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+    assert isinstance(result, BatchResult)
+    assert result.error_file is None
+    assert result.output_file is not None
+    local = result.output_file.download()
+    assert sorted(r["custom_id"] for r in lines_of(local)) == [f"req-{i}" for i in range(4)]
+    assert Path(local).read_bytes() == openai_client.files.content(batch["output_file_id"]).read()
+
+
+def test_output_and_error_files(
+    tmp_path: Path,
+    emulator: Any,
+    files_config: OpenAIFileConfig,
+    openai_client: Any,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    emulator.configure(fail_custom_ids=r"^req-(1|3)$")
+    batch = run_batch(openai_client, good_file(tmp_path / "in.jsonl", n=5))
+    result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+    assert result.output_file is not None
+    assert result.error_file is not None
+    failed = {r["custom_id"] for r in lines_of(result.error_file.download())}
+    failed |= {
+        r["custom_id"] for r in lines_of(result.output_file.download()) if r["response"]["status_code"] >= 300
+    }
+    assert failed == {"req-1", "req-3"}
+    assert "5 requests: 3 succeeded, 2 failed, 0 missing" in capfd.readouterr().out
+
+
+def test_missing_requests_are_reported_and_can_fail_the_task(
+    tmp_path: Path,
+    files_config: OpenAIFileConfig,
+    openai_client: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    batch = run_batch(openai_client, good_file(tmp_path / "ran.jsonl", n=3))
+    # The batch claims a larger input than it answered: req-3..req-9 are in neither result file.
+    with open(good_file(tmp_path / "all.jsonl", n=10), "rb") as stream:
+        batch["input_file_id"] = openai_client.files.create(file=stream, purpose="batch").id
+
+    result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+    assert result.output_file is not None
+    assert "10 requests: 3 succeeded, 0 failed, 7 missing" in capfd.readouterr().out
+    assert "7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'" in caplog.text
+
+    task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
+    with pytest.raises(
+        BatchResultError, match=r"7 of 10 requests .* and 2 more \(fail_on_missing_requests is set\)"
+    ):
+        task(batch_endpoint_result=batch)
+
+
+def test_batch_with_neither_file_fails_naming_it(files_config: OpenAIFileConfig) -> None:
+    batch = {
+        "id": "batch_abc",
+        "status": "failed",
+        "input_file_id": "file-x",
+        "output_file_id": None,
+        "error_file_id": None,
+        "errors": {"data": [{"code": "invalid_model", "message": "no such model", "line": 1}]},
+    }
+    with pytest.raises(
+        BatchResultError, match=r"Batch batch_abc \(status 'failed'\) .*invalid_model: no such model"
+    ):
+        DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
