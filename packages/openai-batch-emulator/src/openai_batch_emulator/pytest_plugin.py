@@ -1,0 +1,37 @@
+"""pytest fixtures (auto-loaded through the `pytest11` entry point): a fresh emulator per test.
+
+Each emulator gets its own temporary data directory and a free port, so tests are xdist-safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .server import Emulator
+
+if TYPE_CHECKING:
+    import openai
+
+
+@pytest.fixture
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """A running emulator with default settings; change them with `emulator.configure(...)`."""
+    with Emulator(data_dir=tmp_path_factory.mktemp("openai-emulator")) as running:
+        yield running
+
+
+@pytest.fixture
+def openai_client(emulator: Emulator) -> Iterator[openai.OpenAI]:
+    """An `openai.OpenAI` client talking to the `emulator` fixture."""
+    with emulator.client() as client:
+        yield client
+
+
+@pytest.fixture
+async def async_openai_client(emulator: Emulator) -> AsyncIterator[openai.AsyncOpenAI]:
+    """An `openai.AsyncOpenAI` client for the `emulator` fixture (needs an async test runner plugin)."""
+    async with emulator.async_client() as client:
+        yield client

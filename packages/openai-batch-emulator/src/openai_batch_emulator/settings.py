@@ -1,0 +1,72 @@
+"""The emulator's knobs. A batch copies them when it is created, so its timeline never changes under it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+# Model names the real API would recognise; anything else answers like an unknown model (HTTP 404).
+DEFAULT_KNOWN_MODELS = (
+    r"^(gpt-|chatgpt-|o[1-9]|text-embedding-|davinci|babbage|omni-moderation|text-moderation|"
+    r"computer-use|codex-|ft:)"
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Speeds, limits and failure rules; every field can be changed at runtime (`Emulator.configure`)."""
+
+    validating_seconds: float = 0.2
+    # 0 holds a batch in_progress until it is cancelled or expires.
+    requests_per_second: float = 1000.0
+    finalizing_seconds: float = 0.2
+    cancelling_seconds: float = 0.2
+    completion_window_seconds: float = 24 * 3600.0
+    fail_custom_ids: str | None = None
+    known_models: str = DEFAULT_KNOWN_MODELS
+    max_requests: int = 50_000
+    max_input_bytes: int = 200 * 1024 * 1024
+    max_embedding_inputs: int = 50_000
+    max_upload_bytes: int = 512 * 1024 * 1024
+
+    def updated(self, **changes: Any) -> Settings:
+        """A copy with `changes` applied; unknown names or wrong values raise ValueError naming the knob."""
+        kinds = {f.name: f.type for f in fields(self)}
+        clean: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in kinds:
+                raise ValueError(f"unknown emulator setting {name!r}; known: {', '.join(sorted(kinds))}")
+            clean[name] = _coerce(name, str(kinds[name]), value)
+        return dataclasses.replace(self, **clean)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(name: str, kind: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"setting {name!r} must not be a boolean")
+    if kind == "float":
+        number = float(value)
+        if number < 0:
+            raise ValueError(f"setting {name!r} must be >= 0, got {value!r}")
+        return number
+    if kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"setting {name!r} must be an integer, got {value!r}")
+        integer = int(value)
+        if integer < 1:
+            raise ValueError(f"setting {name!r} must be >= 1, got {value!r}")
+        return integer
+    if value is None or value == "":
+        if kind == "str":
+            raise ValueError(f"setting {name!r} needs a regular expression")
+        return None
+    text = str(value)
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"setting {name!r} is not a valid regular expression: {exc}") from None
+    return text
