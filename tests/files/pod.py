@@ -74,6 +74,7 @@ def run_in_pod(
     workdir: Path,
     env: dict[str, str],
     timeout: float = 180,
+    bin_dir: Path | None = None,
 ) -> PodRun:
     template = serialize(task)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -97,8 +98,8 @@ def run_in_pod(
         assert "{{" not in arg, f"unfilled placeholder in {arg!r}"
         args[i] = arg
     assert args[0] == "pyflyte-execute", args
-    # The pod's console script, from the environment running the tests.
-    args[0] = str(Path(sys.executable).with_name("pyflyte-execute"))
+    # The pod's console script: from bin_dir (an image's venv) if given, else this test environment's.
+    args[0] = str((bin_dir or Path(sys.executable).parent) / "pyflyte-execute")
 
     pod_env = {
         "PATH": os.environ.get("PATH", ""),
