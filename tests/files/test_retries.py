@@ -1,0 +1,103 @@
+"""Transient faults are retried with bounded backoff; persistent ones fail clearly and leave nothing behind."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flytekit.types.file import JSONLFile
+
+from flytekitplugins.openai.files import OpenAIFileConfig, TransferError, UploadJSONLFileTask
+from flytekitplugins.openai.files._client import make_client
+from flytekitplugins.openai.files.download import download_file
+from tests.files.conftest import SECRET, file_ids
+from tests.files.cutting_proxy import CuttingProxy
+from tests.files.requests import good_file, request, write_lines
+
+
+def upload(path: Path, config: OpenAIFileConfig) -> str:
+    return str(UploadJSONLFileTask("up", config)(jsonl_in=JSONLFile(str(path))))
+
+
+def big_file(client: Any, tmp_path: Path) -> tuple[str, bytes]:
+    """A ~2 MB file on the emulator, large enough to be cut mid-body."""
+    path = write_lines(tmp_path / "big.jsonl", (request(i, messages="x" * 2000) for i in range(1000)))
+    with open(path, "rb") as stream:
+        return client.files.create(file=stream, purpose="batch").id, path.read_bytes()
+
+
+def test_rate_limit_honours_retry_after(
+    tmp_path: Path, emulator: Any, files_config: OpenAIFileConfig, openai_client: Any
+) -> None:
+    emulator.inject_fault("POST", "/v1/files", status=429, count=2, retry_after=0.3)
+    start = time.monotonic()
+    file_id = upload(good_file(tmp_path / "in.jsonl"), files_config)
+    assert time.monotonic() - start >= 0.6
+    assert file_ids(openai_client) == {file_id}
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, "drop"])
+def test_upload_survives_a_transient_fault(
+    tmp_path: Path, emulator: Any, files_config: OpenAIFileConfig, openai_client: Any, status: int | str
+) -> None:
+    emulator.inject_fault("POST", "/v1/files", status=status, count=2)
+    path = good_file(tmp_path / "in.jsonl", n=20)
+    file_id = upload(path, files_config)
+    assert file_ids(openai_client) == {file_id}
+    # The retried multipart body was re-read from the start, not sent half-consumed.
+    assert openai_client.files.content(file_id).read() == path.read_bytes()
+
+
+def test_upload_fails_clearly_after_the_retry_bound(
+    tmp_path: Path, emulator: Any, api_key: str, openai_client: Any
+) -> None:
+    emulator.inject_fault("POST", "/v1/files", status=503, count=10)
+    config = OpenAIFileConfig(SECRET, base_url=emulator.base_url, max_retries=1)
+    with pytest.raises(TransferError, match=r"HTTP 503 \(after 1 retries\)"):
+        upload(good_file(tmp_path / "in.jsonl"), config)
+    assert file_ids(openai_client) == set()
+
+
+@pytest.mark.parametrize("status", [502, "drop"])
+def test_download_survives_faults_before_the_body(
+    tmp_path: Path, emulator: Any, openai_client: Any, status: int | str
+) -> None:
+    file_id, content = big_file(openai_client, tmp_path)
+    emulator.inject_fault("GET", f"/v1/files/{file_id}/content", status=status, count=2)
+    client = make_client(emulator.api_key, base_url=emulator.base_url, max_retries=2)
+    dest = tmp_path / "out" / "result.jsonl"
+    dest.parent.mkdir()
+    assert download_file(client, file_id, dest) == len(content)
+    assert dest.read_bytes() == content
+
+
+def test_download_cut_mid_body_is_retried(tmp_path: Path, emulator: Any, openai_client: Any) -> None:
+    file_id, content = big_file(openai_client, tmp_path)
+    with CuttingProxy(emulator.port) as proxy:
+        proxy.cut(count=2, after_bytes=300_000)
+        client = make_client(emulator.api_key, base_url=proxy.base_url(), max_retries=2)
+        dest = tmp_path / "out" / "result.jsonl"
+        dest.parent.mkdir()
+        assert download_file(client, file_id, dest) == len(content)
+        assert proxy.cuts_done == 2
+    assert dest.read_bytes() == content
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["result.jsonl"]
+
+
+def test_download_cut_every_time_fails_and_leaves_no_partial_file(
+    tmp_path: Path, emulator: Any, openai_client: Any
+) -> None:
+    file_id, _ = big_file(openai_client, tmp_path)
+    with CuttingProxy(emulator.port) as proxy:
+        proxy.cut(count=10, after_bytes=300_000)
+        client = make_client(emulator.api_key, base_url=proxy.base_url(), max_retries=1)
+        dest = tmp_path / "out" / "result.jsonl"
+        dest.parent.mkdir()
+        with pytest.raises(
+            TransferError, match=rf"Downloading file {file_id} failed after 1 retries: connection lost"
+        ):
+            download_file(client, file_id, dest)
+        assert proxy.cuts_done == 2
+    assert list(dest.parent.iterdir()) == []
