@@ -43,6 +43,7 @@ DASHBOARD_URL = "https://platform.openai.com/batches/{}"
 # CreateTask must answer within propeller's deadline; what is not done by then is found again
 # (through the batch metadata) when propeller repeats the call.
 CREATE_DEADLINE_S = 5.0
+DELETE_DEADLINE_S = 8.0
 REQUEST_TIMEOUT_S = 5.0
 # GetTask answers RUNNING through transient faults (429, 5xx, dropped connections) for this long,
 # then fails: an outage of minutes should not fail a 24 h batch, a dead endpoint should not hang it.
@@ -59,8 +60,9 @@ class BatchEndpointConnector(AsyncConnectorBase):
 
     name = "OpenAI Batch Endpoint Connector"
 
-    def __init__(self) -> None:
+    def __init__(self, fault_grace_s: float = FAULT_GRACE_S) -> None:
         super().__init__(task_type_name=TASK_TYPE, metadata_type=BatchEndpointMetadata)
+        self.fault_grace_s = fault_grace_s
         # Striped locks: two CreateTask calls for one execution in this process run one after the
         # other, so the second finds the first's batch instead of racing it.
         self._create_locks = [threading.Lock() for _ in range(64)]
@@ -119,16 +121,22 @@ class BatchEndpointConnector(AsyncConnectorBase):
         """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
         meta = resource_meta
         api_key = read_api_key()
-        client = _client_for(meta, api_key, max_retries=2)
-        try:
-            client.batches.cancel(meta.batch_id)
-            logger.info(f"Cancelling OpenAI batch {meta.batch_id}")
-            return
-        except Exception as exc:
-            refused = isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409)
-            if not refused:
-                raise _api_error(f"Cancelling batch {meta.batch_id}", exc, api_key) from None
-            cancel_error = exc
+        client = _client_for(meta, api_key)
+        deadline = time.monotonic() + DELETE_DEADLINE_S
+        backoff = 0.25
+        while True:
+            try:
+                client.batches.cancel(meta.batch_id)
+                logger.info(f"Cancelling OpenAI batch {meta.batch_id}")
+                return
+            except Exception as exc:
+                if isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409):
+                    cancel_error = exc
+                    break
+                if not _is_transient(exc) or time.monotonic() + backoff >= deadline:
+                    raise _api_error(f"Cancelling batch {meta.batch_id}", exc, api_key) from None
+                time.sleep(backoff)
+                backoff *= 2
         # The API refuses to cancel a batch that has nothing left to cancel; check that this is why.
         try:
             status = client.batches.retrieve(meta.batch_id).status
@@ -148,10 +156,10 @@ class BatchEndpointConnector(AsyncConnectorBase):
         now = time.monotonic()
         # Forget runs of faults of batches that propeller stopped asking about.
         for batch_id, since in list(self._faults.items()):
-            if now - since > 2 * FAULT_GRACE_S:
+            if now - since > 2 * self.fault_grace_s:
                 self._faults.pop(batch_id, None)
         since = self._faults.setdefault(meta.batch_id, now)
-        if now - since > FAULT_GRACE_S:
+        if now - since > self.fault_grace_s:
             self._faults.pop(meta.batch_id, None)
             raise _api_error(
                 f"Reading batch {meta.batch_id} (failing for {now - since:.0f} s)", exc, api_key
@@ -160,7 +168,7 @@ class BatchEndpointConnector(AsyncConnectorBase):
             phase=TaskExecution.RUNNING,
             message=(
                 f"Could not read batch {meta.batch_id} ({_describe(exc, api_key)}); asking again at the next "
-                f"poll (faults for {now - since:.0f} s, giving up after {FAULT_GRACE_S:.0f} s)."
+                f"poll (faults for {now - since:.0f} s, giving up after {self.fault_grace_s:.0f} s)."
             ),
             log_links=links,
         )
@@ -285,12 +293,13 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def _client_for(meta: BatchEndpointMetadata, api_key: str, max_retries: int = 0) -> Any:
+def _client_for(meta: BatchEndpointMetadata, api_key: str) -> Any:
+    # No SDK retries: it would also retry the 409 that refuses to cancel a finished batch.
     return make_client(
         api_key,
         organization=meta.openai_organization,
         base_url=meta.base_url,
-        max_retries=max_retries,
+        max_retries=0,
         timeout=REQUEST_TIMEOUT_S,
     )
 

@@ -1,0 +1,50 @@
+"""The connector registers itself at `import flytekit`, cheaply, under both flytekit naming schemes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def run_python(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_import_flytekit_registers_the_connector_without_loading_openai() -> None:
+    out = run_python(
+        """
+        import sys
+        import flytekit
+        from flytekit.extend.backend.base_agent import AgentRegistry
+        connector = AgentRegistry.get_agent("openai-batch")
+        print(type(connector).__module__, type(connector).__name__)
+        # lazy_module leaves a placeholder in sys.modules; the SDK itself must not be executed yet.
+        print("openai._client" in sys.modules)
+        """
+    )
+    assert out.split() == ["flytekitplugins.openai.batch.connector", "BatchEndpointConnector", "False"]
+
+
+def test_agent_and_connector_names_are_one_class() -> None:
+    from flytekitplugins.openai.batch.agent import BatchEndpointAgent
+    from flytekitplugins.openai.batch.connector import BatchEndpointAgent as alias
+    from flytekitplugins.openai.batch.connector import BatchEndpointConnector
+
+    assert BatchEndpointAgent is BatchEndpointConnector is alias
+    assert BatchEndpointConnector().task_category.name == "openai-batch"
+
+
+def test_importing_again_does_not_register_twice() -> None:
+    import importlib
+
+    import flytekitplugins.openai.batch.connector as module
+    from flytekitplugins.openai.batch._compat import lookup_connector
+
+    importlib.reload(module)
+    module.register()
+    assert isinstance(lookup_connector("openai-batch"), module.BatchEndpointConnector)

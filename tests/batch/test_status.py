@@ -1,0 +1,90 @@
+"""Batch status -> Flyte phase and message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flyteidl.core.execution_pb2 import TaskExecution
+
+from flytekitplugins.openai.batch.status import batch_phase, custom_info
+
+
+def batch(status: str, **fields: Any) -> dict[str, Any]:
+    return {"id": "batch_1", "status": status, **fields}
+
+
+COUNTS = {"request_counts": {"total": 10, "completed": 7, "failed": 1}}
+
+
+@pytest.mark.parametrize("status", ["validating", "in_progress", "finalizing", "cancelling"])
+def test_running_statuses(status: str) -> None:
+    state = batch_phase(batch(status, **COUNTS))
+    assert state.phase == TaskExecution.RUNNING
+    assert status in state.message and "7 of 10" in state.message
+
+
+def test_completed_succeeds_and_names_files() -> None:
+    state = batch_phase(batch("completed", output_file_id="file-o", error_file_id="file-e", **COUNTS))
+    assert state.succeeded
+    assert "file-o" in state.message and "file-e" in state.message
+
+
+def test_failed_carries_errors_and_counts() -> None:
+    errors = {"data": [{"code": "invalid_json_line", "message": "bad line", "line": 3}]}
+    state = batch_phase(batch("failed", errors=errors, **COUNTS))
+    assert state.phase == TaskExecution.FAILED
+    assert "[invalid_json_line] bad line (line 3)" in state.message
+    assert "7 of 10 requests completed, 1 failed" in state.message
+
+
+def test_failed_for_token_limit_is_retryable() -> None:
+    errors = {"data": [{"code": "token_limit_exceeded", "message": "Enqueued token limit reached"}]}
+    state = batch_phase(batch("failed", errors=errors))
+    assert state.phase == TaskExecution.RETRYABLE_FAILED
+    assert "retry" in state.message
+
+
+def test_failed_with_mixed_errors_is_not_retryable() -> None:
+    errors = {"data": [{"code": "token_limit_exceeded"}, {"code": "invalid_request"}]}
+    assert batch_phase(batch("failed", errors=errors)).phase == TaskExecution.FAILED
+    assert batch_phase(batch("failed")).phase == TaskExecution.FAILED
+
+
+def test_many_errors_are_cut() -> None:
+    errors = {"data": [{"code": "e", "message": str(i)} for i in range(9)]}
+    assert "and 4 more" in batch_phase(batch("failed", errors=errors)).message
+
+
+@pytest.mark.parametrize("status", ["expired", "cancelled"])
+def test_partial_results_fail_by_default_saying_where_they_are(status: str) -> None:
+    state = batch_phase(batch(status, output_file_id="file-o", **COUNTS))
+    assert state.phase == TaskExecution.FAILED
+    assert "7 of 10 requests completed" in state.message
+    assert "output file file-o" in state.message
+    assert "accept_partial_results=True" in state.message
+
+
+@pytest.mark.parametrize("status", ["expired", "cancelled"])
+def test_partial_results_accepted(status: str) -> None:
+    assert batch_phase(batch(status, error_file_id="file-e"), accept_partial_results=True).succeeded
+    # Nothing to accept without a file.
+    state = batch_phase(batch(status), accept_partial_results=True)
+    assert state.phase == TaskExecution.FAILED
+    assert "no result files" in state.message
+
+
+def test_unknown_status_keeps_running_and_says_so() -> None:
+    state = batch_phase(batch("paused"))
+    assert state.phase == TaskExecution.RUNNING
+    assert "'paused'" in state.message and "does not know" in state.message
+
+
+def test_custom_info() -> None:
+    info = custom_info(batch("completed", output_file_id="file-o", **COUNTS))
+    assert info == {
+        "batch_id": "batch_1",
+        "status": "completed",
+        "request_counts": {"total": 10, "completed": 7, "failed": 1},
+        "output_file_id": "file-o",
+    }
