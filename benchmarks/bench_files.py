@@ -46,7 +46,10 @@ def make_request_file(path: Path, requests: int, megabytes: float) -> int:
                 "body": {
                     "model": "gpt-4o-mini",
                     "max_tokens": 64,
-                    "messages": [{"role": "system", "content": "Summarise the text."}, {"role": "user", "content": ""}],
+                    "messages": [
+                        {"role": "system", "content": "Summarise the text."},
+                        {"role": "user", "content": ""},
+                    ],
                 },
             }
             overhead = len(json.dumps(head)) + 1
@@ -66,7 +69,11 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     from flytekitplugins.openai.files._client import make_client
     from flytekitplugins.openai.files.download import download_file
     from flytekitplugins.openai.files.upload import upload_request_file
-    from flytekitplugins.openai.files.validation import DEFAULT_MAX_BYTES, ValidationLimits, validate_request_file
+    from flytekitplugins.openai.files.validation import (
+        DEFAULT_MAX_BYTES,
+        ValidationLimits,
+        validate_request_file,
+    )
 
     client = None
     if args.phase != "validate":
@@ -77,7 +84,9 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"phase": args.phase}
     if args.phase == "validate":
         # Limits lifted so an oversize file (run on purpose, to show memory stays flat) is measured too.
-        limits = ValidationLimits(max_requests=10**9, max_bytes=max(DEFAULT_MAX_BYTES, os.path.getsize(args.file)))
+        limits = ValidationLimits(
+            max_requests=10**9, max_bytes=max(DEFAULT_MAX_BYTES, os.path.getsize(args.file))
+        )
         summary = validate_request_file(args.file, limits)
         report["requests"] = summary.requests
     elif args.phase == "upload":
@@ -100,7 +109,9 @@ def child(phase: str, env: dict[str, str], **options: str) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--megabytes", type=float, default=200.0, help="file size in MB (10^6 bytes)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -120,7 +131,9 @@ def main() -> int:
         path = work / "requests.jsonl"
         start = time.perf_counter()
         size = make_request_file(path, args.requests, args.megabytes)
-        print(f"file: {args.requests:,} requests, {size / 1e6:.1f} MB (written in {time.perf_counter() - start:.1f} s)")
+        print(
+            f"file: {args.requests:,} requests, {size / 1e6:.1f} MB (written in {time.perf_counter() - start:.1f} s)"
+        )
 
         api_key = "sk-bench-" + "".join(random.choices(string.ascii_lowercase, k=16))
         # The emulator's limits are raised only when the file is made larger than OpenAI's on purpose.
