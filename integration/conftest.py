@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from flytekitplugins.openai.batch.connector import ALLOWED_BASE_URLS_ENV
 from integration.support.recorder import (
     Session,
     cassette_path,
@@ -56,6 +57,10 @@ def _point_plugin_at(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(f"_FSEC_{FILE_SECRET_GROUP.upper()}_{FILE_SECRET_KEY.upper()}", session.target.api_key)
     monkeypatch.setenv(f"_FSEC_{CONNECTOR_SECRET}", session.target.api_key)
+    if session.target.base_url:
+        # The connector sends its key only to servers it is told to trust; loopback needs no entry,
+        # the placeholder host of replays does.
+        monkeypatch.setenv(ALLOWED_BASE_URLS_ENV, session.target.base_url)
 
 
 @pytest.fixture
@@ -68,6 +73,8 @@ def recorded(
         with replaying(path, monkeypatch) as session:
             _point_plugin_at(session, monkeypatch)
             yield session
+            if request.node.stash.get(_call_passed, False):
+                session.verify_replay()
         return
     workdir = tmp_path / "recording"
     workdir.mkdir()

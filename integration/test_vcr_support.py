@@ -1,8 +1,9 @@
 """The recording machinery itself: scrubbing, boundary-free matching, the network guard, both SDK transports.
 
-These run a small HTTP server on 127.0.0.1 that answers like OpenAI does at its worst (cookies,
-organization and request-id headers, keys echoed in gzip bodies), record the official SDK talking to
-it, then replay with the server gone and the network blocked.
+These run a small HTTP server that answers like OpenAI does at its worst (cookies, organization and
+request-id headers, keys echoed in gzip bodies), record the official SDK talking to it, then replay
+with the server gone and the network blocked. The server listens on a Unix socket, so this file
+passes in a network namespace without even a loopback interface (`unshare -rn`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import asyncio
 import gzip
 import json
 import socket
+import socketserver
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import httpx2
 import openai
 import pytest
 import vcr.errors
@@ -82,14 +85,23 @@ class _OpenAILike(BaseHTTPRequestHandler):
         return None
 
 
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+BASE_URL = f"{EMULATOR_ORIGIN}/v1"
+
+
 @pytest.fixture
-def live_server() -> Iterator[str]:
+def live_server(tmp_path: Path) -> Iterator[str]:
+    """Path of the Unix socket the OpenAI-like server listens on."""
     handler = type("Handler", (_OpenAILike,), {"files": {}, "posts": 0})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    path = str(tmp_path / "openai.sock")
+    server = _UnixHTTPServer(path, handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+        yield path
     finally:
         server.shutdown()
         server.server_close()
@@ -98,16 +110,30 @@ def live_server() -> Iterator[str]:
 REQUESTS = b'{"custom_id": "task-1", "method": "POST", "url": "/v1/chat/completions", "body": {}}\n'
 
 
-def _sync_chain(base_url: str) -> tuple[str, bytes]:
+def _sync_chain(socket_path: str | None) -> tuple[str, bytes]:
+    """Upload then read back a file; through the Unix socket when given, else the SDK's default transport."""
+    http = openai.DefaultHttpxClient(transport=httpx2.HTTPTransport(uds=socket_path)) if socket_path else None
     client = openai.OpenAI(
-        base_url=base_url, api_key=LIVE_KEY, organization=LIVE_ORG, project=LIVE_PROJECT, max_retries=0
+        base_url=BASE_URL,
+        api_key=LIVE_KEY,
+        organization=LIVE_ORG,
+        project=LIVE_PROJECT,
+        max_retries=0,
+        http_client=http,
     )
     created = client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
     return created.id, client.files.content(created.id).read()
 
 
-async def _async_chain(base_url: str) -> tuple[str, bytes]:
-    client = openai.AsyncOpenAI(base_url=base_url, api_key=LIVE_KEY, organization=LIVE_ORG, max_retries=0)
+async def _async_chain(socket_path: str | None) -> tuple[str, bytes]:
+    http = (
+        openai.DefaultAsyncHttpxClient(transport=httpx2.AsyncHTTPTransport(uds=socket_path))
+        if socket_path
+        else None
+    )
+    client = openai.AsyncOpenAI(
+        base_url=BASE_URL, api_key=LIVE_KEY, organization=LIVE_ORG, max_retries=0, http_client=http
+    )
     created = await client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
     content = await client.files.content(created.id)
     return created.id, content.read()
@@ -115,10 +141,10 @@ async def _async_chain(base_url: str) -> tuple[str, bytes]:
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_record_scrubs_then_replays_offline(live_server: str, tmp_path: Path, flavour: str) -> None:
-    def chain(base_url: str) -> tuple[str, bytes]:
+    def chain(socket_path: str | None) -> tuple[str, bytes]:
         if flavour == "sync":
-            return _sync_chain(base_url)
-        return asyncio.run(_async_chain(base_url))
+            return _sync_chain(socket_path)
+        return asyncio.run(_async_chain(socket_path))
 
     with use_cassette(tmp_path, "chain.yaml", "all", [LIVE_KEY]) as cassette:
         live = chain(live_server)
@@ -128,7 +154,7 @@ def test_record_scrubs_then_replays_offline(live_server: str, tmp_path: Path, fl
 
     text = (tmp_path / "chain.yaml").read_text()
     assert find_leaks(text) == []
-    for needle in (LIVE_KEY, LIVE_ORG, LIVE_PROJECT, "secret-cookie", "req_0123456789abcdef", "127.0.0.1"):
+    for needle in (LIVE_KEY, LIVE_ORG, LIVE_PROJECT, "secret-cookie", "req_0123456789abcdef"):
         assert needle not in text
     lowered = text.lower()
     for header in ("authorization", "openai-organization", "openai-project", "set-cookie", "x-request-id"):
@@ -138,7 +164,7 @@ def test_record_scrubs_then_replays_offline(live_server: str, tmp_path: Path, fl
     # Replay: no server, no network, and a new random multipart boundary that must still match.
     with network_blocked() as attempts, use_cassette(tmp_path, "chain.yaml", "none", []) as cassette:
         order = PlayOrder(cassette)
-        replayed = chain(f"{EMULATOR_ORIGIN}/v1")
+        replayed = chain(None)
         order.check()
         assert cassette.all_played
     assert attempts == []
@@ -149,7 +175,7 @@ def test_record_scrubs_then_replays_offline(live_server: str, tmp_path: Path, fl
 def test_replay_refuses_a_request_it_has_not_recorded(live_server: str, tmp_path: Path) -> None:
     with use_cassette(tmp_path, "one.yaml", "all", [LIVE_KEY]):
         _sync_chain(live_server)
-    client = openai.OpenAI(base_url=f"{EMULATOR_ORIGIN}/v1", api_key="k", max_retries=0)
+    client = openai.OpenAI(base_url=BASE_URL, api_key="k", max_retries=0)
     with (
         network_blocked(),
         use_cassette(tmp_path, "one.yaml", "none", []),
@@ -158,23 +184,23 @@ def test_replay_refuses_a_request_it_has_not_recorded(live_server: str, tmp_path
         client.files.create(file=("requests.jsonl", REQUESTS + REQUESTS), purpose="batch")
 
 
-def test_network_guard_refuses_and_remembers_then_restores() -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    address = listener.getsockname()
-    try:
-        with network_blocked() as attempts:
-            with pytest.raises(NetworkBlocked):
-                socket.create_connection(address, timeout=1)
-            with pytest.raises(NetworkBlocked), socket.socket() as s:
-                s.connect(address)
-            with pytest.raises(NetworkBlocked):
-                socket.getaddrinfo("api.openai.com", 443)
-        assert len(attempts) == 3
-        socket.create_connection(address, timeout=1).close()
-    finally:
-        listener.close()
+def test_network_guard_refuses_and_remembers_then_restores(tmp_path: Path) -> None:
+    with network_blocked() as attempts:
+        with pytest.raises(NetworkBlocked):
+            socket.create_connection(("127.0.0.1", 9), timeout=1)
+        with pytest.raises(NetworkBlocked), socket.socket() as s:
+            s.connect(("127.0.0.1", 9))
+        with pytest.raises(NetworkBlocked):
+            socket.getaddrinfo("api.openai.com", 443)
+    assert len(attempts) == 3
+
+    # Restored: a (Unix) socket connects again.
+    path = str(tmp_path / "guard.sock")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(path)
+        listener.listen(1)
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(path)
 
 
 class _Req:

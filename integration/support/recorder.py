@@ -203,6 +203,18 @@ class Session:
     cassette: Cassette
     path: Path
     attempts: Attempts | None = None
+    order: PlayOrder | None = None
+
+    def verify_replay(self) -> None:
+        """After a passing replay: no network touched, everything played, in the recorded order."""
+        assert not self.attempts, (
+            f"the test tried to reach the network while replaying: {list(self.attempts or [])}"
+        )
+        if self.order is not None:
+            self.order.check()
+        cassette = self.cassette
+        unplayed = len(cassette) - sum(1 for n in cassette.play_counts.values() if n)
+        assert cassette.all_played, f"{unplayed} of {len(cassette)} recorded interactions were not replayed"
 
 
 @contextmanager
@@ -216,13 +228,9 @@ def replaying(path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
     with ExitStack() as stack:
         attempts = stack.enter_context(network_blocked())
         cassette = stack.enter_context(use_cassette(path.parent, path.name, "none", []))
-        order = PlayOrder(cassette)
-        session = Session(target=target, cassette=cassette, path=path, attempts=attempts)
-        yield session
-        assert not attempts, f"the test tried to reach the network while replaying: {list(attempts)}"
-        order.check()
-        unplayed = len(cassette) - sum(1 for n in cassette.play_counts.values() if n)
-        assert cassette.all_played, f"{unplayed} of {len(cassette)} recorded interactions were not replayed"
+        yield Session(
+            target=target, cassette=cassette, path=path, attempts=attempts, order=PlayOrder(cassette)
+        )
 
 
 @contextmanager
