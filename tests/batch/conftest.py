@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import openai
 import pytest
+
 from openai_batch_emulator import Emulator
 
 
@@ -27,12 +27,12 @@ def upload_requests(client: openai.OpenAI, count: int = 3, endpoint: str = "/v1/
 
 
 @pytest.fixture
-def connector_key(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Iterator[str]:
+def connector_key(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> str:
     """The connector's secret, as the plain environment variable flytekit also reads."""
     monkeypatch.delenv("_FSEC_FLYTE_OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("FLYTE_OPENAI_API_KEY", emulator.api_key)
-    yield emulator.api_key
+    return emulator.api_key
 
 
 @pytest.fixture

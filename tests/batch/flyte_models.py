@@ -35,7 +35,9 @@ def inputs(input_file_id: str) -> LiteralMap:
     return LiteralMap.from_flyte_idl(inputs_pb(input_file_id))
 
 
-def execution_metadata_pb(execution: str, node_id: str = "n0", retry: int = 0) -> agent_pb2.TaskExecutionMetadata:
+def execution_metadata_pb(
+    execution: str, node_id: str = "n0", retry: int = 0
+) -> agent_pb2.TaskExecutionMetadata:
     task_id = identifier_pb2.Identifier(
         resource_type=identifier_pb2.TASK, project="p", domain="d", name="batch", version="v1"
     )

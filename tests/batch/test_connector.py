@@ -10,7 +10,6 @@ from typing import Any
 import openai
 import pytest
 from flyteidl.core.execution_pb2 import TaskExecution
-from openai_batch_emulator import Emulator
 
 from flytekitplugins.openai.batch.config import EXECUTION_METADATA_KEY
 from flytekitplugins.openai.batch.connector import BatchEndpointConnector
@@ -22,6 +21,7 @@ from flytekitplugins.openai.batch.errors import (
 )
 from flytekitplugins.openai.batch.resource_meta import BatchEndpointMetadata
 from flytekitplugins.openai.batch.task import BatchEndpointTask
+from openai_batch_emulator import Emulator
 
 from .conftest import upload_requests
 from .flyte_models import execution_metadata, inputs, template
@@ -34,7 +34,9 @@ def batch_task(emulator: Emulator, **kwargs: Any) -> BatchEndpointTask:
     return BatchEndpointTask(name="batch", base_url=emulator.base_url, **kwargs)
 
 
-def wait_for_phase(connector: BatchEndpointConnector, meta: BatchEndpointMetadata, phase: int, timeout: float = 20):
+def wait_for_phase(
+    connector: BatchEndpointConnector, meta: BatchEndpointMetadata, phase: int, timeout: float = 20
+):
     deadline = time.monotonic() + timeout
     while True:
         resource = connector.get(meta)
@@ -45,7 +47,9 @@ def wait_for_phase(connector: BatchEndpointConnector, meta: BatchEndpointMetadat
         time.sleep(0.1)
 
 
-def test_create_then_get_until_succeeded(emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str) -> None:
+def test_create_then_get_until_succeeded(
+    emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
+) -> None:
     connector = BatchEndpointConnector()
     meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     assert meta.base_url == emulator.base_url
@@ -54,11 +58,13 @@ def test_create_then_get_until_succeeded(emulator: Emulator, openai_client: open
     resource = wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
     batch = openai_client.batches.retrieve(meta.batch_id)
     assert batch.status == "completed"
-    assert batch.endpoint == "/v1/chat/completions" and batch.completion_window == "24h"
+    assert batch.endpoint == "/v1/chat/completions"
+    assert batch.completion_window == "24h"
     assert batch.input_file_id == input_file_id
     assert resource.outputs is not None
     result = resource.outputs["result"]
-    assert result["id"] == meta.batch_id and result["status"] == "completed"
+    assert result["id"] == meta.batch_id
+    assert result["status"] == "completed"
     assert result["output_file_id"] == batch.output_file_id
     assert resource.custom_info["request_counts"] == {"total": 3, "completed": 3, "failed": 0}
     assert "3 of 3 requests completed" in resource.message
@@ -71,7 +77,9 @@ def test_config_metadata_and_execution_key_reach_the_batch(
 ) -> None:
     task = batch_task(emulator, config={"endpoint": "/v1/chat/completions", "metadata": {"team": "nlp"}})
     meta = BatchEndpointConnector().create(
-        template(task), inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("exec1", "n3", 2)
+        template(task),
+        inputs=inputs(input_file_id),
+        task_execution_metadata=execution_metadata("exec1", "n3", 2),
     )
     batch = openai_client.batches.retrieve(meta.batch_id)
     assert batch.metadata == {"team": "nlp", EXECUTION_METADATA_KEY: "p/d/exec1/n3/2"}
@@ -82,12 +90,20 @@ def test_create_twice_for_one_execution_makes_one_batch(
 ) -> None:
     connector = BatchEndpointConnector()
     tt = template(batch_task(emulator))
-    first = connector.create(tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e"))
-    again = connector.create(tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e"))
+    first = connector.create(
+        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
+    )
+    again = connector.create(
+        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
+    )
     assert again == first
     # A new attempt of the task (or another execution) is a new batch.
-    retry = connector.create(tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e", retry=1))
-    other = connector.create(tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("f"))
+    retry = connector.create(
+        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e", retry=1)
+    )
+    other = connector.create(
+        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("f")
+    )
     assert len({first.batch_id, retry.batch_id, other.batch_id}) == 3
     assert len(openai_client.batches.list(limit=100).data) == 3
 
@@ -107,7 +123,9 @@ def test_create_rides_out_a_transient_fault(emulator: Emulator, input_file_id: s
     emulator.inject_fault("POST", "/v1/batches", status=503, count=1)
     emulator.inject_fault("GET", "/v1/batches", status="drop", count=1)
     meta = BatchEndpointConnector().create(
-        template(batch_task(emulator)), inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
+        template(batch_task(emulator)),
+        inputs=inputs(input_file_id),
+        task_execution_metadata=execution_metadata("e"),
     )
     assert meta.batch_id.startswith("batch_")
 
@@ -154,7 +172,8 @@ def test_a_refused_key_never_shows_in_the_error(
             BatchEndpointConnector().create(template(batch_task(emu)), inputs=inputs(file_id))
     shown = "".join(traceback.format_exception(info.type, info.value, info.tb))
     assert "wrongkey0123" not in shown
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
 
 
 def test_get_answers_running_through_transient_faults(emulator: Emulator, input_file_id: str) -> None:
@@ -185,7 +204,9 @@ def test_get_of_an_unknown_batch_is_an_error(emulator: Emulator) -> None:
         BatchEndpointConnector().get(meta)
 
 
-def test_delete_cancels_and_is_idempotent(emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str) -> None:
+def test_delete_cancels_and_is_idempotent(
+    emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
+) -> None:
     emulator.configure(requests_per_second=0, cancelling_seconds=1)
     connector = BatchEndpointConnector()
     meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
@@ -198,7 +219,9 @@ def test_delete_cancels_and_is_idempotent(emulator: Emulator, openai_client: ope
     connector.delete(BatchEndpointMetadata(batch_id="batch_gone", base_url=emulator.base_url))
 
 
-def test_delete_of_a_completed_batch_is_fine(emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str) -> None:
+def test_delete_of_a_completed_batch_is_fine(
+    emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
+) -> None:
     connector = BatchEndpointConnector()
     meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
@@ -214,19 +237,27 @@ def test_expired_batch_fails_saying_where_results_are_unless_partial_accepted(
     emulator.configure(requests_per_second=20, completion_window_seconds=1)
     connector = BatchEndpointConnector()
     strict = connector.create(template(batch_task(emulator)), inputs=inputs(file_id))
-    lenient = connector.create(template(batch_task(emulator, accept_partial_results=True)), inputs=inputs(file_id))
+    lenient = connector.create(
+        template(batch_task(emulator, accept_partial_results=True)), inputs=inputs(file_id)
+    )
     failed = wait_for_phase(connector, strict, TaskExecution.FAILED)
     assert "expired" in failed.message
     assert "completed requests are in output file file-" in failed.message
     assert "accept_partial_results=True" in failed.message
     accepted = wait_for_phase(connector, lenient, TaskExecution.SUCCEEDED)
-    assert accepted.outputs is not None and accepted.outputs["result"]["status"] == "expired"
+    assert accepted.outputs is not None
+    assert accepted.outputs["result"]["status"] == "expired"
 
 
-def test_batch_that_fails_validation_reports_the_line(emulator: Emulator, openai_client: openai.OpenAI) -> None:
+def test_batch_that_fails_validation_reports_the_line(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
     good = b'{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini", "messages": []}}\n'
-    file_id = openai_client.files.create(file=("r.jsonl", io.BytesIO(good + b"{not json\n")), purpose="batch").id
+    file_id = openai_client.files.create(
+        file=("r.jsonl", io.BytesIO(good + b"{not json\n")), purpose="batch"
+    ).id
     connector = BatchEndpointConnector()
     meta = connector.create(template(batch_task(emulator)), inputs=inputs(file_id))
     resource = wait_for_phase(connector, meta, TaskExecution.FAILED)
-    assert "failed" in resource.message and "(line 2)" in resource.message
+    assert "failed" in resource.message
+    assert "(line 2)" in resource.message

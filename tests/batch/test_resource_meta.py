@@ -24,12 +24,17 @@ class _Tripwire:
 
 def test_round_trip_is_json() -> None:
     meta = BatchEndpointMetadata(
-        batch_id="batch_1", openai_organization="org", base_url="http://127.0.0.1:1/v1", accept_partial_results=True
+        batch_id="batch_1",
+        openai_organization="org",
+        base_url="http://127.0.0.1:1/v1",
+        accept_partial_results=True,
     )
     data = meta.encode()
     assert data.startswith(b"{")
     assert BatchEndpointMetadata.decode(data) == meta
-    assert BatchEndpointMetadata.decode(BatchEndpointMetadata(batch_id="b").encode()) == BatchEndpointMetadata("b")
+    assert BatchEndpointMetadata.decode(
+        BatchEndpointMetadata(batch_id="b").encode()
+    ) == BatchEndpointMetadata("b")
 
 
 def test_a_pickle_is_refused_and_never_unpickled(tmp_path: Path) -> None:
@@ -43,8 +48,15 @@ def test_a_pickle_is_refused_and_never_unpickled(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"\xff\xfe", b"[1, 2]", b'{"batch_id": 3}', b'{"batch_id": ""}', b'{"batch_id": "b", "base_url": 1}',
-     b'{"batch_id": "b", "accept_partial_results": "yes"}'],
+    [
+        b"",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b'{"batch_id": 3}',
+        b'{"batch_id": ""}',
+        b'{"batch_id": "b", "base_url": 1}',
+        b'{"batch_id": "b", "accept_partial_results": "yes"}',
+    ],
 )
 def test_other_bytes_are_refused_clearly(data: bytes) -> None:
     with pytest.raises(ResourceMetaError, match="is not the JSON this connector writes"):

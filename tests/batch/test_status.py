@@ -21,13 +21,15 @@ COUNTS = {"request_counts": {"total": 10, "completed": 7, "failed": 1}}
 def test_running_statuses(status: str) -> None:
     state = batch_phase(batch(status, **COUNTS))
     assert state.phase == TaskExecution.RUNNING
-    assert status in state.message and "7 of 10" in state.message
+    assert status in state.message
+    assert "7 of 10" in state.message
 
 
 def test_completed_succeeds_and_names_files() -> None:
     state = batch_phase(batch("completed", output_file_id="file-o", error_file_id="file-e", **COUNTS))
     assert state.succeeded
-    assert "file-o" in state.message and "file-e" in state.message
+    assert "file-o" in state.message
+    assert "file-e" in state.message
 
 
 def test_failed_carries_errors_and_counts() -> None:
@@ -77,7 +79,8 @@ def test_partial_results_accepted(status: str) -> None:
 def test_unknown_status_keeps_running_and_says_so() -> None:
     state = batch_phase(batch("paused"))
     assert state.phase == TaskExecution.RUNNING
-    assert "'paused'" in state.message and "does not know" in state.message
+    assert "'paused'" in state.message
+    assert "does not know" in state.message
 
 
 def test_custom_info() -> None:

@@ -43,7 +43,9 @@ def test_task_module_exposes_the_reference_names() -> None:
 
 
 def test_template_has_type_interface_and_custom() -> None:
-    task = BatchEndpointTask(name="gpt.batch", config={"endpoint": "/v1/embeddings"}, openai_organization="org-1")
+    task = BatchEndpointTask(
+        name="gpt.batch", config={"endpoint": "/v1/embeddings"}, openai_organization="org-1"
+    )
     tt = template(task)
     assert tt.type == "openai-batch"
     assert list(tt.interface.inputs) == ["input_file_id"]

@@ -1,0 +1,146 @@
+"""The real connector gRPC service (`pyflyte serve connector`, or `serve agent` on flytekit 1.15) in a
+subprocess, and a client that talks to it the way FlytePropeller does."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import grpc
+from flyteidl.admin import agent_pb2
+from flyteidl.service import agent_pb2_grpc
+
+TASK_TYPE = "openai-batch"
+STARTUP_TIMEOUT_S = 60.0
+
+
+def serve_command() -> str:
+    """flytekit 1.16 has `serve connector` (and keeps `serve agent` as deprecated); 1.15 has only `agent`."""
+    has_connector = importlib.util.find_spec("flytekit.extend.backend.connector_service") is not None
+    return "connector" if has_connector else "agent"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ConnectorService:
+    """One `pyflyte serve` process; `env` replaces the connector-related variables of this process's env."""
+
+    def __init__(self, workdir: Path, env: dict[str, str | None]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.channel: grpc.Channel | None = None
+        self.log_path = workdir / "service.log"
+        self._log: IO[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> ConnectorService:
+        env = {k: v for k, v in os.environ.items() if "OPENAI" not in k}
+        env.update({k: v for k, v in self.env.items() if v is not None})
+        env["FLYTE_SDK_LOGGING_LEVEL"] = "20"
+        port = free_port()
+        pyflyte = str(Path(sys.executable).parent / "pyflyte")
+        command = [
+            pyflyte,
+            "serve",
+            serve_command(),
+            "--port",
+            str(port),
+            "--prometheus_port",
+            str(free_port()),
+        ]
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self.starts += 1
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        assert self.channel is not None
+        metadata = agent_pb2_grpc.AgentMetadataServiceStub(self.channel)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the connector service exited with {self.process.returncode}:\n{self.log()}"
+                )
+            try:
+                agents = metadata.ListAgents(agent_pb2.ListAgentsRequest(), timeout=1).agents
+            except grpc.RpcError:
+                agents = None
+            if agents is not None:
+                # The plugin must have registered itself through its flytekit.plugins entry point.
+                assert any(TASK_TYPE in a.supported_task_types for a in agents), agents
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the connector service did not answer in {STARTUP_TIMEOUT_S} s:\n{self.log()}"
+                )
+            time.sleep(0.1)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout=10)
+            self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def stub(self) -> agent_pb2_grpc.AsyncAgentServiceStub:
+        assert self.channel is not None, "the service is not running"
+        return agent_pb2_grpc.AsyncAgentServiceStub(self.channel)
+
+    # -- the calls propeller makes ------------------------------------------------------------------
+
+    def create(self, template: Any, inputs: Any, metadata: Any, timeout: float = 10) -> bytes:
+        request = agent_pb2.CreateTaskRequest(
+            inputs=inputs,
+            template=template,
+            output_prefix="s3://bucket/metadata/outputs",
+            task_execution_metadata=metadata,
+        )
+        return bytes(self.stub.CreateTask(request, timeout=timeout).resource_meta)
+
+    def get(self, resource_meta: bytes, timeout: float = 10) -> Any:
+        request = agent_pb2.GetTaskRequest(
+            task_type=TASK_TYPE,
+            task_category=agent_pb2.TaskCategory(name=TASK_TYPE, version=0),
+            resource_meta=resource_meta,
+        )
+        return self.stub.GetTask(request, timeout=timeout).resource
+
+    def delete(self, resource_meta: bytes, timeout: float = 10) -> None:
+        request = agent_pb2.DeleteTaskRequest(
+            task_type=TASK_TYPE,
+            task_category=agent_pb2.TaskCategory(name=TASK_TYPE, version=0),
+            resource_meta=resource_meta,
+        )
+        self.stub.DeleteTask(request, timeout=timeout)
