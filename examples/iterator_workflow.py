@@ -1,9 +1,10 @@
 """Build requests in a task, stream them into a batch as an Iterator[JSON], and read the answers.
 
-    pyflyte run examples/iterator_workflow.py ask --questions '["What is 2+2?", "Name a colour."]'
+pyflyte run examples/iterator_workflow.py ask --questions '["What is 2+2?", "Name a colour."]'
 """
 
-from collections.abc import Iterator
+# flytekit streams typing.Iterator[JSON] (not collections.abc.Iterator[JSON]) to a JSONL file.
+from typing import Iterator  # noqa: UP035
 
 from flytekit import Secret, task, workflow
 from flytekit.types.iterator import JSON

@@ -27,7 +27,11 @@ BIN = Path(sys.executable).parent
 
 # workflow key -> (file, entity, extra pyflyte run arguments)
 WORKFLOWS = {
-    "jsonl": ("jsonl_file_workflow.py", "jsonl_file_batch", ["--jsonl_in", str(EXAMPLES / "data/chat_requests.jsonl")]),
+    "jsonl": (
+        "jsonl_file_workflow.py",
+        "jsonl_file_batch",
+        ["--jsonl_in", str(EXAMPLES / "data/chat_requests.jsonl")],
+    ),
     "iterator": ("iterator_workflow.py", "ask", []),
     "embeddings": (
         "embeddings_workflow.py",
@@ -51,7 +55,15 @@ def target() -> Iterator[tuple[str | None, str]]:
         return
     with tempfile.TemporaryDirectory(prefix="openai-batch-emulator-") as data_dir:
         server = subprocess.Popen(
-            [str(BIN / "openai-batch-emulator"), "--host", "127.0.0.1", "--port", "0", "--data-dir", data_dir],
+            [
+                str(BIN / "openai-batch-emulator"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--data-dir",
+                data_dir,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -69,7 +81,9 @@ def target() -> Iterator[tuple[str | None, str]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workflow", choices=sorted(WORKFLOWS), default="jsonl")
     args = parser.parse_args()
     file, entity, extra = WORKFLOWS[args.workflow]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+# flytekit's JSONL transformer matches typing.Iterator[JSON], not collections.abc.Iterator[JSON].
+from typing import Any, Iterator  # noqa: UP035
 
 from flytekit import Resources, Workflow
 from flytekit.models.security import Secret
@@ -11,7 +11,13 @@ from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
 
 from .batch.task import BatchEndpointTask
-from .files import BatchResult, DownloadJSONFilesTask, OpenAIFileConfig, OpenAIFileDefaultImages, UploadJSONLFileTask
+from .files import (
+    BatchResult,
+    DownloadJSONFilesTask,
+    OpenAIFileConfig,
+    OpenAIFileDefaultImages,
+    UploadJSONLFileTask,
+)
 
 
 def create_batch(
@@ -52,7 +58,9 @@ def create_batch(
 
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
     image = container_image or OpenAIFileDefaultImages.find_image_for()
-    upload = UploadJSONLFileTask(name=f"openai-file-upload-{suffix}", task_config=file_config, container_image=image)
+    upload = UploadJSONLFileTask(
+        name=f"openai-file-upload-{suffix}", task_config=file_config, container_image=image
+    )
     batch = BatchEndpointTask(
         name=f"openai-batch-{suffix}",
         config=dict(config or {}),
@@ -69,7 +77,9 @@ def create_batch(
     downloaded = wf.add_entity(download, batch_endpoint_result=created.outputs["result"])
 
     uploaded.with_overrides(requests=Resources(mem=file_upload_mem), limits=Resources(mem=file_upload_mem))
-    downloaded.with_overrides(requests=Resources(mem=file_download_mem), limits=Resources(mem=file_download_mem))
+    downloaded.with_overrides(
+        requests=Resources(mem=file_download_mem), limits=Resources(mem=file_download_mem)
+    )
 
     wf.add_workflow_output("batch_output", downloaded.outputs["result"], BatchResult)
     return wf

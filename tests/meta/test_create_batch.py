@@ -1,0 +1,92 @@
+"""create_batch builds the upload -> batch -> download workflow that the public plugin builds."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterator  # noqa: UP035  (the type flytekit streams as JSONL)
+
+import pytest
+from flytekit.configuration import Image, ImageConfig, SerializationSettings
+from flytekit.models.task import TaskSpec
+from flytekit.tools.translator import get_serializable
+from flytekit.types.file import JSONLFile
+from flytekit.types.iterator import JSON
+
+from flytekitplugins.openai import BatchResult, OpenAIFileDefaultImages, create_batch
+
+from .conftest import SECRET
+
+SETTINGS = SerializationSettings(
+    project="p",
+    domain="d",
+    version="v",
+    image_config=ImageConfig(default_image=Image(name="default", fqn="localhost/image", tag="t")),
+)
+
+
+def serialized_tasks(wf: object) -> dict[str, object]:
+    entities: OrderedDict = OrderedDict()
+    get_serializable(entities, SETTINGS, wf)
+    # The workflow and its batch task share a name (as upstream), so keep tasks only.
+    return {e.template.id.name: e.template for e in entities.values() if isinstance(e, TaskSpec)}
+
+
+@pytest.mark.parametrize(("is_json_iterator", "input_type"), [(True, Iterator[JSON]), (False, JSONLFile)])
+def test_the_workflow_has_three_nodes_and_the_public_interface(
+    is_json_iterator: bool, input_type: type
+) -> None:
+    wf = create_batch(name="my.batch", secret=SECRET, is_json_iterator=is_json_iterator)
+    assert wf.name == "openai-batch-mybatch"
+    assert wf.python_interface.inputs == {"jsonl_in": input_type}
+    assert wf.python_interface.outputs == {"batch_output": BatchResult}
+    assert [n.flyte_entity.name for n in wf.nodes] == [
+        "openai-file-upload-mybatch",
+        "openai-batch-mybatch",
+        "openai-download-files-mybatch",
+    ]
+    assert [n.flyte_entity.task_type for n in wf.nodes] == [
+        "openai-batch-upload-file",
+        "openai-batch",
+        "openai-batch-download-files",
+    ]
+
+
+def test_options_reach_the_tasks() -> None:
+    wf = create_batch(
+        name="opts",
+        secret=SECRET,
+        openai_organization="org-example",
+        config={"endpoint": "/v1/embeddings", "metadata": {"team": "search"}},
+        container_image="registry.example/files:1",
+        base_url="https://llm.example/v1",
+        file_upload_mem="2Gi",
+        file_download_mem="3Gi",
+    )
+    templates = serialized_tasks(wf)
+    upload, batch, download = (
+        templates[f"openai-{kind}-opts"] for kind in ("file-upload", "batch", "download-files")
+    )
+    assert upload.container.image == download.container.image == "registry.example/files:1"
+    assert batch.custom["config"]["endpoint"] == "/v1/embeddings"
+    assert batch.custom["openai_organization"] == "org-example"
+    assert batch.custom["base_url"] == upload.custom["base_url"] == "https://llm.example/v1"
+    upload_node, _, download_node = wf.nodes
+    assert memory(upload_node) == ({"2Gi"}, {"2Gi"})
+    assert memory(download_node) == ({"3Gi"}, {"3Gi"})
+
+
+def memory(node: Any) -> tuple[set[str], set[str]]:
+    """The node's memory overrides, as (requests, limits)."""
+    resources = node._resources
+    return {e.value for e in resources.requests}, {e.value for e in resources.limits}
+
+
+def test_the_default_image_is_the_published_files_image() -> None:
+    templates = serialized_tasks(create_batch(name="img", secret=SECRET))
+    assert templates["openai-file-upload-img"].container.image == OpenAIFileDefaultImages.find_image_for()
+
+
+def test_public_plugin_call_styles_still_work() -> None:
+    # Written for the public flytekitplugins-openai: positional name and secret, organization, config.
+    wf = create_batch("legacy", SECRET, "org-x", {"completion_window": "24h"}, False, "1Gi", "1Gi")
+    assert wf.python_interface.inputs == {"jsonl_in": JSONLFile}

@@ -1,0 +1,36 @@
+"""The README's first command: the quick start runs a batch end to end and prints its summary."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workflow", ["jsonl", "iterator", "embeddings"])
+def test_quickstart_runs_each_example_against_the_embedded_emulator(workflow: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "_FSEC_", "FLYTE_OPENAI"))}
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "examples/quickstart.py"), "--workflow", workflow],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = run.stdout
+    assert "Target: the embedded emulator at http://127.0.0.1:" in out
+    assert re.search(r"Batch batch_\w+: completed", out), out
+    total = {"jsonl": 10, "iterator": 3, "embeddings": 5}[workflow]
+    assert f"Requests: {total} total, {total} completed, 0 failed" in out
+    answers = re.findall(r"^  \S+: (.+)$", out, flags=re.MULTILINE)
+    assert answers, out
+    (result_file,) = re.findall(r"^  (/\S+-output\.jsonl)$", out, flags=re.MULTILINE)
+    assert sum(1 for _ in open(result_file)) == total
