@@ -4,6 +4,7 @@ pyflyte run examples/embeddings_workflow.py embeddings_batch --jsonl_in examples
 """
 
 from flytekit import Secret
+
 from flytekitplugins.openai import create_batch
 
 OPENAI_SECRET = Secret(group="openai", key="api_key")

@@ -8,6 +8,7 @@ from typing import Iterator  # noqa: UP035
 
 from flytekit import Secret, task, workflow
 from flytekit.types.iterator import JSON
+
 from flytekitplugins.openai import BatchResult, create_batch
 
 OPENAI_SECRET = Secret(group="openai", key="api_key")

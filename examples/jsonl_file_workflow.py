@@ -4,6 +4,7 @@ pyflyte run examples/jsonl_file_workflow.py jsonl_file_batch --jsonl_in examples
 """
 
 from flytekit import Secret
+
 from flytekitplugins.openai import create_batch
 
 # The upload and download tasks read the API key from this Flyte secret (locally: the

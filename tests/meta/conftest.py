@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flytekit import Secret
+
 from openai_batch_emulator import Emulator
 
 SECRET = Secret(group="openai", key="api_key")

@@ -18,9 +18,9 @@ import pytest
 from flytekit import task, workflow
 from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
-from openai_batch_emulator import Emulator
 
 from flytekitplugins.openai import BatchResult, create_batch
+from openai_batch_emulator import Emulator
 
 from .conftest import SECRET
 

@@ -33,4 +33,4 @@ def test_quickstart_runs_each_example_against_the_embedded_emulator(workflow: st
     answers = re.findall(r"^  \S+: (.+)$", out, flags=re.MULTILINE)
     assert answers, out
     (result_file,) = re.findall(r"^  (/\S+-output\.jsonl)$", out, flags=re.MULTILINE)
-    assert sum(1 for _ in open(result_file)) == total
+    assert len(Path(result_file).read_text().splitlines()) == total

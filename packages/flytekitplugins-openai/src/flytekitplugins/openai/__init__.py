@@ -11,10 +11,10 @@ from pkgutil import extend_path
 
 __path__ = extend_path(__path__, __name__)
 
-from .batch.agent import BatchEndpointAgent  # noqa: E402
-from .batch.connector import BatchEndpointConnector  # noqa: E402
-from .batch.task import BatchEndpointTask  # noqa: E402
-from .files import (  # noqa: E402
+from .batch.agent import BatchEndpointAgent
+from .batch.connector import BatchEndpointConnector
+from .batch.task import BatchEndpointTask
+from .files import (
     BatchResult,
     DownloadJSONFilesExecutor,
     DownloadJSONFilesTask,
@@ -23,7 +23,7 @@ from .files import (  # noqa: E402
     UploadJSONLFileExecutor,
     UploadJSONLFileTask,
 )
-from .workflow import create_batch  # noqa: E402
+from .workflow import create_batch
 
 __all__ = [
     "BatchEndpointAgent",
