@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -147,3 +148,14 @@ def test_batch_result_round_trips_through_the_type_engine(tmp_path: Path) -> Non
     assert back.error_file is None
     assert back.output_file is not None
     assert Path(back.output_file.download()).read_text() == '{"custom_id": "a"}\n'
+
+
+def test_importing_the_plugin_does_not_load_the_sdk() -> None:
+    """flytekit imports every plugin at `import flytekit`; the SDK must wait until a task runs."""
+    code = (
+        "import sys, flytekitplugins.openai.files as f; "
+        "assert f.UploadJSONLFileTask; "
+        "print('openai._client' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
