@@ -98,7 +98,7 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     handler = type("Handler", (_OpenAILike,), {"files": {}, "posts": 0})
     path = str(tmp_path / "openai.sock")
     server = _UnixHTTPServer(path, handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield path

@@ -1,26 +1,42 @@
-"""The whole chain, upload -> batch -> download, through `create_batch` workflows run locally."""
+"""The whole chain, upload -> batch -> download, through `create_batch` workflows run locally.
+
+Each workflow runs the upload task's executor, the registered connector (create, then get until a
+terminal phase, through flytekit's local connector executor) and the download task's executor, all
+talking HTTP through the official SDK to the recorded server.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai import BatchResult, create_batch
-from integration.support.chain import FILE_SECRET, IMAGE, chat_requests, read_jsonl, write_jsonl
+from integration.support.chain import (
+    FILE_SECRET,
+    IMAGE,
+    chat_requests,
+    embedding_requests,
+    read_jsonl,
+    write_jsonl,
+)
 from integration.support.recorder import Session
 
 
-def test_chat_completions_succeed(recorded: Session, tmp_path: Path) -> None:
-    target = recorded.target
-    workflow = create_batch(
-        name="integration.chat",
+def _workflow(session: Session, name: str, **options: Any) -> Any:
+    return create_batch(
+        name=name,
         secret=FILE_SECRET,
-        config={"endpoint": "/v1/chat/completions"},
         is_json_iterator=False,
         container_image=IMAGE,
-        base_url=target.base_url,
+        base_url=session.target.base_url,
+        **options,
     )
+
+
+def test_chat_completions_succeed(recorded: Session, tmp_path: Path) -> None:
+    workflow = _workflow(recorded, "integration.chat", config={"endpoint": "/v1/chat/completions"})
     requests = write_jsonl(tmp_path / "requests.jsonl", chat_requests(3))
     result = workflow(jsonl_in=JSONLFile(str(requests)))
 
@@ -32,3 +48,76 @@ def test_chat_completions_succeed(recorded: Session, tmp_path: Path) -> None:
     for line in lines:
         assert line["response"]["status_code"] == 200
         assert line["response"]["body"]["choices"][0]["message"]["content"]
+
+
+def test_embeddings_succeed(recorded: Session, tmp_path: Path) -> None:
+    workflow = _workflow(recorded, "integration.embed", config={"endpoint": "/v1/embeddings"})
+    requests = write_jsonl(tmp_path / "embeddings.jsonl", embedding_requests(4))
+    result = workflow(jsonl_in=JSONLFile(str(requests)))
+
+    assert result.error_file is None
+    assert result.output_file is not None
+    lines = read_jsonl(result.output_file.download())
+    assert sorted(line["custom_id"] for line in lines) == [f"embed-{i}" for i in range(4)]
+    for line in lines:
+        vector = line["response"]["body"]["data"][0]["embedding"]
+        assert len(vector) == 32
+        assert all(isinstance(x, float) for x in vector)
+
+
+def test_expired_batch_yields_its_partial_results(recorded: Session, tmp_path: Path) -> None:
+    # Two requests are answered before the (shortened) completion window closes; four are not.
+    recorded.target.emulator_settings(
+        "a completion window of 1.6 s", requests_per_second=2, completion_window_seconds=1.6
+    )
+    workflow = _workflow(
+        recorded,
+        "integration.expired",
+        config={"endpoint": "/v1/chat/completions"},
+        accept_partial_results=True,
+    )
+    requests = write_jsonl(tmp_path / "requests.jsonl", chat_requests(6))
+    result = workflow(jsonl_in=JSONLFile(str(requests)))
+
+    assert result.output_file is not None
+    assert result.error_file is not None
+    answered = read_jsonl(result.output_file.download())
+    expired = read_jsonl(result.error_file.download())
+    assert [line["custom_id"] for line in answered] == ["chat-0", "chat-1"]
+    assert [line["custom_id"] for line in expired] == [f"chat-{i}" for i in range(2, 6)]
+    assert {line["error"]["code"] for line in expired} == {"batch_expired"}
+
+
+def test_transient_429_and_500_are_retried(recorded: Session, tmp_path: Path) -> None:
+    target = recorded.target
+    # Upload: the SDK retries (honouring Retry-After). Create: the connector retries within its
+    # deadline. Poll: the connector answers RUNNING and asks again. Download: the SDK retries.
+    target.inject_fault("POST", "/v1/files", status=429, count=1, retry_after=0.05)
+    target.inject_fault("POST", "/v1/files", status=500, count=1)
+    target.inject_fault("POST", "/v1/batches", status=500, count=1)
+    target.inject_fault("GET", "/v1/batches/", status=429, count=1, retry_after=0.05)
+    target.inject_fault("GET", "/v1/files/", status=500, count=1)
+    workflow = _workflow(recorded, "integration.faults", config={"endpoint": "/v1/chat/completions"})
+    requests = write_jsonl(tmp_path / "requests.jsonl", chat_requests(2))
+    result = workflow(jsonl_in=JSONLFile(str(requests)))
+
+    assert result.output_file is not None
+    assert sorted(line["custom_id"] for line in read_jsonl(result.output_file.download())) == [
+        "chat-0",
+        "chat-1",
+    ]
+    answers = [
+        (request.method, request.path, response["status"]["code"])
+        for request, response in zip(recorded.cassette.requests, recorded.cassette.responses, strict=True)
+    ]
+    failed = [answer for answer in answers if answer[2] >= 400]
+    assert [(method, code) for method, _, code in failed] == [
+        ("POST", 429),
+        ("POST", 500),
+        ("POST", 500),
+        ("GET", 429),
+        ("GET", 500),
+    ]
+    # Every fault was followed by a successful repeat of the same call.
+    for method, path, _ in failed:
+        assert (method, path, 200) in answers

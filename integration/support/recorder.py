@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import types
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -97,6 +98,11 @@ class Target:
         if settings:
             self.emulator.configure(**settings)
 
+    def pause(self, seconds: float) -> None:
+        """Give a live server time between polls; a replay needs none (its answers are recorded)."""
+        if self.recording:
+            time.sleep(seconds)
+
     def inject_fault(self, method: str, path: str, **fault: Any) -> None:
         """Make the emulator fail the next matching requests (record mode, emulator only)."""
         if not self.recording:
@@ -161,14 +167,17 @@ class _InstantAnyio(types.SimpleNamespace):
 def instant_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Replay only: drop the waits that pace a live server, since a cassette answers at once.
 
-    flytekit's local connector executor sleeps 1 s before every poll (hard-coded, no option), and the
-    OpenAI SDK backs off between retries of 429/5xx answers. Only these modules' view of `time` /
-    `anyio` is replaced, not the modules themselves.
+    flytekit's local connector executor sleeps 1 s before every poll (hard-coded, no option), the
+    connector backs off between tries of CreateTask, and the OpenAI SDK between retries of 429/5xx
+    answers. Only these modules' view of `time` / `anyio` is replaced, not the modules themselves.
     """
     import openai._base_client as sdk_client
     from flytekit.extend.backend import base_connector
 
+    from flytekitplugins.openai.batch import connector
+
     monkeypatch.setattr(base_connector, "time", _InstantTime())
+    monkeypatch.setattr(connector, "time", _InstantTime())
     monkeypatch.setattr(sdk_client, "time", _InstantTime())
     monkeypatch.setattr(sdk_client, "anyio", _InstantAnyio())
 

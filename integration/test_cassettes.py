@@ -1,0 +1,48 @@
+"""The committed cassettes: public, so nothing secret or machine-specific may be in them; none stale."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from integration.support.recorder import CASSETTES, OPENAI_ORIGIN
+from integration.support.scrub import EMULATOR_ORIGIN, FORBIDDEN_HEADERS, find_leaks
+
+ALL = sorted(CASSETTES.rglob("*.yaml"))
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(CASSETTES))
+
+
+def test_there_are_cassettes() -> None:
+    assert len(ALL) >= 8, f"expected the recorded scenarios in {CASSETTES}, found {len(ALL)} cassettes"
+
+
+@pytest.mark.parametrize("path", ALL, ids=_name)
+def test_cassette_holds_no_secret(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert find_leaks(text) == []
+    assert not re.search(r"https?://(127\.0\.0\.1|localhost|\[::1\])", text), "a loopback address was kept"
+
+    data: dict[str, Any] = yaml.safe_load(text)
+    assert data["interactions"], "an empty cassette"
+    for interaction in data["interactions"]:
+        request, response = interaction["request"], interaction["response"]
+        names = {h.lower() for h in request["headers"]} | {h.lower() for h in response["headers"]}
+        assert not names & FORBIDDEN_HEADERS, f"identifying headers kept: {sorted(names & FORBIDDEN_HEADERS)}"
+        assert request["uri"].startswith((f"{EMULATOR_ORIGIN}/v1/", f"{OPENAI_ORIGIN}/v1/")), request["uri"]
+
+
+@pytest.mark.parametrize("path", ALL, ids=_name)
+def test_cassette_belongs_to_a_test(path: Path) -> None:
+    module = CASSETTES.parent / f"{path.parent.name}.py"
+    assert module.exists(), f"no test module {module.name} for cassette {_name(path)}"
+    test_name = re.split(r"[-.\[]", path.stem, maxsplit=1)[0]
+    assert re.search(rf"^def {re.escape(test_name)}\(", module.read_text(), re.M), (
+        f"no test {test_name} in {module.name}: delete the stale cassette {_name(path)}"
+    )
