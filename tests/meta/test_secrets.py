@@ -48,8 +48,10 @@ def pyflyte_run(emulator: Emulator, key: str, workdir: Path) -> subprocess.Compl
             "--verbose",
             "run",
             str(ROOT / "examples/jsonl_file_workflow.py"),
-        ]
-        + ["jsonl_file_batch", "--jsonl_in", str(requests)],
+            "jsonl_file_batch",
+            "--jsonl_in",
+            str(requests),
+        ],
         capture_output=True,
         text=True,
         env=env,
