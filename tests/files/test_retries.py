@@ -73,6 +73,21 @@ def test_download_survives_faults_before_the_body(
     assert dest.read_bytes() == content
 
 
+def test_download_fails_clearly_after_the_retry_bound(
+    tmp_path: Path, emulator: Any, openai_client: Any
+) -> None:
+    file_id, _ = big_file(openai_client, tmp_path)
+    emulator.inject_fault("GET", f"/v1/files/{file_id}/content", status=500, count=10)
+    client = make_client(emulator.api_key, base_url=emulator.base_url, max_retries=1)
+    dest = tmp_path / "out" / "result.jsonl"
+    dest.parent.mkdir()
+    with pytest.raises(
+        TransferError, match=rf"Downloading file {file_id} failed with HTTP 500 \(after 1 retries\)"
+    ):
+        download_file(client, file_id, dest)
+    assert list(dest.parent.iterdir()) == []
+
+
 def test_download_cut_mid_body_is_retried(tmp_path: Path, emulator: Any, openai_client: Any) -> None:
     file_id, content = big_file(openai_client, tmp_path)
     with CuttingProxy(emulator.port) as proxy:

@@ -133,8 +133,8 @@ def _account_for_requests(
         outcome = reconcile(str(input_path), tally)
     finally:
         input_path.unlink(missing_ok=True)
-    logger.info(outcome.summary(batch_id))
-    print(outcome.summary(batch_id), flush=True)  # also in the pod's log when flytekit logs quietly
+    # Printed, not logged: flytekit logs only from WARNING up by default, and this count always matters.
+    print(outcome.summary(batch_id), flush=True)
     if outcome.missing:
         message = outcome.missing_message(batch_id)
         if fail_on_missing_requests:
