@@ -57,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"http://{url_host(args.host)}:{sock.getsockname()[1]}/v1", flush=True)
     config = uvicorn.Config(create_app(runtime), log_level=args.log_level, lifespan="on")
     try:
-        uvicorn.Server(config).run(sockets=[sock])  # handles SIGINT and SIGTERM itself
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal.
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
         sock.close()
         runtime.close()

@@ -38,7 +38,11 @@ class Settings:
         for name, value in changes.items():
             if name not in kinds:
                 raise ValueError(f"unknown emulator setting {name!r}; known: {', '.join(sorted(kinds))}")
-            clean[name] = _coerce(name, str(kinds[name]), value)
+            try:
+                clean[name] = _coerce(name, str(kinds[name]), value)
+            except (TypeError, ValueError) as exc:
+                message = str(exc)
+                raise ValueError(message if name in message else f"setting {name!r}: {message}") from None
         return dataclasses.replace(self, **clean)
 
     def as_dict(self) -> dict[str, Any]:

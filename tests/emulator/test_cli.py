@@ -1,0 +1,88 @@
+"""The `openai-batch-emulator` command, run as a user would run it."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from .helpers import chat_line, start_batch, wait
+
+COMMAND = str(Path(sys.executable).parent / "openai-batch-emulator")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [
+            COMMAND,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--api-key",
+            "sk-cli",
+            "--validating-seconds",
+            "0.05",
+            "--finalizing-seconds",
+            "0.05",
+            "--requests-per-second",
+            "500",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline().strip()
+        yield process, first_line
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def test_prints_base_url_first_and_serves(served: tuple[subprocess.Popen[str], str]) -> None:
+    _process, base_url = served
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", base_url), base_url
+    with openai.OpenAI(base_url=base_url, api_key="sk-cli") as client:
+        done = wait(client, start_batch(client, [chat_line("a")]).id)
+        assert done.status == "completed"
+    with (
+        openai.OpenAI(base_url=base_url, api_key="sk-other", max_retries=0) as client,
+        pytest.raises(openai.AuthenticationError),
+    ):
+        client.files.list()
+    settings = httpx.get(base_url.removesuffix("/v1") + "/_emulator/settings").json()
+    assert settings["requests_per_second"] == 500.0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stops_on_signals(served: tuple[subprocess.Popen[str], str], sig: signal.Signals) -> None:
+    process, base_url = served
+    assert httpx.get(base_url.removesuffix("/v1") + "/_emulator/health").status_code == 200
+    process.send_signal(sig)
+    assert process.wait(10) in (0, -sig)
+    assert process.stderr is not None
+    assert "Traceback" not in process.stderr.read()
+
+
+def test_bad_arguments_are_reported(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [COMMAND, "--data-dir", str(tmp_path), "--requests-per-second", "fast"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "requests_per_second" in result.stderr
