@@ -14,7 +14,7 @@ from flytekitplugins.openai.files import (
     DownloadJSONFilesTask,
     OpenAIFileConfig,
 )
-from tests.files.conftest import run_batch
+from tests.files.conftest import SECRET, SECRET_ENV, run_batch
 from tests.files.requests import good_file
 
 
@@ -78,7 +78,9 @@ def test_missing_requests_are_reported_and_can_fail_the_task(
         task(batch_endpoint_result=batch)
 
 
-def test_batch_with_neither_file_fails_naming_it(files_config: OpenAIFileConfig) -> None:
+def test_batch_with_neither_file_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checked before the key is read or anything is fetched: no emulator, no secret needed."""
+    monkeypatch.delenv(SECRET_ENV, raising=False)
     batch = {
         "id": "batch_abc",
         "status": "failed",
@@ -90,4 +92,4 @@ def test_batch_with_neither_file_fails_naming_it(files_config: OpenAIFileConfig)
     with pytest.raises(
         BatchResultError, match=r"Batch batch_abc \(status 'failed'\) .*invalid_model: no such model"
     ):
-        DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+        DownloadJSONFilesTask("down", OpenAIFileConfig(SECRET))(batch_endpoint_result=batch)

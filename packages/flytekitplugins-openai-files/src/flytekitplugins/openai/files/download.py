@@ -65,10 +65,12 @@ class DownloadJSONFilesTask(OpenAIFileTask):
 
 class DownloadJSONFilesExecutor(ShimTaskExecutor[DownloadJSONFilesTask]):
     def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> BatchResult:
+        batch = kwargs["batch_endpoint_result"]
+        require_result_files(batch)  # a batch with nothing to fetch fails the same with or without a key
         client, api_key = client_from_custom(tt.custom)
         return download_batch_results(
             client,
-            kwargs["batch_endpoint_result"],
+            batch,
             Path(flytekit.current_context().working_directory),
             fail_on_missing_requests=bool(tt.custom.get("fail_on_missing_requests", False)),
             api_key=api_key,
@@ -84,16 +86,8 @@ def download_batch_results(
     api_key: str | None = None,
 ) -> BatchResult:
     """Download whichever result files the batch produced, then compare them with its input file."""
-    batch_id = str(batch.get("id") or "(unknown id)")
-    status = batch.get("status")
-    output_id = batch.get("output_file_id")
-    error_id = batch.get("error_file_id")
-    if not output_id and not error_id:
-        raise BatchResultError(
-            f"Batch {batch_id} (status {status!r}) produced neither an output file nor an error file"
-            f"{_batch_errors(batch)}; there is nothing to download."
-        )
-
+    output_id, error_id = require_result_files(batch)
+    batch_id = _batch_id(batch)
     result = BatchResult()
     tally = RequestTally()
     if output_id:
@@ -140,6 +134,22 @@ def _account_for_requests(
         if fail_on_missing_requests:
             raise BatchResultError(message + " (fail_on_missing_requests is set)")
         logger.warning(message)
+
+
+def require_result_files(batch: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The batch's output and error file ids; a batch with neither is an error naming it and its status."""
+    output_id = batch.get("output_file_id") or None
+    error_id = batch.get("error_file_id") or None
+    if not output_id and not error_id:
+        raise BatchResultError(
+            f"Batch {_batch_id(batch)} (status {batch.get('status')!r}) produced neither an output file nor "
+            f"an error file{_batch_errors(batch)}; there is nothing to download."
+        )
+    return output_id, error_id
+
+
+def _batch_id(batch: Mapping[str, Any]) -> str:
+    return str(batch.get("id") or "(unknown id)")
 
 
 def _batch_errors(batch: Mapping[str, Any]) -> str:

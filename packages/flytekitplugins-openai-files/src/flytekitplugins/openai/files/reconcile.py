@@ -25,7 +25,8 @@ class RequestTally:
     def add_output_file(self, path: str) -> None:
         """Output lines carry a response; a non-2xx status there is a failed request."""
         for record in _records(path):
-            status = (record.get("response") or {}).get("status_code")
+            response = record.get("response")
+            status = response.get("status_code") if isinstance(response, dict) else None
             if record.get("error") is None and isinstance(status, int) and 200 <= status < 300:
                 self.succeeded += 1
             else:
