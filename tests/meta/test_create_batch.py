@@ -90,3 +90,22 @@ def test_public_plugin_call_styles_still_work() -> None:
     # Written for the public flytekitplugins-openai: positional name and secret, organization, config.
     wf = create_batch("legacy", SECRET, "org-x", {"completion_window": "24h"}, False, "1Gi", "1Gi")
     assert wf.python_interface.inputs == {"jsonl_in": JSONLFile}
+
+
+def test_upload_limits_and_missing_request_policy_reach_the_tasks() -> None:
+    wf = create_batch(
+        name="limits", secret=SECRET, max_requests=10, max_bytes=4096, fail_on_missing_requests=True
+    )
+    templates = serialized_tasks(wf)
+    upload, download = templates["openai-file-upload-limits"], templates["openai-download-files-limits"]
+    assert (10, 4096) in {(v.get("max_requests"), v.get("max_bytes")) for v in walk(upload.custom)}
+    assert True in {v.get("fail_on_missing_requests") for v in walk(download.custom)}
+
+
+def walk(custom: dict[str, Any]) -> list[dict[str, Any]]:
+    """The custom dict and every dict nested in it (where a task keeps its options is its own affair)."""
+    found = [custom]
+    for value in custom.values():
+        if isinstance(value, dict):
+            found += walk(value)
+    return found

@@ -18,6 +18,7 @@ from .files import (
     OpenAIFileDefaultImages,
     UploadJSONLFileTask,
 )
+from .files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
 
 
 def create_batch(
@@ -31,6 +32,9 @@ def create_batch(
     container_image: str | None = None,
     base_url: str | None = None,
     accept_partial_results: bool = False,
+    max_requests: int = DEFAULT_MAX_REQUESTS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    fail_on_missing_requests: bool = False,
 ) -> Workflow:
     """Build a workflow that uploads requests, runs them as an OpenAI batch and downloads the results.
 
@@ -51,6 +55,10 @@ def create_batch(
     :param base_url: An OpenAI-compatible API (Azure OpenAI, a proxy, the emulator); when unset the
         `OPENAI_BASE_URL` environment variable of each pod / the connector, else OpenAI.
     :param accept_partial_results: Let an expired or cancelled batch succeed with the results it has.
+    :param max_requests: Most requests the upload accepts (the Batch API's limit by default).
+    :param max_bytes: Largest request file the upload accepts (the Batch API's limit by default).
+    :param fail_on_missing_requests: Fail the download, rather than warn, when an input request is in
+        neither result file.
     """
     suffix = name.replace(".", "")
     wf = Workflow(name=f"openai-batch-{suffix}")
@@ -59,7 +67,11 @@ def create_batch(
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
     image = container_image or OpenAIFileDefaultImages.find_image_for()
     upload = UploadJSONLFileTask(
-        name=f"openai-file-upload-{suffix}", task_config=file_config, container_image=image
+        name=f"openai-file-upload-{suffix}",
+        task_config=file_config,
+        container_image=image,
+        max_requests=max_requests,
+        max_bytes=max_bytes,
     )
     batch = BatchEndpointTask(
         name=f"openai-batch-{suffix}",
@@ -69,7 +81,10 @@ def create_batch(
         accept_partial_results=accept_partial_results,
     )
     download = DownloadJSONFilesTask(
-        name=f"openai-download-files-{suffix}", task_config=file_config, container_image=image
+        name=f"openai-download-files-{suffix}",
+        task_config=file_config,
+        container_image=image,
+        fail_on_missing_requests=fail_on_missing_requests,
     )
 
     uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
