@@ -208,13 +208,13 @@ class _Req:
         self.body = body
 
 
-def _multipart(boundary: str, content: bytes) -> bytes:
+def _multipart(boundary: str, content: bytes, filename: str = "requests.jsonl") -> bytes:
     return (
         (
             f"--{boundary}\r\n"
             'Content-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
             f"--{boundary}\r\n"
-            'Content-Disposition: form-data; name="file"; filename="requests.jsonl"\r\n'
+            f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
         + content
@@ -228,6 +228,16 @@ def test_multipart_bodies_match_whatever_their_boundary() -> None:
     matchers.body(_Req(a), _Req(b))
     with pytest.raises(AssertionError, match="request bodies differ"):
         matchers.body(_Req(a), _Req(_multipart("0a1b2c3d4e5f6a7b", REQUESTS + REQUESTS)))
+
+
+def test_random_flytekit_file_names_match_and_chosen_names_do_not() -> None:
+    a = _multipart("5f8e2a1c9b7d4e3f", REQUESTS, "6ca19c54f2d8e5200fa4a9be354e77cb.jsonl")
+    b = _multipart("0a1b2c3d4e5f6a7b", REQUESTS, "0123456789abcdef0123456789abcdef.jsonl")
+    matchers.body(_Req(a), _Req(b))
+    with pytest.raises(AssertionError):
+        matchers.body(
+            _Req(_multipart("x1", REQUESTS, "a.jsonl")), _Req(_multipart("x1", REQUESTS, "b.jsonl"))
+        )
 
 
 def test_json_bodies_match_as_data_and_no_further() -> None:

@@ -18,6 +18,7 @@ from integration.support.chain import (
     IMAGE,
     chat_requests,
     embedding_requests,
+    iterate,
     read_jsonl,
     write_jsonl,
 )
@@ -48,6 +49,25 @@ def test_chat_completions_succeed(recorded: Session, tmp_path: Path) -> None:
     for line in lines:
         assert line["response"]["status_code"] == 200
         assert line["response"]["body"]["choices"][0]["message"]["content"]
+
+
+def test_chat_completions_from_an_iterator_succeed(recorded: Session) -> None:
+    workflow = create_batch(
+        name="integration.iterator",
+        secret=FILE_SECRET,
+        config={"endpoint": "/v1/chat/completions"},
+        container_image=IMAGE,
+        base_url=recorded.target.base_url,
+    )
+    # A generator: flytekit streams it into the JSONL file that the upload task sends.
+    result = workflow(jsonl_in=iterate(chat_requests(2, prefix="gen")))
+
+    assert result.error_file is None
+    assert result.output_file is not None
+    assert sorted(line["custom_id"] for line in read_jsonl(result.output_file.download())) == [
+        "gen-0",
+        "gen-1",
+    ]
 
 
 def test_embeddings_succeed(recorded: Session, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Request matching that ignores what is random by design and nothing else.
 
 httpx draws a fresh multipart boundary for every upload, so two uploads of the same file never have
-equal bodies byte for byte. The body matcher replaces the boundary with a fixed token and then
+equal bodies byte for byte; and a workflow fed an iterator uploads a file that flytekit named with a
+random hex name. The body matcher replaces the boundary and such names with fixed tokens and then
 compares exactly; JSON bodies are compared as data, so key order does not matter. Both sides are
 scrubbed the way cassettes are, so a live request matches its own recording.
 """
@@ -15,6 +16,9 @@ from typing import Any
 from .scrub import scrub_body
 
 BOUNDARY_TOKEN = b"vcr-boundary"
+RANDOM_NAME_TOKEN = b'filename="<random>.jsonl"'
+# flytekit's random local paths are 32 hex digits (a uuid4's hex).
+_RANDOM_FILENAME = re.compile(rb'filename="[0-9a-f]{32}(?:\.jsonl)?"')
 # A multipart body opens with "--" and its boundary (RFC 2046: 1-70 characters, no spaces at the end).
 _OPENING = re.compile(rb"\A--([0-9A-Za-z'()+_,\-./:=?]{1,70})\r\n")
 
@@ -36,7 +40,7 @@ def normalise_body(body: Any) -> Any:
     data = scrub_body(_as_bytes(body))
     opening = _OPENING.match(data)
     if opening:
-        return data.replace(opening.group(1), BOUNDARY_TOKEN)
+        return _RANDOM_FILENAME.sub(RANDOM_NAME_TOKEN, data.replace(opening.group(1), BOUNDARY_TOKEN))
     try:
         return json.loads(data)
     except ValueError:
