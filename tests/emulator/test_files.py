@@ -154,12 +154,12 @@ def test_concurrent_uploads_all_land(openai_client: openai.OpenAI) -> None:
 
 
 @pytest.mark.anyio
-async def test_async_client_round_trip(emulator: Emulator) -> None:
-    async with emulator.async_client() as client:
-        made = await client.files.create(file=("a.jsonl", jsonl([chat_line("a")])), purpose="batch")
-        assert (await client.files.retrieve(made.id)).id == made.id
-        assert (await client.files.content(made.id)).read() == jsonl([chat_line("a")])
-        assert [f.id async for f in client.files.list()] == [made.id]
-        assert (await client.files.delete(made.id)).deleted is True
-        with pytest.raises(openai.NotFoundError):
-            await client.files.retrieve(made.id)
+async def test_async_client_round_trip(async_openai_client: openai.AsyncOpenAI) -> None:
+    client = async_openai_client
+    made = await client.files.create(file=("a.jsonl", jsonl([chat_line("a")])), purpose="batch")
+    assert (await client.files.retrieve(made.id)).id == made.id
+    assert (await client.files.content(made.id)).read() == jsonl([chat_line("a")])
+    assert [f.id async for f in client.files.list()] == [made.id]
+    assert (await client.files.delete(made.id)).deleted is True
+    with pytest.raises(openai.NotFoundError):
+        await client.files.retrieve(made.id)

@@ -20,7 +20,10 @@ ERROR_KEYS = {"message", "type", "param", "code"}
 def test_any_non_empty_key_is_accepted_by_default(emulator: Emulator) -> None:
     assert emulator.api_key == "sk-emulator"
     with openai.OpenAI(base_url=emulator.base_url, api_key="sk-whatever") as client:
-        assert client.files.list().data == []
+        listing = client.files.list()
+        assert listing.data == []
+        assert listing._request_id is not None
+        assert listing._request_id.startswith("req_")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "sk-no-scheme"])
@@ -98,6 +101,7 @@ def test_retry_after_is_sent_and_honoured(emulator: Emulator) -> None:
         upload(client, [chat_line("a")])
     headers = caught.value.response.headers
     assert (headers["retry-after"], headers["retry-after-ms"]) == ("1", "400")
+    assert caught.value.request_id is not None
 
     emulator.inject_fault("POST", "/files", status=429, count=2, retry_after=0.3)
     with emulator.client(max_retries=2) as client:

@@ -17,14 +17,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .batches import BatchEngine
 from .errors import ApiError, bad_request, error_body
 from .faults import FaultInjector, FaultMiddleware
 from .files import FilesApi, _int_param
 from .settings import Settings
-from .store import DataDir, FileStore
+from .store import DataDir, FileStore, new_id
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,26 @@ class Runtime:
     def close(self) -> None:
         self.engine.stop()
         self.data.close()
+
+
+class RequestIdMiddleware:
+    """Every answer carries an `x-request-id`, which the SDK exposes as `_request_id`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id("req_", 32, hexadecimal=True).encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 class AuthMiddleware:
@@ -205,4 +225,4 @@ def create_app(runtime: Runtime) -> ASGIApp:
         exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
-    return FaultMiddleware(AuthMiddleware(app, runtime.api_key), runtime.faults)
+    return FaultMiddleware(RequestIdMiddleware(AuthMiddleware(app, runtime.api_key)), runtime.faults)

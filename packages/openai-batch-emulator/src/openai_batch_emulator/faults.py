@@ -16,6 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import error_body
+from .store import new_id
 
 FAULT_KINDS: tuple[int | str, ...] = (429, 500, 502, 503, "drop")
 
@@ -95,6 +96,8 @@ class FaultInjector:
 
 
 class FaultMiddleware:
+    """Outermost layer: `drop` needs uvicorn's own `send` (see `_drop`), not a wrapper of it."""
+
     def __init__(self, app: ASGIApp, injector: FaultInjector) -> None:
         self.app = app
         self.injector = injector
@@ -116,7 +119,11 @@ async def _answer(fault: Fault, send: Send) -> None:
     assert isinstance(fault.status, int)
     message, kind, code = _MESSAGES[fault.status]
     payload = json.dumps(error_body(message, type=kind, code=code)).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"x-request-id", new_id("req_", 32, hexadecimal=True).encode()),
+    ]
     if fault.retry_after is not None:
         headers.append((b"retry-after", str(math.ceil(fault.retry_after)).encode()))
         headers.append((b"retry-after-ms", str(round(fault.retry_after * 1000)).encode()))
