@@ -65,7 +65,9 @@ class ConnectorService:
             command, cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         self.starts += 1
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        # Short reconnect backoff: the first connection attempts fail while the service starts.
+        options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500)]
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=options)
         self._wait_ready()
         return self
 
@@ -80,7 +82,9 @@ class ConnectorService:
                     f"the connector service exited with {self.process.returncode}:\n{self.log()}"
                 )
             try:
-                agents = metadata.ListAgents(agent_pb2.ListAgentsRequest(), timeout=1).agents
+                agents = metadata.ListAgents(
+                    agent_pb2.ListAgentsRequest(), timeout=1, wait_for_ready=True
+                ).agents
             except grpc.RpcError:
                 agents = None
             if agents is not None:
