@@ -261,3 +261,25 @@ def test_batch_that_fails_validation_reports_the_line(
     resource = wait_for_phase(connector, meta, TaskExecution.FAILED)
     assert "failed" in resource.message
     assert "(line 2)" in resource.message
+
+
+def test_delete_rides_out_a_transient_fault(
+    emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
+) -> None:
+    emulator.configure(requests_per_second=0)
+    connector = BatchEndpointConnector()
+    meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+    emulator.inject_fault("POST", f"/v1/batches/{meta.batch_id}/cancel", status=502, count=2)
+    connector.delete(meta)
+    assert openai_client.batches.retrieve(meta.batch_id).status in ("cancelling", "cancelled")
+
+
+def test_log_link_points_at_the_openai_dashboard_only_for_openai() -> None:
+    from flytekitplugins.openai.batch.connector import _log_links
+
+    for base_url in (None, "https://api.openai.com/v1"):
+        links = _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url=base_url))
+        assert [(link.name, link.uri) for link in links] == [
+            ("OpenAI batch", "https://platform.openai.com/batches/batch_abc")
+        ]
+    assert _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url="http://127.0.0.1:1/v1")) == []
