@@ -14,13 +14,18 @@ from pathlib import Path
 import pytest
 
 from flytekitplugins.openai.batch.connector import ALLOWED_BASE_URLS_ENV
+from integration.support.compact import compact_cassette
 from integration.support.recorder import (
     Session,
     cassette_path,
+    record_kind,
     recording,
     recording_requested,
     replaying,
 )
+
+# A batch on OpenAI takes minutes to hours; the suite's usual per-test timeout would cut it off.
+OPENAI_RECORDING_TIMEOUT_S = 6 * 3600
 
 # The Flyte secret the upload and download tasks read (env `_FSEC_OPENAI_API_KEY` in local runs),
 # and the connector's own secret.
@@ -36,6 +41,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="re-record the integration cassettes (emulator; OpenAI when OPENAI_API_KEY is set)",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if recording_requested(config) and record_kind() == "openai":
+        for item in items:
+            if "recorded" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.timeout(OPENAI_RECORDING_TIMEOUT_S))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -82,5 +94,6 @@ def recorded(
         _point_plugin_at(session, monkeypatch)
         yield session
     if request.node.stash.get(_call_passed, False):
+        compact_cassette(session.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(session.path, path)

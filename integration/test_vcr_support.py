@@ -17,13 +17,16 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import openai
 import pytest
 import vcr.errors
+from vcr.serializers import yamlserializer
 
 from integration.support import matchers
+from integration.support.compact import compact_cassette, compact_interactions
 from integration.support.netguard import NetworkBlocked, network_blocked
 from integration.support.recorder import PlayOrder, cassette_path, use_cassette
 from integration.support.scrub import (
@@ -293,3 +296,40 @@ def test_scrubbers_drop_identifying_headers_and_fix_length() -> None:
 def test_cassette_paths_are_per_module_and_test() -> None:
     path = cassette_path("integration/test_chain.py::test_chat[sync-1]")
     assert path.parts[-2:] == ("test_chain", "test_chat-sync-1.yaml")
+
+
+def _interaction(method: str, uri: str, status: str | None, code: int = 200) -> dict[str, Any]:
+    body = json.dumps({"id": "batch_1", "status": status}) if status else "{}"
+    return {
+        "request": {"method": method, "uri": uri, "body": None, "headers": {}},
+        "response": {"status": {"code": code, "message": "OK"}, "headers": {}, "body": {"string": body}},
+    }
+
+
+def test_compaction_keeps_each_status_stretch_ends_and_everything_else() -> None:
+    poll = "http://emulator.invalid/v1/batches/batch_1"
+    recorded = [
+        _interaction("POST", "http://emulator.invalid/v1/batches", "validating"),
+        *[_interaction("GET", poll, "validating") for _ in range(3)],
+        *[_interaction("GET", poll, "in_progress") for _ in range(5)],
+        _interaction("GET", poll, None, code=429),
+        *[_interaction("GET", poll, "in_progress") for _ in range(2)],
+        _interaction("POST", f"{poll}/cancel", "cancelling"),
+        _interaction("GET", poll, "cancelled"),
+    ]
+    for i, interaction in enumerate(recorded):
+        interaction["request"]["body"] = str(i)
+    kept = [int(i["request"]["body"]) for i in compact_interactions(recorded)]
+    assert kept == [0, 1, 3, 4, 8, 9, 10, 11, 12, 13]
+
+
+def test_compaction_rewrites_a_cassette_file(tmp_path: Path) -> None:
+    poll = "http://emulator.invalid/v1/batches/batch_1"
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        yamlserializer.serialize(
+            {"version": 1, "interactions": [_interaction("GET", poll, "in_progress") for _ in range(6)]}
+        )
+    )
+    assert compact_cassette(path) == (6, 2)
+    assert len(yamlserializer.deserialize(path.read_text())["interactions"]) == 2
