@@ -6,7 +6,7 @@ Each emulator gets its own temporary data directory and a free port, so tests ar
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,9 +17,18 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """A running emulator with default settings; change them with `emulator.configure(...)`."""
-    with Emulator(data_dir=tmp_path_factory.mktemp("openai-emulator")) as running:
+def emulator_settings() -> dict[str, Any]:
+    """Settings the `emulator` fixture starts with; override this fixture to change them for a module
+    or directory (e.g. `return {"validating_seconds": 0.05}`)."""
+    return {}
+
+
+@pytest.fixture
+def emulator(
+    tmp_path_factory: pytest.TempPathFactory, emulator_settings: dict[str, Any]
+) -> Iterator[Emulator]:
+    """A running emulator; change its settings with `emulator.configure(...)` or `emulator_settings`."""
+    with Emulator(data_dir=tmp_path_factory.mktemp("openai-emulator"), **emulator_settings) as running:
         yield running
 
 
