@@ -28,7 +28,17 @@ from vcr.serializers import yamlserializer
 from integration.support import matchers
 from integration.support.compact import compact_cassette, compact_interactions
 from integration.support.netguard import NetworkBlocked, network_blocked
-from integration.support.recorder import PlayOrder, cassette_path, use_cassette
+from integration.support.recorder import (
+    OPENAI_ORIGIN,
+    REPLAY_API_KEY,
+    PlayOrder,
+    Session,
+    Target,
+    cassette_path,
+    record_kind,
+    replay_target,
+    use_cassette,
+)
 from integration.support.scrub import (
     EMULATOR_ORIGIN,
     find_leaks,
@@ -333,3 +343,67 @@ def test_compaction_rewrites_a_cassette_file(tmp_path: Path) -> None:
     )
     assert compact_cassette(path) == (6, 2)
     assert len(yamlserializer.deserialize(path.read_text())["interactions"]) == 2
+
+
+def _record_chain(socket_path: str, library: Path) -> str:
+    with use_cassette(library, "chain.yaml", "all", [LIVE_KEY]):
+        file_id, _ = _sync_chain(socket_path)
+    return file_id
+
+
+def test_replay_checks_catch_unplayed_and_reordered_interactions(live_server: str, tmp_path: Path) -> None:
+    file_id = _record_chain(live_server, tmp_path)
+    client = openai.OpenAI(base_url=BASE_URL, api_key="k", max_retries=0)
+    target = replay_target(tmp_path / "chain.yaml")
+
+    with network_blocked() as attempts, use_cassette(tmp_path, "chain.yaml", "none", []) as cassette:
+        session = Session(
+            target=target, cassette=cassette, path=tmp_path, attempts=attempts, order=PlayOrder(cassette)
+        )
+        client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
+        with pytest.raises(AssertionError, match="1 of 2 recorded interactions were not replayed"):
+            session.verify_replay()
+
+    with network_blocked() as attempts, use_cassette(tmp_path, "chain.yaml", "none", []) as cassette:
+        session = Session(
+            target=target, cassette=cassette, path=tmp_path, attempts=attempts, order=PlayOrder(cassette)
+        )
+        client.files.content(file_id).read()
+        client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
+        with pytest.raises(AssertionError, match="out of their recorded order"):
+            session.verify_replay()
+
+
+def test_replay_points_the_plugin_at_the_recorded_origin(live_server: str, tmp_path: Path) -> None:
+    _record_chain(live_server, tmp_path)
+    emulated = replay_target(tmp_path / "chain.yaml")
+    assert (emulated.kind, emulated.base_url) == ("emulator", f"{EMULATOR_ORIGIN}/v1")
+
+    openai_cassette = tmp_path / "openai.yaml"
+    openai_cassette.write_text((tmp_path / "chain.yaml").read_text().replace(EMULATOR_ORIGIN, OPENAI_ORIGIN))
+    real = replay_target(openai_cassette)
+    # None: the SDK's default, https://api.openai.com/v1, as when the cassette was recorded.
+    assert (real.kind, real.base_url) == ("openai", None)
+    assert real.api_key == REPLAY_API_KEY
+
+
+def test_recording_goes_to_openai_only_with_a_key_and_no_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert record_kind() == "emulator"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
+    assert record_kind() == "openai"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    assert record_kind() == "emulator"
+
+
+def test_knob_scenarios_skip_when_recording_on_openai() -> None:
+    target = Target(mode="record", kind="openai", api_key="k", base_url=None)
+    with pytest.raises(pytest.skip.Exception, match="not recordable against OpenAI"):
+        target.emulator_settings("a short completion window", completion_window_seconds=1)
+    with pytest.raises(pytest.skip.Exception, match="not recordable against OpenAI"):
+        target.inject_fault("POST", "/v1/files", status=429)
+    # In replay the knobs are already in the cassette: nothing to do, nothing skipped.
+    Target(mode="replay", kind="openai", api_key="k", base_url=None).emulator_settings(
+        "x", fail_custom_ids="a"
+    )
