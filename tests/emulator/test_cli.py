@@ -77,9 +77,10 @@ def test_stops_on_signals(served: tuple[subprocess.Popen[str], str], sig: signal
     assert "Traceback" not in process.stderr.read()
 
 
-def test_bad_arguments_are_reported(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [[COMMAND], [sys.executable, "-m", "openai_batch_emulator"]])
+def test_bad_arguments_are_reported(tmp_path: Path, command: list[str]) -> None:
     result = subprocess.run(
-        [COMMAND, "--data-dir", str(tmp_path), "--requests-per-second", "fast"],
+        [*command, "--data-dir", str(tmp_path), "--requests-per-second", "fast"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -151,12 +151,10 @@ class BatchEngine:
         data: DataDir,
         files: FileStore,
         settings: Callable[[], Settings],
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self._data = data
         self._files = files
         self._settings = settings
-        self._clock = clock
         self._lock = threading.Lock()
         self._records: dict[str, BatchRecord] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -239,7 +237,7 @@ class BatchEngine:
                 param="input_file_id",
                 code="invalid_value",
             )
-        now = self._clock()
+        now = time.time()
         record = BatchRecord(
             id=new_id("batch_", 32, hexadecimal=True),
             endpoint=endpoint,
@@ -272,13 +270,13 @@ class BatchEngine:
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         record, lock = self._get(batch_id)
         with lock:
-            self._advance(record, self._clock())
+            self._advance(record, time.time())
             return record.to_api()
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
         record, lock = self._get(batch_id)
         with lock:
-            now = self._clock()
+            now = time.time()
             self._advance(record, now)
             if record.status in CANCELLABLE:
                 record.status = "cancelling"
@@ -330,7 +328,7 @@ class BatchEngine:
                     return
                 try:
                     with lock:
-                        self._advance(record, self._clock())
+                        self._advance(record, time.time())
                 except Exception:
                     log.exception("could not advance batch %s", record.id)
 
@@ -507,7 +505,7 @@ class BatchEngine:
             if file_id is None or self._files.get(file_id) is not None or not path.exists():
                 continue
             when = {"completed": record.completed, "expired": record.expired, "cancelled": record.cancelled}
-            created = when.get(record.status) or self._clock()
+            created = when.get(record.status) or time.time()
             expires = (
                 None
                 if record.output_expires_seconds is None

@@ -64,7 +64,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         sock.close()
         runtime.close()
-
-
-if __name__ == "__main__":
-    main()

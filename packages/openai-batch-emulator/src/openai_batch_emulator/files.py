@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -111,10 +111,10 @@ class _UploadParser:
 
 
 class FilesApi:
-    def __init__(self, data: DataDir, files: FileStore, settings: Any) -> None:
+    def __init__(self, data: DataDir, files: FileStore, settings: Callable[[], Settings]) -> None:
         self._data = data
         self._files = files
-        self._settings = settings  # a callable giving the current Settings
+        self._settings = settings
 
     async def upload(self, request: Request) -> Response:
         content_type, params = parse_options_header(request.headers.get("content-type", ""))
