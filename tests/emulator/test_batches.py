@@ -134,6 +134,59 @@ def test_each_endpoint_answers_sdk_shaped_bodies(
         assert [r.flagged for r in parsed[0].results] == [False, False]
 
 
+def test_response_options_are_honoured(emulator: Emulator, openai_client: openai.OpenAI) -> None:
+    fast(emulator)
+    lines = [
+        chat_line("json", text="hi", response_format={"type": "json_object"}),
+        chat_line("short", text="a long question", max_completion_tokens=2),
+        {
+            "custom_id": "parts",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {
+                "model": "gpt-4o-mini",
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "parts"}]}],
+            },
+        },
+    ]
+    done = wait(openai_client, start_batch(openai_client, lines).id)
+    replies = {
+        r["custom_id"]: ChatCompletion.model_validate(r["response"]["body"])
+        for r in read_lines(openai_client, done.output_file_id)
+    }
+    assert json.loads(replies["json"].choices[0].message.content or "") == {"echo": "hi"}
+    assert (replies["short"].choices[0].message.content, replies["short"].choices[0].finish_reason) == (
+        "Echo: a ",
+        "length",
+    )
+    assert replies["parts"].choices[0].message.content == "Echo: parts"
+
+
+def test_base64_embeddings_decode_to_the_float_vectors(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    import base64
+    import struct
+
+    fast(emulator)
+    body = {"model": "text-embedding-3-small", "input": "same", "dimensions": 4}
+    lines = [
+        {"custom_id": "floats", "method": "POST", "url": "/v1/embeddings", "body": body},
+        {
+            "custom_id": "b64",
+            "method": "POST",
+            "url": "/v1/embeddings",
+            "body": {**body, "encoding_format": "base64"},
+        },
+    ]
+    done = wait(openai_client, start_batch(openai_client, lines, endpoint="/v1/embeddings").id)
+    floats, b64 = (
+        r["response"]["body"]["data"][0]["embedding"] for r in read_lines(openai_client, done.output_file_id)
+    )
+    decoded = struct.unpack("<4f", base64.b64decode(b64))
+    assert decoded == pytest.approx(floats, abs=1e-6)
+
+
 def test_answers_are_deterministic(emulator: Emulator, openai_client: openai.OpenAI) -> None:
     fast(emulator)
     lines = [chat_line("same", text="same question")]
@@ -251,6 +304,41 @@ def test_size_limits_fail_the_batch(
     assert done.errors.data
     assert message in (done.errors.data[0].message or "")
     assert done.errors.data[0].code in ("too_many_tasks", "file_too_large")
+
+
+def test_default_request_limit_is_50000(emulator: Emulator, openai_client: openai.OpenAI) -> None:
+    fast(emulator)
+    line = json.dumps(chat_line("x")).encode()
+    payload = b"".join(line.replace(b'"x"', f'"{i}"'.encode()) + b"\n" for i in range(50_001))
+    source = openai_client.files.create(file=("many.jsonl", payload), purpose="batch")
+    batch = openai_client.batches.create(
+        input_file_id=source.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    done = wait(openai_client, batch.id)
+    assert done.status == "failed"
+    assert done.errors is not None
+    assert done.errors.data is not None
+    assert [(e.code, e.line) for e in done.errors.data] == [("too_many_tasks", None)]
+
+
+def test_embedding_inputs_are_limited_across_the_batch(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    fast(emulator, max_embedding_inputs=5)
+    lines = [
+        {
+            "custom_id": str(i),
+            "method": "POST",
+            "url": "/v1/embeddings",
+            "body": {"model": "text-embedding-3-small", "input": ["a", "b", "c"]},
+        }
+        for i in range(2)
+    ]
+    done = wait(openai_client, start_batch(openai_client, lines, endpoint="/v1/embeddings").id)
+    assert done.status == "failed"
+    assert done.errors is not None
+    assert done.errors.data is not None
+    assert "6 embedding inputs" in (done.errors.data[0].message or "")
 
 
 def test_every_problem_of_a_bad_file_is_reported(emulator: Emulator, openai_client: openai.OpenAI) -> None:
