@@ -172,11 +172,15 @@ def instant_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     answers. Only these modules' view of `time` / `anyio` is replaced, not the modules themselves.
     """
     import openai._base_client as sdk_client
-    from flytekit.extend.backend import base_connector
 
     from flytekitplugins.openai.batch import connector
 
-    monkeypatch.setattr(base_connector, "time", _InstantTime())
+    try:
+        from flytekit.extend.backend import base_connector as local_executor
+    except ImportError:  # flytekit 1.15 calls it an agent
+        from flytekit.extend.backend import base_agent as local_executor
+
+    monkeypatch.setattr(local_executor, "time", _InstantTime())
     monkeypatch.setattr(connector, "time", _InstantTime())
     monkeypatch.setattr(sdk_client, "time", _InstantTime())
     monkeypatch.setattr(sdk_client, "anyio", _InstantAnyio())
