@@ -68,3 +68,13 @@ def test_concurrent_clients(emulator: Emulator) -> None:
         assert done.status == ("cancelled" if int(done.metadata["n"]) % 3 == 0 else "completed")
         assert done.request_counts.completed == len(lines)
         assert len({line["custom_id"] for line in lines}) == len(lines)
+
+
+def test_loading_the_plugin_is_cheap() -> None:
+    """pytest loads the plugin in every run of the workspace; the server stack waits for a fixture."""
+    import subprocess
+    import sys
+
+    code = "import sys, openai_batch_emulator.pytest_plugin; print(sorted({'uvicorn', 'starlette', 'openai'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .server import Emulator
-
 if TYPE_CHECKING:
     import openai
+
+    from .server import Emulator
 
 
 @pytest.fixture
@@ -28,6 +28,8 @@ def emulator(
     tmp_path_factory: pytest.TempPathFactory, emulator_settings: dict[str, Any]
 ) -> Iterator[Emulator]:
     """A running emulator; change its settings with `emulator.configure(...)` or `emulator_settings`."""
+    from .server import Emulator  # imported here: the plugin loads in every pytest run
+
     with Emulator(data_dir=tmp_path_factory.mktemp("openai-emulator"), **emulator_settings) as running:
         yield running
 
