@@ -447,6 +447,18 @@ def test_cancel_while_validating_has_no_results(emulator: Emulator, openai_clien
     )
 
 
+def test_cancel_while_finalizing_keeps_every_result(emulator: Emulator, openai_client: openai.OpenAI) -> None:
+    fast(emulator, finalizing_seconds=30)
+    batch = wait(
+        openai_client, start_batch(openai_client, [chat_line("a"), chat_line("b")]).id, ("finalizing",)
+    )
+    assert batch.finalizing_at is not None
+    assert openai_client.batches.cancel(batch.id).status == "cancelling"
+    done = wait(openai_client, batch.id)
+    assert done.status == "cancelled"
+    assert [r["custom_id"] for r in read_lines(openai_client, done.output_file_id)] == ["a", "b"]
+
+
 def test_completed_batch_cannot_be_cancelled(emulator: Emulator, openai_client: openai.OpenAI) -> None:
     fast(emulator)
     done = wait(openai_client, start_batch(openai_client, [VALID]).id)
