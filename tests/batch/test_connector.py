@@ -198,6 +198,17 @@ def test_get_fails_once_faults_outlast_the_grace_period(emulator: Emulator, inpu
         connector.get(meta)
 
 
+def test_a_slow_poll_does_not_restart_the_grace_period(emulator: Emulator, input_file_id: str) -> None:
+    # Polls further apart than twice the grace period must still see one unbroken run of faults.
+    connector = BatchEndpointConnector(fault_grace_s=0.1)
+    meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+    emulator.inject_fault("GET", f"/v1/batches/{meta.batch_id}", status=503, count=100)
+    assert connector.get(meta).phase == TaskExecution.RUNNING
+    time.sleep(0.5)
+    with pytest.raises(BatchAPIError, match=r"failing for \d+ s.*HTTP 503"):
+        connector.get(meta)
+
+
 def test_get_of_an_unknown_batch_is_an_error(emulator: Emulator) -> None:
     meta = BatchEndpointMetadata(batch_id="batch_missing", base_url=emulator.base_url)
     with pytest.raises(BatchAPIError, match="Reading batch batch_missing failed: HTTP 404"):

@@ -48,6 +48,8 @@ REQUEST_TIMEOUT_S = 5.0
 # GetTask answers RUNNING through transient faults (429, 5xx, dropped connections) for this long,
 # then fails: an outage of minutes should not fail a 24 h batch, a dead endpoint should not hang it.
 FAULT_GRACE_S = 30 * 60.0
+# A run of faults not seen again for this long belongs to a batch propeller stopped polling.
+FORGET_FAULTS_AFTER_S = 3600.0
 # How far back CreateTask looks for a batch it already created (propeller repeats within minutes).
 LOOKBACK_S = 3 * 3600.0
 MAX_LIST_PAGES = 5
@@ -66,8 +68,8 @@ class BatchEndpointConnector(AsyncConnectorBase):
         # Striped locks: two CreateTask calls for one execution in this process run one after the
         # other, so the second finds the first's batch instead of racing it.
         self._create_locks = [threading.Lock() for _ in range(64)]
-        # batch id -> monotonic time of the first transient fault in an unbroken run of them.
-        self._faults: dict[str, float] = {}
+        # batch id -> monotonic times of the first and the latest transient fault of an unbroken run.
+        self._faults: dict[str, tuple[float, float]] = {}
 
     def create(
         self,
@@ -154,11 +156,14 @@ class BatchEndpointConnector(AsyncConnectorBase):
         self, meta: BatchEndpointMetadata, exc: Exception, api_key: str, links: list[TaskLog]
     ) -> Resource:
         now = time.monotonic()
-        # Forget runs of faults of batches that propeller stopped asking about.
-        for batch_id, since in list(self._faults.items()):
-            if now - since > 2 * self.fault_grace_s:
+        # Forget runs of faults of batches that propeller stopped asking about (the horizon is long
+        # enough that no poll interval can reset a run that is still going on).
+        horizon = max(2 * self.fault_grace_s, FORGET_FAULTS_AFTER_S)
+        for batch_id, (_, latest) in list(self._faults.items()):
+            if now - latest > horizon:
                 self._faults.pop(batch_id, None)
-        since = self._faults.setdefault(meta.batch_id, now)
+        since = self._faults.get(meta.batch_id, (now, now))[0]
+        self._faults[meta.batch_id] = (since, now)
         if now - since > self.fault_grace_s:
             self._faults.pop(meta.batch_id, None)
             raise _api_error(
