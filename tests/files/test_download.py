@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flytekit.loggers import logger as flytekit_logger
 
 from flytekitplugins.openai.files import (
     BatchResult,
@@ -66,7 +67,12 @@ def test_missing_requests_are_reported_and_can_fail_the_task(
     with open(good_file(tmp_path / "all.jsonl", n=10), "rb") as stream:
         batch["input_file_id"] = openai_client.files.create(file=stream, purpose="batch").id
 
-    result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+    # flytekit's logger does not propagate on every version: listen to it directly.
+    flytekit_logger.addHandler(caplog.handler)
+    try:
+        result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+    finally:
+        flytekit_logger.removeHandler(caplog.handler)
     assert result.output_file is not None
     assert "10 requests: 3 succeeded, 0 failed, 7 missing" in capfd.readouterr().out
     assert "7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'" in caplog.text
