@@ -16,7 +16,9 @@ def test_no_package_owns_the_flytekitplugins_namespace() -> None:
 
 
 def test_only_the_meta_package_owns_flytekitplugins_openai() -> None:
-    owners = sorted(p.relative_to(PACKAGES).parts[0] for p in PACKAGES.glob("*/src/flytekitplugins/openai/__init__.py"))
+    owners = sorted(
+        p.relative_to(PACKAGES).parts[0] for p in PACKAGES.glob("*/src/flytekitplugins/openai/__init__.py")
+    )
     assert owners == ["flytekitplugins-openai"]
 
 

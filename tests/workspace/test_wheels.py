@@ -39,14 +39,21 @@ def test_wheel_installs_alone_and_imports(project: str, plugin_wheels: Path, tmp
     python = clean_venv(tmp_path / "venv")
     # Only the one wheel is named; its parts come from the built dist folder, the rest from the index.
     pip_install(python, str(wheel_for(plugin_wheels, project)), find_links=plugin_wheels)
-    result = subprocess.run([str(python), "-I", "-c", CASES[project]], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [str(python), "-I", "-c", CASES[project]], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.slow
-def test_files_and_batch_wheels_together_without_the_meta_package(plugin_wheels: Path, tmp_path: Path) -> None:
+def test_files_and_batch_wheels_together_without_the_meta_package(
+    plugin_wheels: Path, tmp_path: Path
+) -> None:
     python = clean_venv(tmp_path / "venv")
-    wheels = [str(wheel_for(plugin_wheels, p)) for p in ("flytekitplugins-openai-files", "flytekitplugins-openai-batch")]
+    wheels = [
+        str(wheel_for(plugin_wheels, p))
+        for p in ("flytekitplugins-openai-files", "flytekitplugins-openai-batch")
+    ]
     pip_install(python, *wheels)
     code = CASES["flytekitplugins-openai-batch"] + "import flytekitplugins.openai.files\n"
     result = subprocess.run([str(python), "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path)
@@ -56,5 +63,12 @@ def test_files_and_batch_wheels_together_without_the_meta_package(plugin_wheels:
 @pytest.mark.slow
 def test_uv_build_builds_every_package(plugin_wheels: Path) -> None:
     names = sorted(p.name.split("-")[0] for p in plugin_wheels.glob("*.whl"))
-    assert names == sorted(["flytekitplugins_openai", "flytekitplugins_openai_batch", "flytekitplugins_openai_files", "openai_batch_emulator"])
+    assert names == sorted(
+        [
+            "flytekitplugins_openai",
+            "flytekitplugins_openai_batch",
+            "flytekitplugins_openai_files",
+            "openai_batch_emulator",
+        ]
+    )
     assert len(list(plugin_wheels.glob("*.tar.gz"))) == 4
