@@ -176,6 +176,14 @@ def test_a_refused_key_never_shows_in_the_error(
     assert info.value.__suppress_context__
 
 
+def test_an_unknown_input_file_is_named_and_creates_nothing(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    with pytest.raises(BatchAPIError, match=r"HTTP 404.*file-does-not-exist|file-does-not-exist.*HTTP 404"):
+        BatchEndpointConnector().create(template(batch_task(emulator)), inputs=inputs("file-does-not-exist"))
+    assert openai_client.batches.list().data == []
+
+
 def test_get_answers_running_through_transient_faults(emulator: Emulator, input_file_id: str) -> None:
     connector = BatchEndpointConnector()
     meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
