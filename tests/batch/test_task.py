@@ -10,10 +10,11 @@ from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.tools.translator import get_serializable
 
 from flytekitplugins.openai.batch import task as task_module
-from flytekitplugins.openai.batch.config import ALLOWED_KEYS, ENDPOINTS, BatchConfig
+from flytekitplugins.openai.batch.config import ALLOWED_KEYS, BatchConfig
 from flytekitplugins.openai.batch.errors import BatchConfigError
 from flytekitplugins.openai.batch.task import BatchEndpointTask
 from flytekitplugins.openai.files.errors import OpenAIBatchError
+from flytekitplugins.openai.files.validation import BATCH_ENDPOINTS
 
 REFERENCE_NAMES = (
     "BatchEndpointTask",
@@ -125,7 +126,7 @@ def test_base_url_must_be_http(base_url: str) -> None:
 
 
 def test_every_spec_endpoint_and_defaults() -> None:
-    for endpoint in ENDPOINTS:
+    for endpoint in sorted(BATCH_ENDPOINTS):
         BatchEndpointTask(name="t", config={"endpoint": endpoint})
     parsed = BatchConfig.parse({})
     assert (parsed.completion_window, parsed.endpoint, parsed.metadata) == ("24h", "/v1/chat/completions", {})

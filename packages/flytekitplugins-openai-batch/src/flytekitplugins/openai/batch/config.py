@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flytekitplugins.openai.files.validation import BATCH_ENDPOINTS
+
 from .errors import BatchConfigError
 
 TASK_TYPE = "openai-batch"
@@ -19,16 +21,6 @@ DEFAULT_COMPLETION_WINDOW = "24h"
 DEFAULT_ENDPOINT = "/v1/chat/completions"
 
 COMPLETION_WINDOWS = ("24h",)
-ENDPOINTS = (
-    "/v1/responses",
-    "/v1/chat/completions",
-    "/v1/embeddings",
-    "/v1/completions",
-    "/v1/moderations",
-    "/v1/images/generations",
-    "/v1/images/edits",
-    "/v1/videos",
-)
 ALLOWED_KEYS = ("completion_window", "endpoint", "metadata", "output_expires_after")
 
 # The connector tags each batch with the Flyte task execution that created it (see connector.py).
@@ -73,10 +65,10 @@ class BatchConfig:
                 f"the Batch API accepts: {', '.join(COMPLETION_WINDOWS)}."
             )
         endpoint = config.get("endpoint", DEFAULT_ENDPOINT)
-        if endpoint not in ENDPOINTS:
+        if endpoint not in BATCH_ENDPOINTS:
             raise BatchConfigError(
                 f"endpoint {endpoint!r} in the {where} is not a Batch API endpoint; "
-                f"use one of: {', '.join(ENDPOINTS)}."
+                f"use one of: {', '.join(sorted(BATCH_ENDPOINTS))}."
             )
         return cls(
             completion_window=window,
