@@ -103,7 +103,13 @@ def main() -> int:
 
 
 def summarize(client: openai.OpenAI, pyflyte_output: str) -> None:
-    batch = client.batches.list(limit=1).data[0]
+    # The download step names its files after the batch: that is how we know which batch was ours.
+    paths = sorted(set(re.findall(r"(/[^\s'\"]+\.jsonl)", pyflyte_output)))
+    ids = {m.group(1) for p in paths if (m := re.search(r"(batch_\w+?)-(?:output|errors?)\.jsonl$", p))}
+    if len(ids) != 1:
+        print(pyflyte_output)
+        raise SystemExit(f"could not tell the batch from the workflow's output files: {paths}")
+    batch = client.batches.retrieve(ids.pop())
     counts = batch.request_counts
     print(f"\nBatch {batch.id}: {batch.status} (endpoint {batch.endpoint})")
     if counts:
@@ -113,8 +119,7 @@ def summarize(client: openai.OpenAI, pyflyte_output: str) -> None:
         lines = client.files.content(batch.output_file_id).text.splitlines()
         for line in lines[:3]:
             print(f"  {answer(json.loads(line))}")
-    paths = sorted(set(re.findall(r"(/[^\s'\"]+\.jsonl)", pyflyte_output)))
-    print("Result files:" if paths else "Result files: none")
+    print("Result files:")
     for path in paths:
         print(f"  {path}")
 
