@@ -164,7 +164,7 @@ def test_missing_secret_is_named(
 def test_a_refused_key_never_shows_in_the_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    secret = "sk-proj-wrongkey0123456789abcdef"
+    secret = "sk-proj-fake-wrongkey0123456789abcdef"
     with Emulator(data_dir=tmp_path_factory.mktemp("emu"), api_key="sk-the-right-one") as emu:
         file_id = upload_requests(emu.client())
         monkeypatch.setenv("FLYTE_OPENAI_API_KEY", secret)

@@ -211,7 +211,7 @@ def test_a_key_from_a_secret_file_is_used_and_never_shown(
 ) -> None:
     secrets = tmp_path / "secrets"
     secrets.mkdir()
-    wrong = "sk-proj-notthekey9876543210fedcba"
+    wrong = "sk-proj-fake-notthekey9876543210fedcba"
     (secrets / "flyte_openai_api_key").write_text(wrong + "\n")
     with Emulator(data_dir=tmp_path_factory.mktemp("emu"), api_key="sk-emulator-only-key") as emu:
         file_id = upload_requests(emu.client())

@@ -95,7 +95,7 @@ def test_key_never_reaches_template_logs_or_errors(tmp_path: Path, emulator: Any
     assert emulator.api_key not in MessageToJson(good.template.to_flyte_idl())
     assert emulator.api_key not in (tmp_path / "good" / "task_template.pb").read_bytes().decode("latin-1")
 
-    canary = "sk-rejected-canary-7d1e0b42"
+    canary = "sk-fake-rejected-canary-7d1e0b42"
     with Emulator(data_dir=tmp_path / "strict", api_key="sk-only-this-one") as strict:
         task = UploadJSONLFileTask("upload", OpenAIFileConfig(SECRET, base_url=strict.base_url))
         bad = run_in_pod(

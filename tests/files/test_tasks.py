@@ -79,7 +79,7 @@ def test_base_url_is_left_out_when_unset() -> None:
 
 
 def test_secret_value_never_reaches_the_template(monkeypatch: pytest.MonkeyPatch) -> None:
-    key = "sk-template-canary-0123456789"
+    key = "sk-fake-template-canary-0123456789"
     monkeypatch.setenv("_FSEC_OPENAI_API_KEY", key)
     monkeypatch.setenv("OPENAI_API_KEY", key)
     for task in (UploadJSONLFileTask("up", config()), DownloadJSONFilesTask("down", config())):

@@ -92,7 +92,7 @@ def test_explicit_base_url_wins_over_the_environment(
 
 
 def test_wrong_key_fails_without_showing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    wrong = "sk-wrong-key-canary-5f3a9c"
+    wrong = "sk-fake-wrong-key-canary-5f3a9c"
     monkeypatch.setenv(SECRET_ENV, wrong)
     path = good_file(tmp_path / "requests.jsonl")
     with Emulator(data_dir=tmp_path / "emulator", api_key="sk-the-right-key") as emulator:

@@ -21,8 +21,8 @@ from openai_batch_emulator import Emulator
 from .conftest import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "sk-proj-leakcheck-0123456789abcdefghijklmnop"
-WRONG_KEY = "sk-proj-wrongkey-9876543210zyxwvutsrqponmlk"
+KEY = "sk-proj-fake-leakcheck-0123456789abcdefghijklmnop"
+WRONG_KEY = "sk-proj-fake-wrongkey-9876543210zyxwvutsrqponmlk"
 
 
 @pytest.fixture
