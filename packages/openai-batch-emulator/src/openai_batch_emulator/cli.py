@@ -53,7 +53,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         runtime = Runtime(args.data_dir, api_key=args.api_key, settings=settings)
     except RuntimeError as exc:
         sys.exit(f"openai-batch-emulator: {exc}")
-    sock = bind_socket(args.host, args.port)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        runtime.close()
+        sys.exit(f"openai-batch-emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     print(f"http://{url_host(args.host)}:{sock.getsockname()[1]}/v1", flush=True)
     config = uvicorn.Config(create_app(runtime), log_level=args.log_level, lifespan="on")
     try:

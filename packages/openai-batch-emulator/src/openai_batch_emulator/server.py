@@ -112,6 +112,8 @@ class Emulator:
             sock = bind_socket(self.host, self._port)
         except OSError:
             runtime.close()
+            if self._own_dir:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
             raise
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
