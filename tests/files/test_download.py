@@ -99,3 +99,30 @@ def test_batch_with_neither_file_fails_naming_it(monkeypatch: pytest.MonkeyPatch
         BatchResultError, match=r"Batch batch_abc \(status 'failed'\) .*invalid_model: no such model"
     ):
         DownloadJSONFilesTask("down", OpenAIFileConfig(SECRET))(batch_endpoint_result=batch)
+
+
+def test_deleted_input_file_keeps_the_results_unless_the_count_is_required(
+    tmp_path: Path,
+    files_config: OpenAIFileConfig,
+    openai_client: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    batch = run_batch(openai_client, good_file(tmp_path / "in.jsonl", n=3))
+    input_id = batch["input_file_id"]
+    openai_client.files.delete(input_id)
+
+    flytekit_logger.addHandler(caplog.handler)
+    try:
+        result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+    finally:
+        flytekit_logger.removeHandler(caplog.handler)
+    assert result.output_file is not None
+    assert len(lines_of(result.output_file.download())) == 3
+    assert f"cannot read its input file {input_id} (" in caplog.text
+    assert "404" in caplog.text
+
+    task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
+    with pytest.raises(
+        BatchResultError, match=rf"input file {input_id} .*fail_on_missing_requests is set.*404"
+    ):
+        task(batch_endpoint_result=batch)

@@ -125,6 +125,20 @@ def _account_for_requests(
     try:
         download_file(client, input_id, input_path, api_key=api_key)
         outcome = reconcile(str(input_path), tally)
+    except (TransferError, OSError) as e:
+        # The results are already downloaded: losing them because the input (only needed for
+        # counting) was deleted or unreachable helps nobody, unless the count was asked for.
+        reason = redact(str(e), api_key)
+        if fail_on_missing_requests:
+            raise BatchResultError(
+                f"Batch {batch_id}: cannot read its input file {input_id} to check that no request is "
+                f"missing, and fail_on_missing_requests is set: {reason}"
+            ) from None
+        logger.warning(
+            f"Batch {batch_id}: {tally.succeeded} succeeded, {tally.failed} failed; cannot read its input "
+            f"file {input_id} ({reason}), so requests missing from both result files are not counted"
+        )
+        return
     finally:
         input_path.unlink(missing_ok=True)
     # Printed, not logged: flytekit logs only from WARNING up by default, and this count always matters.
