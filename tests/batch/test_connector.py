@@ -191,7 +191,7 @@ def test_get_answers_running_through_transient_faults(emulator: Emulator, input_
         emulator.inject_fault("GET", f"/v1/batches/{meta.batch_id}", status=status, count=1)
         resource = connector.get(meta)
         assert resource.phase == TaskExecution.RUNNING
-        assert "Could not read batch" in resource.message
+        assert f"Reading batch {meta.batch_id} failed" in resource.message
         assert str(status) in resource.message or status == "drop"
     wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
 

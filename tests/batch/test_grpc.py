@@ -165,7 +165,7 @@ def test_an_emulator_restart_reads_as_running_then_carries_on(
     # The server is gone: GetTask still answers.
     resource = service.get(meta)
     assert resource.phase == TaskExecution.RUNNING
-    assert "Could not read batch" in resource.message
+    assert f"Reading batch {json.loads(meta)['batch_id']} failed: connection error" in resource.message
     assert port is not None
     with Emulator(data_dir=data_dir, port=port):
         resource = poll(service, meta, TaskExecution.SUCCEEDED)

@@ -82,7 +82,7 @@ def test_download_fails_clearly_after_the_retry_bound(
     dest = tmp_path / "out" / "result.jsonl"
     dest.parent.mkdir()
     with pytest.raises(
-        TransferError, match=rf"Downloading file {file_id} failed with HTTP 500 \(after 1 retries\)"
+        TransferError, match=rf"Downloading file {file_id} failed: HTTP 500 \(after 1 retries\)"
     ):
         download_file(client, file_id, dest)
     assert list(dest.parent.iterdir()) == []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
-import re
 import threading
 import time
 from typing import Any
@@ -23,7 +22,7 @@ from flytekit import current_context, lazy_module, logger
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 
-from flytekitplugins.openai.files._client import make_client, redact, resolve_base_url, transient_errors
+from flytekitplugins.openai.files._client import describe_failure, is_transient, make_client, resolve_base_url
 
 from ._compat import AsyncConnectorBase, Registry, Resource, get_secret, lookup_connector
 from .config import EXECUTION_METADATA_KEY, MAX_METADATA_VALUE_CHARS, TASK_TYPE, BatchConfig
@@ -54,7 +53,6 @@ FORGET_FAULTS_AFTER_S = 3600.0
 LOOKBACK_S = 3 * 3600.0
 MAX_LIST_PAGES = 5
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
-_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{3})[A-Za-z0-9_*\-]+")
 
 
 class BatchEndpointConnector(AsyncConnectorBase):
@@ -106,7 +104,7 @@ class BatchEndpointConnector(AsyncConnectorBase):
         try:
             batch = client.batches.retrieve(meta.batch_id).to_dict(mode="json")
         except Exception as exc:
-            if not _is_transient(exc):
+            if not is_transient(exc):
                 raise _api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
             return self._through_fault(meta, exc, api_key, links)
         self._faults.pop(meta.batch_id, None)
@@ -135,7 +133,7 @@ class BatchEndpointConnector(AsyncConnectorBase):
                 if isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409):
                     cancel_error = exc
                     break
-                if not _is_transient(exc) or time.monotonic() + backoff >= deadline:
+                if not is_transient(exc) or time.monotonic() + backoff >= deadline:
                     raise _api_error(f"Cancelling batch {meta.batch_id}", exc, api_key) from None
                 time.sleep(backoff)
                 backoff *= 2
@@ -172,7 +170,7 @@ class BatchEndpointConnector(AsyncConnectorBase):
         return Resource(
             phase=TaskExecution.RUNNING,
             message=(
-                f"Could not read batch {meta.batch_id} ({_describe(exc, api_key)}); asking again at the next "
+                f"{describe_failure(f'Reading batch {meta.batch_id}', exc, api_key)}; asking again at the next "
                 f"poll (faults for {now - since:.0f} s, giving up after {self.fault_grace_s:.0f} s)."
             ),
             log_links=links,
@@ -215,7 +213,7 @@ def _create_once(
                 "a repeated CreateTask call finds the batch if it was created."
             ) from None
         except Exception as exc:
-            if not _is_transient(exc) or time.monotonic() + backoff >= deadline:
+            if not is_transient(exc) or time.monotonic() + backoff >= deadline:
                 raise _api_error(f"Creating a batch for input file {input_file_id}", exc, api_key) from None
             time.sleep(backoff)
             backoff *= 2
@@ -337,24 +335,10 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, transient_errors()):
-        return True
-    return isinstance(exc, openai.APIStatusError) and (
-        exc.status_code in (408, 409, 429) or exc.status_code >= 500
-    )
-
-
-def _describe(exc: BaseException, api_key: str) -> str:
-    status = getattr(exc, "status_code", None)
-    text = f"HTTP {status}: {exc}" if status else f"{type(exc).__name__}: {exc}"
-    return _KEY_PATTERN.sub(r"\1***", redact(text, api_key))
-
-
 def _api_error(action: str, exc: BaseException, api_key: str) -> BatchAPIError:
     # Built afresh (and raised `from None`) so that neither the SDK's exception nor its request,
     # which hold the key, reach the traceback that the connector service sends to propeller.
-    return BatchAPIError(f"{action} failed: {_describe(exc, api_key)}")
+    return BatchAPIError(describe_failure(action, exc, api_key))
 
 
 def register() -> None:

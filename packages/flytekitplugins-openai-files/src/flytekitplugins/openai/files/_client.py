@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -91,21 +92,38 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def describe_failure(action: str, error: BaseException, max_retries: int, api_key: str | None) -> str:
-    """A one-line, key-free account of why a request failed and whether retries were spent on it."""
+def is_transient(error: BaseException) -> bool:
+    """Whether the same request may succeed if sent again: lost connections, 408, 409, 429 and 5xx."""
+    if isinstance(error, transient_errors()):
+        return True
+    status = getattr(error, "status_code", None) if isinstance(error, openai.APIStatusError) else None
+    return isinstance(status, int) and (status in (408, 409, 429) or status >= 500)
+
+
+def describe_failure(
+    action: str, error: BaseException, api_key: str | None, max_retries: int | None = None
+) -> str:
+    """A one-line, key-free account of why a request failed; with ``max_retries``, whether they were spent."""
+    retried = ""
+    if max_retries is not None:
+        retried = f" (after {max_retries} retries)" if is_transient(error) else " (not retried)"
     status = getattr(error, "status_code", None)
-    if status is None:
-        text = f"{action} failed: connection error ({error}) after {max_retries} retries"
+    if isinstance(status, int):
+        text = f"{action} failed: HTTP {status}{retried}: {getattr(error, 'message', error)}"
     else:
-        retried = (
-            f"after {max_retries} retries" if status in (408, 409, 429) or status >= 500 else "not retried"
-        )
-        text = f"{action} failed with HTTP {status} ({retried}): {getattr(error, 'message', error)}"
+        text = f"{action} failed: connection error{retried}: {type(error).__name__}: {error}"
     return redact(text, api_key)
 
 
-def redact(text: str, secret: str | None) -> str:
-    """Remove a secret from text that may be shown to people (error messages from servers echo keys)."""
+# OpenAI keys (sk-..., sk-proj-..., sk-svcacct-...) and bearer tokens, whoever's they are: servers and
+# proxies echo them in error bodies. The first characters of a key are kept to tell keys apart.
+_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{3})[A-Za-z0-9_\-]+")
+_BEARER_PATTERN = re.compile(r"(\bBearer\s+[\"']?)[^\s\"',;]+", re.IGNORECASE)
+
+
+def redact(text: str, secret: str | None = None) -> str:
+    """Remove ``secret`` and anything shaped like an API key from text that may be shown to people."""
     if secret and len(secret) >= 4:
-        return text.replace(secret, "***")
-    return text
+        text = text.replace(secret, "***")
+    text = _BEARER_PATTERN.sub(r"\1***", text)
+    return _KEY_PATTERN.sub(r"\1***", text)

@@ -182,7 +182,7 @@ def download_file(client: Any, file_id: str, dest: Path, *, api_key: str | None 
     try:
         expected: int | None = client.files.retrieve(file_id).bytes
     except (openai.APIStatusError, *transient_errors()) as e:
-        raise TransferError(describe_failure(f"Looking up file {file_id}", e, retries, api_key)) from None
+        raise TransferError(describe_failure(f"Looking up file {file_id}", e, api_key, retries)) from None
 
     last_problem = ""
     for attempt in range(retries + 1):
@@ -227,5 +227,5 @@ def _stream_body(client: Any, file_id: str, sink: Any, retries: int, api_key: st
                 raise _BodyCut(f"connection lost after {size:,} bytes ({type(e).__name__})") from None
     except (openai.APIStatusError, *transient) as e:
         # Raised before the body started: the SDK has already spent its retries on it.
-        raise TransferError(describe_failure(f"Downloading file {file_id}", e, retries, api_key)) from None
+        raise TransferError(describe_failure(f"Downloading file {file_id}", e, api_key, retries)) from None
     return size

@@ -79,5 +79,5 @@ def upload_request_file(client: Any, path: str, *, api_key: str | None = None) -
         with open(path, "rb") as stream:
             uploaded = client.files.create(file=(name, stream, "application/jsonl"), purpose="batch")
     except (openai.APIStatusError, *transient_errors()) as e:
-        raise TransferError(describe_failure(f"Uploading {name}", e, client.max_retries, api_key)) from None
+        raise TransferError(describe_failure(f"Uploading {name}", e, api_key, client.max_retries)) from None
     return str(uploaded.id)
