@@ -14,7 +14,7 @@ import ipaddress
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flyteidl.core.execution_pb2 import TaskExecution, TaskLog
@@ -29,6 +29,9 @@ from .config import EXECUTION_METADATA_KEY, MAX_METADATA_VALUE_CHARS, TASK_TYPE,
 from .errors import BaseURLNotAllowed, BatchAPIError, MissingConnectorSecret
 from .resource_meta import BatchEndpointMetadata
 from .status import batch_phase, custom_info
+
+if TYPE_CHECKING:
+    from openai import OpenAI
 
 openai = lazy_module("openai")
 
@@ -84,10 +87,13 @@ class BatchEndpointConnector(AsyncConnectorBase):
         input_file_id = _input_file_id(inputs)
         key = execution_key(task_execution_metadata)
         api_key = read_api_key()
-        client = make_client(api_key, organization=organization, base_url=base_url, max_retries=0)
         deadline = time.monotonic() + CREATE_DEADLINE_S
         lock = self._create_locks[hash(key) % len(self._create_locks)] if key else threading.Lock()
-        with lock:
+        # Closed on the way out: a client per call must not leave its connection pool behind.
+        with (
+            make_client(api_key, organization=organization, base_url=base_url, max_retries=0) as client,
+            lock,
+        ):
             batch_id = _create_once(client, config, input_file_id, key, deadline, api_key)
         return BatchEndpointMetadata(
             batch_id=batch_id,
@@ -99,10 +105,10 @@ class BatchEndpointConnector(AsyncConnectorBase):
     def get(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> Resource:
         meta = resource_meta
         api_key = read_api_key()
-        client = _client_for(meta, api_key)
         links = _log_links(meta)
         try:
-            batch = client.batches.retrieve(meta.batch_id).to_dict(mode="json")
+            with _client_for(meta, api_key) as client:
+                batch = client.batches.retrieve(meta.batch_id).to_dict(mode="json")
         except Exception as exc:
             if not is_transient(exc):
                 raise _api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
@@ -121,34 +127,8 @@ class BatchEndpointConnector(AsyncConnectorBase):
         """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
         meta = resource_meta
         api_key = read_api_key()
-        client = _client_for(meta, api_key)
-        deadline = time.monotonic() + DELETE_DEADLINE_S
-        backoff = 0.25
-        while True:
-            try:
-                client.batches.cancel(meta.batch_id)
-                logger.info(f"Cancelling OpenAI batch {meta.batch_id}")
-                return
-            except Exception as exc:
-                if isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409):
-                    cancel_error = exc
-                    break
-                if not is_transient(exc) or time.monotonic() + backoff >= deadline:
-                    raise _api_error(f"Cancelling batch {meta.batch_id}", exc, api_key) from None
-                time.sleep(backoff)
-                backoff *= 2
-        # The API refuses to cancel a batch that has nothing left to cancel; check that this is why.
-        try:
-            status = client.batches.retrieve(meta.batch_id).status
-        except openai.NotFoundError:
-            logger.info(f"OpenAI batch {meta.batch_id} no longer exists; nothing to cancel")
-            return
-        except Exception as exc:
-            raise _api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
-        if status in TERMINAL_STATUSES or status == "cancelling":
-            logger.info(f"OpenAI batch {meta.batch_id} is already {status}; nothing to cancel")
-            return
-        raise _api_error(f"Cancelling batch {meta.batch_id}", cancel_error, api_key) from None
+        with _client_for(meta, api_key) as client:
+            _cancel(client, meta, api_key)
 
     def _through_fault(
         self, meta: BatchEndpointMetadata, exc: Exception, api_key: str, links: list[TaskLog]
@@ -175,6 +155,37 @@ class BatchEndpointConnector(AsyncConnectorBase):
             ),
             log_links=links,
         )
+
+
+def _cancel(client: Any, meta: BatchEndpointMetadata, api_key: str) -> None:
+    """Cancel within DELETE_DEADLINE_S, retrying transient faults (the client itself does not)."""
+    deadline = time.monotonic() + DELETE_DEADLINE_S
+    backoff = 0.25
+    while True:
+        try:
+            client.batches.cancel(meta.batch_id)
+            logger.info(f"Cancelling OpenAI batch {meta.batch_id}")
+            return
+        except Exception as exc:
+            if isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409):
+                cancel_error = exc
+                break
+            if not is_transient(exc) or time.monotonic() + backoff >= deadline:
+                raise _api_error(f"Cancelling batch {meta.batch_id}", exc, api_key) from None
+            time.sleep(backoff)
+            backoff *= 2
+    # The API refuses to cancel a batch that has nothing left to cancel; check that this is why.
+    try:
+        status = client.batches.retrieve(meta.batch_id).status
+    except openai.NotFoundError:
+        logger.info(f"OpenAI batch {meta.batch_id} no longer exists; nothing to cancel")
+        return
+    except Exception as exc:
+        raise _api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
+    if status in TERMINAL_STATUSES or status == "cancelling":
+        logger.info(f"OpenAI batch {meta.batch_id} is already {status}; nothing to cancel")
+        return
+    raise _api_error(f"Cancelling batch {meta.batch_id}", cancel_error, api_key) from None
 
 
 def _create_once(
@@ -296,7 +307,7 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def _client_for(meta: BatchEndpointMetadata, api_key: str) -> Any:
+def _client_for(meta: BatchEndpointMetadata, api_key: str) -> OpenAI:
     # No SDK retries: it would also retry the 409 that refuses to cancel a finished batch.
     return make_client(
         api_key,

@@ -68,13 +68,14 @@ class DownloadJSONFilesExecutor(ShimTaskExecutor[DownloadJSONFilesTask]):
         batch = kwargs["batch_endpoint_result"]
         require_result_files(batch)  # a batch with nothing to fetch fails the same with or without a key
         client, api_key = client_from_custom(tt.custom)
-        return download_batch_results(
-            client,
-            batch,
-            Path(flytekit.current_context().working_directory),
-            fail_on_missing_requests=bool(tt.custom.get("fail_on_missing_requests", False)),
-            api_key=api_key,
-        )
+        with client:  # releases its connection pool however the download ends
+            return download_batch_results(
+                client,
+                batch,
+                Path(flytekit.current_context().working_directory),
+                fail_on_missing_requests=bool(tt.custom.get("fail_on_missing_requests", False)),
+                api_key=api_key,
+            )
 
 
 def download_batch_results(

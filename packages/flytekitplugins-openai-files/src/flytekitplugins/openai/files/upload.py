@@ -65,7 +65,8 @@ class UploadJSONLFileExecutor(ShimTaskExecutor[UploadJSONLFileTask]):
             f"url {summary.url}, model {summary.model}"
         )
         client, api_key = client_from_custom(tt.custom)
-        file_id = upload_request_file(client, local_path, api_key=api_key)
+        with client:  # releases its connection pool however the upload ends
+            file_id = upload_request_file(client, local_path, api_key=api_key)
         logger.info(f"Uploaded {summary.requests} requests as file {file_id}")
         return file_id
 
