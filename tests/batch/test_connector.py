@@ -302,3 +302,23 @@ def test_log_link_points_at_the_openai_dashboard_only_for_openai() -> None:
             ("OpenAI batch", "https://platform.openai.com/batches/batch_abc")
         ]
     assert _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url="http://127.0.0.1:1/v1")) == []
+
+
+def test_create_again_finds_its_batch_beyond_the_first_page(
+    emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
+) -> None:
+    connector = BatchEndpointConnector()
+    tt = template(batch_task(emulator))
+    first = connector.create(
+        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
+    )
+    # Newer batches push it onto the second page of the (newest first) list.
+    for _ in range(105):
+        openai_client.batches.create(
+            input_file_id=input_file_id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+    again = connector.create(
+        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
+    )
+    assert again == first
+    assert openai_client.batches.list(limit=100).has_next_page()

@@ -231,10 +231,14 @@ def _create_once(
 
 
 def _find_batch(client: Any, key: str, input_file_id: str, deadline: float) -> str | None:
-    """The recent batch tagged with `key`, if any (the list is newest first)."""
+    """The recent batch tagged with `key`, if any (the list is newest first).
+
+    Each page is asked for with what is left of the deadline, so listing cannot overrun it.
+    """
     cutoff = time.time() - LOOKBACK_S
-    page = client.batches.list(limit=100, timeout=_remaining(deadline))
+    after: dict[str, str] = {}
     for _ in range(MAX_LIST_PAGES):
+        page = client.batches.list(limit=100, timeout=_remaining(deadline), **after)
         for batch in page.data:
             if (batch.metadata or {}).get(
                 EXECUTION_METADATA_KEY
@@ -242,10 +246,9 @@ def _find_batch(client: Any, key: str, input_file_id: str, deadline: float) -> s
                 return str(batch.id)
             if batch.created_at < cutoff:
                 return None
-        if not page.has_next_page():
+        if not page.data or not page.has_next_page():
             return None
-        _remaining(deadline)
-        page = page.get_next_page()
+        after = {"after": str(page.data[-1].id)}
     return None
 
 
