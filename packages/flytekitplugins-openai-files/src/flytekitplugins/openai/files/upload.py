@@ -47,10 +47,6 @@ class UploadJSONLFileTask(OpenAIFileTask):
             **kwargs,
         )
 
-    @property
-    def limits(self) -> ValidationLimits:
-        return self._limits
-
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
         return {**super().get_custom(settings), "limits": self._limits.to_custom()}
 
