@@ -10,6 +10,8 @@ from flytekit.models.security import Secret
 # Retries of transient faults (429, 5xx, dropped connections) before a transfer fails; with the
 # SDK's exponential backoff (0.5 s doubling, capped at 8 s) five retries wait about 15 s in all.
 DEFAULT_MAX_RETRIES = 5
+# JSONL files are read line by line through a buffer this big: few system calls, little memory.
+READ_BUFFER = 1 << 20
 
 
 @dataclass

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-_READ_BUFFER = 1 << 20
+from .config import READ_BUFFER
+
 # How many missing custom_ids a warning or error names.
 NAMED_MISSING = 5
 
@@ -82,7 +83,7 @@ def reconcile(input_path: str, tally: RequestTally) -> Reconciliation:
 
 def _records(path: str) -> Iterator[dict[str, Any]]:
     """JSON objects of a JSONL file, one line at a time; lines that are not objects are skipped."""
-    with open(path, "rb", buffering=_READ_BUFFER) as stream:
+    with open(path, "rb", buffering=READ_BUFFER) as stream:
         for raw in stream:
             if not raw.strip():
                 continue

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .config import READ_BUFFER
 from .errors import InvalidRequestFile
 
 # Endpoints a batch may target (openai-files-batch.openapi.yaml, CreateBatchRequest.endpoint).
@@ -32,7 +33,6 @@ MODEL_OPTIONAL_ENDPOINTS = frozenset({"/v1/moderations"})
 DEFAULT_MAX_REQUESTS = 50_000
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 
-_READ_BUFFER = 1 << 20
 _MISSING = object()
 
 
@@ -101,7 +101,7 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
     requests = 0
     loads = json.loads
 
-    with open(path, "rb", buffering=_READ_BUFFER) as stream:
+    with open(path, "rb", buffering=READ_BUFFER) as stream:
         for lineno, raw in enumerate(stream, 1):
             if not raw.strip():
                 problems.add(f"line {lineno}: blank line (every line must be one JSON request)")
