@@ -96,7 +96,8 @@ def test_batch_with_neither_file_fails_naming_it(monkeypatch: pytest.MonkeyPatch
         "errors": {"data": [{"code": "invalid_model", "message": "no such model", "line": 1}]},
     }
     with pytest.raises(
-        BatchResultError, match=r"Batch batch_abc \(status 'failed'\) .*invalid_model: no such model"
+        BatchResultError,
+        match=r"Batch batch_abc \(status 'failed'\) .*\(errors: \[invalid_model\] no such model \(line 1\)\)",
     ):
         DownloadJSONFilesTask("down", OpenAIFileConfig(SECRET))(batch_endpoint_result=batch)
 

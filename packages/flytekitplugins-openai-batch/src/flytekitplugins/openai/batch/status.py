@@ -12,12 +12,13 @@ from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 
+from flytekitplugins.openai.files.batch_errors import batch_error_text, batch_errors
+
 RUNNING_STATUSES = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 PARTIAL_STATUSES = frozenset({"expired", "cancelled"})
 # Batch error codes that say "not now" rather than "not this input": a new attempt of the task
 # (a new batch) can succeed once OpenAI's queue for the model has room again.
 RETRYABLE_ERROR_CODES = frozenset({"token_limit_exceeded", "rate_limit_exceeded", "server_error"})
-SHOWN_ERRORS = 5
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,18 @@ def batch_phase(batch: Mapping[str, Any], accept_partial_results: bool = False) 
     if status == "completed":
         return BatchPhase(TaskExecution.SUCCEEDED, f"{name} completed: {counts}{files}.")
     if status == "failed":
-        codes = {e.get("code") for e in _errors(batch)}
+        codes = {e.get("code") for e in batch_errors(batch)}
         retryable = bool(codes) and codes <= RETRYABLE_ERROR_CODES
         phase = TaskExecution.RETRYABLE_FAILED if retryable else TaskExecution.FAILED
         hint = " This is a capacity limit, so a retry (a new batch) may succeed." if retryable else ""
-        return BatchPhase(phase, f"{name} failed: {_error_text(batch)}. {counts}{files}.{hint}")
+        return BatchPhase(phase, f"{name} failed: {batch_error_text(batch)}. {counts}{files}.{hint}")
     if status in PARTIAL_STATUSES:
         has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
         if accept_partial_results and has_results:
             return BatchPhase(
                 TaskExecution.SUCCEEDED, f"{name} {status}; accepting its partial results: {counts}{files}."
             )
-        errors = f" ({_error_text(batch)})" if _errors(batch) else ""
+        errors = f" ({batch_error_text(batch)})" if batch_errors(batch) else ""
         hint = (
             " Set accept_partial_results=True on the task to succeed with them."
             if has_results
@@ -98,21 +99,3 @@ def _files(batch: Mapping[str, Any]) -> str:
     if batch.get("error_file_id"):
         parts.append(f"failed requests are in error file {batch['error_file_id']}")
     return "; " + "; ".join(parts) if parts else ""
-
-
-def _errors(batch: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    errors = batch.get("errors")
-    data = errors.get("data") if isinstance(errors, Mapping) else None
-    return [e for e in data or [] if isinstance(e, Mapping)]
-
-
-def _error_text(batch: Mapping[str, Any]) -> str:
-    errors = _errors(batch)
-    if not errors:
-        return "no error details given"
-    texts = []
-    for error in errors[:SHOWN_ERRORS]:
-        line = f" (line {error['line']})" if error.get("line") is not None else ""
-        texts.append(f"[{error.get('code')}] {error.get('message')}{line}")
-    more = f"; and {len(errors) - SHOWN_ERRORS} more" if len(errors) > SHOWN_ERRORS else ""
-    return "; ".join(texts) + more

@@ -21,6 +21,7 @@ from flytekit.types.file import JSONLFile
 
 from ._client import client_from_custom, describe_failure, redact, transient_errors
 from ._task import OpenAIFileTask
+from .batch_errors import batch_error_text, batch_errors
 from .config import OpenAIFileConfig
 from .errors import BatchResultError, TransferError
 from .reconcile import RequestTally, reconcile
@@ -66,12 +67,15 @@ class DownloadJSONFilesTask(OpenAIFileTask):
 class DownloadJSONFilesExecutor(ShimTaskExecutor[DownloadJSONFilesTask]):
     def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> BatchResult:
         batch = kwargs["batch_endpoint_result"]
-        require_result_files(batch)  # a batch with nothing to fetch fails the same with or without a key
+        # Before the key is read: a batch with nothing to fetch fails the same with or without one.
+        output_id, error_id = require_result_files(batch)
         client, api_key = client_from_custom(tt.custom)
         with client:  # releases its connection pool however the download ends
             return download_batch_results(
                 client,
                 batch,
+                output_id,
+                error_id,
                 Path(flytekit.current_context().working_directory),
                 fail_on_missing_requests=bool(tt.custom.get("fail_on_missing_requests", False)),
                 api_key=api_key,
@@ -81,13 +85,14 @@ class DownloadJSONFilesExecutor(ShimTaskExecutor[DownloadJSONFilesTask]):
 def download_batch_results(
     client: Any,
     batch: Mapping[str, Any],
+    output_id: str | None,
+    error_id: str | None,
     directory: Path,
     *,
     fail_on_missing_requests: bool = False,
     api_key: str | None = None,
 ) -> BatchResult:
     """Download whichever result files the batch produced, then compare them with its input file."""
-    output_id, error_id = require_result_files(batch)
     batch_id = _batch_id(batch)
     result = BatchResult()
     tally = RequestTally()
@@ -156,21 +161,16 @@ def require_result_files(batch: Mapping[str, Any]) -> tuple[str | None, str | No
     output_id = batch.get("output_file_id") or None
     error_id = batch.get("error_file_id") or None
     if not output_id and not error_id:
+        errors = f" (errors: {batch_error_text(batch)})" if batch_errors(batch) else ""
         raise BatchResultError(
             f"Batch {_batch_id(batch)} (status {batch.get('status')!r}) produced neither an output file nor "
-            f"an error file{_batch_errors(batch)}; there is nothing to download."
+            f"an error file{errors}; there is nothing to download."
         )
     return output_id, error_id
 
 
 def _batch_id(batch: Mapping[str, Any]) -> str:
     return str(batch.get("id") or "(unknown id)")
-
-
-def _batch_errors(batch: Mapping[str, Any]) -> str:
-    errors = (batch.get("errors") or {}).get("data") or []
-    messages = [f"{e.get('code')}: {e.get('message')}" for e in errors[:3] if isinstance(e, Mapping)]
-    return f" (errors: {'; '.join(messages)})" if messages else ""
 
 
 def download_file(client: Any, file_id: str, dest: Path, *, api_key: str | None = None) -> int:
