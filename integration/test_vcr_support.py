@@ -26,12 +26,6 @@ import vcr.errors
 from vcr.serializers import yamlserializer
 
 from integration.support import matchers
-
-# The HTTP library the installed SDK talks through: httpx2 from openai 3, httpx before.
-try:
-    import httpx2 as sdk_http
-except ImportError:  # openai < 3
-    import httpx as sdk_http  # type: ignore[no-redef]
 from integration.support.compact import compact_cassette, compact_interactions
 from integration.support.netguard import NetworkBlocked, network_blocked
 from integration.support.recorder import (
@@ -52,6 +46,7 @@ from integration.support.scrub import (
     response_scrubber,
     scrub_text,
 )
+from tests.support.sdk_http import sdk_http
 
 LIVE_KEY = "sk-live-" + "A1b2C3d4E5f6G7h8"
 LIVE_ORG = "org-" + "Zy9Xw8Vu7Ts6Rq5P"

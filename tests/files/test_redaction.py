@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2 as httpx
 import openai
 import pytest
 
 from flytekitplugins.openai.files._client import describe_failure, is_transient, redact
+from tests.support.sdk_http import sdk_http
 
-REQUEST = httpx.Request("GET", "http://127.0.0.1/v1/batches/batch_x")
+REQUEST = sdk_http.Request("GET", "http://127.0.0.1/v1/batches/batch_x")
 
 
 def status_error(status: int, body: str) -> openai.APIStatusError:
-    response = httpx.Response(status, request=REQUEST, text=body)
+    response = sdk_http.Response(status, request=REQUEST, text=body)
     return openai.APIStatusError(f"Error code: {status} - {body}", response=response, body=body)
 
 
@@ -75,7 +75,7 @@ def test_which_statuses_are_worth_sending_again(status: int, transient: bool) ->
 def test_describe_a_connection_failure() -> None:
     error: Any = openai.APIConnectionError(request=REQUEST)
     assert is_transient(error)
-    assert is_transient(httpx.ReadError("cut", request=REQUEST))
+    assert is_transient(sdk_http.ReadError("cut", request=REQUEST))
     assert not is_transient(ValueError("nope"))
     text = describe_failure("Creating a batch", error, None, 0)
     assert (
