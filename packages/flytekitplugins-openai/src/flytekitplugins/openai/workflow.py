@@ -15,7 +15,6 @@ from .files import (
     BatchResult,
     DownloadJSONFilesTask,
     OpenAIFileConfig,
-    OpenAIFileDefaultImages,
     UploadJSONLFileTask,
 )
 from .files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
@@ -65,11 +64,10 @@ def create_batch(
     wf.add_workflow_input("jsonl_in", Iterator[JSON] if is_json_iterator else JSONLFile)
 
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
-    image = container_image or OpenAIFileDefaultImages.find_image_for()
     upload = UploadJSONLFileTask(
         name=f"openai-file-upload-{suffix}",
         task_config=file_config,
-        container_image=image,
+        container_image=container_image,
         max_requests=max_requests,
         max_bytes=max_bytes,
     )
@@ -83,7 +81,7 @@ def create_batch(
     download = DownloadJSONFilesTask(
         name=f"openai-download-files-{suffix}",
         task_config=file_config,
-        container_image=image,
+        container_image=container_image,
         fail_on_missing_requests=fail_on_missing_requests,
     )
 
