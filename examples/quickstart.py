@@ -13,17 +13,24 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import openai
 
 EXAMPLES = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+# How long Ctrl-C waits for pyflyte to cancel the batch (the connector's own cancel gives up after ~8 s).
+CANCEL_WAIT_S = 60.0
+# The exit code of a program stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
 
 # workflow key -> (file, entity, extra pyflyte run arguments)
 WORKFLOWS = {
@@ -67,6 +74,8 @@ def target() -> Iterator[tuple[str | None, str]]:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            # Out of the terminal's reach: on Ctrl-C it must keep serving until pyflyte has cancelled.
+            start_new_session=True,
         )
         try:
             assert server.stdout is not None
@@ -94,12 +103,88 @@ def main() -> int:
             env["OPENAI_BASE_URL"] = base_url
         command = [str(BIN / "pyflyte"), "run", str(EXAMPLES / file), entity, *extra]
         print("$ pyflyte run", " ".join(command[2:]).replace(str(EXAMPLES.parent) + "/", ""), flush=True)
-        run = subprocess.run(command, env=env, capture_output=True, text=True, cwd=EXAMPLES.parent)
-        if run.returncode:
-            sys.stderr.write(run.stdout + run.stderr)
-            return run.returncode
-        summarize(openai.OpenAI(base_url=base_url, api_key=api_key), run.stdout)
+        client = openai.OpenAI(base_url=base_url, api_key=api_key)
+        returncode, stdout, stderr, interrupted = run_pyflyte(command, env)
+        if interrupted:
+            report_interrupt(client, returncode, stderr)
+            return INTERRUPTED
+        if returncode:
+            sys.stderr.write(stdout + stderr)
+            return returncode
+        summarize(client, stdout)
     return 0
+
+
+def run_pyflyte(command: list[str], env: dict[str, str]) -> tuple[int | None, str, str, bool]:
+    """Run pyflyte to the end: (exit code, or None if it outlived CANCEL_WAIT_S after Ctrl-C; stdout; stderr;
+    whether it was interrupted).
+
+    pyflyte runs in a session of its own, so a Ctrl-C in the terminal reaches only this script, which
+    forwards exactly one SIGINT: pyflyte's handler then cancels the batch before it exits (a second
+    SIGINT would interrupt that handler and cut the cancel short).
+    """
+    child = subprocess.Popen(
+        command,
+        env=env,
+        cwd=EXAMPLES.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    interrupted_at: list[float] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if interrupted_at:
+            print("Still cancelling the batch; please wait.", file=sys.stderr, flush=True)
+            return
+        interrupted_at.append(time.monotonic())
+        child.send_signal(signal.SIGINT)
+        print(
+            f"\nInterrupted: cancelling the batch (waiting up to {CANCEL_WAIT_S:.0f} s)...",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    previous = signal.signal(signal.SIGINT, forward)
+    try:
+        while True:
+            try:
+                stdout, stderr = child.communicate(timeout=0.5)
+                return child.returncode, stdout, stderr, bool(interrupted_at)
+            except subprocess.TimeoutExpired:
+                if interrupted_at and time.monotonic() - interrupted_at[0] > CANCEL_WAIT_S:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    stdout, stderr = child.communicate()
+                    return None, stdout, stderr, True
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def report_interrupt(client: openai.OpenAI, returncode: int | None, pyflyte_stderr: str) -> None:
+    """Say what became of the batch after Ctrl-C, asking the server rather than trusting the log alone."""
+    # The batch task prints these two lines from its Ctrl-C handler (flytekitplugins.openai.batch.task).
+    notes = re.findall(
+        r"^(?:Cancelled|Could not cancel) OpenAI batch .*$", pyflyte_stderr, flags=re.MULTILINE
+    )
+    for note in notes:
+        print(note, file=sys.stderr)
+    if returncode is None:
+        print(
+            f"pyflyte did not finish within {CANCEL_WAIT_S:.0f} s of Ctrl-C and was stopped; "
+            "its batch, if it had one, may still be running.",
+            file=sys.stderr,
+        )
+    ids = re.findall(r"OpenAI batch (batch_\w+)", "\n".join(notes))
+    if not ids and returncode is not None:
+        print("No batch was running, so there was nothing to cancel.", file=sys.stderr)
+    for batch_id in ids:
+        status: str
+        try:
+            status = client.batches.retrieve(batch_id).status
+        except openai.OpenAIError as exc:
+            status = f"unknown ({type(exc).__name__})"
+        print(f"Batch {batch_id}: {status}", file=sys.stderr)
 
 
 def summarize(client: openai.OpenAI, pyflyte_output: str) -> None:
@@ -137,4 +222,9 @@ def answer(line: dict) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C outside the pyflyte run (starting the emulator, printing the summary): nothing to cancel.
+        print("\nInterrupted.", file=sys.stderr)
+        sys.exit(INTERRUPTED)
