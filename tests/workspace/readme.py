@@ -20,7 +20,8 @@ SYSTEM_PYTHON = (
 
 # What `uv run` and the test session put in the environment, which a fresh shell would not have.
 _SESSION_VARIABLES = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV", "UV_RUN_RECURSION_DEPTH", "UV_PYTHON")
-_SESSION_PREFIXES = ("PYENV", "CONDA", "PYTEST_", "OPENAI_", "_FSEC_", "FLYTE_")
+# (`python3 -m uv` tells uv to prefer its own interpreter through UV_INTERNAL__PARENT_INTERPRETER.)
+_SESSION_PREFIXES = ("UV_INTERNAL__", "PYENV", "CONDA", "PYTEST_", "OPENAI_", "_FSEC_", "FLYTE_")
 
 
 def commands(heading: str | None = None, readme: Path = ROOT / "README.md") -> list[str]:

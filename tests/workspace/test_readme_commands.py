@@ -43,7 +43,7 @@ def test_the_first_command_runs_the_quick_start(clone: Path, tmp_path: Path) -> 
         # Nothing but python3 on PATH: the wrapper installed uv itself.
         assert "uvw: installing uv" in run.stderr, output
     # The environment was made from the system Python, the only one on PATH.
-    assert (clone / ".venv/bin/python").resolve() == SYSTEM_PYTHON.resolve()
+    assert (clone / ".venv/bin/python").resolve() == SYSTEM_PYTHON.resolve(), output
 
 
 @pytest.mark.slow
