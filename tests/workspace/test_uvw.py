@@ -164,3 +164,8 @@ def test_an_older_uv_on_path_is_passed_over(
     assert run.returncode == 0, run.stderr
     assert f"uvw: installing uv {PINNED}" in run.stderr
     assert run.stdout != "uv 0.1.0\n"
+
+
+def test_the_readme_names_the_pinned_version() -> None:
+    versions = set(re.findall(r"\buv (\d+\.\d+\.\d+)", (ROOT / "README.md").read_text()))
+    assert versions == {PINNED}
