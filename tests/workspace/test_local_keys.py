@@ -56,6 +56,7 @@ def test_the_readme_names_one_variable_per_step() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_the_readme_variables_are_enough(keyed_emulator: Emulator) -> None:
     names, _ = readme_keys_and_command()
     run = pyflyte_run(keyed_emulator, names)
@@ -64,6 +65,7 @@ def test_the_readme_variables_are_enough(keyed_emulator: Emulator) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize(
     ("missing", "message"),
     [

@@ -83,6 +83,7 @@ def assert_stopped_cleanly(process: subprocess.Popen[str], out: Path, err: Path,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c-in-a-terminal", "sigint-to-the-script"])
 def test_interrupt_cancels_the_batch(emulator: Emulator, tmp_path: Path, to_group: bool) -> None:
     """A terminal's Ctrl-C signals the whole foreground group; `kill -INT` signals the script alone.
@@ -106,6 +107,7 @@ def test_interrupt_cancels_the_batch(emulator: Emulator, tmp_path: Path, to_grou
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_ctrl_c_with_the_embedded_emulator_cancels_before_it_stops(tmp_path: Path) -> None:
     """The embedded emulator is out of the terminal's reach: it serves pyflyte's cancel, then stops."""
     with quickstart(tmp_path) as (process, out, err):

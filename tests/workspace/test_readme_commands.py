@@ -32,6 +32,7 @@ def test_the_readme_starts_with_the_two_commands() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_the_first_command_runs_the_quick_start(clone: Path, tmp_path: Path) -> None:
     first, _ = commands(readme=clone / "README.md")
     env = fresh_env([system_python_bin(tmp_path / "bin")], UVW_CACHE_DIR=str(tmp_path / "uvw"))
@@ -47,6 +48,7 @@ def test_the_first_command_runs_the_quick_start(clone: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_the_second_command_collects_the_suite(clone: Path, tmp_path: Path) -> None:
     # Running the whole suite from inside the suite would recurse: collecting proves the command and
     # the environment; .ci/run runs the command in full (test below).
@@ -67,6 +69,7 @@ def test_ci_runs_the_readme_test_command_as_written() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_the_install_commands_build_and_install_the_plugin(clone: Path, tmp_path: Path) -> None:
     build, install = commands("### Install", readme=clone / "README.md")
     # The user's virtual environment, made from the system Python, with pip in it.
