@@ -136,12 +136,13 @@ def run_pyflyte(command: list[str], env: dict[str, str]) -> tuple[int | None, st
 
     def forward(signum: int, frame: FrameType | None) -> None:
         if interrupted_at:
-            print("Still cancelling the batch; please wait.", file=sys.stderr, flush=True)
+            print("Still waiting for pyflyte to cancel its batch.", file=sys.stderr, flush=True)
             return
         interrupted_at.append(time.monotonic())
         child.send_signal(signal.SIGINT)
         print(
-            f"\nInterrupted: cancelling the batch (waiting up to {CANCEL_WAIT_S:.0f} s)...",
+            f"\nInterrupted: stopping pyflyte, which cancels its batch if one is running "
+            f"(waiting up to {CANCEL_WAIT_S:.0f} s)...",
             file=sys.stderr,
             flush=True,
         )
@@ -178,6 +179,8 @@ def report_interrupt(client: openai.OpenAI, returncode: int | None, pyflyte_stde
     ids = re.findall(r"OpenAI batch (batch_\w+)", "\n".join(notes))
     if not ids and returncode is not None:
         print("No batch was running, so there was nothing to cancel.", file=sys.stderr)
+    # A short leash: the user asked to stop, and the server may be what is failing.
+    client = client.with_options(timeout=10, max_retries=1)
     for batch_id in ids:
         status: str
         try:
