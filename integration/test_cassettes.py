@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from integration.support.recorder import CASSETTES, OPENAI_ORIGIN
-from integration.support.scrub import EMULATOR_ORIGIN, FORBIDDEN_HEADERS, find_leaks
+from integration.support.scrub import EMULATOR_ORIGIN, FORBIDDEN_HEADERS, OPENAI_ORIGIN, find_leaks
 
+# pytest-recording's layout: cassettes/<test module>/<test name>.yaml beside the test modules.
+CASSETTES = Path(__file__).resolve().parent / "cassettes"
 ALL = sorted(CASSETTES.rglob("*.yaml"))
 
 
@@ -27,7 +28,6 @@ def test_there_are_cassettes() -> None:
 def test_cassette_holds_no_secret(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert find_leaks(text) == []
-    assert not re.search(r"https?://(127\.0\.0\.1|localhost|\[::1\])", text), "a loopback address was kept"
 
     data: dict[str, Any] = yaml.safe_load(text)
     assert data["interactions"], "an empty cassette"

@@ -28,7 +28,9 @@ from integration.support.chain import (
     upload_task,
     write_jsonl,
 )
-from integration.support.recorder import Session
+from integration.support.target import Target
+
+pytestmark = [pytest.mark.vcr, pytest.mark.block_network]
 
 TERMINAL = (
     TaskExecution.SUCCEEDED,
@@ -38,24 +40,24 @@ TERMINAL = (
 )
 
 
-def _upload(session: Session, path: Path) -> str:
+def _upload(target: Target, path: Path) -> str:
     """Run the upload executor on the serialized template, as the task's pod does."""
-    template = task_template(upload_task(session.target))
+    template = task_template(upload_task(target))
     file_id = UploadJSONLFileExecutor().execute_from_model(template, jsonl_in=JSONLFile(str(path)))
     assert isinstance(file_id, str)
     assert file_id
     return file_id
 
 
-def test_failed_requests_land_in_the_error_file(recorded: Session, tmp_path: Path) -> None:
-    recorded.target.emulator_settings("failing chosen requests", fail_custom_ids=r"-(1|3)$")
-    file_id = _upload(recorded, write_jsonl(tmp_path / "requests.jsonl", chat_requests(5)))
+@pytest.mark.emulator("failing chosen requests", fail_custom_ids=r"-(1|3)$")
+def test_failed_requests_land_in_the_error_file(target: Target, tmp_path: Path) -> None:
+    file_id = _upload(target, write_jsonl(tmp_path / "requests.jsonl", chat_requests(5)))
 
-    batch = batch_task(recorded.target)(input_file_id=file_id)
+    batch = batch_task(target)(input_file_id=file_id)
     assert batch["status"] == "completed"
     assert batch["request_counts"] == {"total": 5, "completed": 3, "failed": 2}
 
-    template = task_template(download_task(recorded.target))
+    template = task_template(download_task(target))
     result = DownloadJSONFilesExecutor().execute_from_model(template, batch_endpoint_result=batch)
     assert result.output_file is not None
     assert result.error_file is not None
@@ -66,48 +68,46 @@ def test_failed_requests_land_in_the_error_file(recorded: Session, tmp_path: Pat
     assert {line["response"]["status_code"] for line in failed} == {500}
 
 
-def test_input_refused_at_validation_fails_the_batch(recorded: Session, tmp_path: Path) -> None:
+def test_input_refused_at_validation_fails_the_batch(target: Target, tmp_path: Path) -> None:
     # A consistent file of embeddings requests passes the upload task's checks, but the batch is
     # created for chat completions: the server refuses it while validating (OpenAI does the same).
-    upload = upload_task(recorded.target)
+    upload = upload_task(target)
     file_id = upload(
         jsonl_in=JSONLFile(str(write_jsonl(tmp_path / "embeddings.jsonl", embedding_requests(2))))
     )
 
-    task = batch_task(recorded.target, endpoint="/v1/chat/completions")
+    task = batch_task(target, endpoint="/v1/chat/completions")
     # flytekit wraps the connector's failure in a version-dependent exception type: check its message.
     with pytest.raises(Exception, match=r"Batch batch_\w+ failed: ") as caught:
         task(input_file_id=file_id)
     assert "(line " in str(caught.value), "the failure names the offending input line"
-    if recorded.target.kind == "emulator":
+    if target.kind == "emulator":
         assert "url_mismatch" in str(caught.value)
 
 
-def test_expired_batch_fails_unless_partial_results_are_accepted(recorded: Session, tmp_path: Path) -> None:
-    recorded.target.emulator_settings(
-        "a completion window of 1.2 s", requests_per_second=2, completion_window_seconds=1.2
-    )
-    file_id = _upload(recorded, write_jsonl(tmp_path / "requests.jsonl", chat_requests(4)))
+@pytest.mark.emulator("a completion window of 1.2 s", requests_per_second=2, completion_window_seconds=1.2)
+def test_expired_batch_fails_unless_partial_results_are_accepted(target: Target, tmp_path: Path) -> None:
+    file_id = _upload(target, write_jsonl(tmp_path / "requests.jsonl", chat_requests(4)))
     with pytest.raises(Exception, match=r"expired.*accept_partial_results=True"):
-        batch_task(recorded.target)(input_file_id=file_id)
+        batch_task(target)(input_file_id=file_id)
 
 
-def _poll(session: Session, meta: BatchEndpointMetadata, until: Any) -> Any:
+def _poll(target: Target, meta: BatchEndpointMetadata, until: Any) -> Any:
     """GetTask as propeller calls it: the meta arrives as bytes every time."""
     for _ in range(200):
         resource = connector().get(resource_meta=BatchEndpointMetadata.decode(meta.encode()))
         if until(resource):
             return resource
-        session.target.pause(0.1)
+        target.pause(0.1)
     raise AssertionError("the batch never reached the awaited state")
 
 
-def test_batch_cancelled_while_running(recorded: Session, tmp_path: Path) -> None:
-    # Slow processing, so the batch is still running (with some answers) when it is cancelled.
-    recorded.target.emulator_settings("slow processing to cancel mid-way", requests_per_second=4)
-    file_id = _upload(recorded, write_jsonl(tmp_path / "requests.jsonl", chat_requests(40)))
+# Slow processing, so the batch is still running (with some answers) when it is cancelled.
+@pytest.mark.emulator("slow processing to cancel mid-way", requests_per_second=4)
+def test_batch_cancelled_while_running(target: Target, tmp_path: Path) -> None:
+    file_id = _upload(target, write_jsonl(tmp_path / "requests.jsonl", chat_requests(40)))
 
-    task = batch_task(recorded.target, accept_partial_results=True)
+    task = batch_task(target, accept_partial_results=True)
     template = task_template(task)
     meta = connector().create(
         task_template=template,
@@ -116,13 +116,11 @@ def test_batch_cancelled_while_running(recorded: Session, tmp_path: Path) -> Non
     )
     assert isinstance(meta, BatchEndpointMetadata)
 
-    running = _poll(
-        recorded, meta, lambda r: r.custom_info.get("request_counts", {}).get("completed", 0) >= 1
-    )
+    running = _poll(target, meta, lambda r: r.custom_info.get("request_counts", {}).get("completed", 0) >= 1)
     assert running.phase == TaskExecution.RUNNING
 
     connector().delete(resource_meta=BatchEndpointMetadata.decode(meta.encode()))
-    done = _poll(recorded, meta, lambda r: r.phase in TERMINAL)
+    done = _poll(target, meta, lambda r: r.phase in TERMINAL)
 
     # accept_partial_results: the cancelled batch succeeds with what it had answered.
     assert done.phase == TaskExecution.SUCCEEDED, done.message
@@ -131,6 +129,6 @@ def test_batch_cancelled_while_running(recorded: Session, tmp_path: Path) -> Non
     answered = batch["request_counts"]["completed"]
     assert 1 <= answered < 40
 
-    result = download_task(recorded.target)(batch_endpoint_result=batch)
+    result = download_task(target)(batch_endpoint_result=batch)
     assert result.output_file is not None
     assert len(read_jsonl(result.output_file.download())) == answered

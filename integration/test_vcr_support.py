@@ -1,9 +1,11 @@
-"""The recording machinery itself: scrubbing, boundary-free matching, the network guard, both SDK transports.
+"""What the suites add to pytest-recording: scrubbing, boundary-free matching, compaction, strict replay.
 
 These run a small HTTP server that answers like OpenAI does at its worst (cookies, organization and
-request-id headers, keys echoed in gzip bodies), record the official SDK talking to it, then replay
-with the server gone and the network blocked. The server listens on a Unix socket, so this file
-passes in a network namespace without even a loopback interface (`unshare -rn`).
+request-id headers, keys echoed in gzip bodies), record the official SDK talking to it with the
+suites' own vcrpy settings (the `vcr_config` fixture and `pytest_recording_configure` hook of
+conftest.py, applied the way pytest-recording applies them), then replay with the server gone and
+the network blocked. The server listens on a Unix socket, so this file passes in a network namespace
+without even a loopback interface (`unshare -rn`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 import socket
 import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -23,30 +25,27 @@ from typing import Any
 import openai
 import pytest
 import vcr.errors
+from pytest_recording.network import blocking_context
+from vcr import VCR
+from vcr.persisters.filesystem import FilesystemPersister
+from vcr.request import Request
 from vcr.serializers import yamlserializer
 
 from integration.support import matchers
-from integration.support.compact import compact_cassette, compact_interactions
-from integration.support.netguard import NetworkBlocked, network_blocked
-from integration.support.recorder import (
-    OPENAI_ORIGIN,
-    REPLAY_API_KEY,
-    PlayOrder,
-    Session,
-    Target,
-    cassette_path,
-    record_kind,
-    replay_target,
-    use_cassette,
-)
+from integration.support.compact import CompactingPersister, compact_interactions
+from integration.support.replay import PlayLog
 from integration.support.scrub import (
     EMULATOR_ORIGIN,
+    OPENAI_ORIGIN,
     find_leaks,
     request_scrubber,
     response_scrubber,
     scrub_text,
 )
+from integration.support.target import REPLAY_API_KEY, Target, record_kind
 from tests.support.sdk_http import sdk_http
+
+pytest_plugins = ("pytester",)
 
 LIVE_KEY = "sk-live-" + "A1b2C3d4E5f6G7h8"
 LIVE_ORG = "org-" + "Zy9Xw8Vu7Ts6Rq5P"
@@ -121,6 +120,21 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         server.server_close()
 
 
+UseCassette = Callable[[str], Any]
+
+
+@pytest.fixture
+def cassette(pytestconfig: pytest.Config, vcr_config: dict[str, Any], tmp_path: Path) -> UseCassette:
+    """`cassette(record_mode)`: tmp_path/chain.yaml with the suites' settings, set up as pytest-recording does."""
+
+    def use(record_mode: str) -> Any:
+        recorder = VCR(cassette_library_dir=str(tmp_path), record_mode=record_mode)
+        pytestconfig.hook.pytest_recording_configure(config=pytestconfig, vcr=recorder)
+        return recorder.use_cassette("chain.yaml", **vcr_config)
+
+    return use
+
+
 REQUESTS = b'{"custom_id": "task-1", "method": "POST", "url": "/v1/chat/completions", "body": {}}\n'
 
 
@@ -156,16 +170,18 @@ async def _async_chain(socket_path: str | None) -> tuple[str, bytes]:
 
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
-def test_record_scrubs_then_replays_offline(live_server: str, tmp_path: Path, flavour: str) -> None:
+def test_record_scrubs_then_replays_offline(
+    live_server: str, cassette: UseCassette, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flavour: str
+) -> None:
     def chain(socket_path: str | None) -> tuple[str, bytes]:
         if flavour == "sync":
             return _sync_chain(socket_path)
         return asyncio.run(_async_chain(socket_path))
 
-    with use_cassette(tmp_path, "chain.yaml", "all", [LIVE_KEY]) as cassette:
+    with cassette("new_episodes") as recording:
         live = chain(live_server)
     # The SDK's own transport was intercepted: both requests went through the cassette.
-    assert len(cassette) == 2
+    assert len(recording) == 2
     assert LIVE_KEY.encode() in live[1]
 
     text = (tmp_path / "chain.yaml").read_text()
@@ -178,23 +194,21 @@ def test_record_scrubs_then_replays_offline(live_server: str, tmp_path: Path, fl
     assert "task-1 is fine" in text
 
     # Replay: no server, no network, and a new random multipart boundary that must still match.
-    with network_blocked() as attempts, use_cassette(tmp_path, "chain.yaml", "none", []) as cassette:
-        order = PlayOrder(cassette)
+    with blocking_context(), cassette("none") as replay:
+        played = PlayLog(replay, monkeypatch)
         replayed = chain(None)
-        order.check()
-        assert cassette.all_played
-    assert attempts == []
+    played.check()
     assert replayed[0] == live[0]
     assert b"<redacted-key>" in replayed[1]
 
 
-def test_replay_refuses_a_request_it_has_not_recorded(live_server: str, tmp_path: Path) -> None:
-    with use_cassette(tmp_path, "one.yaml", "all", [LIVE_KEY]):
+def test_replay_refuses_a_request_it_has_not_recorded(live_server: str, cassette: UseCassette) -> None:
+    with cassette("new_episodes"):
         _sync_chain(live_server)
     client = openai.OpenAI(base_url=BASE_URL, api_key="k", max_retries=0)
     with (
-        network_blocked(),
-        use_cassette(tmp_path, "one.yaml", "none", []),
+        blocking_context(),
+        cassette("none"),
         pytest.raises(Exception) as raised,  # noqa: PT011  (older SDKs wrap it in APIConnectionError)
     ):
         client.files.create(file=("requests.jsonl", REQUESTS + REQUESTS), purpose="batch")
@@ -204,32 +218,35 @@ def test_replay_refuses_a_request_it_has_not_recorded(live_server: str, tmp_path
     assert re.search(r"body.*(differ|assertion)", str(refusals[0]))
 
 
-def test_network_guard_refuses_and_remembers_then_restores(tmp_path: Path) -> None:
-    with network_blocked() as attempts:
-        with pytest.raises(NetworkBlocked):
-            socket.create_connection(("127.0.0.1", 9), timeout=1)
-        with pytest.raises(NetworkBlocked), socket.socket() as s:
-            s.connect(("127.0.0.1", 9))
-        with pytest.raises(NetworkBlocked):
-            socket.getaddrinfo("api.openai.com", 443)
-    assert len(attempts) == 3
+def test_replay_checks_catch_unplayed_and_reordered_interactions(
+    live_server: str, cassette: UseCassette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with cassette("new_episodes"):
+        file_id, _ = _sync_chain(live_server)
+    client = openai.OpenAI(base_url=BASE_URL, api_key="k", max_retries=0)
 
-    # Restored: a (Unix) socket connects again.
-    path = str(tmp_path / "guard.sock")
-    with socket.socket(socket.AF_UNIX) as listener:
-        listener.bind(path)
-        listener.listen(1)
-        with socket.socket(socket.AF_UNIX) as client:
-            client.connect(path)
+    with blocking_context(), cassette("none") as replay:
+        played = PlayLog(replay, monkeypatch)
+        client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
+    with pytest.raises(AssertionError, match=r"played interactions \[0\] of the 2 recorded"):
+        played.check()
 
-
-class _Req:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
+    with blocking_context(), cassette("none") as replay:
+        played = PlayLog(replay, monkeypatch)
+        client.files.content(file_id).read()
+        client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
+    with pytest.raises(AssertionError, match=r"played interactions \[1, 0\] of the 2 recorded"):
+        played.check()
 
 
-def _multipart(boundary: str, content: bytes, filename: str = "requests.jsonl") -> bytes:
-    return (
+@pytest.mark.block_network
+def test_the_block_network_mark_refuses_connections_in_replay() -> None:
+    with pytest.raises(RuntimeError, match="Network is disabled"):
+        socket.create_connection(("127.0.0.1", 9), timeout=1)
+
+
+def _multipart(boundary: str, content: bytes, filename: str = "requests.jsonl") -> Request:
+    body = (
         (
             f"--{boundary}\r\n"
             'Content-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
@@ -240,32 +257,36 @@ def _multipart(boundary: str, content: bytes, filename: str = "requests.jsonl") 
         + content
         + f"\r\n--{boundary}--\r\n".encode()
     )
+    return Request("POST", f"{BASE_URL}/files", body, {})
+
+
+def _json(body: bytes) -> Request:
+    return Request("POST", f"{BASE_URL}/batches", body, {})
 
 
 def test_multipart_bodies_match_whatever_their_boundary() -> None:
-    a = _multipart("5f8e2a1c9b7d4e3f", REQUESTS)
-    b = _multipart("0a1b2c3d4e5f6a7b", REQUESTS)
-    matchers.body(_Req(a), _Req(b))
+    matchers.body(_multipart("5f8e2a1c9b7d4e3f", REQUESTS), _multipart("0a1b2c3d4e5f6a7b", REQUESTS))
     with pytest.raises(AssertionError, match="request bodies differ"):
-        matchers.body(_Req(a), _Req(_multipart("0a1b2c3d4e5f6a7b", REQUESTS + REQUESTS)))
-
-
-def test_random_flytekit_file_names_match_and_chosen_names_do_not() -> None:
-    a = _multipart("5f8e2a1c9b7d4e3f", REQUESTS, "6ca19c54f2d8e5200fa4a9be354e77cb.jsonl")
-    b = _multipart("0a1b2c3d4e5f6a7b", REQUESTS, "0123456789abcdef0123456789abcdef.jsonl")
-    matchers.body(_Req(a), _Req(b))
-    with pytest.raises(AssertionError):
         matchers.body(
-            _Req(_multipart("x1", REQUESTS, "a.jsonl")), _Req(_multipart("x1", REQUESTS, "b.jsonl"))
+            _multipart("5f8e2a1c9b7d4e3f", REQUESTS), _multipart("0a1b2c3d4e5f6a7b", REQUESTS + REQUESTS)
         )
 
 
+def test_random_flytekit_file_names_match_and_chosen_names_do_not() -> None:
+    matchers.body(
+        _multipart("5f8e2a1c9b7d4e3f", REQUESTS, "6ca19c54f2d8e5200fa4a9be354e77cb.jsonl"),
+        _multipart("0a1b2c3d4e5f6a7b", REQUESTS, "0123456789abcdef0123456789abcdef.jsonl"),
+    )
+    with pytest.raises(AssertionError):
+        matchers.body(_multipart("x1", REQUESTS, "a.jsonl"), _multipart("x1", REQUESTS, "b.jsonl"))
+
+
 def test_json_bodies_match_as_data_and_no_further() -> None:
-    matchers.body(_Req(b'{"a": 1, "b": [1, 2]}'), _Req(b'{"b": [1, 2], "a": 1}'))
+    matchers.body(_json(b'{"a": 1, "b": [1, 2]}'), _json(b'{"b": [1, 2], "a": 1}'))
     with pytest.raises(AssertionError):
-        matchers.body(_Req(b'{"a": 1, "b": [2, 1]}'), _Req(b'{"b": [1, 2], "a": 1}'))
+        matchers.body(_json(b'{"a": 1, "b": [2, 1]}'), _json(b'{"b": [1, 2], "a": 1}'))
     with pytest.raises(AssertionError):
-        matchers.body(_Req(b""), _Req(b"{}"))
+        matchers.body(_json(b""), _json(b"{}"))
 
 
 def test_scrubbing_keeps_ordinary_words_and_removes_keys() -> None:
@@ -275,22 +296,28 @@ def test_scrubbing_keeps_ordinary_words_and_removes_keys() -> None:
     assert scrubbed.endswith(f"{EMULATOR_ORIGIN}/v1/files")
     assert scrub_text("x my-exact-secret y", ["my-exact-secret"]) == "x <redacted-key> y"
     assert find_leaks(scrubbed) == []
-    assert {leak.split(":")[0] for leak in find_leaks(text)} == {"bearer token", "sk- key", "organization id"}
+    assert {leak.split(":")[0] for leak in find_leaks(text)} == {
+        "bearer token",
+        "sk- key",
+        "organization id",
+        "loopback address",
+    }
 
 
 def test_scrubbers_drop_identifying_headers_and_fix_length() -> None:
-    class Request:
-        uri = "http://127.0.0.1:9999/v1/batches"
-        headers = {
+    request = Request(
+        "POST",
+        "http://127.0.0.1:9999/v1/batches",
+        json.dumps({"note": LIVE_KEY}).encode(),
+        {
             "Authorization": f"Bearer {LIVE_KEY}",
             "OpenAI-Organization": LIVE_ORG,
             "Content-Type": "application/json",
             "Cookie": "a=b",
-        }
-        body = json.dumps({"note": LIVE_KEY}).encode()
-
-    request = request_scrubber([LIVE_KEY])(Request())
-    assert request.headers == {"Content-Type": "application/json"}
+        },
+    )
+    request = request_scrubber([LIVE_KEY])(request)
+    assert dict(request.headers) == {"Content-Type": "application/json"}
     assert request.uri == f"{EMULATOR_ORIGIN}/v1/batches"
     assert LIVE_KEY.encode() not in request.body
 
@@ -310,88 +337,50 @@ def test_scrubbers_drop_identifying_headers_and_fix_length() -> None:
     assert scrubbed["headers"]["Content-Length"] == [str(len(scrubbed["body"]["string"]))]
 
 
-def test_cassette_paths_are_per_module_and_test() -> None:
-    path = cassette_path("integration/test_chain.py::test_chat[sync-1]")
-    assert path.parts[-2:] == ("test_chain", "test_chat-sync-1.yaml")
-
-
-def _interaction(method: str, uri: str, status: str | None, code: int = 200) -> dict[str, Any]:
+def _interaction(i: int, method: str, uri: str, status: str | None, code: int = 200) -> tuple[Request, Any]:
     body = json.dumps({"id": "batch_1", "status": status}) if status else "{}"
-    return {
-        "request": {"method": method, "uri": uri, "body": None, "headers": {}},
-        "response": {"status": {"code": code, "message": "OK"}, "headers": {}, "body": {"string": body}},
-    }
+    response = {"status": {"code": code, "message": "OK"}, "headers": {}, "body": {"string": body}}
+    return Request(method, uri, str(i), {}), response
+
+
+POLL = f"{BASE_URL}/batches/batch_1"
 
 
 def test_compaction_keeps_each_status_stretch_ends_and_everything_else() -> None:
-    poll = "http://emulator.invalid/v1/batches/batch_1"
-    recorded = [
-        _interaction("POST", "http://emulator.invalid/v1/batches", "validating"),
-        *[_interaction("GET", poll, "validating") for _ in range(3)],
-        *[_interaction("GET", poll, "in_progress") for _ in range(5)],
-        _interaction("GET", poll, None, code=429),
-        *[_interaction("GET", poll, "in_progress") for _ in range(2)],
-        _interaction("POST", f"{poll}/cancel", "cancelling"),
-        _interaction("GET", poll, "cancelled"),
+    statuses = [
+        ("POST", f"{BASE_URL}/batches", "validating", 200),
+        *[("GET", POLL, "validating", 200)] * 3,
+        *[("GET", POLL, "in_progress", 200)] * 5,
+        ("GET", POLL, None, 429),
+        *[("GET", POLL, "in_progress", 200)] * 2,
+        ("POST", f"{POLL}/cancel", "cancelling", 200),
+        ("GET", POLL, "cancelled", 200),
     ]
-    for i, interaction in enumerate(recorded):
-        interaction["request"]["body"] = str(i)
-    kept = [int(i["request"]["body"]) for i in compact_interactions(recorded)]
+    recorded = [_interaction(i, *answer) for i, answer in enumerate(statuses)]
+    kept = [int(request.body) for request, _ in compact_interactions(recorded)]
     assert kept == [0, 1, 3, 4, 8, 9, 10, 11, 12, 13]
 
 
-def test_compaction_rewrites_a_cassette_file(tmp_path: Path) -> None:
-    poll = "http://emulator.invalid/v1/batches/batch_1"
+def test_the_persister_saves_compacted_and_loads_as_is(tmp_path: Path) -> None:
+    polls = [_interaction(i, "GET", POLL, "in_progress") for i in range(6)]
+    persister = CompactingPersister(FilesystemPersister)
     path = tmp_path / "c.yaml"
-    path.write_text(
-        yamlserializer.serialize(
-            {"version": 1, "interactions": [_interaction("GET", poll, "in_progress") for _ in range(6)]}
-        )
+    persister.save_cassette(
+        path,
+        {"requests": [r for r, _ in polls], "responses": [r for _, r in polls]},
+        serializer=yamlserializer,
     )
-    assert compact_cassette(path) == (6, 2)
-    assert len(yamlserializer.deserialize(path.read_text())["interactions"]) == 2
+    requests, _ = persister.load_cassette(path, serializer=yamlserializer)
+    assert [request.body for request in requests] == [b"0", b"5"]
 
 
-def _record_chain(socket_path: str, library: Path) -> str:
-    with use_cassette(library, "chain.yaml", "all", [LIVE_KEY]):
-        file_id, _ = _sync_chain(socket_path)
-    return file_id
-
-
-def test_replay_checks_catch_unplayed_and_reordered_interactions(live_server: str, tmp_path: Path) -> None:
-    file_id = _record_chain(live_server, tmp_path)
-    client = openai.OpenAI(base_url=BASE_URL, api_key="k", max_retries=0)
-    target = replay_target(tmp_path / "chain.yaml")
-
-    with network_blocked() as attempts, use_cassette(tmp_path, "chain.yaml", "none", []) as cassette:
-        session = Session(
-            target=target, cassette=cassette, path=tmp_path, attempts=attempts, order=PlayOrder(cassette)
-        )
-        client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
-        with pytest.raises(AssertionError, match="1 of 2 recorded interactions were not replayed"):
-            session.verify_replay()
-
-    with network_blocked() as attempts, use_cassette(tmp_path, "chain.yaml", "none", []) as cassette:
-        session = Session(
-            target=target, cassette=cassette, path=tmp_path, attempts=attempts, order=PlayOrder(cassette)
-        )
-        client.files.content(file_id).read()
-        client.files.create(file=("requests.jsonl", REQUESTS), purpose="batch")
-        with pytest.raises(AssertionError, match="out of their recorded order"):
-            session.verify_replay()
-
-
-def test_replay_points_the_plugin_at_the_recorded_origin(live_server: str, tmp_path: Path) -> None:
-    _record_chain(live_server, tmp_path)
-    emulated = replay_target(tmp_path / "chain.yaml")
+def test_replay_points_the_plugin_at_the_recorded_origin() -> None:
+    emulated = Target.replaying(f"{EMULATOR_ORIGIN}/v1/files")
     assert (emulated.kind, emulated.base_url) == ("emulator", f"{EMULATOR_ORIGIN}/v1")
-
-    openai_cassette = tmp_path / "openai.yaml"
-    openai_cassette.write_text((tmp_path / "chain.yaml").read_text().replace(EMULATOR_ORIGIN, OPENAI_ORIGIN))
-    real = replay_target(openai_cassette)
+    real = Target.replaying(f"{OPENAI_ORIGIN}/v1/files")
     # None: the SDK's default, https://api.openai.com/v1, as when the cassette was recorded.
-    assert (real.kind, real.base_url) == ("openai", None)
-    assert real.api_key == REPLAY_API_KEY
+    assert (real.kind, real.base_url, real.api_key) == ("openai", None, REPLAY_API_KEY)
+    assert not real.recording
 
 
 def test_recording_goes_to_openai_only_with_a_key_and_no_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -404,13 +393,29 @@ def test_recording_goes_to_openai_only_with_a_key_and_no_base_url(monkeypatch: p
     assert record_kind() == "emulator"
 
 
-def test_knob_scenarios_skip_when_recording_on_openai() -> None:
-    target = Target(mode="record", kind="openai", api_key="k", base_url=None)
-    with pytest.raises(pytest.skip.Exception, match="not recordable against OpenAI"):
-        target.emulator_settings("a short completion window", completion_window_seconds=1)
-    with pytest.raises(pytest.skip.Exception, match="not recordable against OpenAI"):
-        target.inject_fault("POST", "/v1/files", status=429)
-    # In replay the knobs are already in the cassette: nothing to do, nothing skipped.
-    Target(mode="replay", kind="openai", api_key="k", base_url=None).emulator_settings(
-        "x", fail_custom_ids="a"
+def test_record_alias_and_openai_recording_skip_the_emulator_scenarios(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--record` is `--record-mode=rewrite`; on OpenAI, knob scenarios skip before their cassette is touched."""
+    pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text())
+    pytester.makepyfile(
+        test_inner="""
+        import pytest
+
+        pytestmark = pytest.mark.vcr
+
+        @pytest.mark.emulator("a knob", requests_per_second=4)
+        def test_knob():
+            raise AssertionError("must not run when recording against OpenAI")
+
+        def test_plain(record_mode, request):
+            assert record_mode == "rewrite"
+            assert request.node.get_closest_marker("timeout").args == (6 * 3600,)
+        """
     )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    result = pytester.runpytest_inprocess("--record", "-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*needs the emulator to record (a knob)*"])
+    assert not (pytester.path / "cassettes").exists(), "a skipped or offline scenario wrote a cassette"

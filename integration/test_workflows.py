@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flytekit.types.file import JSONLFile
+from vcr.cassette import Cassette
 
 from flytekitplugins.openai import BatchResult, create_batch
 from integration.support.chain import (
@@ -22,22 +24,24 @@ from integration.support.chain import (
     read_jsonl,
     write_jsonl,
 )
-from integration.support.recorder import Session
+from integration.support.target import Target
+
+pytestmark = [pytest.mark.vcr, pytest.mark.block_network]
 
 
-def _workflow(session: Session, name: str, **options: Any) -> Any:
+def _workflow(target: Target, name: str, **options: Any) -> Any:
     return create_batch(
         name=name,
         secret=FILE_SECRET,
         is_json_iterator=False,
         container_image=IMAGE,
-        base_url=session.target.base_url,
+        base_url=target.base_url,
         **options,
     )
 
 
-def test_chat_completions_succeed(recorded: Session, tmp_path: Path) -> None:
-    workflow = _workflow(recorded, "integration.chat", config={"endpoint": "/v1/chat/completions"})
+def test_chat_completions_succeed(target: Target, tmp_path: Path) -> None:
+    workflow = _workflow(target, "integration.chat", config={"endpoint": "/v1/chat/completions"})
     requests = write_jsonl(tmp_path / "requests.jsonl", chat_requests(3))
     result = workflow(jsonl_in=JSONLFile(str(requests)))
 
@@ -51,13 +55,13 @@ def test_chat_completions_succeed(recorded: Session, tmp_path: Path) -> None:
         assert line["response"]["body"]["choices"][0]["message"]["content"]
 
 
-def test_chat_completions_from_an_iterator_succeed(recorded: Session) -> None:
+def test_chat_completions_from_an_iterator_succeed(target: Target) -> None:
     workflow = create_batch(
         name="integration.iterator",
         secret=FILE_SECRET,
         config={"endpoint": "/v1/chat/completions"},
         container_image=IMAGE,
-        base_url=recorded.target.base_url,
+        base_url=target.base_url,
     )
     # A generator: flytekit streams it into the JSONL file that the upload task sends.
     result = workflow(jsonl_in=iterate(chat_requests(2, prefix="gen")))
@@ -70,8 +74,8 @@ def test_chat_completions_from_an_iterator_succeed(recorded: Session) -> None:
     ]
 
 
-def test_embeddings_succeed(recorded: Session, tmp_path: Path) -> None:
-    workflow = _workflow(recorded, "integration.embed", config={"endpoint": "/v1/embeddings"})
+def test_embeddings_succeed(target: Target, tmp_path: Path) -> None:
+    workflow = _workflow(target, "integration.embed", config={"endpoint": "/v1/embeddings"})
     requests = write_jsonl(tmp_path / "embeddings.jsonl", embedding_requests(4))
     result = workflow(jsonl_in=JSONLFile(str(requests)))
 
@@ -85,13 +89,11 @@ def test_embeddings_succeed(recorded: Session, tmp_path: Path) -> None:
         assert all(isinstance(x, float) for x in vector)
 
 
-def test_expired_batch_yields_its_partial_results(recorded: Session, tmp_path: Path) -> None:
-    # Two requests are answered before the (shortened) completion window closes; four are not.
-    recorded.target.emulator_settings(
-        "a completion window of 1.6 s", requests_per_second=2, completion_window_seconds=1.6
-    )
+# Two requests are answered before the (shortened) completion window closes; four are not.
+@pytest.mark.emulator("a completion window of 1.6 s", requests_per_second=2, completion_window_seconds=1.6)
+def test_expired_batch_yields_its_partial_results(target: Target, tmp_path: Path) -> None:
     workflow = _workflow(
-        recorded,
+        target,
         "integration.expired",
         config={"endpoint": "/v1/chat/completions"},
         accept_partial_results=True,
@@ -108,8 +110,8 @@ def test_expired_batch_yields_its_partial_results(recorded: Session, tmp_path: P
     assert {line["error"]["code"] for line in expired} == {"batch_expired"}
 
 
-def test_transient_429_and_500_are_retried(recorded: Session, tmp_path: Path) -> None:
-    target = recorded.target
+@pytest.mark.emulator("injected 429 and 500 answers")
+def test_transient_429_and_500_are_retried(target: Target, vcr: Cassette, tmp_path: Path) -> None:
     # Upload: the SDK retries (honouring Retry-After). Create: the connector retries within its
     # deadline. Poll: the connector answers RUNNING and asks again. Download: the SDK retries.
     target.inject_fault("POST", "/v1/files", status=429, count=1, retry_after=0.05)
@@ -117,7 +119,7 @@ def test_transient_429_and_500_are_retried(recorded: Session, tmp_path: Path) ->
     target.inject_fault("POST", "/v1/batches", status=500, count=1)
     target.inject_fault("GET", "/v1/batches/", status=429, count=1, retry_after=0.05)
     target.inject_fault("GET", "/v1/files/", status=500, count=1)
-    workflow = _workflow(recorded, "integration.faults", config={"endpoint": "/v1/chat/completions"})
+    workflow = _workflow(target, "integration.faults", config={"endpoint": "/v1/chat/completions"})
     requests = write_jsonl(tmp_path / "requests.jsonl", chat_requests(2))
     result = workflow(jsonl_in=JSONLFile(str(requests)))
 
@@ -128,7 +130,7 @@ def test_transient_429_and_500_are_retried(recorded: Session, tmp_path: Path) ->
     ]
     answers = [
         (request.method, request.path, response["status"]["code"])
-        for request, response in zip(recorded.cassette.requests, recorded.cassette.responses, strict=True)
+        for request, response in zip(vcr.requests, vcr.responses, strict=True)
     ]
     failed = [answer for answer in answers if answer[2] >= 400]
     assert [(method, code) for method, _, code in failed] == [

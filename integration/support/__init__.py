@@ -1,1 +1,1 @@
-"""The recording and replaying machinery of the integration suites (vcrpy cassettes, scrubbing, guards)."""
+"""What the integration suites add to pytest-recording (scrubbing, body matching, compaction, replay checks)."""

@@ -30,7 +30,7 @@ from flytekitplugins.openai import (
 from flytekitplugins.openai.batch._compat import lookup_connector
 from flytekitplugins.openai.batch.config import TASK_TYPE
 
-from .recorder import Target
+from .target import Target
 
 FILE_SECRET = Secret(group="openai", key="api_key")
 IMAGE = "ghcr.io/flytekitplugins-openai/openai-batch-files:integration"

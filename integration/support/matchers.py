@@ -1,10 +1,11 @@
-"""Request matching that ignores what is random by design and nothing else.
+"""The body matcher: ignores what is random by design and nothing else.
 
 httpx draws a fresh multipart boundary for every upload, so two uploads of the same file never have
 equal bodies byte for byte; and a workflow fed an iterator uploads a file that flytekit named with a
-random hex name. The body matcher replaces the boundary and such names with fixed tokens and then
-compares exactly; JSON bodies are compared as data, so key order does not matter. Both sides are
-scrubbed the way cassettes are, so a live request matches its own recording.
+random hex name. The matcher replaces the boundary and such names with fixed tokens and then
+compares exactly; JSON bodies are compared as data, so key order does not matter. (vcrpy scrubs the
+live request with the cassette's ``before_record_request`` hook before matching, so both sides
+arrive scrubbed.)
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-
-from .scrub import scrub_body
 
 BOUNDARY_TOKEN = b"vcr-boundary"
 RANDOM_NAME_TOKEN = b'filename="<random>.jsonl"'
@@ -24,6 +23,7 @@ _OPENING = re.compile(rb"\A--([0-9A-Za-z'()+_,\-./:=?]{1,70})\r\n")
 
 
 def _as_bytes(body: Any) -> bytes:
+    """vcrpy hands bodies over as bytes, text, a file-like object or an iterator of chunks."""
     if body is None:
         return b""
     if isinstance(body, str):
@@ -37,7 +37,7 @@ def _as_bytes(body: Any) -> bytes:
 
 def normalise_body(body: Any) -> Any:
     """The comparable form of a request body: multipart with a fixed boundary, JSON as data, else bytes."""
-    data = scrub_body(_as_bytes(body))
+    data = _as_bytes(body)
     opening = _OPENING.match(data)
     if opening:
         return _RANDOM_FILENAME.sub(RANDOM_NAME_TOKEN, data.replace(opening.group(1), BOUNDARY_TOKEN))
@@ -48,14 +48,12 @@ def normalise_body(body: Any) -> Any:
 
 
 def body(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: raise AssertionError (vcrpy's convention) naming the difference."""
+    """vcrpy matcher: raise AssertionError (vcrpy's convention) showing where the bodies part."""
     left, right = normalise_body(r1.body), normalise_body(r2.body)
-    assert left == right, f"request bodies differ: {_difference(left, right)}"
-
-
-def _difference(left: Any, right: Any) -> str:
-    """The two bodies from just before where they part, so long uploads show what changed."""
-    a, b = repr(left), repr(right)
-    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    start = max(0, start - 40)
-    return f"...{a[start : start + 160]} != ...{b[start : start + 160]}"
+    if left != right:
+        a, b = repr(left), repr(right)
+        start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+        start = max(0, start - 40)
+        raise AssertionError(
+            f"request bodies differ: ...{a[start : start + 160]} != ...{b[start : start + 160]}"
+        )

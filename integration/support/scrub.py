@@ -14,65 +14,46 @@ from typing import Any
 
 # Where recordings against a local emulator claim to have gone; `.invalid` never resolves (RFC 2606).
 EMULATOR_ORIGIN = "http://emulator.invalid"
+OPENAI_ORIGIN = "https://api.openai.com"
 
 # Request headers worth keeping: they explain the request and can hold no secret. Everything else
 # (Authorization, OpenAI-Organization, OpenAI-Project, cookies, machine fingerprints) is dropped.
 KEPT_REQUEST_HEADERS = frozenset({"content-type", "accept", "x-stainless-retry-count"})
-
-# Response headers that identify an account, a project or a request, or carry cookies.
-DROPPED_RESPONSE_HEADERS = frozenset(
-    {
-        "set-cookie",
-        "openai-organization",
-        "openai-project",
-        "x-request-id",
-        "request-id",
-        "cf-ray",
-        "alt-svc",
-        "strict-transport-security",
-    }
+# Response headers that identify an account, a project or a request, or carry cookies...
+IDENTIFYING_HEADERS = frozenset(
+    {"set-cookie", "openai-organization", "openai-project", "x-request-id", "request-id"}
 )
+# ...and those that only describe OpenAI's edge.
+DROPPED_RESPONSE_HEADERS = IDENTIFYING_HEADERS | {"cf-ray", "alt-svc", "strict-transport-security"}
+# What no committed cassette may carry, in a request or a response.
+FORBIDDEN_HEADERS = IDENTIFYING_HEADERS | {"authorization", "cookie"}
 
 KEY_PLACEHOLDER = "<redacted-key>"
-ORG_PLACEHOLDER = "<redacted-org>"
-PROJECT_PLACEHOLDER = "<redacted-project>"
-BEARER_PLACEHOLDER = "Bearer <redacted>"
 
 # Key-like strings; the look-behind keeps words such as "task-1" or "risk-free" out of it.
-_KEY = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{4,}")
-_ORG = re.compile(r"(?<![A-Za-z0-9])org-[A-Za-z0-9]{8,}")
-_PROJECT = re.compile(r"(?<![A-Za-z0-9])proj_[A-Za-z0-9]{8,}")
-_BEARER = re.compile(r"(?i)bearer\s+(?!<redacted>)[A-Za-z0-9._~+/=\-]+")
-_LOOPBACK_ORIGIN = re.compile(r"https?://(?:127\.0\.0\.1|localhost|\[::1\]):\d+")
-
-_SUBSTITUTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (_BEARER, BEARER_PLACEHOLDER),
-    (_KEY, KEY_PLACEHOLDER),
-    (_ORG, ORG_PLACEHOLDER),
-    (_PROJECT, PROJECT_PLACEHOLDER),
-    (_LOOPBACK_ORIGIN, EMULATOR_ORIGIN),
-)
-
-# What no committed cassette may contain.
 LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
-    "bearer token": _BEARER,
-    "sk- key": _KEY,
-    "organization id": _ORG,
-    "project id": _PROJECT,
+    "bearer token": re.compile(r"(?i)bearer\s+(?!<redacted>)[A-Za-z0-9._~+/=\-]+"),
+    "sk- key": re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{4,}"),
+    "organization id": re.compile(r"(?<![A-Za-z0-9])org-[A-Za-z0-9]{8,}"),
+    "project id": re.compile(r"(?<![A-Za-z0-9])proj_[A-Za-z0-9]{8,}"),
 }
-FORBIDDEN_HEADERS = frozenset({"authorization", "openai-organization", "openai-project", "cookie"}) | (
-    DROPPED_RESPONSE_HEADERS - {"cf-ray", "alt-svc", "strict-transport-security"}
-)
+LOOPBACK_ORIGIN = re.compile(r"https?://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?")
+_REPLACEMENTS = {
+    "bearer token": "Bearer <redacted>",
+    "sk- key": KEY_PLACEHOLDER,
+    "organization id": "<redacted-org>",
+    "project id": "<redacted-project>",
+}
 
 
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace key-like strings, the given secrets and loopback origins in `text`."""
+    """Replace the given secrets, key-like strings and loopback origins in `text`."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, KEY_PLACEHOLDER)
-    for pattern, replacement in _SUBSTITUTIONS:
-        text = pattern.sub(replacement, text)
-    return text
+    for what, pattern in LEAK_PATTERNS.items():
+        text = pattern.sub(_REPLACEMENTS[what], text)
+    return LOOPBACK_ORIGIN.sub(EMULATOR_ORIGIN, text)
 
 
 def scrub_body(body: Any, secrets: Iterable[str] = ()) -> Any:
@@ -81,15 +62,18 @@ def scrub_body(body: Any, secrets: Iterable[str] = ()) -> Any:
         return scrub_text(body, secrets)
     if isinstance(body, (bytes, bytearray)):
         try:
-            text = bytes(body).decode("utf-8")
+            return scrub_text(bytes(body).decode("utf-8"), secrets).encode("utf-8")
         except UnicodeDecodeError:
             return body
-        return scrub_text(text, secrets).encode("utf-8")
     return body
 
 
 def request_scrubber(secrets: Iterable[str] = ()) -> Callable[[Any], Any]:
-    """A vcrpy ``before_record_request`` hook: keep harmless headers, rewrite the origin, scrub the body."""
+    """A vcrpy ``before_record_request`` hook: keep harmless headers, rewrite the origin, scrub the body.
+
+    vcrpy also runs it on each live request before matching, so a live request to the emulator on
+    127.0.0.1 matches its recording at ``EMULATOR_ORIGIN``.
+    """
     known = tuple(secrets)
 
     def before_record_request(request: Any) -> Any:
@@ -106,12 +90,12 @@ def response_scrubber(secrets: Iterable[str] = ()) -> Callable[[dict[str, Any]],
     known = tuple(secrets)
 
     def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
-        headers: dict[str, list[str]] = {}
-        for name, values in response["headers"].items():
-            if name.lower() in DROPPED_RESPONSE_HEADERS:
-                continue
-            headers[name] = [scrub_text(str(v), known) for v in values]
         body = scrub_body(response["body"]["string"], known)
+        headers = {
+            name: [scrub_text(str(v), known) for v in values]
+            for name, values in response["headers"].items()
+            if name.lower() not in DROPPED_RESPONSE_HEADERS
+        }
         for name in headers:
             # The body may have shrunk or grown; keep the declared length true.
             if name.lower() == "content-length" and isinstance(body, (bytes, bytearray)):
@@ -124,10 +108,12 @@ def response_scrubber(secrets: Iterable[str] = ()) -> Callable[[dict[str, Any]],
 
 
 def find_leaks(text: str) -> list[str]:
-    """Names of the leak patterns found in `text` (a serialized cassette), with the offending snippet."""
-    found = []
-    for what, pattern in LEAK_PATTERNS.items():
-        match = pattern.search(text)
-        if match:
-            found.append(f"{what}: {match.group(0)[:12]}...")
+    """What `text` (a serialized cassette) still holds that it must not, with the offending snippet."""
+    found = [
+        f"{what}: {match.group(0)[:12]}..."
+        for what, pattern in LEAK_PATTERNS.items()
+        if (match := pattern.search(text))
+    ]
+    if match := LOOPBACK_ORIGIN.search(text):
+        found.append(f"loopback address: {match.group(0)}")
     return found

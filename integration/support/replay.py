@@ -1,0 +1,71 @@
+"""What a replay adds to vcrpy: the check that the cassette played through, and no waiting.
+
+vcrpy (with ``allow_playback_repeats=False``) answers each request with the first unplayed matching
+interaction, but accepts interactions played out of order or not at all. `PlayLog` records the order
+in which the cassette plays, and `check` wants each interaction once, in the recorded order.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import pytest
+from vcr.cassette import Cassette
+
+
+class PlayLog(list[int]):
+    """Indices of the interactions a cassette played, in the order it played them."""
+
+    def __init__(self, cassette: Cassette, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__()
+        self.cassette = cassette
+        play = cassette.play_response
+
+        def logged(request: Any) -> Any:
+            response = play(request)
+            self.append(next(i for i, (_, stored) in enumerate(cassette.data) if stored is response))
+            return response
+
+        monkeypatch.setattr(cassette, "play_response", logged)
+
+    def check(self) -> None:
+        recorded = len(self.cassette)
+        assert list(self) == list(range(recorded)), (
+            f"the replay played interactions {list(self)} of the {recorded} recorded "
+            "(each must play once, in the recorded order)"
+        )
+
+
+def _without_waits(module: types.ModuleType, **instant: Any) -> types.SimpleNamespace:
+    return types.SimpleNamespace(**{**vars(module), **instant})
+
+
+async def _checkpoint(seconds: float) -> None:
+    import anyio.lowlevel
+
+    await anyio.lowlevel.checkpoint()
+
+
+def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop the waits that only pace a live server, since a cassette answers at once.
+
+    flytekit's local connector executor sleeps 1 s before every poll (hard-coded, no option), the
+    connector backs off between tries of CreateTask, and the OpenAI SDK between retries of 429/5xx
+    answers. Only these modules' view of `time` / `anyio` is replaced, not the modules themselves.
+    """
+    import time
+
+    import anyio
+    import openai._base_client as sdk_client
+
+    from flytekitplugins.openai.batch import connector
+
+    try:
+        from flytekit.extend.backend import base_connector as local_executor
+    except ImportError:  # flytekit 1.15 calls it an agent
+        from flytekit.extend.backend import base_agent as local_executor
+
+    for module in (local_executor, connector, sdk_client):
+        monkeypatch.setattr(module, "time", _without_waits(time, sleep=lambda seconds: None))
+    monkeypatch.setattr(sdk_client, "anyio", _without_waits(anyio, sleep=_checkpoint))
