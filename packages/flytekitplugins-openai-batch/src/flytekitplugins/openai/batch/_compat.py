@@ -14,19 +14,16 @@ if TYPE_CHECKING:
     from flytekit.extend.backend.base_connector import ConnectorRegistry as Registry
     from flytekit.extend.backend.base_connector import Resource as Resource
     from flytekit.extend.backend.base_connector import ResourceMeta as ResourceMeta
-    from flytekit.extend.backend.utils import get_connector_secret as get_secret
 else:
     try:
         from flytekit.extend.backend.base_connector import AsyncConnectorBase, Resource, ResourceMeta
         from flytekit.extend.backend.base_connector import AsyncConnectorExecutorMixin as AsyncExecutorMixin
         from flytekit.extend.backend.base_connector import ConnectorRegistry as Registry
-        from flytekit.extend.backend.utils import get_connector_secret as get_secret
     except ImportError:  # flytekit 1.15
         from flytekit.extend.backend.base_agent import AgentRegistry as Registry
         from flytekit.extend.backend.base_agent import AsyncAgentBase as AsyncConnectorBase
         from flytekit.extend.backend.base_agent import AsyncAgentExecutorMixin as AsyncExecutorMixin
         from flytekit.extend.backend.base_agent import Resource, ResourceMeta
-        from flytekit.extend.backend.utils import get_agent_secret as get_secret
 
 __all__ = [
     "AsyncConnectorBase",
@@ -34,7 +31,6 @@ __all__ = [
     "Registry",
     "Resource",
     "ResourceMeta",
-    "get_secret",
     "lookup_connector",
 ]
 

@@ -2,7 +2,7 @@
 
 A wrong key or value should fail where the task is defined, not hours later in the connector, so the
 task validates at definition time and the connector validates again (templates can come from other
-clients). Limits are the Batch API's own (see the OpenAPI description of `CreateBatchRequest`).
+clients). Limits are the Batch API's own, from `flytekitplugins.openai.core.batch_api`.
 """
 
 from __future__ import annotations
@@ -11,25 +11,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flytekitplugins.openai.files.validation import BATCH_ENDPOINTS
-
-from .errors import BatchConfigError
+from flytekitplugins.openai.core.batch_api import (
+    BATCH_ENDPOINTS,
+    COMPLETION_WINDOWS,
+    MAX_METADATA_KEY_CHARS,
+    MAX_METADATA_PAIRS,
+    MAX_METADATA_VALUE_CHARS,
+    MAX_OUTPUT_EXPIRY_SECONDS,
+    MIN_OUTPUT_EXPIRY_SECONDS,
+)
+from flytekitplugins.openai.core.errors import BatchConfigError
 
 TASK_TYPE = "openai-batch"
 
 DEFAULT_COMPLETION_WINDOW = "24h"
 DEFAULT_ENDPOINT = "/v1/chat/completions"
 
-COMPLETION_WINDOWS = ("24h",)
 ALLOWED_KEYS = ("completion_window", "endpoint", "metadata", "output_expires_after")
 
 # The connector tags each batch with the Flyte task execution that created it (see connector.py).
 EXECUTION_METADATA_KEY = "flyte_task_execution"
-MAX_METADATA_PAIRS = 16
-MAX_METADATA_KEY_CHARS = 64
-MAX_METADATA_VALUE_CHARS = 512
-MIN_OUTPUT_EXPIRY_SECONDS = 3600
-MAX_OUTPUT_EXPIRY_SECONDS = 2_592_000
 
 
 @dataclass(frozen=True)

@@ -10,24 +10,40 @@ cancel a batch without an event loop.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from flyteidl.core.execution_pb2 import TaskExecution, TaskLog
-from flytekit import current_context, lazy_module, logger
+from flytekit import lazy_module, logger
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 
-from flytekitplugins.openai.files._client import describe_failure, is_transient, make_client, resolve_base_url
+from flytekitplugins.openai.core.batch_api import MAX_METADATA_VALUE_CHARS, TERMINAL_STATUSES
+from flytekitplugins.openai.core.client import make_client
+from flytekitplugins.openai.core.errors import BatchAPIError
+from flytekitplugins.openai.core.keys import (
+    # Named here too: integration tests and deployments know it as the connector's setting.
+    ALLOWED_BASE_URLS_ENV as ALLOWED_BASE_URLS_ENV,
+)
+from flytekitplugins.openai.core.keys import OPENAI_API_URL, connector_api_key, connector_base_url
+from flytekitplugins.openai.core.retry import (
+    CANCEL,
+    CREATE,
+    POLL,
+    POLL_FAULT_GRACE_S,
+    Deadline,
+    DeadlinePassed,
+    RetryPolicy,
+    call_with_retries,
+    describe_failure,
+    is_transient,
+)
 
-from ._compat import AsyncConnectorBase, Registry, Resource, get_secret, lookup_connector
-from .config import EXECUTION_METADATA_KEY, MAX_METADATA_VALUE_CHARS, TASK_TYPE, BatchConfig
-from .errors import BaseURLNotAllowed, BatchAPIError, MissingConnectorSecret
+from ._compat import AsyncConnectorBase, Registry, Resource, lookup_connector
+from .config import EXECUTION_METADATA_KEY, TASK_TYPE, BatchConfig
 from .resource_meta import BatchEndpointMetadata
+from .settings import BatchTaskSettings
 from .status import batch_phase, custom_info
 
 if TYPE_CHECKING:
@@ -35,27 +51,13 @@ if TYPE_CHECKING:
 
 openai = lazy_module("openai")
 
-API_KEY_SECRET = "FLYTE_OPENAI_API_KEY"
-# Comma-separated base URLs (or "*") a task's `base_url` may name besides OpenAI's, the connector's
-# own OPENAI_BASE_URL and loopback: without this a task could send the connector's key anywhere.
-ALLOWED_BASE_URLS_ENV = "FLYTE_OPENAI_ALLOWED_BASE_URLS"
-OPENAI_API_URL = "https://api.openai.com/v1"
 DASHBOARD_URL = "https://platform.openai.com/batches/{}"
 
-# CreateTask must answer within propeller's deadline; what is not done by then is found again
-# (through the batch metadata) when propeller repeats the call.
-CREATE_DEADLINE_S = 5.0
-DELETE_DEADLINE_S = 8.0
-REQUEST_TIMEOUT_S = 5.0
-# GetTask answers RUNNING through transient faults (429, 5xx, dropped connections) for this long,
-# then fails: an outage of minutes should not fail a 24 h batch, a dead endpoint should not hang it.
-FAULT_GRACE_S = 30 * 60.0
 # A run of faults not seen again for this long belongs to a batch propeller stopped polling.
 FORGET_FAULTS_AFTER_S = 3600.0
 # How far back CreateTask looks for a batch it already created (propeller repeats within minutes).
 LOOKBACK_S = 3 * 3600.0
 MAX_LIST_PAGES = 5
-TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 
 
 class BatchEndpointConnector(AsyncConnectorBase):
@@ -63,7 +65,7 @@ class BatchEndpointConnector(AsyncConnectorBase):
 
     name = "OpenAI Batch Endpoint Connector"
 
-    def __init__(self, fault_grace_s: float = FAULT_GRACE_S) -> None:
+    def __init__(self, fault_grace_s: float = POLL_FAULT_GRACE_S) -> None:
         super().__init__(task_type_name=TASK_TYPE, metadata_type=BatchEndpointMetadata)
         self.fault_grace_s = fault_grace_s
         # Striped locks: two CreateTask calls for one execution in this process run one after the
@@ -80,34 +82,35 @@ class BatchEndpointConnector(AsyncConnectorBase):
         task_execution_metadata: TaskExecutionMetadata | None = None,
         **kwargs: Any,
     ) -> BatchEndpointMetadata:
-        custom = task_template.custom or {}
-        config = BatchConfig.parse(custom.get("config"), task_name=task_template.id.name or None)
-        organization = custom.get("openai_organization") or None
-        base_url = _checked_base_url(custom.get("base_url"))
+        task_name = task_template.id.name or None
+        settings = BatchTaskSettings.from_custom(task_template.custom, task_name)
+        config = settings.batch_config(task_name)
+        organization = settings.openai_organization
+        base_url = connector_base_url(settings.base_url)
         input_file_id = _input_file_id(inputs)
         key = execution_key(task_execution_metadata)
-        api_key = read_api_key()
-        deadline = time.monotonic() + CREATE_DEADLINE_S
+        api_key = connector_api_key()
         lock = self._create_locks[hash(key) % len(self._create_locks)] if key else threading.Lock()
         # Closed on the way out: a client per call must not leave its connection pool behind.
+        # Each request's timeout is what is left of CreateTask's deadline.
         with (
-            make_client(api_key, organization=organization, base_url=base_url, max_retries=0) as client,
+            make_client(api_key, organization=organization, base_url=base_url, retry=CREATE) as client,
             lock,
         ):
-            batch_id = _create_once(client, config, input_file_id, key, deadline, api_key)
+            batch_id = _create_once(client, config, input_file_id, key, api_key)
         return BatchEndpointMetadata(
             batch_id=batch_id,
             openai_organization=organization,
             base_url=base_url,
-            accept_partial_results=bool(custom.get("accept_partial_results", False)),
+            accept_partial_results=settings.accept_partial_results,
         )
 
     def get(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> Resource:
         meta = resource_meta
-        api_key = read_api_key()
+        api_key = connector_api_key()
         links = _log_links(meta)
         try:
-            with _client_for(meta, api_key) as client:
+            with _client_for(meta, api_key, POLL) as client:
                 batch = client.batches.retrieve(meta.batch_id).to_dict(mode="json")
         except Exception as exc:
             if not is_transient(exc):
@@ -126,8 +129,8 @@ class BatchEndpointConnector(AsyncConnectorBase):
     def delete(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> None:
         """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
         meta = resource_meta
-        api_key = read_api_key()
-        with _client_for(meta, api_key) as client:
+        api_key = connector_api_key()
+        with _client_for(meta, api_key, CANCEL) as client:
             _cancel(client, meta, api_key)
 
     def _through_fault(
@@ -158,22 +161,24 @@ class BatchEndpointConnector(AsyncConnectorBase):
 
 
 def _cancel(client: Any, meta: BatchEndpointMetadata, api_key: str) -> None:
-    """Cancel within DELETE_DEADLINE_S, retrying transient faults (the client itself does not)."""
-    deadline = time.monotonic() + DELETE_DEADLINE_S
-    backoff = 0.25
-    while True:
-        try:
-            client.batches.cancel(meta.batch_id)
-            logger.info(f"Cancelling OpenAI batch {meta.batch_id}")
-            return
-        except Exception as exc:
-            if isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409):
-                cancel_error = exc
-                break
-            if not is_transient(exc) or time.monotonic() + backoff >= deadline:
-                raise _api_error(f"Cancelling batch {meta.batch_id}", exc, api_key) from None
-            time.sleep(backoff)
-            backoff *= 2
+    """Cancel under the CANCEL policy; a batch that is already cancelling, finished or gone is fine."""
+
+    def cancel(_: Deadline) -> None:
+        client.batches.cancel(meta.batch_id)
+
+    try:
+        call_with_retries(
+            cancel,
+            CANCEL,
+            action=f"Cancelling batch {meta.batch_id}",
+            retry_if=lambda e: is_transient(e) and not _nothing_to_cancel(e),
+        )
+        logger.info(f"Cancelling OpenAI batch {meta.batch_id}")
+        return
+    except Exception as exc:
+        if not _nothing_to_cancel(exc):
+            raise _api_error(f"Cancelling batch {meta.batch_id}", exc, api_key) from None
+        cancel_error = exc
     # The API refuses to cancel a batch that has nothing left to cancel; check that this is why.
     try:
         status = client.batches.retrieve(meta.batch_id).status
@@ -188,49 +193,51 @@ def _cancel(client: Any, meta: BatchEndpointMetadata, api_key: str) -> None:
     raise _api_error(f"Cancelling batch {meta.batch_id}", cancel_error, api_key) from None
 
 
-def _create_once(
-    client: Any, config: BatchConfig, input_file_id: str, key: str | None, deadline: float, api_key: str
-) -> str:
-    """Id of this execution's batch: the one already created, else a new one; retried until `deadline`."""
-    backoff = 0.25
-    while True:
-        try:
-            if key:
-                found = _find_batch(client, key, input_file_id, deadline)
-                if found:
-                    logger.info(
-                        f"Batch {found} already exists for task execution {key}; not creating another"
-                    )
-                    return found
-            metadata = {**config.metadata, EXECUTION_METADATA_KEY: key} if key else config.metadata
-            extra: dict[str, Any] = {}
-            if metadata:
-                extra["metadata"] = metadata
-            if config.output_expires_after:
-                # Through extra_body: older SDKs (which the plugin supports) lack this argument.
-                extra["extra_body"] = {"output_expires_after": config.output_expires_after}
-            batch = client.batches.create(
-                completion_window=config.completion_window,
-                endpoint=config.endpoint,
-                input_file_id=input_file_id,
-                timeout=_remaining(deadline),
-                **extra,
-            )
-            logger.info(f"Created OpenAI batch {batch.id} for input file {input_file_id}")
-            return str(batch.id)
-        except _DeadlinePassed:
-            raise BatchAPIError(
-                f"Creating the batch for input file {input_file_id} took longer than {CREATE_DEADLINE_S:.0f} s; "
-                "a repeated CreateTask call finds the batch if it was created."
-            ) from None
-        except Exception as exc:
-            if not is_transient(exc) or time.monotonic() + backoff >= deadline:
-                raise _api_error(f"Creating a batch for input file {input_file_id}", exc, api_key) from None
-            time.sleep(backoff)
-            backoff *= 2
+def _nothing_to_cancel(exc: BaseException) -> bool:
+    """How the API refuses a cancel: 400/404/409, for a batch finished, cancelling or gone."""
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409)
 
 
-def _find_batch(client: Any, key: str, input_file_id: str, deadline: float) -> str | None:
+def _create_once(client: Any, config: BatchConfig, input_file_id: str, key: str | None, api_key: str) -> str:
+    """Id of this execution's batch: the one already created, else a new one; under the CREATE policy."""
+
+    def find_or_create(deadline: Deadline) -> str:
+        if key:
+            found = _find_batch(client, key, input_file_id, deadline)
+            if found:
+                logger.info(f"Batch {found} already exists for task execution {key}; not creating another")
+                return found
+        metadata = {**config.metadata, EXECUTION_METADATA_KEY: key} if key else config.metadata
+        extra: dict[str, Any] = {}
+        if metadata:
+            extra["metadata"] = metadata
+        if config.output_expires_after:
+            # Through extra_body: older SDKs (which the plugin supports) lack this argument.
+            extra["extra_body"] = {"output_expires_after": config.output_expires_after}
+        batch = client.batches.create(
+            completion_window=config.completion_window,
+            endpoint=config.endpoint,
+            input_file_id=input_file_id,
+            timeout=deadline.remaining(),
+            **extra,
+        )
+        logger.info(f"Created OpenAI batch {batch.id} for input file {input_file_id}")
+        return str(batch.id)
+
+    try:
+        return call_with_retries(
+            find_or_create, CREATE, action=f"Creating a batch for input file {input_file_id}"
+        )
+    except DeadlinePassed:
+        raise BatchAPIError(
+            f"Creating the batch for input file {input_file_id} took longer than {CREATE.deadline_s:.0f} s; "
+            "a repeated CreateTask call finds the batch if it was created."
+        ) from None
+    except Exception as exc:
+        raise _api_error(f"Creating a batch for input file {input_file_id}", exc, api_key) from None
+
+
+def _find_batch(client: Any, key: str, input_file_id: str, deadline: Deadline) -> str | None:
     """The recent batch tagged with `key`, if any (the list is newest first).
 
     Each page is asked for with what is left of the deadline, so listing cannot overrun it.
@@ -238,7 +245,7 @@ def _find_batch(client: Any, key: str, input_file_id: str, deadline: float) -> s
     cutoff = time.time() - LOOKBACK_S
     after: dict[str, str] = {}
     for _ in range(MAX_LIST_PAGES):
-        page = client.batches.list(limit=100, timeout=_remaining(deadline), **after)
+        page = client.batches.list(limit=100, timeout=deadline.remaining(), **after)
         for batch in page.data:
             if (batch.metadata or {}).get(
                 EXECUTION_METADATA_KEY
@@ -268,57 +275,10 @@ def execution_key(metadata: TaskExecutionMetadata | None) -> str | None:
     return key
 
 
-def read_api_key() -> str:
-    """The connector's API key: flytekit's secret (env `_FSEC_...` or mounted file), else the plain env var."""
-    try:
-        value = get_secret(API_KEY_SECRET)
-    except ValueError:
-        value = ""
-    value = value or os.environ.get(API_KEY_SECRET, "").strip()
-    if not value:
-        secrets = current_context().secrets
-        raise MissingConnectorSecret(
-            API_KEY_SECRET,
-            secrets.get_secrets_env_var(key=API_KEY_SECRET),
-            secrets.get_secrets_file(key=API_KEY_SECRET),
-        )
-    return value
-
-
-def _checked_base_url(explicit: str | None) -> str:
-    """The API a task's batch goes to; a task-chosen server must be one the connector trusts with its key."""
-    url = (resolve_base_url(explicit) or OPENAI_API_URL).rstrip("/")
-    if not explicit:
-        return url
-    allowed = {OPENAI_API_URL, os.environ.get("OPENAI_BASE_URL", "").rstrip("/")}
-    allowed |= {u.strip().rstrip("/") for u in os.environ.get(ALLOWED_BASE_URLS_ENV, "").split(",")}
-    if url in allowed or "*" in allowed or _is_loopback(url):
-        return url
-    raise BaseURLNotAllowed(
-        f"base_url {url!r} of this task is not allowed by the connector, which sends its API key only to "
-        f"OpenAI, its own OPENAI_BASE_URL, loopback and the URLs listed in {ALLOWED_BASE_URLS_ENV}."
-    )
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _client_for(meta: BatchEndpointMetadata, api_key: str) -> OpenAI:
-    # No SDK retries: it would also retry the 409 that refuses to cancel a finished batch.
-    return make_client(
-        api_key,
-        organization=meta.openai_organization,
-        base_url=meta.base_url,
-        max_retries=0,
-        timeout=REQUEST_TIMEOUT_S,
-    )
+def _client_for(meta: BatchEndpointMetadata, api_key: str, policy: RetryPolicy) -> OpenAI:
+    # The policies the connector runs under leave the SDK no retries of its own: it would also
+    # retry the 409 that refuses to cancel a finished batch.
+    return make_client(api_key, organization=meta.openai_organization, base_url=meta.base_url, retry=policy)
 
 
 def _input_file_id(inputs: LiteralMap | None) -> str:
@@ -336,17 +296,6 @@ def _log_links(meta: BatchEndpointMetadata) -> list[TaskLog]:
     if meta.base_url not in (None, OPENAI_API_URL):
         return []
     return [TaskLog(name="OpenAI batch", uri=DASHBOARD_URL.format(meta.batch_id))]
-
-
-class _DeadlinePassed(Exception):
-    pass
-
-
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0.05:
-        raise _DeadlinePassed
-    return left
 
 
 def _api_error(action: str, exc: BaseException, api_key: str) -> BatchAPIError:

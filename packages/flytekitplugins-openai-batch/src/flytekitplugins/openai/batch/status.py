@@ -12,9 +12,8 @@ from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from flytekitplugins.openai.files.batch_errors import batch_error_text, batch_errors
+from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors
 
-RUNNING_STATUSES = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 PARTIAL_STATUSES = frozenset({"expired", "cancelled"})
 # Batch error codes that say "not now" rather than "not this input": a new attempt of the task
 # (a new batch) can succeed once OpenAI's queue for the model has room again.
@@ -44,7 +43,7 @@ def batch_phase(batch: Mapping[str, Any], accept_partial_results: bool = False) 
     name = f"Batch {batch.get('id')}"
     counts = _counts(batch)
     files = _files(batch)
-    if status in RUNNING_STATUSES:
+    if status in ACTIVE_STATUSES:
         return BatchPhase(TaskExecution.RUNNING, f"{name} is {status}: {counts}.")
     if status == "completed":
         return BatchPhase(TaskExecution.SUCCEEDED, f"{name} completed: {counts}{files}.")

@@ -16,6 +16,7 @@ from flytekit.configuration import SerializationSettings
 from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
 
+from flytekitplugins.openai.core.errors import BatchConfigError
 from flytekitplugins.openai.files import (
     BatchResult,
     DownloadJSONFilesExecutor,
@@ -28,7 +29,7 @@ from flytekitplugins.openai.files import (
 
 from ._compat import AsyncExecutorMixin, ResourceMeta, lookup_connector
 from .config import TASK_TYPE, BatchConfig
-from .errors import BatchConfigError
+from .settings import BatchTaskSettings
 
 __all__ = [
     "BatchEndpointTask",
@@ -78,19 +79,16 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
             interface=Interface(inputs=kwtypes(input_file_id=str), outputs=kwtypes(result=dict)),
             **kwargs,
         )
-        self._config = copy.deepcopy(dict(config or {}))
-        self._openai_organization = openai_organization
-        self._base_url = base_url
-        self._accept_partial_results = accept_partial_results
+        self._task_settings = BatchTaskSettings(
+            config=copy.deepcopy(dict(config or {})),
+            openai_organization=openai_organization,
+            base_url=base_url,
+            accept_partial_results=accept_partial_results,
+        )
         self._finished_batches: set[str] = set()
 
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
-        custom: dict[str, Any] = {"openai_organization": self._openai_organization, "config": self._config}
-        if self._base_url:
-            custom["base_url"] = self._base_url
-        if self._accept_partial_results:
-            custom["accept_partial_results"] = True
-        return custom
+        return self._task_settings.to_custom()
 
     def execute(self, **kwargs: Any) -> Any:
         try:

@@ -1,11 +1,10 @@
-"""What the upload and download tasks share: container image, memory request, secret request, custom."""
+"""What the upload and download tasks share: container image, memory request, secret request."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flytekit import Resources
-from flytekit.configuration import SerializationSettings
 from flytekit.core.interface import Interface
 from flytekit.core.python_customized_container_task import PythonCustomizedContainerTask
 from flytekit.core.shim_task import ShimTaskExecutor
@@ -43,6 +42,3 @@ class OpenAIFileTask(PythonCustomizedContainerTask[OpenAIFileConfig]):
             secret_requests=[task_config.secret],
             **kwargs,
         )
-
-    def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
-        return self.task_config.to_custom()

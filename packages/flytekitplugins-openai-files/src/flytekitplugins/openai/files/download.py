@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,25 +17,32 @@ from flytekit.loggers import logger
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
-from ._client import client_from_custom, describe_failure, redact, transient_errors
+from flytekitplugins.openai.core.batch_api import batch_error_text, batch_errors
+from flytekitplugins.openai.core.errors import BatchResultError, TransferError
+from flytekitplugins.openai.core.redact import redact
+from flytekitplugins.openai.core.retry import (
+    TRANSFER,
+    Deadline,
+    call_with_retries,
+    describe_failure,
+    transient_errors,
+)
+
 from ._task import OpenAIFileTask
-from .batch_errors import batch_error_text, batch_errors
 from .config import OpenAIFileConfig
-from .errors import BatchResultError, TransferError
 from .reconcile import RequestTally, reconcile
 from .result import BatchResult
+from .settings import DOWNLOAD_TASK_TYPE, DownloadSettings
 
 openai = lazy_module("openai")
 
 _CHUNK = 1 << 20
-_INITIAL_BACKOFF = 0.5
-_MAX_BACKOFF = 8.0
 
 
 class DownloadJSONFilesTask(OpenAIFileTask):
     """Downloads a batch's result files; ``fail_on_missing_requests`` turns lost requests into a failure."""
 
-    _DOWNLOAD_JSON_FILES_TASK_TYPE = "openai-batch-download-files"
+    _DOWNLOAD_JSON_FILES_TASK_TYPE = DOWNLOAD_TASK_TYPE
 
     def __init__(
         self,
@@ -47,7 +52,7 @@ class DownloadJSONFilesTask(OpenAIFileTask):
         fail_on_missing_requests: bool = False,
         **kwargs: Any,
     ) -> None:
-        self._fail_on_missing_requests = fail_on_missing_requests
+        self._task_settings = DownloadSettings(task_config, fail_on_missing_requests)
         super().__init__(
             name=name,
             task_config=task_config,
@@ -61,15 +66,16 @@ class DownloadJSONFilesTask(OpenAIFileTask):
         )
 
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
-        return {**super().get_custom(settings), "fail_on_missing_requests": self._fail_on_missing_requests}
+        return self._task_settings.to_custom()
 
 
 class DownloadJSONFilesExecutor(ShimTaskExecutor[DownloadJSONFilesTask]):
     def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> BatchResult:
+        settings = DownloadSettings.from_custom(tt.custom, tt.id.name)
         batch = kwargs["batch_endpoint_result"]
         # Before the key is read: a batch with nothing to fetch fails the same with or without one.
         output_id, error_id = require_result_files(batch)
-        client, api_key = client_from_custom(tt.custom)
+        client, api_key = settings.file_config.client()
         with client:  # releases its connection pool however the download ends
             return download_batch_results(
                 client,
@@ -77,7 +83,7 @@ class DownloadJSONFilesExecutor(ShimTaskExecutor[DownloadJSONFilesTask]):
                 output_id,
                 error_id,
                 Path(flytekit.current_context().working_directory),
-                fail_on_missing_requests=bool(tt.custom.get("fail_on_missing_requests", False)),
+                fail_on_missing_requests=settings.fail_on_missing_requests,
                 api_key=api_key,
             )
 
@@ -177,7 +183,8 @@ def download_file(client: Any, file_id: str, dest: Path, *, api_key: str | None 
     """Stream a file to ``dest`` atomically; a connection cut mid-body or a short body is tried again.
 
     The SDK retries failures before the response starts; a body that breaks off is ours to retry,
-    and a partial file never appears at ``dest`` (it is written beside it, then renamed).
+    under the same transfer policy (as many retries as the client's), and a partial file never
+    appears at ``dest`` (it is written beside it, then renamed).
     """
     retries = int(client.max_retries)
     try:
@@ -185,31 +192,35 @@ def download_file(client: Any, file_id: str, dest: Path, *, api_key: str | None 
     except (openai.APIStatusError, *transient_errors()) as e:
         raise TransferError(describe_failure(f"Looking up file {file_id}", e, api_key, retries)) from None
 
-    last_problem = ""
-    for attempt in range(retries + 1):
-        if attempt:
-            delay = min(_INITIAL_BACKOFF * 2 ** (attempt - 1), _MAX_BACKOFF) * (1 - 0.25 * random.random())
-            logger.warning(f"Downloading file {file_id} again in {delay:.1f}s: {last_problem}")
-            time.sleep(delay)
+    def attempt(_: Deadline) -> int:
         fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as sink:
                 size = _stream_body(client, file_id, sink, retries, api_key)
-            if expected is None or size == expected:
-                os.replace(part, dest)
-                return size
-            last_problem = f"got {size:,} bytes, expected {expected:,}"
-        except _BodyCut as cut:
-            last_problem = cut.reason
+            if expected is not None and size != expected:
+                raise _BodyCut(f"got {size:,} bytes, expected {expected:,}")
+            os.replace(part, dest)
+            return size
         finally:
             if os.path.exists(part):
                 os.unlink(part)
-    raise TransferError(
-        redact(f"Downloading file {file_id} failed after {retries} retries: {last_problem}", api_key)
-    )
+
+    try:
+        return call_with_retries(
+            attempt,
+            TRANSFER.with_retries(retries),
+            action=f"Downloading file {file_id}",
+            retry_if=lambda e: isinstance(e, _BodyCut),
+        )
+    except _BodyCut as cut:
+        raise TransferError(
+            redact(f"Downloading file {file_id} failed after {retries} retries: {cut.reason}", api_key)
+        ) from None
 
 
 class _BodyCut(Exception):
+    """The body ended early or broke off: the whole download is worth another try."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason

@@ -1,53 +1,11 @@
-"""The exceptions this plugin raises, shared with the batch package.
+"""The exceptions of the file tasks, as this package has always exported them (defined in `core.errors`)."""
 
-One base class lets callers catch everything the plugin means to raise, while the subclasses say which
-kind of problem it was (bad input, missing secret, failed transfer, unusable batch result).
-"""
+from flytekitplugins.openai.core.errors import (
+    BatchResultError,
+    InvalidRequestFile,
+    MissingSecret,
+    OpenAIBatchError,
+    TransferError,
+)
 
-from __future__ import annotations
-
-from collections.abc import Sequence
-
-
-class OpenAIBatchError(Exception):
-    """Base class of every error raised on purpose by the OpenAI Batch plugins."""
-
-
-class MissingSecret(OpenAIBatchError):
-    """The Flyte secret that should hold the OpenAI API key is not available to the task."""
-
-    def __init__(self, group: str | None, key: str | None, group_version: str | None = None) -> None:
-        self.group = group
-        self.key = key
-        self.group_version = group_version
-        version = f", group_version={group_version!r}" if group_version else ""
-        super().__init__(
-            f"The OpenAI API key secret (group={group!r}, key={key!r}{version}) is not available: "
-            "request it on the task (OpenAIFileConfig.secret) and make sure it exists in the secret store."
-        )
-
-
-class InvalidRequestFile(OpenAIBatchError, ValueError):
-    """A Batch request file that OpenAI would reject; raised before anything is uploaded."""
-
-    # How many problems the message lists; the rest are only counted.
-    SHOWN = 20
-
-    def __init__(self, path: str, problems: Sequence[str], total: int | None = None) -> None:
-        self.path = path
-        self.problems = list(problems)
-        self.total = total if total is not None else len(self.problems)
-        shown = self.problems[: self.SHOWN]
-        lines = [f"Invalid OpenAI Batch request file {path}: {self.total} problem(s); nothing was uploaded."]
-        lines += [f"  - {p}" for p in shown]
-        if self.total > len(shown):
-            lines.append(f"  ... and {self.total - len(shown)} more")
-        super().__init__("\n".join(lines))
-
-
-class TransferError(OpenAIBatchError):
-    """An upload or download kept failing after every retry allowed."""
-
-
-class BatchResultError(OpenAIBatchError):
-    """A finished batch whose results cannot be used (no files, or requests missing from both files)."""
+__all__ = ["BatchResultError", "InvalidRequestFile", "MissingSecret", "OpenAIBatchError", "TransferError"]

@@ -13,10 +13,12 @@ from flytekit.loggers import logger
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
-from ._client import client_from_custom, describe_failure, transient_errors
+from flytekitplugins.openai.core.errors import TransferError
+from flytekitplugins.openai.core.retry import describe_failure, transient_errors
+
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
-from .errors import TransferError
+from .settings import UPLOAD_TASK_TYPE, UploadSettings
 from .validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, ValidationLimits, validate_request_file
 
 openai = lazy_module("openai")
@@ -25,7 +27,7 @@ openai = lazy_module("openai")
 class UploadJSONLFileTask(OpenAIFileTask):
     """Uploads a JSONL request file and returns its file id; ``max_requests``/``max_bytes`` suit other servers."""
 
-    _UPLOAD_JSONL_FILE_TASK_TYPE = "openai-batch-upload-file"
+    _UPLOAD_JSONL_FILE_TASK_TYPE = UPLOAD_TASK_TYPE
 
     def __init__(
         self,
@@ -36,7 +38,9 @@ class UploadJSONLFileTask(OpenAIFileTask):
         max_bytes: int = DEFAULT_MAX_BYTES,
         **kwargs: Any,
     ) -> None:
-        self._limits = ValidationLimits(max_requests=max_requests, max_bytes=max_bytes)
+        self._task_settings = UploadSettings(
+            task_config, ValidationLimits(max_requests=max_requests, max_bytes=max_bytes)
+        )
         super().__init__(
             name=name,
             task_config=task_config,
@@ -48,19 +52,20 @@ class UploadJSONLFileTask(OpenAIFileTask):
         )
 
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
-        return {**super().get_custom(settings), "limits": self._limits.to_custom()}
+        return self._task_settings.to_custom()
 
 
 class UploadJSONLFileExecutor(ShimTaskExecutor[UploadJSONLFileTask]):
     def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> str:
+        settings = UploadSettings.from_custom(tt.custom, tt.id.name)
         local_path = kwargs["jsonl_in"].download()
         # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
-        summary = validate_request_file(local_path, ValidationLimits.from_custom(tt.custom.get("limits")))
+        summary = validate_request_file(local_path, settings.limits)
         logger.info(
             f"Request file is valid: {summary.requests} requests, {summary.bytes:,} bytes, "
             f"url {summary.url}, model {summary.model}"
         )
-        client, api_key = client_from_custom(tt.custom)
+        client, api_key = settings.file_config.client()
         with client:  # releases its connection pool however the upload ends
             file_id = upload_request_file(client, local_path, api_key=api_key)
         logger.info(f"Uploaded {summary.requests} requests as file {file_id}")

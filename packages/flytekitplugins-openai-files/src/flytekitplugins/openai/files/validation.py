@@ -8,30 +8,24 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import READ_BUFFER
-from .errors import InvalidRequestFile
-
-# Endpoints a batch may target (openai-files-batch.openapi.yaml, CreateBatchRequest.endpoint).
-BATCH_ENDPOINTS = frozenset(
-    {
-        "/v1/responses",
-        "/v1/chat/completions",
-        "/v1/embeddings",
-        "/v1/completions",
-        "/v1/moderations",
-        "/v1/images/generations",
-        "/v1/images/edits",
-        "/v1/videos",
-    }
+from flytekitplugins.openai.core.batch_api import (
+    BATCH_ENDPOINTS,
+    MAX_INPUT_FILE_BYTES,
+    MAX_REQUESTS_PER_BATCH,
+    MODEL_OPTIONAL_ENDPOINTS,
 )
-# Endpoints whose request body may leave out `model` (the server then picks its default).
-MODEL_OPTIONAL_ENDPOINTS = frozenset({"/v1/moderations"})
+from flytekitplugins.openai.core.errors import InvalidRequestFile
+from flytekitplugins.openai.core.settings import CustomReader
 
-DEFAULT_MAX_REQUESTS = 50_000
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+from .config import READ_BUFFER
+
+# OpenAI's limits, the defaults of the upload task's `max_requests` and `max_bytes`.
+DEFAULT_MAX_REQUESTS = MAX_REQUESTS_PER_BATCH
+DEFAULT_MAX_BYTES = MAX_INPUT_FILE_BYTES
 
 _MISSING = object()
 
@@ -51,12 +45,15 @@ class ValidationLimits:
         return {"max_requests": self.max_requests, "max_bytes": self.max_bytes}
 
     @classmethod
-    def from_custom(cls, custom: dict[str, Any] | None) -> ValidationLimits:
-        custom = custom or {}
-        return cls(
-            max_requests=int(custom.get("max_requests", DEFAULT_MAX_REQUESTS)),
-            max_bytes=int(custom.get("max_bytes", DEFAULT_MAX_BYTES)),
-        )
+    def from_custom(cls, custom: Mapping[str, Any] | None, task: str = "the upload task") -> ValidationLimits:
+        """The limits `to_custom` wrote; ``task`` names the task in errors."""
+        reader = CustomReader(custom, task=task, optional=("max_requests", "max_bytes"))
+        max_requests = reader.integer("max_requests", DEFAULT_MAX_REQUESTS)
+        max_bytes = reader.integer("max_bytes", DEFAULT_MAX_BYTES)
+        try:
+            return cls(max_requests=max_requests, max_bytes=max_bytes)
+        except ValueError as e:
+            raise reader.error(f"its limits are not usable ({e})") from None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,17 @@
+"""The shared layer the files, batch and meta packages build on (shipped in `flytekitplugins-openai-files`).
+
+Everything that more than one part of the plugin needs lives here, once, under public names, so no
+part reaches into another's private modules:
+
+- `errors`: every exception the plugins raise on purpose, under one base, `OpenAIBatchError`.
+- `client`: building an `openai.OpenAI` client (base URL, organization, retries, timeout).
+- `keys`: reading the API key (a task pod's Flyte secret, the connector's secret) and the
+  connector's allow-list of servers it sends its key to.
+- `redact`: masking keys in text that people may see.
+- `retry`: the one retry policy of every call that reaches the API, what counts as transient, and
+  running a call under a policy.
+- `batch_api`: facts of the Batch API: endpoints, limits, statuses, and how a batch's errors read.
+- `settings`: reading a task template's `custom` with errors that name the task.
+
+Importing it is cheap: `openai` is loaded lazily, when a client is first built.
+"""

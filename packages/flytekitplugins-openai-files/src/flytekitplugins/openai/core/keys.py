@@ -1,0 +1,89 @@
+"""Where the API key comes from, and which servers a connector may send its key to.
+
+Task pods read the key from the Flyte secret their template names; connectors (which serve every
+task of a deployment with one key) read `FLYTE_OPENAI_API_KEY`. Neither value is ever written down:
+templates name a secret, never its value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from urllib.parse import urlsplit
+
+import flytekit
+from flytekit.models.security import Secret
+
+from .client import BASE_URL_ENV, resolve_base_url
+from .errors import BaseURLNotAllowed, MissingConnectorSecret, MissingSecret
+
+# The connector's key: flytekit's connector (agent) secret, else this environment variable.
+CONNECTOR_KEY_SECRET = "FLYTE_OPENAI_API_KEY"
+# Comma-separated base URLs (or "*") a task's `base_url` may name besides OpenAI's, the connector's
+# own OPENAI_BASE_URL and loopback: without this a task could send the connector's key anywhere.
+ALLOWED_BASE_URLS_ENV = "FLYTE_OPENAI_ALLOWED_BASE_URLS"
+OPENAI_API_URL = "https://api.openai.com/v1"
+
+
+def flyte_secret_value(secret: Secret) -> str:
+    """The API key from the Flyte secret a task requested; fails naming the secret, not its value."""
+    try:
+        value = flytekit.current_context().secrets.get(
+            group=secret.group, key=secret.key, group_version=secret.group_version
+        )
+    except ValueError:
+        raise MissingSecret(secret.group, secret.key, secret.group_version) from None
+    if not value:
+        raise MissingSecret(secret.group, secret.key, secret.group_version)
+    return value
+
+
+def connector_api_key() -> str:
+    """The connector's key: flytekit's secret (env `_FSEC_...` or mounted file), else the plain env var."""
+    # Imported here: the connector machinery is not in the task pods' image, and only connectors call this.
+    try:
+        from flytekit.extend.backend.utils import get_connector_secret as get_secret
+    except ImportError:  # flytekit 1.15 says "agent"
+        from flytekit.extend.backend.utils import get_agent_secret as get_secret
+    try:
+        value = get_secret(CONNECTOR_KEY_SECRET)
+    except ValueError:
+        value = ""
+    value = value or os.environ.get(CONNECTOR_KEY_SECRET, "").strip()
+    if not value:
+        secrets = flytekit.current_context().secrets
+        raise MissingConnectorSecret(
+            CONNECTOR_KEY_SECRET,
+            secrets.get_secrets_env_var(key=CONNECTOR_KEY_SECRET),
+            secrets.get_secrets_file(key=CONNECTOR_KEY_SECRET),
+        )
+    return value
+
+
+def connector_base_url(explicit: str | None) -> str:
+    """The API a task's request goes to; a task-chosen server must be one the connector trusts with its key.
+
+    Trusted: OpenAI, the connector's own OPENAI_BASE_URL, loopback, and `FLYTE_OPENAI_ALLOWED_BASE_URLS`.
+    """
+    url = (resolve_base_url(explicit) or OPENAI_API_URL).rstrip("/")
+    if not explicit:
+        return url
+    allowed = {OPENAI_API_URL, os.environ.get(BASE_URL_ENV, "").rstrip("/")}
+    allowed |= {u.strip().rstrip("/") for u in os.environ.get(ALLOWED_BASE_URLS_ENV, "").split(",")}
+    if url in allowed or "*" in allowed or is_loopback(url):
+        return url
+    raise BaseURLNotAllowed(
+        f"base_url {url!r} of this task is not allowed by the connector, which sends its API key only to "
+        f"OpenAI, its own {BASE_URL_ENV}, loopback and the URLs listed in {ALLOWED_BASE_URLS_ENV}."
+    )
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (``localhost`` or a loopback address)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

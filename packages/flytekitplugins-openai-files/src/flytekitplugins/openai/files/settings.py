@@ -1,0 +1,68 @@
+"""The typed settings of the upload and download tasks: what each writes into its template's `custom`.
+
+The task writes them (`to_custom`) when it is serialized; its executor, in the pod, reads them back
+(`from_custom`) from the template alone. Each class is the only code that knows its keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flytekitplugins.openai.core.settings import CustomReader, task_label
+
+from .config import OpenAIFileConfig
+from .validation import ValidationLimits
+
+UPLOAD_TASK_TYPE = "openai-batch-upload-file"
+DOWNLOAD_TASK_TYPE = "openai-batch-download-files"
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    """The upload task's custom: the file config's keys and `limits`."""
+
+    file_config: OpenAIFileConfig
+    limits: ValidationLimits = field(default_factory=ValidationLimits)
+
+    def to_custom(self) -> dict[str, Any]:
+        return {**self.file_config.to_custom(), "limits": self.limits.to_custom()}
+
+    @classmethod
+    def from_custom(cls, custom: Mapping[str, Any] | None, task_name: str | None = None) -> UploadSettings:
+        task = task_label(UPLOAD_TASK_TYPE, task_name)
+        reader = CustomReader(
+            custom,
+            task=task,
+            required=OpenAIFileConfig.REQUIRED_KEYS,
+            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, "limits"),
+        )
+        return cls(
+            file_config=OpenAIFileConfig.from_custom(reader),
+            limits=ValidationLimits.from_custom(reader.mapping("limits"), task=task),
+        )
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """The download task's custom: the file config's keys and `fail_on_missing_requests`."""
+
+    file_config: OpenAIFileConfig
+    fail_on_missing_requests: bool = False
+
+    def to_custom(self) -> dict[str, Any]:
+        return {**self.file_config.to_custom(), "fail_on_missing_requests": self.fail_on_missing_requests}
+
+    @classmethod
+    def from_custom(cls, custom: Mapping[str, Any] | None, task_name: str | None = None) -> DownloadSettings:
+        reader = CustomReader(
+            custom,
+            task=task_label(DOWNLOAD_TASK_TYPE, task_name),
+            required=OpenAIFileConfig.REQUIRED_KEYS,
+            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, "fail_on_missing_requests"),
+        )
+        return cls(
+            file_config=OpenAIFileConfig.from_custom(reader),
+            fail_on_missing_requests=reader.boolean("fail_on_missing_requests", False),
+        )
