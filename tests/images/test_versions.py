@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
-from email.message import Message
-from email.parser import Parser
 from pathlib import Path
 
 import pytest
@@ -13,16 +10,10 @@ from flytekit.configuration.default_images import PythonVersion
 from flytekitplugins.openai.files import OpenAIFileDefaultImages
 from flytekitplugins.openai.files.images import SUPPORTED_PYTHON_VERSIONS
 from tests.images.image_env import VERSION, load_matrix
-from tests.support.wheels import PLUGINS, wheel_for
+from tests.support.wheels import PLUGINS, wheel_for, wheel_metadata
 
 META = "flytekitplugins-openai"
 PARTS = [p for p in PLUGINS if p != META]
-
-
-def wheel_metadata(wheel: Path) -> Message:
-    with zipfile.ZipFile(wheel) as archive:
-        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        return Parser().parsestr(archive.read(name).decode())
 
 
 @pytest.mark.slow

@@ -10,8 +10,11 @@ import fcntl
 import os
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import Message
+from email.parser import Parser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +62,13 @@ def wheel_for(dist: Path, project: str) -> Path:
     stem = project.replace("-", "_")
     (found,) = [p for p in dist.glob(f"{stem}-*.whl") if p.name.split("-")[0] == stem]
     return found
+
+
+def wheel_metadata(wheel: Path) -> Message:
+    """The wheel's METADATA: what pip sees (Version, Requires-Dist, ...)."""
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return Parser().parsestr(archive.read(name).decode())
 
 
 def clean_venv(path: Path, python: str | None = None) -> Path:

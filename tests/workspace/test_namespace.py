@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -29,7 +30,7 @@ def test_meta_init_extends_its_path_to_the_parts() -> None:
 
 def test_every_module_imports_in_the_editable_workspace() -> None:
     code = (
-        "import flytekitplugins.openai.files, flytekitplugins.openai.batch.task, "
+        "import flytekitplugins.openai.core, flytekitplugins.openai.files, flytekitplugins.openai.batch.task, "
         "flytekitplugins.openai.batch.connector, flytekitplugins.openai.batch.agent, openai_batch_emulator\n"
         "from flytekitplugins.openai import create_batch, BatchEndpointTask, BatchEndpointConnector\n"
         "import flytekitplugins\n"
@@ -37,6 +38,25 @@ def test_every_module_imports_in_the_editable_workspace() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_shared_layer_ships_in_the_files_package() -> None:
+    # The lowest distribution that needs it: the batch and meta packages depend on the files package.
+    owners = sorted(
+        p.relative_to(PACKAGES).parts[0] for p in PACKAGES.glob("*/src/flytekitplugins/openai/core")
+    )
+    assert owners == ["flytekitplugins-openai-files"]
+
+
+def test_no_part_imports_another_parts_private_module() -> None:
+    sources = [p for p in PACKAGES.glob("*/src/flytekitplugins/openai/**/*.py")]
+    offenders = [
+        f"{p.relative_to(PACKAGES)}: {line.strip()}"
+        for p in sources
+        for line in p.read_text().splitlines()
+        if re.match(r"\s*(from|import) flytekitplugins\.openai\.\w+\.(_\w+)", line)
+    ]
+    assert offenders == []
 
 
 def test_every_package_ships_py_typed() -> None:

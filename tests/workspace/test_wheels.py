@@ -14,6 +14,7 @@ CASES = {
     "flytekitplugins-openai-files": (
         "from flytekitplugins.openai.files import (BatchResult, DownloadJSONFilesExecutor, DownloadJSONFilesTask, "
         "OpenAIFileConfig, OpenAIFileDefaultImages, UploadJSONLFileExecutor, UploadJSONLFileTask)\n"
+        "from flytekitplugins.openai.core import batch_api, client, errors, keys, redact, retry, settings\n"
         "import importlib.util\n"
         "assert importlib.util.find_spec('flytekitplugins.openai.batch') is None\n"
     ),
@@ -23,6 +24,7 @@ CASES = {
         "UploadJSONLFileTask)\n"
         "from flytekitplugins.openai.batch.connector import BatchEndpointConnector\n"
         "from flytekitplugins.openai.batch.agent import BatchEndpointAgent\n"
+        "from flytekitplugins.openai.core.keys import connector_api_key, connector_base_url\n"
     ),
     "flytekitplugins-openai": (
         "from flytekitplugins.openai import (create_batch, BatchEndpointTask, BatchEndpointAgent, "
