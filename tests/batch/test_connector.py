@@ -21,6 +21,7 @@ from flytekitplugins.openai.batch.errors import (
 )
 from flytekitplugins.openai.batch.resource_meta import BatchEndpointMetadata
 from flytekitplugins.openai.batch.task import BatchEndpointTask
+from flytekitplugins.openai.core.errors import TaskTemplateError
 from openai_batch_emulator import Emulator
 
 from .conftest import upload_requests
@@ -143,6 +144,36 @@ def test_bad_config_from_another_client_is_refused(emulator: Emulator, input_fil
     tt.custom["config"] = {"endpoint": "/v1/nope"}
     with pytest.raises(BatchConfigError, match="endpoint '/v1/nope'"):
         BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("retries", 3, r"unknown key 'retries'"),
+        ("accept_partial_results", "yes", r"'accept_partial_results' must be true or false"),
+        ("base_url", 8000, r"'base_url' must be a string"),
+    ],
+)
+def test_a_template_the_connector_cannot_read_is_named(
+    emulator: Emulator, input_file_id: str, key: str, value: Any, message: str
+) -> None:
+    tt = template(batch_task(emulator))
+    tt.custom[key] = value
+    with pytest.raises(TaskTemplateError, match=message) as info:
+        BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
+    assert "openai-batch task 'batch'" in str(info.value)
+
+
+def test_a_template_of_the_upstream_plugin_is_read(
+    monkeypatch: pytest.MonkeyPatch, emulator: Emulator, input_file_id: str
+) -> None:
+    # Upstream wrote only the organization and the config; the batch goes to the connector's server.
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    tt = template(batch_task(emulator))
+    tt.custom.clear()
+    tt.custom.update({"openai_organization": None, "config": {"endpoint": "/v1/chat/completions"}})
+    meta = BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
+    assert meta.base_url == emulator.base_url
 
 
 def test_a_base_url_the_connector_does_not_trust_gets_no_key(emulator: Emulator, input_file_id: str) -> None:
