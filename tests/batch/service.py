@@ -19,6 +19,9 @@ from flyteidl.service import agent_pb2_grpc
 
 TASK_TYPE = "openai-batch"
 STARTUP_TIMEOUT_S = 60.0
+# Propeller's call deadlines are the connector's to keep (core.retry); the tests' own only catch a
+# hung service, and must not fail a call that a loaded machine makes slow.
+CALL_TIMEOUT_S = 60.0
 
 
 def serve_command() -> str:
@@ -124,7 +127,7 @@ class ConnectorService:
 
     # -- the calls propeller makes ------------------------------------------------------------------
 
-    def create(self, template: Any, inputs: Any, metadata: Any, timeout: float = 10) -> bytes:
+    def create(self, template: Any, inputs: Any, metadata: Any, timeout: float = CALL_TIMEOUT_S) -> bytes:
         request = agent_pb2.CreateTaskRequest(
             inputs=inputs,
             template=template,
@@ -133,7 +136,7 @@ class ConnectorService:
         )
         return bytes(self.stub.CreateTask(request, timeout=timeout).resource_meta)
 
-    def get(self, resource_meta: bytes, timeout: float = 10) -> Any:
+    def get(self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S) -> Any:
         request = agent_pb2.GetTaskRequest(
             task_type=TASK_TYPE,
             task_category=agent_pb2.TaskCategory(name=TASK_TYPE, version=0),
@@ -141,7 +144,7 @@ class ConnectorService:
         )
         return self.stub.GetTask(request, timeout=timeout).resource
 
-    def delete(self, resource_meta: bytes, timeout: float = 10) -> None:
+    def delete(self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S) -> None:
         request = agent_pb2.DeleteTaskRequest(
             task_type=TASK_TYPE,
             task_category=agent_pb2.TaskCategory(name=TASK_TYPE, version=0),

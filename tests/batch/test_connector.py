@@ -36,7 +36,7 @@ def batch_task(emulator: Emulator, **kwargs: Any) -> BatchEndpointTask:
 
 
 def wait_for_phase(
-    connector: BatchEndpointConnector, meta: BatchEndpointMetadata, phase: int, timeout: float = 20
+    connector: BatchEndpointConnector, meta: BatchEndpointMetadata, phase: int, timeout: float = 120
 ):
     deadline = time.monotonic() + timeout
     while True:
@@ -131,12 +131,14 @@ def test_create_rides_out_a_transient_fault(emulator: Emulator, input_file_id: s
     assert meta.batch_id.startswith("batch_")
 
 
-def test_create_gives_up_within_its_deadline(emulator: Emulator, input_file_id: str) -> None:
-    emulator.inject_fault("POST", "/v1/batches", status=503, count=1000)
-    started = time.monotonic()
+def test_create_retries_within_its_deadline_then_gives_up(emulator: Emulator, input_file_id: str) -> None:
+    fault = emulator.inject_fault("POST", "/v1/batches", status=503, count=1000)
     with pytest.raises(BatchAPIError, match="HTTP 503"):
         BatchEndpointConnector().create(template(batch_task(emulator)), inputs=inputs(input_file_id))
-    assert time.monotonic() - started < 6
+    # CREATE's waits (0.25 s doubling, less up to 25 % jitter) leave room for at most five tries
+    # in its 5 s, however fast the server answers; a slow machine only makes it fewer.
+    tries = 1000 - fault.remaining
+    assert 2 <= tries <= 5
 
 
 def test_bad_config_from_another_client_is_refused(emulator: Emulator, input_file_id: str) -> None:
@@ -227,21 +229,13 @@ def test_get_answers_running_through_transient_faults(emulator: Emulator, input_
     wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
 
 
-@pytest.mark.parametrize(
-    ("grace_s", "pause_s"),
-    [
-        (0.3, 0.4),  # the next poll comes after the grace period
-        (0.1, 0.5),  # ... and after twice it: a slow poll must not restart the run of faults
-    ],
-)
-def test_get_fails_once_faults_outlast_the_grace_period(
-    emulator: Emulator, input_file_id: str, grace_s: float, pause_s: float
-) -> None:
-    connector = BatchEndpointConnector(fault_grace_s=grace_s)
+def test_get_fails_once_faults_outlast_the_grace_period(emulator: Emulator, input_file_id: str) -> None:
+    # With no grace, any later poll is past it, whether it comes at once or after hours: a run of
+    # faults is not forgotten while propeller keeps asking.
+    connector = BatchEndpointConnector(fault_grace_s=0.0)
     meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     emulator.inject_fault("GET", f"/v1/batches/{meta.batch_id}", status=503, count=100)
     assert connector.get(meta).phase == TaskExecution.RUNNING
-    time.sleep(pause_s)
     with pytest.raises(BatchAPIError, match=r"failing for \d+ s.*HTTP 503"):
         connector.get(meta)
 

@@ -55,7 +55,7 @@ def task_on(emulator: Emulator | None, **kwargs: Any) -> Any:
     return template_pb(BatchEndpointTask(name="openai-batch.grpc", config={}, base_url=base_url, **kwargs))
 
 
-def poll(service: ConnectorService, meta: bytes, phase: int, timeout: float = 30) -> Any:
+def poll(service: ConnectorService, meta: bytes, phase: int, timeout: float = 120) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         resource = service.get(meta)

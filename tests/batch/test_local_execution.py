@@ -57,15 +57,21 @@ def test_ctrl_c_during_a_local_run_cancels_the_batch(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not openai_client.batches.list().data:
             assert run.poll() is None, run.communicate()
             assert time.monotonic() < deadline, "the local run created no batch"
             time.sleep(0.1)
         batch_id = openai_client.batches.list().data[0].id
-        time.sleep(1.0)  # let the run register its handler and start polling
+        # flytekit registers the Ctrl-C handler before it first polls: wait for that poll, which
+        # takes (and rides out) a fault armed for it.
+        first_poll = emulator.inject_fault("GET", f"/v1/batches/{batch_id}", status=503, count=1)
+        while first_poll.remaining:
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline, "the local run never polled its batch"
+            time.sleep(0.1)
         run.send_signal(signal.SIGINT)
-        out, err = run.communicate(timeout=30)
+        out, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()

@@ -38,7 +38,7 @@ def run_batch(client: Any, path: Path, endpoint: str = "/v1/chat/completions") -
     with open(path, "rb") as stream:
         uploaded = client.files.create(file=stream, purpose="batch")
     batch = client.batches.create(input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while batch.status not in TERMINAL:
         assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
         time.sleep(0.05)
