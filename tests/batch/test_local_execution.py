@@ -63,10 +63,11 @@ def test_ctrl_c_during_a_local_run_cancels_the_batch(
             assert time.monotonic() < deadline, "the local run created no batch"
             time.sleep(0.1)
         batch_id = openai_client.batches.list().data[0].id
-        # flytekit registers the Ctrl-C handler before it first polls: wait for that poll, which
-        # takes (and rides out) a fault armed for it.
-        first_poll = emulator.inject_fault("GET", f"/v1/batches/{batch_id}", status=503, count=1)
-        while first_poll.remaining:
+        # flytekit registers the Ctrl-C handler before it first polls. Wait for the second poll (each
+        # takes, and rides out, a fault armed for it): by then the poll's code is loaded, so Ctrl-C
+        # lands between polls rather than in the middle of the first one's imports.
+        polls = emulator.inject_fault("GET", f"/v1/batches/{batch_id}", status=503, count=2)
+        while polls.remaining:
             assert run.poll() is None, run.communicate()
             assert time.monotonic() < deadline, "the local run never polled its batch"
             time.sleep(0.1)

@@ -72,53 +72,33 @@ def test_a_transient_fault_is_retried_until_the_call_succeeds() -> None:
     assert faults == []
 
 
-def test_the_last_fault_is_raised_once_the_retries_are_spent() -> None:
-    calls: list[int] = []
+@pytest.mark.parametrize(
+    ("policy", "fault", "retry_if", "calls"),
+    [
+        (QUICK, status_error(500), None, 1 + 3),  # retries spent: the last fault is raised
+        (QUICK, status_error(400), None, 1),  # not transient: raised at once
+        (QUICK, status_error(409), lambda e: False, 1),  # retry_if chooses what is retried
+        # A Retry-After beyond the deadline ends the retries.
+        (
+            RetryPolicy(retries=None, first_wait_s=0.001, max_wait_s=0.001, deadline_s=30.0),
+            status_error(429, {"retry-after": "45"}),
+            None,
+            1,
+        ),
+    ],
+)
+def test_a_fault_that_stays_is_raised_after_the_tries_the_policy_allows(
+    policy: RetryPolicy, fault: Exception, retry_if: Any, calls: int
+) -> None:
+    made: list[int] = []
 
     def call(_: Deadline) -> Any:
-        calls.append(1)
-        raise status_error(500)
+        made.append(1)
+        raise fault
 
-    with pytest.raises(openai.APIStatusError):
-        call_with_retries(call, QUICK, action="test")
-    assert len(calls) == 1 + 3
-
-
-def test_a_fault_that_is_not_transient_is_raised_at_once() -> None:
-    calls: list[int] = []
-
-    def call(_: Deadline) -> Any:
-        calls.append(1)
-        raise status_error(400)
-
-    with pytest.raises(openai.APIStatusError):
-        call_with_retries(call, QUICK, action="test")
-    assert len(calls) == 1
-
-
-def test_retry_if_chooses_what_is_retried() -> None:
-    calls: list[int] = []
-
-    def call(_: Deadline) -> Any:
-        calls.append(1)
-        raise status_error(409)
-
-    with pytest.raises(openai.APIStatusError):
-        call_with_retries(call, QUICK, action="test", retry_if=lambda e: False)
-    assert len(calls) == 1
-
-
-def test_a_retry_after_beyond_the_deadline_ends_the_retries() -> None:
-    policy = RetryPolicy(retries=None, first_wait_s=0.001, max_wait_s=0.001, deadline_s=30.0)
-    calls: list[int] = []
-
-    def call(_: Deadline) -> Any:
-        calls.append(1)
-        raise status_error(429, {"retry-after": "45"})
-
-    with pytest.raises(openai.APIStatusError):
-        call_with_retries(call, policy, action="test")
-    assert len(calls) == 1
+    with pytest.raises(type(fault)):
+        call_with_retries(call, policy, action="test", retry_if=retry_if)
+    assert len(made) == calls
 
 
 def test_a_call_finding_its_deadline_spent_raises_deadline_passed() -> None:

@@ -11,8 +11,8 @@ Reliability table is checked against it by a test.
 from __future__ import annotations
 
 import email.utils
-import importlib
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -152,14 +152,15 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     """Exceptions meaning the connection failed (possibly mid-body), so the same request may be tried again.
 
     The SDK wraps failures before a response arrives in APIConnectionError; a body cut while streaming
-    surfaces as the HTTP library's TransportError (httpx2 in openai 3, httpx before).
+    surfaces as the HTTP library's TransportError (httpx2 in openai 3, httpx before). Only a library
+    already loaded can have raised one, so nothing is imported here: this runs on error paths,
+    possibly in a Ctrl-C handler that interrupted an import.
     """
     errors: list[type[BaseException]] = [openai.APIConnectionError]
     for name in ("httpx2", "httpx"):
-        try:
-            errors.append(importlib.import_module(name).TransportError)
-        except (ImportError, AttributeError):
-            continue
+        error = getattr(sys.modules.get(name), "TransportError", None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            errors.append(error)
     return tuple(errors)
 
 
