@@ -57,7 +57,7 @@ def start_batch(
 
 
 def wait(
-    client: openai.OpenAI, batch_id: str, statuses: tuple[str, ...] = FINAL, timeout: float = 20
+    client: openai.OpenAI, batch_id: str, statuses: tuple[str, ...] = FINAL, timeout: float = 60
 ) -> Batch:
     deadline = time.monotonic() + timeout
     while True:

@@ -18,7 +18,8 @@ from .helpers import chat_line, fast, read_lines, start_batch, upload, wait
 
 
 def test_lifecycle_to_completed(emulator: Emulator, openai_client: openai.OpenAI) -> None:
-    fast(emulator, validating_seconds=0.3, requests_per_second=20)
+    # In progress for 1.2 s: long enough for a poll to see it on a slow machine.
+    fast(emulator, validating_seconds=0.3, requests_per_second=5)
     lines = [chat_line(f"req-{i}", text=f"question {i}") for i in range(6)]
     raw = openai_client.batches.with_raw_response.create(
         input_file_id=upload(openai_client, lines).id,
@@ -407,7 +408,9 @@ def test_unknown_batch_is_a_404(openai_client: openai.OpenAI) -> None:
 
 
 def test_cancel_keeps_partial_results(emulator: Emulator, openai_client: openai.OpenAI) -> None:
-    fast(emulator, requests_per_second=20, cancelling_seconds=0.2)
+    # Cancelling lasts long enough that the second cancel below, however slow the machine, still
+    # finds the batch cancelling.
+    fast(emulator, requests_per_second=20, cancelling_seconds=5)
     lines = [chat_line(f"r{i}") for i in range(200)]
     batch = start_batch(openai_client, lines)
     running = wait(openai_client, batch.id, ("in_progress",))
