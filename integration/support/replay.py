@@ -59,13 +59,14 @@ def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     import anyio
     import openai._base_client as sdk_client
 
-    from flytekitplugins.openai.batch import connector
+    # The connector's (and the download's) backoff sleeps in the shared retry module.
+    from flytekitplugins.openai.core import retry
 
     try:
         from flytekit.extend.backend import base_connector as local_executor
     except ImportError:  # flytekit 1.15 calls it an agent
         from flytekit.extend.backend import base_agent as local_executor
 
-    for module in (local_executor, connector, sdk_client):
+    for module in (local_executor, retry, sdk_client):
         monkeypatch.setattr(module, "time", _without_waits(time, sleep=lambda seconds: None))
     monkeypatch.setattr(sdk_client, "anyio", _without_waits(anyio, sleep=_checkpoint))
