@@ -38,3 +38,9 @@ def connector_key(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> str:
 @pytest.fixture
 def input_file_id(openai_client: openai.OpenAI) -> str:
     return upload_requests(openai_client)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The connector's coroutines run on asyncio, as in flytekit's service and local executor."""
+    return "asyncio"

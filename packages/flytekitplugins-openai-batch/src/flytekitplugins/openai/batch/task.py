@@ -113,11 +113,11 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
 
     def _cancel_after_signal(self, resource_meta: ResourceMeta) -> None:
         # flytekit's own handler calls asyncio.run() inside the running local event loop, which fails;
-        # the connector's delete is synchronous, so it can run right here in the signal handler.
+        # the connector's `cancel` is `delete` without an event loop, so it runs right here.
         batch_id = getattr(resource_meta, "batch_id", "?")
         if batch_id not in self._finished_batches:
             try:
-                lookup_connector(TASK_TYPE).delete(resource_meta)
+                lookup_connector(TASK_TYPE).cancel(resource_meta)
                 print(f"Cancelled OpenAI batch {batch_id}.", file=sys.stderr, flush=True)
             except Exception as exc:
                 print(f"Could not cancel OpenAI batch {batch_id}: {exc}", file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""The one place OpenAI clients are built, for the file tasks and for the batch connector.
+"""The one place OpenAI clients are built, for the file tasks and for the batch and ChatGPT connectors.
 
 Keeping it here means every component resolves ``base_url``, organization and retry policy the same way,
 and reads the API key from the same places without ever writing it down.
@@ -19,7 +19,7 @@ from .config import DEFAULT_MAX_RETRIES
 from .errors import MissingSecret
 
 if TYPE_CHECKING:
-    from openai import OpenAI
+    from openai import AsyncOpenAI, OpenAI
 
 openai = lazy_module("openai")
 
@@ -40,15 +40,33 @@ def make_client(
     timeout: float | None = None,
 ) -> OpenAI:
     """An SDK client whose built-in retries cover 429 (honouring Retry-After), 5xx and dropped connections."""
-    kwargs: dict[str, Any] = {
+    return openai.OpenAI(**_client_options(api_key, organization, base_url, max_retries, timeout))
+
+
+def make_async_client(
+    api_key: str,
+    *,
+    organization: str | None = None,
+    base_url: str | None = None,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    timeout: float | None = None,
+) -> AsyncOpenAI:
+    """As `make_client`, for callers on an event loop, where a call can be cancelled at a deadline."""
+    return openai.AsyncOpenAI(**_client_options(api_key, organization, base_url, max_retries, timeout))
+
+
+def _client_options(
+    api_key: str, organization: str | None, base_url: str | None, max_retries: int, timeout: float | None
+) -> dict[str, Any]:
+    options: dict[str, Any] = {
         "api_key": api_key,
         "organization": organization or None,
         "base_url": resolve_base_url(base_url),
         "max_retries": max_retries,
     }
     if timeout is not None:
-        kwargs["timeout"] = timeout
-    return openai.OpenAI(**kwargs)
+        options["timeout"] = timeout
+    return options
 
 
 def api_key_from_secret(secret_arg: Mapping[str, Any]) -> str:
