@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flytekitplugins.openai.files.validation import BATCH_ENDPOINTS
 
@@ -37,6 +38,11 @@ MAX_METADATA_KEY_CHARS = 64
 MAX_METADATA_VALUE_CHARS = 512
 MIN_OUTPUT_EXPIRY_SECONDS = 3600
 MAX_OUTPUT_EXPIRY_SECONDS = 2_592_000
+
+
+def is_http_url(value: object) -> bool:
+    """Whether a task's `base_url` can name an API at all (checked where the task is defined)."""
+    return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
 
 
 @dataclass(frozen=True)

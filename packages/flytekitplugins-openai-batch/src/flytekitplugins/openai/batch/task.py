@@ -10,7 +10,6 @@ import copy
 import sys
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 from flytekit.configuration import SerializationSettings
 from flytekit.core.base_task import PythonTask, kwtypes
@@ -27,7 +26,7 @@ from flytekitplugins.openai.files import (
 )
 
 from ._compat import AsyncExecutorMixin, ResourceMeta, lookup_connector
-from .config import TASK_TYPE, BatchConfig
+from .config import TASK_TYPE, BatchConfig, is_http_url
 from .errors import BatchConfigError
 
 __all__ = [
@@ -66,9 +65,7 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
         **kwargs: Any,
     ) -> None:
         BatchConfig.parse(config, task_name=name)
-        if base_url is not None and (
-            not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https")
-        ):
+        if base_url is not None and not is_http_url(base_url):
             raise BatchConfigError(
                 f"base_url of BatchEndpointTask {name!r} must be an http(s) URL, got {base_url!r}."
             )
