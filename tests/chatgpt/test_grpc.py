@@ -24,8 +24,9 @@ from .models import message_pb, template_pb
 
 pytestmark = pytest.mark.slow
 
-# What propeller gives ExecuteTaskSync unless configured otherwise.
-PROPELLER_DEADLINE_S = 10.0
+# Propeller gives ExecuteTaskSync 10 s unless configured otherwise; the connector keeps within that
+# itself (FLYTE_OPENAI_CHATGPT_TIMEOUT). The tests wait longer: a loaded machine is not a failure.
+CALL_TIMEOUT_S = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def execute_sync(service: ConnectorService, task: ChatGPTTask, text: str) -> Any
         ]
     )
     stub = agent_pb2_grpc.SyncAgentServiceStub(service.channel)
-    [response] = list(stub.ExecuteTaskSync(requests, timeout=PROPELLER_DEADLINE_S))
+    [response] = list(stub.ExecuteTaskSync(requests, timeout=CALL_TIMEOUT_S))
     return response.header.resource
 
 
