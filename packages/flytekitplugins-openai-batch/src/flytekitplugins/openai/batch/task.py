@@ -45,8 +45,9 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
     """Create an OpenAI batch from an uploaded JSONL file and wait for it; returns the batch as a dict.
 
     :param config: `batches.create` arguments: `endpoint` (default "/v1/chat/completions"),
-        `completion_window` (default "24h"), `metadata`, `output_expires_after`. Checked here, so a
-        typo fails at definition time rather than in the connector.
+        `completion_window` (default "24h"), `metadata`, `output_expires_after`, and the SDK's call
+        options `extra_headers`, `extra_query`, `extra_body`, `timeout`. Checked here, so a typo fails
+        at definition time rather than in the connector.
     :param openai_organization: OpenAI organization id, if the connector's key belongs to several.
     :param base_url: An OpenAI-compatible API; default: the connector's OPENAI_BASE_URL, else OpenAI.
     :param accept_partial_results: Succeed with the results of an expired or cancelled batch
