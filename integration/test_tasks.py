@@ -7,6 +7,7 @@ This is how Flyte runs them for real: the upload and download executors get only
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from integration.support.chain import (
     download_task,
     embedding_requests,
     literal_inputs,
+    python_outputs,
     read_jsonl,
     task_template,
     upload_task,
@@ -95,7 +97,7 @@ def test_expired_batch_fails_unless_partial_results_are_accepted(target: Target,
 def _poll(target: Target, meta: BatchEndpointMetadata, until: Any) -> Any:
     """GetTask as propeller calls it: the meta arrives as bytes every time."""
     for _ in range(200):
-        resource = connector().get(resource_meta=BatchEndpointMetadata.decode(meta.encode()))
+        resource = asyncio.run(connector().get(resource_meta=BatchEndpointMetadata.decode(meta.encode())))
         if until(resource):
             return resource
         target.pause(0.1)
@@ -109,22 +111,24 @@ def test_batch_cancelled_while_running(target: Target, tmp_path: Path) -> None:
 
     task = batch_task(target, accept_partial_results=True)
     template = task_template(task)
-    meta = connector().create(
-        task_template=template,
-        inputs=literal_inputs(task, input_file_id=file_id),
-        output_prefix=str(tmp_path / "outputs"),
+    meta = asyncio.run(
+        connector().create(
+            task_template=template,
+            inputs=literal_inputs(task, input_file_id=file_id),
+            output_prefix=str(tmp_path / "outputs"),
+        )
     )
     assert isinstance(meta, BatchEndpointMetadata)
 
     running = _poll(target, meta, lambda r: r.custom_info.get("request_counts", {}).get("completed", 0) >= 1)
     assert running.phase == TaskExecution.RUNNING
 
-    connector().delete(resource_meta=BatchEndpointMetadata.decode(meta.encode()))
+    asyncio.run(connector().delete(resource_meta=BatchEndpointMetadata.decode(meta.encode())))
     done = _poll(target, meta, lambda r: r.phase in TERMINAL)
 
     # accept_partial_results: the cancelled batch succeeds with what it had answered.
     assert done.phase == TaskExecution.SUCCEEDED, done.message
-    batch = done.outputs["result"]
+    batch = python_outputs(task, done.outputs)["result"]
     assert batch["status"] == "cancelled"
     answered = batch["request_counts"]["completed"]
     assert 1 <= answered < 40

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.wheels import built_wheels
+
+if TYPE_CHECKING:
+    from openai_batch_emulator import Emulator
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +21,18 @@ def plugin_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Under xdist each worker has its own basetemp inside one folder per run.
     shared = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
     return built_wheels(shared)
+
+
+@pytest.fixture
+def connector_key(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> str:
+    """The connectors' secret (batch and ChatGPT), as the plain environment variable flytekit also reads."""
+    monkeypatch.delenv("_FSEC_FLYTE_OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("FLYTE_OPENAI_API_KEY", emulator.api_key)
+    return emulator.api_key
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The connectors' coroutines run on asyncio, as in flytekit's service and local executor."""
+    return "asyncio"

@@ -121,6 +121,12 @@ def literal_inputs(task: Any, **values: Any) -> LiteralMap:
     return TypeEngine.dict_to_literal_map(ctx, values, task.get_input_types())
 
 
+def python_outputs(task: Any, outputs: LiteralMap) -> dict[str, Any]:
+    """A connector's output literals as the task's Python values."""
+    ctx = FlyteContextManager.current_context()
+    return TypeEngine.literal_map_to_kwargs(ctx, outputs, task.python_interface.outputs)
+
+
 def connector() -> Any:
     """The connector flytekit registered for openai-batch tasks (the one `pyflyte serve connector` runs)."""
     return lookup_connector(TASK_TYPE)

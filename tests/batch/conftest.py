@@ -1,4 +1,4 @@
-"""Fixtures of the batch suite: request files on an emulator, and the connector's API key."""
+"""Fixtures of the batch suite: request files on an emulator."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import json
 
 import openai
 import pytest
-
-from openai_batch_emulator import Emulator
 
 
 def upload_requests(client: openai.OpenAI, count: int = 3, endpoint: str = "/v1/chat/completions") -> str:
@@ -24,15 +22,6 @@ def upload_requests(client: openai.OpenAI, count: int = 3, endpoint: str = "/v1/
     ]
     data = "".join(json.dumps(line) + "\n" for line in lines).encode()
     return client.files.create(file=("requests.jsonl", io.BytesIO(data)), purpose="batch").id
-
-
-@pytest.fixture
-def connector_key(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> str:
-    """The connector's secret, as the plain environment variable flytekit also reads."""
-    monkeypatch.delenv("_FSEC_FLYTE_OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.setenv("FLYTE_OPENAI_API_KEY", emulator.api_key)
-    return emulator.api_key
 
 
 @pytest.fixture

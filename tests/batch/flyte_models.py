@@ -4,10 +4,13 @@ the input literals and the task execution's identity."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 from flyteidl.admin import agent_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, tasks_pb2
+from flytekit import FlyteContextManager
 from flytekit.configuration import ImageConfig, SerializationSettings
+from flytekit.core.type_engine import TypeEngine
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 from flytekit.tools.translator import get_serializable
@@ -55,3 +58,11 @@ def execution_metadata_pb(
 
 def execution_metadata(execution: str, node_id: str = "n0", retry: int = 0) -> TaskExecutionMetadata:
     return TaskExecutionMetadata.from_flyte_idl(execution_metadata_pb(execution, node_id, retry))
+
+
+def batch_result(outputs: LiteralMap | None) -> dict[str, Any]:
+    """The `result` output of a batch task (the batch as a dict) from its literals."""
+    assert isinstance(outputs, LiteralMap), outputs
+    ctx = FlyteContextManager.current_context()
+    result: dict[str, Any] = TypeEngine.literal_map_to_kwargs(ctx, outputs, {"result": dict})["result"]
+    return result

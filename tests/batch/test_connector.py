@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 import traceback
@@ -25,9 +26,9 @@ from flytekitplugins.openai.core.errors import TaskTemplateError
 from openai_batch_emulator import Emulator
 
 from .conftest import upload_requests
-from .flyte_models import execution_metadata, inputs, template
+from .flyte_models import batch_result, execution_metadata, inputs, template
 
-pytestmark = pytest.mark.usefixtures("connector_key")
+pytestmark = [pytest.mark.usefixtures("connector_key"), pytest.mark.anyio]
 
 
 def batch_task(emulator: Emulator, **kwargs: Any) -> BatchEndpointTask:
@@ -35,35 +36,34 @@ def batch_task(emulator: Emulator, **kwargs: Any) -> BatchEndpointTask:
     return BatchEndpointTask(name="batch", base_url=emulator.base_url, **kwargs)
 
 
-def wait_for_phase(
+async def wait_for_phase(
     connector: BatchEndpointConnector, meta: BatchEndpointMetadata, phase: int, timeout: float = 120
 ):
     deadline = time.monotonic() + timeout
     while True:
-        resource = connector.get(meta)
+        resource = await connector.get(meta)
         if resource.phase == phase:
             return resource
         assert resource.phase == TaskExecution.RUNNING, resource.message
         assert time.monotonic() < deadline, f"still {resource.message}"
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
 
 
-def test_create_then_get_until_succeeded(
+async def test_create_then_get_until_succeeded(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     connector = BatchEndpointConnector()
-    meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+    meta = await connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     assert meta.base_url == emulator.base_url
     assert BatchEndpointMetadata.decode(meta.encode()) == meta
 
-    resource = wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
+    resource = await wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
     batch = openai_client.batches.retrieve(meta.batch_id)
     assert batch.status == "completed"
     assert batch.endpoint == "/v1/chat/completions"
     assert batch.completion_window == "24h"
     assert batch.input_file_id == input_file_id
-    assert resource.outputs is not None
-    result = resource.outputs["result"]
+    result = batch_result(resource.outputs)
     assert result["id"] == meta.batch_id
     assert result["status"] == "completed"
     assert result["output_file_id"] == batch.output_file_id
@@ -73,11 +73,11 @@ def test_create_then_get_until_succeeded(
     assert not resource.log_links
 
 
-def test_config_metadata_and_execution_key_reach_the_batch(
+async def test_config_metadata_and_execution_key_reach_the_batch(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     task = batch_task(emulator, config={"endpoint": "/v1/chat/completions", "metadata": {"team": "nlp"}})
-    meta = BatchEndpointConnector().create(
+    meta = await BatchEndpointConnector().create(
         template(task),
         inputs=inputs(input_file_id),
         task_execution_metadata=execution_metadata("exec1", "n3", 2),
@@ -86,44 +86,44 @@ def test_config_metadata_and_execution_key_reach_the_batch(
     assert batch.metadata == {"team": "nlp", EXECUTION_METADATA_KEY: "p/d/exec1/n3/2"}
 
 
-def test_create_twice_for_one_execution_makes_one_batch(
+async def test_create_twice_for_one_execution_makes_one_batch(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     connector = BatchEndpointConnector()
     tt = template(batch_task(emulator))
-    first = connector.create(
+    first = await connector.create(
         tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
     )
-    again = connector.create(
+    again = await connector.create(
         tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
     )
     assert again == first
     # A new attempt of the task (or another execution) is a new batch.
-    retry = connector.create(
+    retry = await connector.create(
         tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e", retry=1)
     )
-    other = connector.create(
+    other = await connector.create(
         tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("f")
     )
     assert len({first.batch_id, retry.batch_id, other.batch_id}) == 3
     assert len(openai_client.batches.list(limit=100).data) == 3
 
 
-def test_local_runs_have_no_execution_key(
+async def test_local_runs_have_no_execution_key(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     connector = BatchEndpointConnector()
     tt = template(batch_task(emulator))
-    first = connector.create(tt, inputs=inputs(input_file_id))
-    second = connector.create(tt, inputs=inputs(input_file_id))
+    first = await connector.create(tt, inputs=inputs(input_file_id))
+    second = await connector.create(tt, inputs=inputs(input_file_id))
     assert first.batch_id != second.batch_id
     assert not openai_client.batches.retrieve(first.batch_id).metadata
 
 
-def test_create_rides_out_a_transient_fault(emulator: Emulator, input_file_id: str) -> None:
+async def test_create_rides_out_a_transient_fault(emulator: Emulator, input_file_id: str) -> None:
     emulator.inject_fault("POST", "/v1/batches", status=503, count=1)
     emulator.inject_fault("GET", "/v1/batches", status="drop", count=1)
-    meta = BatchEndpointConnector().create(
+    meta = await BatchEndpointConnector().create(
         template(batch_task(emulator)),
         inputs=inputs(input_file_id),
         task_execution_metadata=execution_metadata("e"),
@@ -131,21 +131,23 @@ def test_create_rides_out_a_transient_fault(emulator: Emulator, input_file_id: s
     assert meta.batch_id.startswith("batch_")
 
 
-def test_create_retries_within_its_deadline_then_gives_up(emulator: Emulator, input_file_id: str) -> None:
+async def test_create_retries_within_its_deadline_then_gives_up(
+    emulator: Emulator, input_file_id: str
+) -> None:
     fault = emulator.inject_fault("POST", "/v1/batches", status=503, count=1000)
     with pytest.raises(BatchAPIError, match="HTTP 503"):
-        BatchEndpointConnector().create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+        await BatchEndpointConnector().create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     # CREATE's waits (0.25 s doubling, less up to 25 % jitter) leave room for at most five tries
     # in its 5 s, however fast the server answers; a slow machine only makes it fewer.
     tries = 1000 - fault.remaining
     assert 2 <= tries <= 5
 
 
-def test_bad_config_from_another_client_is_refused(emulator: Emulator, input_file_id: str) -> None:
+async def test_bad_config_from_another_client_is_refused(emulator: Emulator, input_file_id: str) -> None:
     tt = template(batch_task(emulator))
     tt.custom["config"] = {"endpoint": "/v1/nope"}
     with pytest.raises(BatchConfigError, match="endpoint '/v1/nope'"):
-        BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
+        await BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
 
 
 @pytest.mark.parametrize(
@@ -156,17 +158,17 @@ def test_bad_config_from_another_client_is_refused(emulator: Emulator, input_fil
         ("base_url", 8000, r"'base_url' must be a string"),
     ],
 )
-def test_a_template_the_connector_cannot_read_is_named(
+async def test_a_template_the_connector_cannot_read_is_named(
     emulator: Emulator, input_file_id: str, key: str, value: Any, message: str
 ) -> None:
     tt = template(batch_task(emulator))
     tt.custom[key] = value
     with pytest.raises(TaskTemplateError, match=message) as info:
-        BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
+        await BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
     assert "openai-batch task 'batch'" in str(info.value)
 
 
-def test_a_template_of_the_upstream_plugin_is_read(
+async def test_a_template_of_the_upstream_plugin_is_read(
     monkeypatch: pytest.MonkeyPatch, emulator: Emulator, input_file_id: str
 ) -> None:
     # Upstream wrote only the organization and the config; the batch goes to the connector's server.
@@ -174,27 +176,29 @@ def test_a_template_of_the_upstream_plugin_is_read(
     tt = template(batch_task(emulator))
     tt.custom.clear()
     tt.custom.update({"openai_organization": None, "config": {"endpoint": "/v1/chat/completions"}})
-    meta = BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
+    meta = await BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
     assert meta.base_url == emulator.base_url
 
 
-def test_a_base_url_the_connector_does_not_trust_gets_no_key(emulator: Emulator, input_file_id: str) -> None:
+async def test_a_base_url_the_connector_does_not_trust_gets_no_key(
+    emulator: Emulator, input_file_id: str
+) -> None:
     tt = template(batch_task(emulator))
     tt.custom["base_url"] = "https://collector.invalid/v1"
     with pytest.raises(BaseURLNotAllowed, match="FLYTE_OPENAI_ALLOWED_BASE_URLS"):
-        BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
+        await BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
 
 
-def test_missing_secret_is_named(
+async def test_missing_secret_is_named(
     monkeypatch: pytest.MonkeyPatch, emulator: Emulator, input_file_id: str
 ) -> None:
     monkeypatch.delenv("FLYTE_OPENAI_API_KEY")
     with pytest.raises(MissingConnectorSecret, match="FLYTE_OPENAI_API_KEY") as info:
-        BatchEndpointConnector().create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+        await BatchEndpointConnector().create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     assert "_FSEC_FLYTE_OPENAI_API_KEY" in str(info.value)
 
 
-def test_a_refused_key_never_shows_in_the_error(
+async def test_a_refused_key_never_shows_in_the_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     secret = "sk-proj-fake-wrongkey0123456789abcdef"
@@ -202,96 +206,97 @@ def test_a_refused_key_never_shows_in_the_error(
         file_id = upload_requests(emu.client())
         monkeypatch.setenv("FLYTE_OPENAI_API_KEY", secret)
         with pytest.raises(BatchAPIError, match="HTTP 401") as info:
-            BatchEndpointConnector().create(template(batch_task(emu)), inputs=inputs(file_id))
+            await BatchEndpointConnector().create(template(batch_task(emu)), inputs=inputs(file_id))
     shown = "".join(traceback.format_exception(info.type, info.value, info.tb))
     assert "wrongkey0123" not in shown
     assert info.value.__cause__ is None
     assert info.value.__suppress_context__
 
 
-def test_an_unknown_input_file_is_named_and_creates_nothing(
+async def test_an_unknown_input_file_is_named_and_creates_nothing(
     emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     with pytest.raises(BatchAPIError, match=r"HTTP 404.*file-does-not-exist|file-does-not-exist.*HTTP 404"):
-        BatchEndpointConnector().create(template(batch_task(emulator)), inputs=inputs("file-does-not-exist"))
+        await BatchEndpointConnector().create(
+            template(batch_task(emulator)), inputs=inputs("file-does-not-exist")
+        )
     assert openai_client.batches.list().data == []
 
 
-def test_get_answers_running_through_transient_faults(emulator: Emulator, input_file_id: str) -> None:
+async def test_get_answers_running_through_transient_faults(emulator: Emulator, input_file_id: str) -> None:
     connector = BatchEndpointConnector()
-    meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+    meta = await connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     for status in (503, 429, 500, "drop"):
         emulator.inject_fault("GET", f"/v1/batches/{meta.batch_id}", status=status, count=1)
-        resource = connector.get(meta)
+        resource = await connector.get(meta)
         assert resource.phase == TaskExecution.RUNNING
         assert f"Reading batch {meta.batch_id} failed" in resource.message
         assert str(status) in resource.message or status == "drop"
-    wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
+    await wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
 
 
-def test_get_fails_once_faults_outlast_the_grace_period(emulator: Emulator, input_file_id: str) -> None:
+async def test_get_fails_once_faults_outlast_the_grace_period(emulator: Emulator, input_file_id: str) -> None:
     # With no grace, any later poll is past it, whether it comes at once or after hours: a run of
     # faults is not forgotten while propeller keeps asking.
     connector = BatchEndpointConnector(fault_grace_s=0.0)
-    meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+    meta = await connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     emulator.inject_fault("GET", f"/v1/batches/{meta.batch_id}", status=503, count=100)
-    assert connector.get(meta).phase == TaskExecution.RUNNING
+    assert (await connector.get(meta)).phase == TaskExecution.RUNNING
     with pytest.raises(BatchAPIError, match=r"failing for \d+ s.*HTTP 503"):
-        connector.get(meta)
+        await connector.get(meta)
 
 
-def test_get_of_an_unknown_batch_is_an_error(emulator: Emulator) -> None:
+async def test_get_of_an_unknown_batch_is_an_error(emulator: Emulator) -> None:
     meta = BatchEndpointMetadata(batch_id="batch_missing", base_url=emulator.base_url)
     with pytest.raises(BatchAPIError, match="Reading batch batch_missing failed: HTTP 404"):
-        BatchEndpointConnector().get(meta)
+        await BatchEndpointConnector().get(meta)
 
 
-def test_delete_cancels_and_is_idempotent(
+async def test_delete_cancels_and_is_idempotent(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     emulator.configure(requests_per_second=0, cancelling_seconds=1)
     connector = BatchEndpointConnector()
-    meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
-    connector.delete(meta)
+    meta = await connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+    await connector.delete(meta)
     assert openai_client.batches.retrieve(meta.batch_id).status == "cancelling"
-    connector.delete(meta)  # cancelling
-    resource = wait_for_phase(connector, meta, TaskExecution.FAILED)
+    await connector.delete(meta)  # cancelling
+    resource = await wait_for_phase(connector, meta, TaskExecution.FAILED)
     assert "cancelled" in resource.message
-    connector.delete(meta)  # cancelled
-    connector.delete(BatchEndpointMetadata(batch_id="batch_gone", base_url=emulator.base_url))
+    await connector.delete(meta)  # cancelled
+    await connector.delete(BatchEndpointMetadata(batch_id="batch_gone", base_url=emulator.base_url))
 
 
-def test_delete_of_a_completed_batch_is_fine(
+async def test_delete_of_a_completed_batch_is_fine(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     connector = BatchEndpointConnector()
-    meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
-    wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
-    connector.delete(meta)
+    meta = await connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+    await wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
+    await connector.delete(meta)
     assert openai_client.batches.retrieve(meta.batch_id).status == "completed"
 
 
-def test_expired_batch_fails_saying_where_results_are_unless_partial_accepted(
+async def test_expired_batch_fails_saying_where_results_are_unless_partial_accepted(
     emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     file_id = upload_requests(openai_client, count=40)
     # 20 requests a second, a 1 s window: about half the requests are answered before it expires.
     emulator.configure(requests_per_second=20, completion_window_seconds=1)
     connector = BatchEndpointConnector()
-    strict = connector.create(template(batch_task(emulator)), inputs=inputs(file_id))
-    lenient = connector.create(
+    strict = await connector.create(template(batch_task(emulator)), inputs=inputs(file_id))
+    lenient = await connector.create(
         template(batch_task(emulator, accept_partial_results=True)), inputs=inputs(file_id)
     )
-    failed = wait_for_phase(connector, strict, TaskExecution.FAILED)
+    failed = await wait_for_phase(connector, strict, TaskExecution.FAILED)
     assert "expired" in failed.message
     assert "completed requests are in output file file-" in failed.message
     assert "accept_partial_results=True" in failed.message
-    accepted = wait_for_phase(connector, lenient, TaskExecution.SUCCEEDED)
-    assert accepted.outputs is not None
-    assert accepted.outputs["result"]["status"] == "expired"
+    accepted = await wait_for_phase(connector, lenient, TaskExecution.SUCCEEDED)
+    assert batch_result(accepted.outputs)["status"] == "expired"
 
 
-def test_batch_that_fails_validation_reports_the_line(
+async def test_batch_that_fails_validation_reports_the_line(
     emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     good = b'{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini", "messages": []}}\n'
@@ -299,20 +304,20 @@ def test_batch_that_fails_validation_reports_the_line(
         file=("r.jsonl", io.BytesIO(good + b"{not json\n")), purpose="batch"
     ).id
     connector = BatchEndpointConnector()
-    meta = connector.create(template(batch_task(emulator)), inputs=inputs(file_id))
-    resource = wait_for_phase(connector, meta, TaskExecution.FAILED)
+    meta = await connector.create(template(batch_task(emulator)), inputs=inputs(file_id))
+    resource = await wait_for_phase(connector, meta, TaskExecution.FAILED)
     assert "failed" in resource.message
     assert "(line 2)" in resource.message
 
 
-def test_delete_rides_out_a_transient_fault(
+async def test_delete_rides_out_a_transient_fault(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     emulator.configure(requests_per_second=0)
     connector = BatchEndpointConnector()
-    meta = connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
+    meta = await connector.create(template(batch_task(emulator)), inputs=inputs(input_file_id))
     emulator.inject_fault("POST", f"/v1/batches/{meta.batch_id}/cancel", status=502, count=2)
-    connector.delete(meta)
+    await connector.delete(meta)
     assert openai_client.batches.retrieve(meta.batch_id).status in ("cancelling", "cancelled")
 
 
@@ -327,12 +332,12 @@ def test_log_link_points_at_the_openai_dashboard_only_for_openai() -> None:
     assert _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url="http://127.0.0.1:1/v1")) == []
 
 
-def test_create_again_finds_its_batch_beyond_the_first_page(
+async def test_create_again_finds_its_batch_beyond_the_first_page(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     connector = BatchEndpointConnector()
     tt = template(batch_task(emulator))
-    first = connector.create(
+    first = await connector.create(
         tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
     )
     # Newer batches push it onto the second page of the (newest first) list.
@@ -340,7 +345,7 @@ def test_create_again_finds_its_batch_beyond_the_first_page(
         openai_client.batches.create(
             input_file_id=input_file_id, endpoint="/v1/chat/completions", completion_window="24h"
         )
-    again = connector.create(
+    again = await connector.create(
         tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
     )
     assert again == first

@@ -14,8 +14,6 @@ import grpc
 import openai
 import pytest
 from flyteidl.core.execution_pb2 import TaskExecution
-from flytekit import FlyteContextManager
-from flytekit.core.type_engine import TypeEngine
 from flytekit.models.literals import LiteralMap
 from google.protobuf.json_format import MessageToDict
 
@@ -24,7 +22,7 @@ from flytekitplugins.openai.batch.task import BatchEndpointTask
 from openai_batch_emulator import Emulator
 
 from .conftest import upload_requests
-from .flyte_models import execution_metadata_pb, inputs_pb, template_pb
+from .flyte_models import batch_result, execution_metadata_pb, inputs_pb, template_pb
 from .service import ConnectorService
 
 pytestmark = pytest.mark.slow
@@ -67,10 +65,7 @@ def poll(service: ConnectorService, meta: bytes, phase: int, timeout: float = 12
 
 
 def result_of(resource: Any) -> dict[str, Any]:
-    ctx = FlyteContextManager.current_context()
-    outputs = LiteralMap.from_flyte_idl(resource.outputs)
-    result: dict[str, Any] = TypeEngine.literal_map_to_kwargs(ctx, outputs, {"result": dict})["result"]
-    return result
+    return batch_result(LiteralMap.from_flyte_idl(resource.outputs))
 
 
 def test_batch_runs_to_succeeded_with_the_batch_as_output(

@@ -49,9 +49,9 @@ def test_importing_again_does_not_register_twice() -> None:
         """
         import importlib
         import flytekitplugins.openai.batch.connector as module
-        from flytekitplugins.openai.batch._compat import lookup_connector
+        from flytekitplugins.openai.batch._compat import lookup_connector, register_once
         importlib.reload(module)
-        module.register()
+        register_once(module.BatchEndpointConnector, "openai-batch")
         print(isinstance(lookup_connector("openai-batch"), module.BatchEndpointConnector))
         """
     )

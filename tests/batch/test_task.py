@@ -107,6 +107,19 @@ def test_input_file_id_in_config_says_it_is_an_input() -> None:
         ({"output_expires_after": {"anchor": "created_at", "seconds": 60}}, r"output_expires_after"),
         ({"output_expires_after": {"anchor": "now", "seconds": 3600}}, r"output_expires_after"),
         ({"output_expires_after": {"seconds": 3600}}, r"output_expires_after"),
+        ({"extra_headers": ["X-A"]}, r"extra_headers .* must be a dict with string keys"),
+        ({"extra_headers": {"X-Count": 1}}, r"extra_headers .* strings to strings; 'X-Count'"),
+        (
+            {"extra_headers": {"authorization": "Bearer sk-x"}},
+            r"may not set 'authorization'.*FLYTE_OPENAI_API_KEY",
+        ),
+        ({"extra_headers": {"Api-Key": "k"}}, r"may not set 'Api-Key'"),
+        ({"extra_query": {"api-version": ["a"]}}, r"extra_query .* 'api-version'"),
+        ({"extra_body": {"metadata": {}}}, r"extra_body .* repeats batches.create argument\(s\) metadata"),
+        ({"extra_body": {"input_file_id": "f"}}, r"input_file_id is the task's input"),
+        ({"timeout": 0}, r"timeout .* positive number of seconds"),
+        ({"timeout": True}, r"timeout .* positive number of seconds"),
+        ({"timeot": 5}, r"Unknown key\(s\).*timeot"),
     ],
 )
 def test_bad_values_are_rejected_at_definition_time(config: dict[str, Any], expected: str) -> None:
@@ -137,3 +150,22 @@ def test_expiry_survives_a_protobuf_struct_round_trip() -> None:
     parsed = BatchConfig.parse({"output_expires_after": {"anchor": "created_at", "seconds": 7200.0}})
     assert parsed.output_expires_after == {"anchor": "created_at", "seconds": 7200}
     assert isinstance(parsed.output_expires_after["seconds"], int)
+
+
+def test_the_sdks_per_call_options_pass_as_upstream_let_them() -> None:
+    config = {
+        "extra_headers": {"X-Team": "nlp"},
+        "extra_query": {"api-version": "2024-10-21"},
+        "extra_body": {"priority": "low"},
+        "timeout": 4,
+        "output_expires_after": {"anchor": "created_at", "seconds": 3600},
+    }
+    tt = template(BatchEndpointTask(name="t", config=config))
+    parsed = BatchConfig.parse(tt.custom["config"])
+    assert parsed.extra_headers == {"X-Team": "nlp"}
+    assert parsed.extra_query == {"api-version": "2024-10-21"}
+    assert parsed.timeout == 4.0
+    assert parsed.body_extras() == {
+        "priority": "low",
+        "output_expires_after": {"anchor": "created_at", "seconds": 3600},
+    }

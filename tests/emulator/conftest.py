@@ -1,10 +1,3 @@
 """The emulator tests use the fixtures of the package's own pytest plugin (`emulator`, `openai_client`)."""
 
 from __future__ import annotations
-
-import pytest
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import flytekitplugins.openai as meta
-from flytekitplugins.openai.batch import agent, connector, task
+from flytekitplugins.openai.batch import agent, connector, task, workflow
+from flytekitplugins.openai.chatgpt import agent as chatgpt_agent
+from flytekitplugins.openai.chatgpt import connector as chatgpt_connector
+from flytekitplugins.openai.chatgpt import task as chatgpt_task
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 
 PUBLIC = {
@@ -16,6 +19,9 @@ PUBLIC = {
     "UploadJSONLFileTask",
     "OpenAIFileConfig",
     "OpenAIFileDefaultImages",
+    "ChatGPTTask",
+    "ChatGPTConnector",
+    "ChatGPTAgent",
 }
 
 
@@ -31,3 +37,7 @@ def test_exports_are_the_parts_objects() -> None:
     assert meta.BatchEndpointAgent is agent.BatchEndpointAgent
     assert meta.BatchResult is BatchResult is task.BatchResult
     assert meta.OpenAIFileConfig is OpenAIFileConfig is task.OpenAIFileConfig
+    assert meta.create_batch is workflow.create_batch
+    assert meta.ChatGPTTask is chatgpt_task.ChatGPTTask
+    assert meta.ChatGPTConnector is chatgpt_connector.ChatGPTConnector
+    assert meta.ChatGPTAgent is chatgpt_agent.ChatGPTAgent is meta.ChatGPTConnector

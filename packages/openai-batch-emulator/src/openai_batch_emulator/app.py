@@ -23,6 +23,7 @@ from .batches import BatchEngine
 from .errors import ApiError, bad_request, error_body
 from .faults import FaultInjector, FaultMiddleware
 from .files import FilesApi, _int_param
+from .inference import ENDPOINTS, answer
 from .settings import Settings
 from .store import DataDir, FileStore, new_id
 
@@ -140,6 +141,10 @@ def create_app(runtime: Runtime) -> ASGIApp:
     async def cancel_batch(request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(engine.cancel, request.path_params["batch_id"]))
 
+    async def infer(request: Request) -> Response:
+        body = await _json_body(request)
+        return await run_in_threadpool(answer, request.url.path, body, runtime.settings)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -213,6 +218,7 @@ def create_app(runtime: Runtime) -> ASGIApp:
         Route("/v1/batches", list_batches, methods=["GET"]),
         Route("/v1/batches/{batch_id}", retrieve_batch, methods=["GET"]),
         Route("/v1/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
+        *(Route(endpoint, infer, methods=["POST"]) for endpoint in ENDPOINTS),
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/settings", get_settings, methods=["GET"]),
         Route("/_emulator/settings", change_settings, methods=["PATCH", "POST"]),

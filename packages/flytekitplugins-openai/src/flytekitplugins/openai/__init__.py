@@ -1,7 +1,8 @@
-"""OpenAI Batch API jobs from Flyte: upload -> batch -> download, in one workflow.
+"""OpenAI Batch API jobs from Flyte: upload -> batch -> download, in one workflow; and ChatGPTTask.
 
 This is the meta package: it pins `flytekitplugins-openai-files` and `flytekitplugins-openai-batch`
-to its own version and re-exports their public names, plus `create_batch`.
+to its own version and re-exports their public names (upstream's `flytekitplugins.openai` names
+included: `create_batch`, `ChatGPTTask`, `ChatGPTConnector`/`ChatGPTAgent`).
 """
 
 # flytekitplugins.openai is shared by three distributions (files, batch and this one). In a
@@ -14,6 +15,9 @@ __path__ = extend_path(__path__, __name__)
 from .batch.agent import BatchEndpointAgent
 from .batch.connector import BatchEndpointConnector
 from .batch.task import BatchEndpointTask
+from .batch.workflow import create_batch
+from .chatgpt.connector import ChatGPTAgent, ChatGPTConnector
+from .chatgpt.task import ChatGPTTask
 from .files import (
     BatchResult,
     DownloadJSONFilesExecutor,
@@ -23,13 +27,15 @@ from .files import (
     UploadJSONLFileExecutor,
     UploadJSONLFileTask,
 )
-from .workflow import create_batch
 
 __all__ = [
     "BatchEndpointAgent",
     "BatchEndpointConnector",
     "BatchEndpointTask",
     "BatchResult",
+    "ChatGPTAgent",
+    "ChatGPTConnector",
+    "ChatGPTTask",
     "DownloadJSONFilesExecutor",
     "DownloadJSONFilesTask",
     "OpenAIFileConfig",

@@ -3,6 +3,8 @@
 A wrong key or value should fail where the task is defined, not hours later in the connector, so the
 task validates at definition time and the connector validates again (templates can come from other
 clients). Limits are the Batch API's own, from `flytekitplugins.openai.core.batch_api`.
+Besides the API's arguments, the SDK's per-call options that upstream's plugin let through
+(`extra_headers`, `extra_query`, `extra_body`, `timeout`) are accepted, checked for shape.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flytekitplugins.openai.core.batch_api import (
     BATCH_ENDPOINTS,
@@ -27,10 +30,20 @@ TASK_TYPE = "openai-batch"
 DEFAULT_COMPLETION_WINDOW = "24h"
 DEFAULT_ENDPOINT = "/v1/chat/completions"
 
-ALLOWED_KEYS = ("completion_window", "endpoint", "metadata", "output_expires_after")
+API_KEYS = ("completion_window", "endpoint", "metadata", "output_expires_after")
+# The SDK's per-call options (every `batches.create` of the SDK takes them).
+REQUEST_OPTION_KEYS = ("extra_headers", "extra_query", "extra_body", "timeout")
+ALLOWED_KEYS = API_KEYS + REQUEST_OPTION_KEYS
+# A key in a task template is readable by everyone who can read the task: credentials go in secrets.
+CREDENTIAL_HEADERS = frozenset({"authorization", "api-key"})
 
 # The connector tags each batch with the Flyte task execution that created it (see connector.py).
 EXECUTION_METADATA_KEY = "flyte_task_execution"
+
+
+def is_http_url(value: object) -> bool:
+    """Whether a task's `base_url` can name an API at all (checked where the task is defined)."""
+    return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,10 @@ class BatchConfig:
     endpoint: str = DEFAULT_ENDPOINT
     metadata: dict[str, str] = field(default_factory=dict)
     output_expires_after: dict[str, Any] | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    extra_query: dict[str, Any] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
 
     @classmethod
     def parse(cls, config: Any, task_name: str | None = None) -> BatchConfig:
@@ -76,7 +93,18 @@ class BatchConfig:
             endpoint=endpoint,
             metadata=_parse_metadata(config.get("metadata"), where),
             output_expires_after=_parse_expiry(config.get("output_expires_after"), where),
+            extra_headers=_parse_headers(config.get("extra_headers"), where),
+            extra_query=_parse_query(config.get("extra_query"), where),
+            extra_body=_parse_extra_body(config.get("extra_body"), where),
+            timeout=_parse_timeout(config.get("timeout"), where),
         )
+
+    def body_extras(self) -> dict[str, Any]:
+        """What goes into the request body besides the SDK's named arguments."""
+        if self.output_expires_after is None:
+            return dict(self.extra_body)
+        # Through extra_body: older SDKs (which the plugin supports) lack this argument.
+        return {**self.extra_body, "output_expires_after": self.output_expires_after}
 
 
 def _parse_metadata(metadata: Any, where: str) -> dict[str, str]:
@@ -133,3 +161,57 @@ def _parse_expiry(expiry: Any, where: str) -> dict[str, Any] | None:
     ):
         raise BatchConfigError(f"output_expires_after in the {where} must be {shape}, got {dict(expiry)!r}.")
     return {"anchor": "created_at", "seconds": seconds}
+
+
+def _string_keyed(value: Any, name: str, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise BatchConfigError(f"{name} in the {where} must be a dict with string keys, got {value!r}.")
+    return dict(value)
+
+
+def _parse_headers(headers: Any, where: str) -> dict[str, str]:
+    parsed = _string_keyed(headers, "extra_headers", where)
+    for name, value in parsed.items():
+        if not isinstance(value, str):
+            raise BatchConfigError(
+                f"extra_headers in the {where} must map strings to strings; {name!r} does not."
+            )
+        if name.lower() in CREDENTIAL_HEADERS:
+            raise BatchConfigError(
+                f"extra_headers in the {where} may not set {name!r}: a task template is readable by anyone "
+                "who can see the task; the connector sends its own key (the FLYTE_OPENAI_API_KEY secret)."
+            )
+    return parsed
+
+
+def _parse_query(query: Any, where: str) -> dict[str, Any]:
+    parsed = _string_keyed(query, "extra_query", where)
+    for name, value in parsed.items():
+        if not isinstance(value, str | int | float | bool):
+            raise BatchConfigError(
+                f"extra_query in the {where} must map strings to strings or numbers; {name!r} does not."
+            )
+    return parsed
+
+
+def _parse_extra_body(body: Any, where: str) -> dict[str, Any]:
+    parsed = _string_keyed(body, "extra_body", where)
+    named = sorted(set(parsed) & {*API_KEYS, "input_file_id"})
+    if named:
+        raise BatchConfigError(
+            f"extra_body in the {where} repeats batches.create argument(s) {', '.join(named)}: give "
+            "them as config keys (input_file_id is the task's input), where they are checked."
+        )
+    return parsed
+
+
+def _parse_timeout(timeout: Any, where: str) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise BatchConfigError(
+            f"timeout in the {where} must be a positive number of seconds, got {timeout!r}."
+        )
+    return float(timeout)

@@ -2,20 +2,25 @@
 
 FlytePropeller calls CreateTask once per task execution, then GetTask until a terminal phase, and
 DeleteTask on abort. Each call here is short and bounded in time, because propeller gives each a
-deadline of a few seconds and fails the task after a handful of failed calls. The methods are
-synchronous (flytekit runs them in a worker thread), so the local executor's Ctrl-C handler can
-cancel a batch without an event loop.
+deadline of a few seconds and fails the task after a handful of failed calls.
+
+`create`, `get` and `delete` are coroutines, as upstream's connector had them (code that awaits them
+keeps working), and run the blocking SDK calls in a worker thread so the service's event loop stays
+free. `cancel` is the same cancellation as a plain function: the local executor's Ctrl-C handler runs
+where no event loop can be started.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from flyteidl.core.execution_pb2 import TaskExecution, TaskLog
-from flytekit import lazy_module, logger
+from flytekit import FlyteContextManager, lazy_module, logger
+from flytekit.core.type_engine import TypeEngine
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 
@@ -40,7 +45,7 @@ from flytekitplugins.openai.core.retry import (
     is_transient,
 )
 
-from ._compat import AsyncConnectorBase, Registry, Resource, lookup_connector
+from ._compat import AsyncConnectorBase, Resource, register_once
 from .config import EXECUTION_METADATA_KEY, TASK_TYPE, BatchConfig
 from .resource_meta import BatchEndpointMetadata
 from .settings import BatchTaskSettings
@@ -74,13 +79,40 @@ class BatchEndpointConnector(AsyncConnectorBase):
         # batch id -> monotonic times of the first and the latest transient fault of an unbroken run.
         self._faults: dict[str, tuple[float, float]] = {}
 
-    def create(
+    async def create(
         self,
         task_template: TaskTemplate,
-        output_prefix: str | None = None,
         inputs: LiteralMap | None = None,
+        output_prefix: str | None = None,
         task_execution_metadata: TaskExecutionMetadata | None = None,
         **kwargs: Any,
+    ) -> BatchEndpointMetadata:
+        """Create the task's batch (or find the one a repeated call already created).
+
+        `inputs` comes second, as in upstream's connector; flytekit itself passes every argument by name.
+        """
+        return await asyncio.to_thread(self._create, task_template, inputs, task_execution_metadata)
+
+    async def get(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> Resource:
+        """The batch's phase; on success the output `result` (the batch as a dict) as literals."""
+        return await asyncio.to_thread(self._get, resource_meta)
+
+    async def delete(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> None:
+        """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
+        await asyncio.to_thread(self.cancel, resource_meta)
+
+    def cancel(self, resource_meta: BatchEndpointMetadata) -> None:
+        """`delete` without an event loop, for the Ctrl-C handler of local runs."""
+        meta = resource_meta
+        api_key = connector_api_key()
+        with _client_for(meta, api_key, CANCEL) as client:
+            _cancel(client, meta, api_key)
+
+    def _create(
+        self,
+        task_template: TaskTemplate,
+        inputs: LiteralMap | None,
+        task_execution_metadata: TaskExecutionMetadata | None,
     ) -> BatchEndpointMetadata:
         task_name = task_template.id.name or None
         settings = BatchTaskSettings.from_custom(task_template.custom, task_name)
@@ -105,7 +137,7 @@ class BatchEndpointConnector(AsyncConnectorBase):
             accept_partial_results=settings.accept_partial_results,
         )
 
-    def get(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> Resource:
+    def _get(self, resource_meta: BatchEndpointMetadata) -> Resource:
         meta = resource_meta
         api_key = connector_api_key()
         links = _log_links(meta)
@@ -122,16 +154,9 @@ class BatchEndpointConnector(AsyncConnectorBase):
             phase=state.phase,
             message=state.message,
             log_links=links,
-            outputs={"result": batch} if state.succeeded else None,
+            outputs=_result_literals(batch) if state.succeeded else None,
             custom_info=custom_info(batch),
         )
-
-    def delete(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> None:
-        """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
-        meta = resource_meta
-        api_key = connector_api_key()
-        with _client_for(meta, api_key, CANCEL) as client:
-            _cancel(client, meta, api_key)
 
     def _through_fault(
         self, meta: BatchEndpointMetadata, exc: Exception, api_key: str, links: list[TaskLog]
@@ -203,7 +228,7 @@ def _create_once(client: Any, config: BatchConfig, input_file_id: str, key: str 
 
     def find_or_create(deadline: Deadline) -> str:
         if key:
-            found = _find_batch(client, key, input_file_id, deadline)
+            found = _find_batch(client, config, key, input_file_id, deadline)
             if found:
                 logger.info(f"Batch {found} already exists for task execution {key}; not creating another")
                 return found
@@ -211,14 +236,13 @@ def _create_once(client: Any, config: BatchConfig, input_file_id: str, key: str 
         extra: dict[str, Any] = {}
         if metadata:
             extra["metadata"] = metadata
-        if config.output_expires_after:
-            # Through extra_body: older SDKs (which the plugin supports) lack this argument.
-            extra["extra_body"] = {"output_expires_after": config.output_expires_after}
+        if config.body_extras():
+            extra["extra_body"] = config.body_extras()
         batch = client.batches.create(
             completion_window=config.completion_window,
             endpoint=config.endpoint,
             input_file_id=input_file_id,
-            timeout=deadline.remaining(),
+            **_request_options(config, deadline),
             **extra,
         )
         logger.info(f"Created OpenAI batch {batch.id} for input file {input_file_id}")
@@ -237,7 +261,22 @@ def _create_once(client: Any, config: BatchConfig, input_file_id: str, key: str 
         raise _api_error(f"Creating a batch for input file {input_file_id}", exc, api_key) from None
 
 
-def _find_batch(client: Any, key: str, input_file_id: str, deadline: Deadline) -> str | None:
+def _request_options(config: BatchConfig, deadline: Deadline) -> dict[str, Any]:
+    """The SDK's per-call options of CreateTask's requests: the task's headers and query parameters, and
+    its timeout within what is left of the deadline."""
+    left = deadline.remaining()
+    timeout = min(left, config.timeout) if config.timeout and left is not None else (config.timeout or left)
+    options: dict[str, Any] = {"timeout": timeout}
+    if config.extra_headers:
+        options["extra_headers"] = config.extra_headers
+    if config.extra_query:
+        options["extra_query"] = config.extra_query
+    return options
+
+
+def _find_batch(
+    client: Any, config: BatchConfig, key: str, input_file_id: str, deadline: Deadline
+) -> str | None:
     """The recent batch tagged with `key`, if any (the list is newest first).
 
     Each page is asked for with what is left of the deadline, so listing cannot overrun it.
@@ -245,7 +284,7 @@ def _find_batch(client: Any, key: str, input_file_id: str, deadline: Deadline) -
     cutoff = time.time() - LOOKBACK_S
     after: dict[str, str] = {}
     for _ in range(MAX_LIST_PAGES):
-        page = client.batches.list(limit=100, timeout=deadline.remaining(), **after)
+        page = client.batches.list(limit=100, **_request_options(config, deadline), **after)
         for batch in page.data:
             if (batch.metadata or {}).get(
                 EXECUTION_METADATA_KEY
@@ -281,14 +320,28 @@ def _client_for(meta: BatchEndpointMetadata, api_key: str, policy: RetryPolicy) 
     return make_client(api_key, organization=meta.openai_organization, base_url=meta.base_url, retry=policy)
 
 
+def string_input(inputs: LiteralMap | None, name: str) -> str | None:
+    """The string input `name` of a task, None when it was not given."""
+    literal = inputs.literals.get(name) if inputs is not None else None
+    if literal is None or literal.scalar is None or literal.scalar.primitive is None:
+        return None
+    value = literal.scalar.primitive.string_value
+    return value if isinstance(value, str) else None
+
+
 def _input_file_id(inputs: LiteralMap | None) -> str:
-    literal = inputs.literals.get("input_file_id") if inputs is not None else None
-    value = literal.scalar.primitive.string_value if literal is not None and literal.scalar else None
+    value = string_input(inputs, "input_file_id")
     if not value:
         raise ValueError(
             "The openai-batch task needs its input input_file_id (the id of the uploaded JSONL file)."
         )
     return str(value)
+
+
+def _result_literals(batch: dict[str, Any]) -> LiteralMap:
+    # Literals, as upstream's connector returned them, typed as the task's `result: dict` output.
+    ctx = FlyteContextManager.current_context()
+    return TypeEngine.dict_to_literal_map(ctx, {"result": batch}, {"result": dict})
 
 
 def _log_links(meta: BatchEndpointMetadata) -> list[TaskLog]:
@@ -304,16 +357,6 @@ def _api_error(action: str, exc: BaseException, api_key: str) -> BatchAPIError:
     return BatchAPIError(describe_failure(action, exc, api_key))
 
 
-def register() -> None:
-    """Put the connector in flytekit's registry once, however often this module is imported."""
-    try:
-        existing = lookup_connector(TASK_TYPE)
-    except Exception:  # flytekit's not-found error has another name in each version
-        existing = None
-    if not isinstance(existing, BatchEndpointConnector):
-        Registry.register(BatchEndpointConnector(), override=existing is not None)
-
-
 BatchEndpointAgent = BatchEndpointConnector
 
-register()
+register_once(BatchEndpointConnector, TASK_TYPE)

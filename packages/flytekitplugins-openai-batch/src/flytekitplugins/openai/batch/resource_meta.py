@@ -16,16 +16,43 @@ from ._compat import ResourceMeta
 from .errors import ResourceMetaError
 
 
-@dataclass
+@dataclass(init=False)
 class BatchEndpointMetadata(ResourceMeta):
-    """Which batch a task execution owns and where it lives."""
+    """Which batch a task execution owns and where it lives.
+
+    Upstream's class named the organization `openai_org`; that name is accepted (as a keyword) and
+    readable too, so code that builds or reads the meta the upstream way keeps working.
+    """
 
     batch_id: str
-    openai_organization: str | None = None
+    openai_organization: str | None
     # The API the batch was created on; None is OpenAI's. Kept so a restarted connector (or one with
     # another OPENAI_BASE_URL) keeps polling the server that holds the batch.
-    base_url: str | None = None
-    accept_partial_results: bool = False
+    base_url: str | None
+    accept_partial_results: bool
+
+    def __init__(
+        self,
+        batch_id: str,
+        openai_organization: str | None = None,
+        base_url: str | None = None,
+        accept_partial_results: bool = False,
+        *,
+        openai_org: str | None = None,
+    ) -> None:
+        if openai_org is not None and openai_organization not in (None, openai_org):
+            raise TypeError(
+                "BatchEndpointMetadata got two organizations: give openai_organization or openai_org"
+            )
+        self.batch_id = batch_id
+        self.openai_organization = openai_organization if openai_organization is not None else openai_org
+        self.base_url = base_url
+        self.accept_partial_results = accept_partial_results
+
+    @property
+    def openai_org(self) -> str | None:
+        """Upstream's name of `openai_organization`."""
+        return self.openai_organization
 
     def encode(self) -> bytes:
         return json.dumps(

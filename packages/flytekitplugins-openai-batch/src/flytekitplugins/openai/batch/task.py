@@ -10,7 +10,6 @@ import copy
 import sys
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 from flytekit.configuration import SerializationSettings
 from flytekit.core.base_task import PythonTask, kwtypes
@@ -28,7 +27,7 @@ from flytekitplugins.openai.files import (
 )
 
 from ._compat import AsyncExecutorMixin, ResourceMeta, lookup_connector
-from .config import TASK_TYPE, BatchConfig
+from .config import TASK_TYPE, BatchConfig, is_http_url
 from .settings import BatchTaskSettings
 
 __all__ = [
@@ -47,8 +46,9 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
     """Create an OpenAI batch from an uploaded JSONL file and wait for it; returns the batch as a dict.
 
     :param config: `batches.create` arguments: `endpoint` (default "/v1/chat/completions"),
-        `completion_window` (default "24h"), `metadata`, `output_expires_after`. Checked here, so a
-        typo fails at definition time rather than in the connector.
+        `completion_window` (default "24h"), `metadata`, `output_expires_after`, and the SDK's call
+        options `extra_headers`, `extra_query`, `extra_body`, `timeout`. Checked here, so a typo fails
+        at definition time rather than in the connector.
     :param openai_organization: OpenAI organization id, if the connector's key belongs to several.
     :param base_url: An OpenAI-compatible API; default: the connector's OPENAI_BASE_URL, else OpenAI.
     :param accept_partial_results: Succeed with the results of an expired or cancelled batch
@@ -67,9 +67,7 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
         **kwargs: Any,
     ) -> None:
         BatchConfig.parse(config, task_name=name)
-        if base_url is not None and (
-            not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https")
-        ):
+        if base_url is not None and not is_http_url(base_url):
             raise BatchConfigError(
                 f"base_url of BatchEndpointTask {name!r} must be an http(s) URL, got {base_url!r}."
             )
@@ -111,11 +109,11 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
 
     def _cancel_after_signal(self, resource_meta: ResourceMeta) -> None:
         # flytekit's own handler calls asyncio.run() inside the running local event loop, which fails;
-        # the connector's delete is synchronous, so it can run right here in the signal handler.
+        # the connector's `cancel` is `delete` without an event loop, so it runs right here.
         batch_id = getattr(resource_meta, "batch_id", "?")
         if batch_id not in self._finished_batches:
             try:
-                lookup_connector(TASK_TYPE).delete(resource_meta)
+                lookup_connector(TASK_TYPE).cancel(resource_meta)
                 print(f"Cancelled OpenAI batch {batch_id}.", file=sys.stderr, flush=True)
             except Exception as exc:
                 print(f"Could not cancel OpenAI batch {batch_id}: {exc}", file=sys.stderr, flush=True)

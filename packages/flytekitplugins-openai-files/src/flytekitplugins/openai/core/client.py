@@ -14,7 +14,7 @@ from flytekit import lazy_module
 from .retry import TRANSFER, RetryPolicy
 
 if TYPE_CHECKING:
-    from openai import OpenAI
+    from openai import AsyncOpenAI, OpenAI
 
 openai = lazy_module("openai")
 
@@ -38,7 +38,25 @@ def make_client(
 
     ``timeout`` (seconds per request) defaults to the policy's ``request_timeout_s``, else the SDK's.
     """
-    kwargs: dict[str, Any] = {
+    return openai.OpenAI(**_client_options(api_key, organization, base_url, retry, timeout))
+
+
+def make_async_client(
+    api_key: str,
+    *,
+    organization: str | None = None,
+    base_url: str | None = None,
+    retry: RetryPolicy = TRANSFER,
+    timeout: float | None = None,
+) -> AsyncOpenAI:
+    """As `make_client`, for callers on an event loop, where a call can be cancelled at a deadline."""
+    return openai.AsyncOpenAI(**_client_options(api_key, organization, base_url, retry, timeout))
+
+
+def _client_options(
+    api_key: str, organization: str | None, base_url: str | None, retry: RetryPolicy, timeout: float | None
+) -> dict[str, Any]:
+    options: dict[str, Any] = {
         "api_key": api_key,
         "organization": organization or None,
         "base_url": resolve_base_url(base_url),
@@ -46,5 +64,5 @@ def make_client(
     }
     timeout = timeout if timeout is not None else retry.request_timeout_s
     if timeout is not None:
-        kwargs["timeout"] = timeout
-    return openai.OpenAI(**kwargs)
+        options["timeout"] = timeout
+    return options

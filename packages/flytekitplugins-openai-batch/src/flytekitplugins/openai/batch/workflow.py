@@ -1,4 +1,8 @@
-"""`create_batch`: the whole upload -> batch -> download chain as one Flyte workflow."""
+"""`create_batch`: the whole upload -> batch -> download chain as one Flyte workflow.
+
+It lives here, in `flytekitplugins.openai.batch.workflow`, where upstream's plugin had it; the meta
+package `flytekitplugins-openai` exports the same function as `flytekitplugins.openai.create_batch`.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,15 @@ from flytekit.models.security import Secret
 from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
 
-from .batch.task import BatchEndpointTask
-from .files import (
+from flytekitplugins.openai.files import (
     BatchResult,
     DownloadJSONFilesTask,
     OpenAIFileConfig,
     UploadJSONLFileTask,
 )
-from .files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
+from flytekitplugins.openai.files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
+
+from .task import BatchEndpointTask
 
 
 def create_batch(
