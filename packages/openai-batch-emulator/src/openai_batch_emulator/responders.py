@@ -2,7 +2,8 @@
 
 Bodies parse as the SDK's types (ChatCompletion, Completion, CreateEmbeddingResponse, Response,
 ModerationCreateResponse). Text answers echo the input; embeddings are unit vectors seeded by a hash of
-the model and input; token counts are about one per four characters.
+the model and input. Token counts come from one estimate (`tokens`, `prompt_tokens`): about one per
+four characters, plus 4 per chat message or responses input item.
 """
 
 from __future__ import annotations
@@ -75,6 +76,69 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def _chat_prompt(body: dict[str, Any]) -> int:
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return 0
+    return sum(tokens(_text_of(m.get("content"))) + 4 for m in messages if isinstance(m, dict))
+
+
+def _completion_prompts(body: dict[str, Any]) -> list[str]:
+    """The prompts a completion request holds: one string, several, or one given as tokens."""
+    prompt = body.get("prompt")
+    if isinstance(prompt, str):
+        return [prompt]
+    if isinstance(prompt, list) and prompt and not all(isinstance(p, int) for p in prompt):
+        return [p if isinstance(p, str) else json.dumps(p) for p in prompt]
+    return [] if prompt is None else [json.dumps(prompt)]
+
+
+def _embedding_inputs(body: dict[str, Any]) -> list[str]:
+    given = body.get("input")
+    if given is None or given == "" or given == []:
+        return []
+    if isinstance(given, list) and not all(isinstance(x, int) for x in given):
+        return [x if isinstance(x, str) else json.dumps(x) for x in given]
+    return [given if isinstance(given, str) else json.dumps(given)]
+
+
+def _response_prompt(body: dict[str, Any]) -> int:
+    given = body.get("input")
+    if isinstance(given, str):
+        counted = tokens(given) + 4
+    elif isinstance(given, list):
+        counted = sum(tokens(_text_of(i.get("content"))) + 4 for i in given if isinstance(i, dict))
+    else:
+        counted = 0
+    instructions = body.get("instructions")
+    return counted + (tokens(instructions) if isinstance(instructions, str) else 0)
+
+
+def _moderation_inputs(body: dict[str, Any]) -> list[str]:
+    given = body.get("input")
+    if given is None:
+        return []
+    return [
+        i if isinstance(i, str) else json.dumps(i) for i in (given if isinstance(given, list) else [given])
+    ]
+
+
+_PROMPT_ESTIMATES: dict[str, Callable[[dict[str, Any]], int]] = {
+    "/v1/chat/completions": _chat_prompt,
+    "/v1/completions": lambda body: sum(tokens(p) for p in _completion_prompts(body)),
+    "/v1/embeddings": lambda body: sum(tokens(text) for text in _embedding_inputs(body)),
+    "/v1/responses": _response_prompt,
+    "/v1/moderations": lambda body: sum(tokens(text) for text in _moderation_inputs(body)),
+}
+
+
+def prompt_tokens(endpoint: str, body: dict[str, Any]) -> int:
+    """The estimated prompt tokens of one request: what a successful answer reports as its prompt
+    (input) tokens, and what the request adds to its model's enqueued tokens."""
+    estimate = _PROMPT_ESTIMATES.get(endpoint)
+    return estimate(body) if estimate is not None else 0
+
+
 def _client_error(message: str, *, param: str | None = None, code: str | None = None) -> Reply:
     return Reply(400, error_body(message, param=param, code=code))
 
@@ -115,7 +179,7 @@ def chat_completion(body: dict[str, Any], ctx: Context) -> Reply:
         return _client_error(
             "Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter"
         )
-    prompt_tokens = sum(tokens(_text_of(m.get("content"))) + 4 for m in messages if isinstance(m, dict))
+    prompt = _chat_prompt(body)
     user_texts = [
         _text_of(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") == "user"
     ]
@@ -144,11 +208,11 @@ def chat_completion(body: dict[str, Any], ctx: Context) -> Reply:
             "created": ctx.created,
             "model": body["model"],
             "choices": choices,
-            "usage": _completion_usage(prompt_tokens, completion_tokens),
+            "usage": _completion_usage(prompt, completion_tokens),
             "service_tier": "default",
             "system_fingerprint": SYSTEM_FINGERPRINT,
         },
-        prompt_tokens,
+        prompt,
         completion_tokens,
     )
 
@@ -169,17 +233,11 @@ def _completion_usage(prompt: int, completion: int) -> dict[str, Any]:
 
 
 def completion(body: dict[str, Any], ctx: Context) -> Reply:
-    prompt = body.get("prompt")
-    if prompt is None:
+    prompts = _completion_prompts(body)
+    if not prompts:
         return _client_error(
             "Missing required parameter: 'prompt'.", param="prompt", code="missing_required_parameter"
         )
-    if isinstance(prompt, str):
-        prompts = [prompt]
-    elif isinstance(prompt, list) and prompt and not all(isinstance(p, int) for p in prompt):
-        prompts = [p if isinstance(p, str) else json.dumps(p) for p in prompt]
-    else:  # one prompt given as tokens, or something odd: echo its JSON
-        prompts = [json.dumps(prompt)]
     choices: list[dict[str, Any]] = []
     completion_tokens = 0
     for text in prompts:
@@ -189,7 +247,7 @@ def completion(body: dict[str, Any], ctx: Context) -> Reply:
                 {"text": content, "index": len(choices), "logprobs": None, "finish_reason": finish}
             )
             completion_tokens += tokens(content)
-    prompt_tokens = sum(tokens(p) for p in prompts)
+    prompt_count = sum(tokens(p) for p in prompts)
     return Reply(
         200,
         {
@@ -198,10 +256,10 @@ def completion(body: dict[str, Any], ctx: Context) -> Reply:
             "created": ctx.created,
             "model": body["model"],
             "choices": choices,
-            "usage": _completion_usage(prompt_tokens, completion_tokens),
+            "usage": _completion_usage(prompt_count, completion_tokens),
             "system_fingerprint": SYSTEM_FINGERPRINT,
         },
-        prompt_tokens,
+        prompt_count,
         completion_tokens,
     )
 
@@ -215,15 +273,11 @@ def embedding_vector(model: str, text: str, dimensions: int) -> list[float]:
 
 
 def embeddings(body: dict[str, Any], ctx: Context) -> Reply:
-    given = body.get("input")
-    if given is None or given == "" or given == []:
+    inputs = _embedding_inputs(body)
+    if not inputs:
         return _client_error(
             "Missing required parameter: 'input'.", param="input", code="missing_required_parameter"
         )
-    if isinstance(given, list) and not all(isinstance(x, int) for x in given):
-        inputs = [x if isinstance(x, str) else json.dumps(x) for x in given]
-    else:
-        inputs = [given if isinstance(given, str) else json.dumps(given)]
     model = body["model"]
     dimensions = body.get("dimensions")
     if dimensions is None:
@@ -238,16 +292,16 @@ def embeddings(body: dict[str, Any], ctx: Context) -> Reply:
             base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode() if as_base64 else vector
         )
         data.append({"object": "embedding", "index": index, "embedding": encoded})
-    prompt_tokens = sum(tokens(text) for text in inputs)
+    prompt_count = sum(tokens(text) for text in inputs)
     return Reply(
         200,
         {
             "object": "list",
             "data": data,
             "model": model,
-            "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
+            "usage": {"prompt_tokens": prompt_count, "total_tokens": prompt_count},
         },
-        prompt_tokens,
+        prompt_count,
         0,
     )
 
@@ -266,7 +320,7 @@ def response(body: dict[str, Any], ctx: Context) -> Reply:
     said = _response_input_text(body.get("input"))
     instructions = body.get("instructions") if isinstance(body.get("instructions"), str) else None
     text, finish = _limit(f"Echo: {said}", body.get("max_output_tokens"))
-    input_tokens = tokens(said) + tokens(instructions or "") + 4
+    input_tokens = _response_prompt(body)
     output_tokens = tokens(text)
     return Reply(
         200,
@@ -316,15 +370,13 @@ def response(body: dict[str, Any], ctx: Context) -> Reply:
 
 
 def moderation(body: dict[str, Any], ctx: Context) -> Reply:
-    given = body.get("input")
-    if given is None:
+    inputs = _moderation_inputs(body)
+    if body.get("input") is None:
         return _client_error(
             "Missing required parameter: 'input'.", param="input", code="missing_required_parameter"
         )
-    inputs = given if isinstance(given, list) else [given]
     results = []
-    for item in inputs:
-        text = item if isinstance(item, str) else json.dumps(item)
+    for text in inputs:
         digest = _digest(str(body.get("model")), text)
         scores = {
             name: int(digest[i * 4 : i * 4 + 4], 16) / 65535 / 1000
@@ -338,7 +390,7 @@ def moderation(body: dict[str, Any], ctx: Context) -> Reply:
                 "category_applied_input_types": {name: ["text"] for name in MODERATION_CATEGORIES},
             }
         )
-    input_tokens = sum(tokens(i if isinstance(i, str) else json.dumps(i)) for i in inputs)
+    input_tokens = sum(tokens(text) for text in inputs)
     return Reply(
         200,
         {"id": "modr-" + ctx.seed[:32], "model": body["model"], "results": results},
