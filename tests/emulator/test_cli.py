@@ -90,6 +90,17 @@ def test_bad_arguments_are_reported(tmp_path: Path, command: list[str]) -> None:
     assert "requests_per_second" in result.stderr
 
 
+def test_settings_given_as_json_are_checked(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [COMMAND, "--data-dir", str(tmp_path), "--enqueued-token-limits", '{"gpt-4o-mini": -1}'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "the limit of 'gpt-4o-mini' must be a positive integer" in result.stderr
+
+
 def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

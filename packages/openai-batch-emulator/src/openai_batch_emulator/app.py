@@ -160,6 +160,9 @@ def create_app(runtime: Runtime) -> ASGIApp:
         except (ValueError, TypeError) as exc:
             raise bad_request(str(exc)) from None
 
+    async def enqueued_tokens(request: Request) -> Response:
+        return JSONResponse({"data": await run_in_threadpool(engine.enqueued_tokens)})
+
     async def list_faults(request: Request) -> Response:
         return JSONResponse({"data": runtime.faults.pending()})
 
@@ -222,6 +225,7 @@ def create_app(runtime: Runtime) -> ASGIApp:
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/settings", get_settings, methods=["GET"]),
         Route("/_emulator/settings", change_settings, methods=["PATCH", "POST"]),
+        Route("/_emulator/enqueued_tokens", enqueued_tokens, methods=["GET"]),
         Route("/_emulator/faults", list_faults, methods=["GET"]),
         Route("/_emulator/faults", add_fault, methods=["POST"]),
         Route("/_emulator/faults", clear_faults, methods=["DELETE"]),

@@ -26,7 +26,7 @@ from .errors import ApiError, bad_request, error_body, not_found
 from .responders import RESPONDERS, Context, Reply, respond
 from .settings import Settings
 from .store import DataDir, FileStore, new_file_id, new_id, read_json, write_json_atomic
-from .validation import Limits, iter_lines, parse_line, validate_input
+from .validation import Limits, ValidationResult, iter_lines, parse_line, validate_input
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ CREATE_FIELDS = ("input_file_id", "endpoint", "completion_window", "metadata", "
 TICK_SECONDS = 0.05
 # Requests answered between two saves of the record while catching up on a long stretch of time.
 SAVE_EVERY = 1000
+# Named in the enqueued-token limit's message, as OpenAI names the caller's organization.
+ORGANIZATION = "org-emulator"
 # Absorbs float rounding in `elapsed * rate`, so a request due exactly now counts as due.
 EPSILON = 1e-9
 
@@ -83,6 +85,7 @@ class BatchRecord:
     error_bytes: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    enqueued_tokens: int = 0  # estimated prompt tokens of the input, held against the model's limit
     output_file_id: str | None = None
     error_file_id: str | None = None
     _settings: Settings | None = field(default=None, repr=False, compare=False)
@@ -97,6 +100,32 @@ class BatchRecord:
     @property
     def expires(self) -> float:
         return self.created + self.knobs.completion_window_seconds
+
+    @property
+    def validates(self) -> float:
+        """When validation ends, on the schedule."""
+        return self.created + self.knobs.validating_seconds
+
+    def settles(self) -> float:
+        """When the batch leaves the in-flight states (in_progress, finalizing, cancelling), on its
+        schedule as known now: its final timestamp once it has one."""
+        knobs = self.knobs
+        for final in (self.completed, self.failed, self.expired, self.cancelled):
+            if final is not None:
+                return final
+        if self.cancelling is not None:
+            return self.cancelling + knobs.cancelling_seconds
+        if self.finalizing is not None:
+            return self.finalizing + knobs.finalizing_seconds
+        if self.in_progress is None or knobs.requests_per_second <= 0:
+            return self.expires
+        answered = self.in_progress + self.total / knobs.requests_per_second
+        return answered + knobs.finalizing_seconds if answered <= self.expires else self.expires
+
+    def holds_tokens_at(self, when: float) -> bool:
+        """Whether its enqueued tokens count against its model's limit at `when`: from the end of its
+        validation until it finishes."""
+        return self.in_progress is not None and self.in_progress <= when < self.settles()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -286,6 +315,17 @@ class BatchEngine:
                 raise ApiError(409, f"Cannot cancel a batch with status '{record.status}'.")
             return record.to_api()
 
+    def enqueued_tokens(self, when: float | None = None) -> dict[str, int]:
+        """Estimated prompt tokens of the batches in flight, per model."""
+        when = time.time() if when is None else when
+        with self._lock:
+            records = list(self._records.values())
+        totals: dict[str, int] = {}
+        for record in records:
+            if record.model is not None and record.enqueued_tokens and record.holds_tokens_at(when):
+                totals[record.model] = totals.get(record.model, 0) + record.enqueued_tokens
+        return totals
+
     def listing(self, *, after: str | None, limit: int) -> dict[str, Any]:
         """Newest first, `limit` at a time, continuing after the batch `after`."""
         with self._lock:
@@ -388,6 +428,8 @@ class BatchEngine:
         knobs = record.knobs
         limits = Limits(knobs.max_requests, knobs.max_input_bytes, knobs.max_embedding_inputs)
         result = validate_input(self._work(record) / "input.jsonl", endpoint=record.endpoint, limits=limits)
+        if not result.errors and result.model is not None:
+            self._check_enqueued_tokens(record, result, when)
         if result.errors:
             record.status = "failed"
             record.failed = when
@@ -397,9 +439,43 @@ class BatchEngine:
             record.in_progress = when
             record.total = result.total
             record.model = result.model
+            record.enqueued_tokens = result.tokens
         self._save(record)
         if record.status == "failed":
             shutil.rmtree(self._work(record), ignore_errors=True)
+
+    def _check_enqueued_tokens(self, record: BatchRecord, result: ValidationResult, when: float) -> None:
+        """Fail the batch, as OpenAI does, if its tokens would take its model past the enqueued limit."""
+        assert result.model is not None
+        limit = record.knobs.enqueued_token_limit(result.model)
+        if limit is None:
+            return
+        self._validate_earlier(record, when)
+        enqueued = self.enqueued_tokens(when).get(result.model, 0)
+        if enqueued + result.tokens > limit:
+            result.add(
+                "token_limit_exceeded",
+                f"Enqueued token limit reached for {result.model} in organization {ORGANIZATION}. "
+                f"Limit: {limit:,} enqueued tokens. Please try again once some in_progress batches have "
+                "been completed.",
+            )
+
+    def _validate_earlier(self, record: BatchRecord, when: float) -> None:
+        """Bring every batch whose validation is due before this one's up to `when`, so the tokens in
+        flight at `when` are known whatever order the batches are advanced in (after a restart, say).
+
+        Only earlier batches' locks are taken, while holding this one's: a strict order, so no deadlock.
+        """
+        rank = (record.validates, record.seq)
+        with self._lock:
+            earlier = [
+                (other, self._locks[other.id])
+                for other in self._records.values()
+                if other.status == "validating" and (other.validates, other.seq) < rank
+            ]
+        for other, lock in earlier:
+            with lock:
+                self._advance(other, when)
 
     def _process(self, record: BatchRecord, target: int) -> None:
         """Answer requests up to number `target`, appending to the result files being written."""

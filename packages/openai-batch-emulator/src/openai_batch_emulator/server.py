@@ -202,6 +202,11 @@ class Emulator:
             return self._initial
         return self._runtime.configure(**settings)
 
+    def enqueued_tokens(self) -> dict[str, int]:
+        """Estimated prompt tokens of the batches in flight now, per model (what the limits of
+        `enqueued_token_limits` are checked against)."""
+        return self.runtime.engine.enqueued_tokens()
+
     def inject_fault(
         self,
         method: str,

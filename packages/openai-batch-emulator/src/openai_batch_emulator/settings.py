@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+# The key of `enqueued_token_limits` that applies to every model not named in it.
+ANY_MODEL = "*"
 
 # Model names the real API would recognise; anything else answers like an unknown model (HTTP 404).
 DEFAULT_KNOWN_MODELS = (
@@ -30,6 +34,8 @@ class Settings:
     max_input_bytes: int = 200 * 1024 * 1024
     max_embedding_inputs: int = 50_000
     max_upload_bytes: int = 512 * 1024 * 1024
+    # Per model (or ANY_MODEL): the most prompt tokens its batches in flight may hold; none by default.
+    enqueued_token_limits: dict[str, int] = field(default_factory=dict)
 
     def updated(self, **changes: Any) -> Settings:
         """A copy with `changes` applied; unknown names or wrong values raise ValueError naming the knob."""
@@ -48,8 +54,15 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def enqueued_token_limit(self, model: str) -> int | None:
+        """The enqueued-token limit of `model`: its own, else the one for any model, else none."""
+        limits = self.enqueued_token_limits
+        return limits.get(model, limits.get(ANY_MODEL))
+
 
 def _coerce(name: str, kind: str, value: Any) -> Any:
+    if kind == "dict[str, int]":
+        return _token_limits(name, value)
     if isinstance(value, bool):
         raise ValueError(f"setting {name!r} must not be a boolean")
     if kind == "float":
@@ -74,3 +87,28 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
     except re.error as exc:
         raise ValueError(f"setting {name!r} is not a valid regular expression: {exc}") from None
     return text
+
+
+def _token_limits(name: str, value: Any) -> dict[str, int]:
+    """{model: limit}, given as a mapping or its JSON text (the command line and HTTP give text)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(
+                f'setting {name!r} must be a JSON object like {{"gpt-4o-mini": 2000000}}'
+            ) from None
+    if not isinstance(value, dict):
+        raise ValueError(f"setting {name!r} must be an object of model -> token limit, got {value!r}")
+    limits: dict[str, int] = {}
+    for model, limit in value.items():
+        if not isinstance(model, str) or not model:
+            raise ValueError(f"setting {name!r}: model names must be non-empty strings, got {model!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(
+                f"setting {name!r}: the limit of {model!r} must be a positive integer, got {limit!r}"
+            )
+        limits[model] = limit
+    return limits

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .responders import prompt_tokens
+
 # Enough to name every problem in a realistic bad file without letting a broken 200 MB one explode.
 MAX_REPORTED_ERRORS = 1000
 
@@ -30,6 +32,7 @@ class ValidationResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
     model: str | None = None
+    tokens: int = 0  # estimated prompt tokens of the whole file: what the batch enqueues
 
     def add(self, code: str, message: str, *, line: int | None = None, param: str | None = None) -> None:
         if len(self.errors) < MAX_REPORTED_ERRORS:
@@ -73,6 +76,8 @@ def validate_input(path: Path, *, endpoint: str, limits: Limits) -> ValidationRe
             continue
         _check_request(request, number, endpoint, seen, result)
         body = request.get("body")
+        if isinstance(body, dict):
+            result.tokens += prompt_tokens(endpoint, body)
         if isinstance(body, dict) and endpoint == "/v1/embeddings":
             given = body.get("input")
             embedding_inputs += len(given) if isinstance(given, list) and not _is_tokens(given) else 1
