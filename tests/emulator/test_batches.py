@@ -245,50 +245,6 @@ VALID = chat_line("fine")
 
 
 @pytest.mark.parametrize(
-    ("lines", "code", "line", "param"),
-    [
-        pytest.param([VALID, "{not json"], "invalid_json_line", 2, None, id="not-json"),
-        pytest.param(["[1, 2]"], "invalid_json_line", 1, None, id="not-an-object"),
-        pytest.param(
-            [VALID, {**chat_line("x"), "custom_id": None}],
-            "missing_required_parameter",
-            2,
-            "custom_id",
-            id="no-custom-id",
-        ),
-        pytest.param([VALID, chat_line("fine")], "duplicate_custom_id", 2, "custom_id", id="duplicate"),
-        pytest.param([{**chat_line("g"), "method": "GET"}], "invalid_method", 1, "method", id="method"),
-        pytest.param([{**chat_line("u"), "url": "/v1/embeddings"}], "url_mismatch", 1, "url", id="url"),
-        pytest.param(
-            [VALID, chat_line("other", model="gpt-4o")], "model_mismatch", 2, "body.model", id="models"
-        ),
-        pytest.param([], "empty_file", None, None, id="empty"),
-    ],
-)
-def test_validation_failures(
-    emulator: Emulator,
-    openai_client: openai.OpenAI,
-    lines: list[Any],
-    code: str,
-    line: int | None,
-    param: str | None,
-) -> None:
-    fast(emulator)
-    done = wait(openai_client, start_batch(openai_client, lines).id)
-    assert done.status == "failed"
-    assert done.failed_at is not None
-    assert done.in_progress_at is None
-    assert done.output_file_id is None
-    assert done.error_file_id is None
-    assert done.errors is not None
-    assert done.errors.object == "list"
-    assert done.errors.data
-    error = done.errors.data[0]
-    assert (error.code, error.line, error.param) == (code, line, param)
-    assert error.message
-
-
-@pytest.mark.parametrize(
     ("settings", "count", "message"),
     [
         ({"max_requests": 3}, 4, "at most 3"),
@@ -320,26 +276,6 @@ def test_default_request_limit_is_50000(emulator: Emulator, openai_client: opena
     assert done.errors is not None
     assert done.errors.data is not None
     assert [(e.code, e.line) for e in done.errors.data] == [("too_many_tasks", None)]
-
-
-def test_embedding_inputs_are_limited_across_the_batch(
-    emulator: Emulator, openai_client: openai.OpenAI
-) -> None:
-    fast(emulator, max_embedding_inputs=5)
-    lines = [
-        {
-            "custom_id": str(i),
-            "method": "POST",
-            "url": "/v1/embeddings",
-            "body": {"model": "text-embedding-3-small", "input": ["a", "b", "c"]},
-        }
-        for i in range(2)
-    ]
-    done = wait(openai_client, start_batch(openai_client, lines, endpoint="/v1/embeddings").id)
-    assert done.status == "failed"
-    assert done.errors is not None
-    assert done.errors.data is not None
-    assert "6 embedding inputs" in (done.errors.data[0].message or "")
 
 
 def test_every_problem_of_a_bad_file_is_reported(emulator: Emulator, openai_client: openai.OpenAI) -> None:

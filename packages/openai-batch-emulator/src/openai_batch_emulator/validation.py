@@ -3,7 +3,8 @@
 Error codes follow those OpenAI documents for batch input errors (`invalid_json_line`,
 `duplicate_custom_id`, `url_mismatch`, `model_mismatch`, `empty_file`, `too_many_tasks`); where OpenAI
 documents none, the code is the emulator's own (`invalid_method`, `missing_required_parameter`,
-`invalid_type`, `file_too_large`).
+`invalid_type`, `file_too_large`); a UTF-8 byte order mark or bytes that are not UTF-8 make an
+`invalid_json_line`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from .responders import prompt_tokens
 
+UTF8_BOM = b"\xef\xbb\xbf"
 # Enough to name every problem in a realistic bad file without letting a broken 200 MB one explode.
 MAX_REPORTED_ERRORS = 1000
 
@@ -65,10 +67,23 @@ def validate_input(path: Path, *, endpoint: str, limits: Limits) -> ValidationRe
         return result
     seen: set[str] = set()
     embedding_inputs = 0
+    past_limit_line: int | None = None
     for number, (_, raw) in enumerate(iter_lines(path), start=1):
         result.total = number
+        if number == 1 and raw.startswith(UTF8_BOM):
+            # Whether OpenAI accepts a BOM is not documented; JSON text must not start with one.
+            result.add(
+                "invalid_json_line",
+                "The file starts with a UTF-8 byte order mark (BOM), which is not valid JSON; save it as "
+                "UTF-8 without a BOM.",
+                line=1,
+            )
+            raw = raw[len(UTF8_BOM) :]
         try:
             request = parse_line(raw)
+        except UnicodeDecodeError:
+            result.add("invalid_json_line", "This line is not valid UTF-8.", line=number)
+            continue
         except ValueError:
             request = None
         if not isinstance(request, dict):
@@ -81,6 +96,8 @@ def validate_input(path: Path, *, endpoint: str, limits: Limits) -> ValidationRe
         if isinstance(body, dict) and endpoint == "/v1/embeddings":
             given = body.get("input")
             embedding_inputs += len(given) if isinstance(given, list) and not _is_tokens(given) else 1
+            if past_limit_line is None and embedding_inputs > limits.max_embedding_inputs:
+                past_limit_line = number
     if result.total == 0:
         result.add("empty_file", "The batch input file is empty. Provide at least one request.")
     if result.total > limits.max_requests:
@@ -88,11 +105,12 @@ def validate_input(path: Path, *, endpoint: str, limits: Limits) -> ValidationRe
             "too_many_tasks",
             f"The batch input file has {result.total} requests; a batch can have at most {limits.max_requests}.",
         )
-    if embedding_inputs > limits.max_embedding_inputs:
+    if past_limit_line is not None:
         result.add(
             "too_many_tasks",
-            f"The batch has {embedding_inputs} embedding inputs; an embeddings batch can have at most "
-            f"{limits.max_embedding_inputs}.",
+            f"The batch has {embedding_inputs:,} embedding inputs, {limits.max_embedding_inputs:,} at most "
+            f"across all its requests; this line takes it past the limit.",
+            line=past_limit_line,
         )
     return result
 
