@@ -61,7 +61,7 @@ class Runtime:
             return self._settings
 
     def close(self) -> None:
-        self.engine.stop()
+        self.engine.close()
         self.data.close()
 
 

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from .errors import ApiError, bad_request, error_body, not_found
+from .errors import ApiError, bad_request, not_found
+from .failures import AttemptLedger, RequestFailures
 from .responders import RESPONDERS, Context, Reply, respond
 from .settings import Settings
 from .store import DataDir, FileStore, new_file_id, new_id, read_json, write_json_atomic
@@ -189,6 +190,7 @@ class BatchEngine:
         self._locks: dict[str, threading.Lock] = {}
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._attempts = AttemptLedger(data.root / "attempts.jsonl")
         for path in data.batches.glob("*.json"):
             record = BatchRecord(**read_json(path))
             self._records[record.id] = record
@@ -358,6 +360,10 @@ class BatchEngine:
             self._ticker.join()
             self._ticker = None
 
+    def close(self) -> None:
+        self.stop()
+        self._attempts.close()
+
     def _tick(self) -> None:
         """Move batches along even when nobody polls them (expiry, results appearing in the file list)."""
         while not self._stop.wait(TICK_SECONDS):
@@ -483,7 +489,7 @@ class BatchEngine:
             return
         knobs = record.knobs
         assert record.in_progress is not None
-        fail = re.compile(knobs.fail_custom_ids) if knobs.fail_custom_ids else None
+        failures = RequestFailures(knobs, record.id, self._attempts)
         known = re.compile(knobs.known_models)
         work = self._work(record)
         with (work / "output.jsonl").open("ab") as out, (work / "errors.jsonl").open("ab") as err:
@@ -493,15 +499,10 @@ class BatchEngine:
                 index = record.processed
                 answered = int(record.in_progress + (index + 1) / knobs.requests_per_second)
                 seed = _seed(record.id, custom_id)
-                if fail is not None and fail.search(custom_id):
-                    reply = Reply(
-                        500,
-                        error_body(
-                            "The server had an error processing your request (injected by the emulator's "
-                            "fail_custom_ids setting).",
-                            type="server_error",
-                        ),
-                    )
+                failure = failures.failure(custom_id) if failures else None
+                if failure is not None and failure.body is not None:
+                    assert isinstance(failure.status, int)
+                    reply = Reply(failure.status, failure.body)
                 else:
                     reply = respond(record.endpoint, request["body"], Context(seed, answered, known))
                 line = {
@@ -514,17 +515,22 @@ class BatchEngine:
                     },
                     "error": None,
                 }
+                data = _encode(line)
+                if failure is not None and failure.body is None:
+                    assert isinstance(failure.status, str)
+                    data = failures.corrupt(data, failure.status)
                 if reply.status_code == 200:
-                    _write_line(out, line)
+                    out.write(data)
                     record.completed_count += 1
                     record.input_tokens += reply.input_tokens
                     record.output_tokens += reply.output_tokens
                 else:
-                    _write_line(err, line)
+                    err.write(data)
                     record.failed_count += 1
                 record.processed += 1
                 record.input_offset = offset
                 if record.processed >= target or record.processed % SAVE_EVERY == 0:
+                    self._attempts.flush()
                     out.flush()
                     err.flush()
                     record.output_bytes = out.tell()
@@ -540,18 +546,19 @@ class BatchEngine:
             with (work / "errors.jsonl").open("ab") as err:
                 for offset, raw in iter_lines(work / "input.jsonl", record.input_offset):
                     custom_id = parse_line(raw)["custom_id"]
-                    _write_line(
-                        err,
-                        {
-                            "id": "batch_req_" + _seed(record.id, custom_id)[:32],
-                            "custom_id": custom_id,
-                            "response": None,
-                            "error": {
-                                "code": "batch_expired",
-                                "message": "This request could not be executed before the completion window "
-                                "expired.",
+                    err.write(
+                        _encode(
+                            {
+                                "id": "batch_req_" + _seed(record.id, custom_id)[:32],
+                                "custom_id": custom_id,
+                                "response": None,
+                                "error": {
+                                    "code": "batch_expired",
+                                    "message": "This request could not be executed before the completion window "
+                                    "expired.",
+                                },
                             },
-                        },
+                        )
                     )
                     record.failed_count += 1
                     record.processed += 1
@@ -603,8 +610,9 @@ def _seed(batch_id: str, custom_id: str) -> str:
     return hashlib.sha256(f"{batch_id}\x00{custom_id}".encode()).hexdigest()
 
 
-def _write_line(handle: IO[bytes], line: dict[str, Any]) -> None:
-    handle.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+def _encode(line: dict[str, Any]) -> bytes:
+    """One line of a result file."""
+    return json.dumps(line, separators=(",", ":")).encode() + b"\n"
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

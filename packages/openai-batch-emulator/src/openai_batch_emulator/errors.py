@@ -39,6 +39,27 @@ def error_body(
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
+# The error OpenAI answers for a status, as (message, type, code); others get a generic one.
+STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
+    400: ("The request was invalid.", "invalid_request_error", None),
+    429: ("Rate limit reached for requests. Please try again later.", "requests", "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request. Sorry about that!", "server_error", None),
+    502: ("Bad gateway.", "server_error", None),
+    503: ("The server is overloaded or not ready yet.", "server_error", None),
+}
+
+
+def status_error(status: int, note: str = "") -> dict[str, Any]:
+    """The OpenAI-shaped error body of an HTTP `status`, with `note` appended to its message."""
+    generic = (
+        f"The request failed with status {status}.",
+        "server_error" if status >= 500 else "invalid_request_error",
+        None,
+    )
+    message, kind, code = STATUS_ERRORS.get(status, generic)
+    return error_body(f"{message} {note}".strip(), type=kind, code=code)
+
+
 def bad_request(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
     return ApiError(400, message, param=param, code=code)
 

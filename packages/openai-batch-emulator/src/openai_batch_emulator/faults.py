@@ -15,17 +15,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import error_body
+from .errors import status_error
 from .store import new_id
 
 FAULT_KINDS: tuple[int | str, ...] = (429, 500, 502, 503, "drop")
-
-_MESSAGES = {
-    429: ("Rate limit reached for requests. Please try again later.", "requests", "rate_limit_exceeded"),
-    500: ("The server had an error while processing your request. Sorry about that!", "server_error", None),
-    502: ("Bad gateway.", "server_error", None),
-    503: ("The server is overloaded or not ready yet.", "server_error", None),
-}
 
 
 def _api_path(path: str) -> str:
@@ -117,8 +110,7 @@ class FaultMiddleware:
 
 async def _answer(fault: Fault, send: Send) -> None:
     assert isinstance(fault.status, int)
-    message, kind, code = _MESSAGES[fault.status]
-    payload = json.dumps(error_body(message, type=kind, code=code)).encode()
+    payload = json.dumps(status_error(fault.status)).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),

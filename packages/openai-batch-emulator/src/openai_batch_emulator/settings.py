@@ -11,11 +11,54 @@ from typing import Any
 # The key of `enqueued_token_limits` that applies to every model not named in it.
 ANY_MODEL = "*"
 
+# What a failure rule may do to a request besides failing it with an HTTP status: answer it, but write
+# its result line cut in half, or as text that is not JSON.
+CORRUPTIONS = ("truncated", "not_json")
+
 # Model names the real API would recognise; anything else answers like an unknown model (HTTP 404).
 DEFAULT_KNOWN_MODELS = (
     r"^(gpt-|chatgpt-|o[1-9]|text-embedding-|davinci|babbage|omni-moderation|text-moderation|"
     r"computer-use|codex-|ft:)"
 )
+
+
+@dataclass(frozen=True)
+class FailureRule:
+    """Requests whose custom_id matches `custom_ids` (`re.search`) fail with HTTP `status` (400-599) or
+    get a corrupt result line (a CORRUPTIONS name); with `attempts`, only on the first that many
+    attempts of each custom_id, counted across batches."""
+
+    custom_ids: str
+    status: int | str = 500
+    attempts: int | None = None
+
+    @classmethod
+    def parse(cls, value: Any) -> FailureRule:
+        if isinstance(value, FailureRule):
+            return value
+        if not isinstance(value, dict) or not isinstance(value.get("custom_ids"), str):
+            raise ValueError(
+                f'a rule is an object like {{"custom_ids": "^retry-", "status": 429}}, got {value!r}'
+            )
+        unknown = set(value) - {"custom_ids", "status", "attempts"}
+        if unknown:
+            raise ValueError(
+                f"unknown rule fields {', '.join(sorted(unknown))}; known: custom_ids, status, attempts"
+            )
+        rule = cls(**value)
+        _regex("a rule's custom_ids", rule.custom_ids)
+        status_ok = rule.status in CORRUPTIONS or (
+            isinstance(rule.status, int) and not isinstance(rule.status, bool) and 400 <= rule.status <= 599
+        )
+        if not status_ok:
+            raise ValueError(
+                f"a rule's status is an HTTP status 400-599 or one of {CORRUPTIONS}, got {rule.status!r}"
+            )
+        if rule.attempts is not None and (
+            isinstance(rule.attempts, bool) or not isinstance(rule.attempts, int) or rule.attempts < 1
+        ):
+            raise ValueError(f"a rule's attempts is a positive integer or null, got {rule.attempts!r}")
+        return rule
 
 
 @dataclass(frozen=True)
@@ -29,6 +72,7 @@ class Settings:
     cancelling_seconds: float = 0.2
     completion_window_seconds: float = 24 * 3600.0
     fail_custom_ids: str | None = None
+    fail_requests: tuple[FailureRule, ...] = ()
     known_models: str = DEFAULT_KNOWN_MODELS
     max_requests: int = 50_000
     max_input_bytes: int = 200 * 1024 * 1024
@@ -54,6 +98,14 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def failure_rules(self) -> list[tuple[str, FailureRule]]:
+        """Every failure rule, in the order they are tried, with the setting that made it:
+        `fail_requests`, then `fail_custom_ids` (HTTP 500 on every attempt)."""
+        rules = [("fail_requests", rule) for rule in self.fail_requests]
+        if self.fail_custom_ids is not None:
+            rules.append(("fail_custom_ids", FailureRule(self.fail_custom_ids)))
+        return rules
+
     def enqueued_token_limit(self, model: str) -> int | None:
         """The enqueued-token limit of `model`: its own, else the one for any model, else none."""
         limits = self.enqueued_token_limits
@@ -63,6 +115,8 @@ class Settings:
 def _coerce(name: str, kind: str, value: Any) -> Any:
     if kind == "dict[str, int]":
         return _token_limits(name, value)
+    if kind == "tuple[FailureRule, ...]":
+        return _failure_rules(name, value)
     if isinstance(value, bool):
         raise ValueError(f"setting {name!r} must not be a boolean")
     if kind == "float":
@@ -81,25 +135,44 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
         if kind == "str":
             raise ValueError(f"setting {name!r} needs a regular expression")
         return None
-    text = str(value)
+    return _regex(f"setting {name!r}", str(value))
+
+
+def _regex(what: str, text: str) -> str:
     try:
         re.compile(text)
     except re.error as exc:
-        raise ValueError(f"setting {name!r} is not a valid regular expression: {exc}") from None
+        raise ValueError(f"{what} is not a valid regular expression: {exc}") from None
     return text
+
+
+def _json_text(name: str, value: Any, example: str) -> Any:
+    """The command line and HTTP may give a structured setting as JSON text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ValueError(f"setting {name!r} must be JSON like {example}") from None
+
+
+def _failure_rules(name: str, value: Any) -> tuple[FailureRule, ...]:
+    if value is None or value == "":
+        return ()
+    value = _json_text(name, value, '[{"custom_ids": "^retry-", "status": 429, "attempts": 1}]')
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"setting {name!r} must be a list of rules, got {value!r}")
+    try:
+        return tuple(FailureRule.parse(rule) for rule in value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name!r}: {exc}") from None
 
 
 def _token_limits(name: str, value: Any) -> dict[str, int]:
     """{model: limit}, given as a mapping or its JSON text (the command line and HTTP give text)."""
     if value is None or value == "":
         return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ValueError(
-                f'setting {name!r} must be a JSON object like {{"gpt-4o-mini": 2000000}}'
-            ) from None
+    value = _json_text(name, value, '{"gpt-4o-mini": 2000000}')
     if not isinstance(value, dict):
         raise ValueError(f"setting {name!r} must be an object of model -> token limit, got {value!r}")
     limits: dict[str, int] = {}

@@ -1,7 +1,8 @@
 """Persistence in the data directory: file contents on disk, JSON metadata replaced atomically.
 
 Layout: `files/<id>.data` + `files/<id>.json`, `batches/<id>.json`, `work/<batch id>/` (results being
-written), `tmp/` (uploads in flight). Everything a restarted emulator needs is in these files.
+written), `tmp/` (uploads in flight), `attempts.jsonl` (see failures.py). Everything a restarted
+emulator needs is in these files.
 """
 
 from __future__ import annotations
