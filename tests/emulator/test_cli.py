@@ -101,6 +101,70 @@ def test_settings_given_as_json_are_checked(tmp_path: Path) -> None:
     assert "the limit of 'gpt-4o-mini' must be a positive integer" in result.stderr
 
 
+def _start(data_dir: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """The command without --port, its base URL read from its first line."""
+    process = subprocess.Popen(
+        [COMMAND, "--data-dir", str(data_dir), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    """Stop it as a user would (SIGTERM); its stderr."""
+    process.terminate()
+    _, stderr = process.communicate(timeout=30)
+    return stderr
+
+
+def test_a_restart_keeps_the_port_and_runs_in_flight_carry_on(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first, base_url = _start(data, "--validating-seconds", "0.05", "--requests-per-second", "10")
+    try:
+        with openai.OpenAI(base_url=base_url, api_key="sk-any", max_retries=5) as client:
+            batch = wait(
+                client, start_batch(client, [chat_line(f"r{i}") for i in range(20)]).id, ("in_progress",)
+            )
+            assert "Traceback" not in _stop(first)
+            second, again = _start(data)
+            try:
+                assert again == base_url
+                # The same client, still on the old URL, sees the batch through.
+                done = wait(client, batch.id, timeout=60)
+                assert done.status == "completed"
+                assert done.request_counts is not None
+                assert done.request_counts.completed == 20
+            finally:
+                _stop(second)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+
+def test_a_taken_port_falls_back_to_a_free_one_and_says_so(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first, base_url = _start(data)
+    _stop(first)
+    port = int(base_url.rsplit(":", 1)[1].removesuffix("/v1"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen(1)
+        second, moved = _start(data)
+        try:
+            assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", moved), moved
+            assert moved != base_url
+            assert httpx.get(moved.removesuffix("/v1") + "/_emulator/health").status_code == 200
+        finally:
+            stderr = _stop(second)
+    assert f"port {port}, which this data directory was served on last time, is not available" in stderr
+    third, remembered = _start(data)  # the new port is the one remembered now
+    _stop(third)
+    assert remembered == moved
+
+
 def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -1,9 +1,14 @@
-"""`openai-batch-emulator`: serve the emulator until SIGINT/SIGTERM. The first line printed is the base URL."""
+"""`openai-batch-emulator`: serve the emulator until SIGINT/SIGTERM. The first line printed is the base URL.
+
+Without `--port` it serves a data directory on the port it had last time (kept in the directory), so
+a client, or a workflow with a batch in flight, carries on against the same base URL after a restart.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +26,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the OpenAI Files and Batch APIs locally. Prints the base URL (…/v1) first.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port; 0 picks a free one (default: the port this data directory was served on last time, "
+        "so clients and runs in flight carry on after a restart; a free one the first time or if it is taken)",
+    )
     parser.add_argument("--data-dir", type=Path, required=True, help="where files and batches are kept")
     parser.add_argument("--api-key", help="the only key accepted (default: any non-empty key)")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
@@ -35,6 +46,26 @@ def _parser() -> argparse.ArgumentParser:
             help=f"setting {knob.name} (default {getattr(defaults, knob.name)!r})",
         )
     return parser
+
+
+def _listen(host: str, port: int | None, remembered: int | None) -> socket.socket:
+    """The port asked for; else the remembered one, or a free one (saying so) when it is taken."""
+    if port is None and remembered is not None:
+        try:
+            return bind_socket(host, remembered)
+        except OSError as exc:
+            print(
+                f"openai-batch-emulator: port {remembered}, which this data directory was served on last "
+                f"time, is not available ({exc.strerror or exc}); listening on a free port instead, so "
+                "clients must use the new base URL",
+                file=sys.stderr,
+                flush=True,
+            )
+    port = port or 0
+    try:
+        return bind_socket(host, port)
+    except OSError as exc:
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -54,11 +85,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except RuntimeError as exc:
         sys.exit(f"openai-batch-emulator: {exc}")
     try:
-        sock = bind_socket(args.host, args.port)
+        sock = _listen(args.host, args.port, runtime.data.remembered_port())
     except OSError as exc:
         runtime.close()
-        sys.exit(f"openai-batch-emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-    print(f"http://{url_host(args.host)}:{sock.getsockname()[1]}/v1", flush=True)
+        sys.exit(f"openai-batch-emulator: {exc}")
+    port = sock.getsockname()[1]
+    runtime.data.remember_port(port)
+    print(f"http://{url_host(args.host)}:{port}/v1", flush=True)
     config = uvicorn.Config(create_app(runtime), log_level=args.log_level, lifespan="on")
     try:
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal.

@@ -1,8 +1,8 @@
 """Persistence in the data directory: file contents on disk, JSON metadata replaced atomically.
 
 Layout: `files/<id>.data` + `files/<id>.json`, `batches/<id>.json`, `work/<batch id>/` (results being
-written), `tmp/` (uploads in flight), `attempts.jsonl` (see failures.py). Everything a restarted
-emulator needs is in these files.
+written), `tmp/` (uploads in flight), `attempts.jsonl` (see failures.py), `port` (the command line's
+last port). Everything a restarted emulator needs is in these files.
 """
 
 from __future__ import annotations
@@ -89,6 +89,21 @@ class DataDir:
 
     def temp_path(self) -> Path:
         return self.tmp / new_id("upload-", 16)
+
+    @property
+    def _port_file(self) -> Path:
+        return self.root / "port"
+
+    def remembered_port(self) -> int | None:
+        """The port the command line served this directory on last time, if any."""
+        try:
+            port = int(self._port_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return port if 0 < port < 65536 else None
+
+    def remember_port(self, port: int) -> None:
+        self._port_file.write_text(f"{port}\n")
 
 
 @dataclass
