@@ -163,6 +163,16 @@ def test_response_options_are_honoured(emulator: Emulator, openai_client: openai
     assert replies["parts"].choices[0].message.content == "Echo: parts"
 
 
+def test_result_lines_are_compact_utf8(emulator: Emulator, openai_client: openai.OpenAI) -> None:
+    fast(emulator)
+    done = wait(openai_client, start_batch(openai_client, [chat_line("é", text="héllo wörld")]).id)
+    raw = openai_client.files.content(done.output_file_id or "").read()
+    assert raw.endswith(b"}\n")
+    assert raw.count(b"\n") == 1
+    assert b'"custom_id":"\xc3\xa9"' in raw
+    assert "Echo: héllo wörld".encode() in raw
+
+
 def test_base64_embeddings_decode_to_the_float_vectors(
     emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
