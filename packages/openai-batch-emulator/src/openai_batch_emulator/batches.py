@@ -47,12 +47,18 @@ ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
 CANCELLABLE = ("validating", "in_progress", "finalizing")
 CREATE_FIELDS = ("input_file_id", "endpoint", "completion_window", "metadata", "output_expires_after")
 TICK_SECONDS = 0.05
+# Result files are written in large blocks: a line is typically a few hundred bytes.
 WRITE_BUFFER = 1024 * 1024
 # Seconds of work between two saves of the record while answering a long stretch of requests: what a
 # crash can lose (and a restart recomputes), against the cost of saving after every few requests.
 SAVE_SECONDS = 1.0
 # Named in the enqueued-token limit's message, as OpenAI names the caller's organization.
 ORGANIZATION = "org-emulator"
+# OpenAI's documented error-file entry of a request an expired batch never ran.
+EXPIRED_ERROR = {
+    "code": "batch_expired",
+    "message": "This request could not be executed before the completion window expired.",
+}
 # Absorbs float rounding in `elapsed * rate`, so a request due exactly now counts as due.
 EPSILON = 1e-9
 
@@ -554,20 +560,14 @@ class BatchEngine:
             with (work / "errors.jsonl").open("ab") as err:
                 for offset, raw in iter_lines(work / "input.jsonl", record.input_offset):
                     custom_id = parse_line(raw)["custom_id"]
-                    err.write(
-                        _encode(
-                            {
-                                "id": "batch_req_" + _seed(record.id, custom_id)[:32],
-                                "custom_id": custom_id,
-                                "response": None,
-                                "error": {
-                                    "code": "batch_expired",
-                                    "message": "This request could not be executed before the completion window "
-                                    "expired.",
-                                },
-                            },
-                        )
-                    )
+                    line_id = "batch_req_" + _seed(record.id, custom_id)[:32]
+                    line = {
+                        "id": line_id,
+                        "custom_id": custom_id,
+                        "response": None,
+                        "error": EXPIRED_ERROR,
+                    }
+                    err.write(_encode(line))
                     record.failed_count += 1
                     record.processed += 1
                     record.input_offset = offset
