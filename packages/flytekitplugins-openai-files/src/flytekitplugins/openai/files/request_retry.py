@@ -1,0 +1,254 @@
+"""Request-level retries: sort a round's results into kept answers, final errors and requests to send again.
+
+A job runs in rounds (at most ``max_request_attempts``): round 1 sends every request, each later round
+sends again the requests that failed transiently in the round before (`result_lines.TRANSIENT_STATUSES`,
+``batch_expired`` lines, and the unanswered requests of an expired or cancelled batch). `collect_round`
+reads one round's files and writes:
+
+- the output file: the previous rounds' answers, then this round's, each line with ``"attempts": N``
+  added (the round that answered it);
+- the error file: the previous rounds' final errors, then this round's failures that will not be sent
+  again (permanent ones, and transient ones whose attempts are spent), each with ``"attempts": N``;
+  requests no result file answers get an error line of their own (code ``missing_result``) and
+  unreadable result lines one with code ``unreadable_result``, both saying why;
+- the retry file: the original request lines (from the parts' input files) of the requests to send
+  again, in input order.
+
+So after the last round every custom_id is in exactly one of the two files, with its last answer or
+its last error. A request in round N's input has been tried N times: only failed requests go on.
+Memory stays flat: the results are indexed by custom_id on disk (`ResultIndex`) and every file is
+streamed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .batch_errors import batch_error_text
+from .config import READ_BUFFER
+from .errors import BatchResultError
+from .result_index import FileScan, IndexedLine, ResultIndex
+from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, error_line, with_attempts
+
+# How often a request is sent before its failure is final, unless told; 1 turns retries off.
+DEFAULT_MAX_REQUEST_ATTEMPTS = 3
+# Batch statuses whose unanswered requests were never sent: they may succeed in another batch.
+_UNFINISHED_STATUSES = frozenset({"expired", "cancelled"})
+
+
+@dataclass(frozen=True)
+class RoundPart:
+    """One part of a round: the requests it sent, its batch (as the job returned it), its result files.
+
+    Paths are local files; a result file the batch did not produce is None.
+    """
+
+    input_path: str
+    batch: Mapping[str, Any]
+    output_path: str | None = None
+    error_path: str | None = None
+
+
+@dataclass
+class PartCounts:
+    """What became of one part's requests in one round."""
+
+    part: int
+    batch_id: str
+    status: str
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0  # final failures, missing ones included
+    missing: int = 0  # final failures that no result file answered
+    retried: int = 0  # to be sent again in the next round
+
+    def text(self) -> str:
+        return (
+            f"part {self.part} (batch {self.batch_id}, {self.status}): {self.requests} requests: "
+            f"{self.succeeded} succeeded, {self.failed} failed ({self.missing} missing), "
+            f"{self.retried} to retry"
+        )
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    """The counts of one round, per part and in all; ``retried`` requests are in the retry file."""
+
+    attempt: int
+    parts: list[PartCounts]
+
+    @property
+    def requests(self) -> int:
+        return sum(p.requests for p in self.parts)
+
+    @property
+    def succeeded(self) -> int:
+        return sum(p.succeeded for p in self.parts)
+
+    @property
+    def failed(self) -> int:
+        return sum(p.failed for p in self.parts)
+
+    @property
+    def missing(self) -> int:
+        return sum(p.missing for p in self.parts)
+
+    @property
+    def retried(self) -> int:
+        return sum(p.retried for p in self.parts)
+
+    def lines(self) -> list[str]:
+        """Human-readable lines for the task's log: one per part, then the totals."""
+        total = (
+            f"Round {self.attempt}: {self.requests} requests: {self.succeeded} succeeded, {self.failed} "
+            f"failed ({self.missing} missing), {self.retried} to retry"
+        )
+        return [f"Round {self.attempt}, {p.text()}" for p in self.parts] + [total]
+
+
+def collect_round(
+    parts: Sequence[RoundPart],
+    *,
+    attempt: int,
+    max_request_attempts: int = DEFAULT_MAX_REQUEST_ATTEMPTS,
+    output_path: str,
+    error_path: str,
+    retry_path: str,
+    workdir: str,
+    previous_output: str | None = None,
+    previous_errors: str | None = None,
+) -> RoundReport:
+    """Sort round ``attempt``'s results (see the module's docstring) into the three files named.
+
+    ``previous_output`` / ``previous_errors`` are the files the round before wrote (None in round 1);
+    they are copied first, so each round's files hold everything decided so far. ``workdir`` holds the
+    temporary on-disk index. The retry file is written (maybe empty) in every round; it is empty when
+    ``attempt`` is ``max_request_attempts``.
+    """
+    if max_request_attempts < 1:
+        raise ValueError(f"max_request_attempts must be at least 1, got {max_request_attempts}")
+    if not 1 <= attempt <= max_request_attempts:
+        raise ValueError(
+            f"attempt must be between 1 and max_request_attempts ({max_request_attempts}), got {attempt}"
+        )
+    retry_left = attempt < max_request_attempts
+    counts: list[PartCounts] = []
+    with (
+        open(output_path, "wb") as output,
+        open(error_path, "wb") as errors,
+        open(retry_path, "wb") as retry,
+    ):
+        _copy(previous_output, output)
+        _copy(previous_errors, errors)
+        for number, part in enumerate(parts, start=1):
+            index_path = Path(workdir) / f".round-{attempt}-part-{number}.sqlite"
+            index_path.unlink(missing_ok=True)
+            try:
+                with ResultIndex(index_path) as index:
+                    counts.append(_sort_part(number, part, index, attempt, retry_left, output, errors, retry))
+            finally:
+                index_path.unlink(missing_ok=True)
+    return RoundReport(attempt, counts)
+
+
+def _sort_part(
+    number: int,
+    part: RoundPart,
+    index: ResultIndex,
+    attempt: int,
+    retry_left: bool,
+    output: IO[bytes],
+    errors: IO[bytes],
+    retry: IO[bytes],
+) -> PartCounts:
+    batch_id = str(part.batch.get("id") or f"of part {number}")
+    status = str(part.batch.get("status") or "unknown")
+    tally = PartCounts(number, batch_id, status)
+    scans = [
+        index.add_file(path, f"the {kind} file of batch {batch_id}")
+        for kind, path in (("output", part.output_path), ("error", part.error_path))
+        if path
+    ]
+    unanswered = _Unanswered(part.batch, batch_id, status, scans)
+    for raw, custom_id in _requests(part.input_path):
+        tally.requests += 1
+        found = index.find(custom_id)
+        if found is not None and found.kind is LineKind.SUCCEEDED:
+            output.write(with_attempts(index.read_line(found), attempt))
+            tally.succeeded += 1
+            continue
+        transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
+        if transient and retry_left:
+            retry.write(raw if raw.endswith(b"\n") else raw + b"\n")
+            tally.retried += 1
+            continue
+        tally.failed += 1
+        if found is None:
+            tally.missing += unanswered.code == MISSING_RESULT
+            errors.write(error_line(custom_id, unanswered.code, unanswered.reason, attempt))
+        elif found.kind is LineKind.UNREADABLE:
+            errors.write(error_line(custom_id, UNREADABLE_RESULT, _unreadable_reason(found, scans), attempt))
+        else:
+            errors.write(with_attempts(index.read_line(found), attempt))
+    return tally
+
+
+class _Unanswered:
+    """Why a part's request is in neither result file, and whether sending it again may help.
+
+    When a result file has unreadable lines that name no request, a request without a line was most
+    likely answered by one of them: it counts as failed (``unreadable_result``), not missing.
+    """
+
+    def __init__(self, batch: Mapping[str, Any], batch_id: str, status: str, scans: list[FileScan]) -> None:
+        self.transient = status in _UNFINISHED_STATUSES
+        self.code = MISSING_RESULT
+        orphans = [scan for scan in scans if scan.orphans]
+        if self.transient:
+            self.reason = f"batch {batch_id} was {status} before it answered this request"
+        elif status == "failed":
+            self.reason = (
+                f"batch {batch_id} failed before it answered this request: {batch_error_text(batch)}"
+            )
+        elif orphans:
+            unreadable = "; ".join(scan.orphan_text() for scan in orphans)
+            self.code = UNREADABLE_RESULT
+            self.reason = (
+                f"batch {batch_id} ({status}) has no readable result line for this request, and {unreadable}"
+            )
+        else:
+            self.reason = f"batch {batch_id} ({status}) returned no result line for this request"
+
+
+def _unreadable_reason(found: IndexedLine, scans: list[FileScan]) -> str:
+    label = scans[found.file].label if found.file < len(scans) else "a result file"
+    return f"the result line of this request (line {found.line} of {label}) {found.problem}"
+
+
+def _requests(path: str) -> Iterator[tuple[bytes, str]]:
+    """(raw line, custom_id) of each request of a part's input file, in order."""
+    with open(path, "rb", buffering=READ_BUFFER) as stream:
+        for line_number, raw in enumerate(stream, start=1):
+            if not raw.strip():
+                continue
+            try:
+                custom_id = json.loads(raw).get("custom_id")
+            except (ValueError, AttributeError):
+                custom_id = None
+            if not isinstance(custom_id, str):
+                raise BatchResultError(
+                    f"Line {line_number} of the request file {path} has no readable custom_id; the file "
+                    "changed since it was validated and uploaded"
+                )
+            yield raw, custom_id
+
+
+def _copy(source: str | None, sink: IO[bytes]) -> None:
+    if source:
+        with open(source, "rb") as stream:
+            shutil.copyfileobj(stream, sink, READ_BUFFER)

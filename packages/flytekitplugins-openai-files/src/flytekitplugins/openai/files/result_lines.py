@@ -1,0 +1,143 @@
+"""What one line of a batch's output or error file says about its request.
+
+A line is an answer (HTTP 2xx and no error), a failure worth sending again (`TRANSIENT_STATUSES`,
+`TRANSIENT_ERROR_CODES`), a failure that would fail again, or unreadable: the API wrote something that
+is not a JSON object (cut short, or an HTML error page). An unreadable line's request still counts, as
+failed with the reason; its custom_id is recovered from the raw text when it is there.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Per-request HTTP statuses that say "try again later": timeouts, rate limits and server faults.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# The error code of lines without a response whose batch ran out of time before sending the request:
+# sending it again may well succeed.
+BATCH_EXPIRED = "batch_expired"
+TRANSIENT_ERROR_CODES = frozenset({BATCH_EXPIRED})
+
+# Error codes this plugin writes for requests the API's files do not answer readably.
+UNREADABLE_RESULT = "unreadable_result"  # its line is there but cannot be read: counted failed
+MISSING_RESULT = "missing_result"  # no result file has a line for it: counted missing
+
+# How much of an unreadable line an error message quotes.
+QUOTED_CHARS = 60
+
+_CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+class LineKind(str, enum.Enum):
+    SUCCEEDED = "succeeded"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    """One result line read: its request's custom_id (None if not found), what it says, and why if unreadable."""
+
+    custom_id: str | None
+    kind: LineKind
+    record: Mapping[str, Any] | None = None
+    problem: str | None = None
+
+
+def read_result_line(raw: bytes) -> ResultLine:
+    """Classify one raw line (with or without its newline) of an output or error file."""
+    text = raw.strip()
+    try:
+        record = json.loads(text)
+    except ValueError as error:
+        return ResultLine(_recover_custom_id(text), LineKind.UNREADABLE, problem=_unreadable(text, error))
+    if not isinstance(record, dict):
+        return ResultLine(None, LineKind.UNREADABLE, problem=f"is JSON but not an object: {_quote(text)}")
+    custom_id = record.get("custom_id")
+    if not isinstance(custom_id, str):
+        return ResultLine(None, LineKind.UNREADABLE, problem=f"has no custom_id: {_quote(text)}")
+    return ResultLine(custom_id, classify(record), record)
+
+
+def classify(record: Mapping[str, Any]) -> LineKind:
+    """Succeeded, or failed transiently or permanently, by the line's HTTP status and error code."""
+    status, code, _ = error_of(record)
+    if code is None and status is not None and 200 <= status < 300:
+        return LineKind.SUCCEEDED
+    if record.get("response") is None and code in TRANSIENT_ERROR_CODES:
+        return LineKind.TRANSIENT
+    if status in TRANSIENT_STATUSES:
+        return LineKind.TRANSIENT
+    return LineKind.PERMANENT
+
+
+def error_of(record: Mapping[str, Any]) -> tuple[int | None, str | None, str | None]:
+    """(HTTP status, error code, error message) of a result line; code and message are None for an answer.
+
+    A failed request's error is either the line's ``error`` (no response: expired, cancelled) or the
+    error body of its non-2xx ``response``; an error without a code (OpenAI leaves many 400s without
+    one) is named by its type, else by its HTTP status.
+    """
+    response = record.get("response")
+    status = response.get("status_code") if isinstance(response, Mapping) else None
+    status = status if isinstance(status, int) and not isinstance(status, bool) else None
+    error = record.get("error")
+    if not isinstance(error, Mapping):
+        body = response.get("body") if isinstance(response, Mapping) else None
+        error = body.get("error") if isinstance(body, Mapping) else None
+        if not isinstance(error, Mapping):
+            if status is not None and 200 <= status < 300 and record.get("error") is None:
+                return status, None, None
+            return status, f"http_{status}" if status else "unknown_error", "no error details given"
+    code = error.get("code") or error.get("type") or (f"http_{status}" if status else "unknown_error")
+    message = error.get("message")
+    return status, str(code), str(message) if message is not None else "no error details given"
+
+
+def error_line(custom_id: str, code: str, message: str, attempts: int) -> bytes:
+    """An error-file line for a request the API's files do not answer readably (OpenAI's line shape)."""
+    line = {
+        "id": None,
+        "custom_id": custom_id,
+        "response": None,
+        "error": {"code": code, "message": message},
+        "attempts": attempts,
+    }
+    return json.dumps(line, ensure_ascii=False).encode() + b"\n"
+
+
+def with_attempts(raw: bytes, attempts: int) -> bytes:
+    """A readable result line with ``"attempts": N`` added, the rest kept byte for byte."""
+    body = raw.rstrip()
+    if not body.endswith(b"}"):
+        raise ValueError("not a JSON object line")
+    return body[:-1] + b',"attempts":' + str(attempts).encode() + b"}\n"
+
+
+def _recover_custom_id(text: bytes) -> str | None:
+    match = _CUSTOM_ID.search(text)
+    if match is None:
+        return None
+    try:
+        found = json.loads(b'"' + match.group(1) + b'"')
+    except ValueError:
+        return None
+    return found if isinstance(found, str) else None
+
+
+def _unreadable(text: bytes, error: ValueError) -> str:
+    position = getattr(error, "pos", None)
+    at_end = isinstance(position, int) and position >= len(text) - 1
+    if text.startswith(b"{") and (at_end or str(getattr(error, "msg", "")).startswith("Unterminated")):
+        return f"is cut short (not complete JSON): {_quote(text)}"
+    return f"is not JSON: {_quote(text)}"
+
+
+def _quote(text: bytes) -> str:
+    shown = text[:QUOTED_CHARS].decode("utf-8", errors="replace")
+    return repr(shown + ("..." if len(text) > QUOTED_CHARS else ""))

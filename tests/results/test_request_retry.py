@@ -1,0 +1,225 @@
+"""Request-level retries over real emulator batches: transient failures are sent again, permanent ones
+and spent attempts end in the error file, every custom_id ends in exactly one file."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from flytekitplugins.openai.files.request_retry import RoundPart, collect_round
+from openai_batch_emulator import Emulator
+
+from .rounds import chat, read_jsonl, run_job, run_parts, write_jsonl
+
+
+def _ids(lines: list[dict[str, Any]]) -> list[str]:
+    return [line["custom_id"] for line in lines]
+
+
+def _error_code(line: dict[str, Any]) -> str | None:
+    if line.get("error"):
+        return str(line["error"]["code"])
+    error = line["response"]["body"]["error"]
+    return str(error.get("code") or error.get("type"))
+
+
+@pytest.mark.slow
+def test_ten_thousand_requests_end_with_exactly_the_permanent_failures(
+    emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    # 5% transient (1% each of 429, 500, 502, 503 and a second 429 that needs two retries), 1% permanent.
+    emulator.configure(
+        fail_requests=[
+            {"custom_ids": "00$", "status": 429, "attempts": 1},
+            {"custom_ids": "20$", "status": 500, "attempts": 1},
+            {"custom_ids": "40$", "status": 502, "attempts": 1},
+            {"custom_ids": "60$", "status": 503, "attempts": 1},
+            {"custom_ids": "80$", "status": 429, "attempts": 2},
+            {"custom_ids": "55$", "status": 400},
+        ]
+    )
+    ids = [f"req-{i:05d}" for i in range(10_000)]
+    parts = [
+        write_jsonl(
+            tmp_path / f"part-{n}.jsonl", (chat(c, f"question {c}") for c in ids[n * 5000 : (n + 1) * 5000])
+        )
+        for n in range(2)
+    ]
+    job = run_job(openai_client, parts, tmp_path, max_request_attempts=3)
+
+    permanent = {c for c in ids if c.endswith("55")}
+    assert len(permanent) == 100
+    assert [(r.requests, r.succeeded, r.failed, r.retried) for r in job.reports] == [
+        (10_000, 9_400, 100, 500),  # 5% sent again, the 1% permanent kept as final errors
+        (500, 400, 0, 100),  # the "80$" ones fail a second time
+        (100, 100, 0, 0),
+    ]
+    outputs, errors = read_jsonl(job.output), read_jsonl(job.errors)
+    assert set(_ids(errors)) == permanent
+    assert {_error_code(e) for e in errors} == {"invalid_request_error"}
+    assert {e["attempts"] for e in errors} == {1}  # a permanent failure is not sent again
+    # Every custom_id exactly once across the two files, each answer with the round that gave it.
+    assert sorted(_ids(outputs) + _ids(errors)) == ids
+    attempts = Counter(line["attempts"] for line in outputs)
+    assert attempts == {1: 9_400, 2: 400, 3: 100}
+    assert all(line["attempts"] == 3 for line in outputs if line["custom_id"].endswith("80"))
+    # The answers are the API's lines, kept byte for byte apart from "attempts".
+    assert outputs[0]["response"]["status_code"] == 200
+    assert outputs[0]["response"]["body"]["choices"][0]["message"]["content"] == "Echo: question req-00001"
+
+
+def test_a_retry_round_that_fails_again_counts_the_attempts(
+    emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    emulator.configure(
+        fail_requests=[
+            {"custom_ids": "^always-", "status": 503},
+            {"custom_ids": "^twice-", "status": 500, "attempts": 2},
+            {"custom_ids": "^bad-", "status": 404},
+        ]
+    )
+    ids = ["ok-1", "always-1", "twice-1", "bad-1", "ok-2"]
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
+    job = run_job(openai_client, [part], tmp_path, max_request_attempts=3)
+
+    assert [(r.succeeded, r.failed, r.retried) for r in job.reports] == [(2, 1, 2), (0, 0, 2), (1, 1, 0)]
+    errors = {line["custom_id"]: line for line in read_jsonl(job.errors)}
+    assert {c: e["attempts"] for c, e in errors.items()} == {"bad-1": 1, "always-1": 3}
+    assert errors["always-1"]["response"]["status_code"] == 503  # its last error
+    outputs = {line["custom_id"]: line["attempts"] for line in read_jsonl(job.output)}
+    assert outputs == {"ok-1": 1, "ok-2": 1, "twice-1": 3}
+    # Input order within each round, earlier rounds first.
+    assert list(outputs) == ["ok-1", "ok-2", "twice-1"]
+
+
+def test_one_attempt_turns_retries_off(
+    emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    emulator.configure(fail_requests=[{"custom_ids": "^flaky-", "status": 429, "attempts": 1}])
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ["ok-1", "flaky-1"]))
+    job = run_job(openai_client, [part], tmp_path, max_request_attempts=1)
+    assert len(job.reports) == 1
+    assert job.reports[0].retried == 0
+    [error] = read_jsonl(job.errors)
+    assert (error["custom_id"], error["attempts"], error["response"]["status_code"]) == ("flaky-1", 1, 429)
+    assert (tmp_path / "round-1-retry.jsonl").read_bytes() == b""
+
+
+def test_unreadable_result_lines_count_as_failed_and_lose_nothing_else(
+    emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    emulator.configure(
+        fail_requests=[
+            {"custom_ids": "^cut-", "status": "truncated"},
+            {"custom_ids": "^html-", "status": "not_json"},
+        ]
+    )
+    ids = ["ok-1", "cut-1", "ok-2", "html-1", "ok-3"]
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
+    job = run_job(openai_client, [part], tmp_path, max_request_attempts=3)
+
+    [report] = job.reports  # not sent again: the API answered them (and billed them)
+    assert (report.succeeded, report.failed, report.missing, report.retried) == (3, 2, 0, 0)
+    assert _ids(read_jsonl(job.output)) == ["ok-1", "ok-2", "ok-3"]
+    errors = {line["custom_id"]: line for line in read_jsonl(job.errors)}
+    batch_id = job.rounds[0][0]["id"]
+    cut = errors["cut-1"]["error"]
+    assert cut["code"] == "unreadable_result"
+    assert f"line 2 of the output file of batch {batch_id}" in cut["message"]
+    assert "is cut short" in cut["message"]
+    # The HTML line names no request: the one request left without a readable line gets the reason.
+    html = errors["html-1"]["error"]
+    assert html["code"] == "unreadable_result"
+    assert "line 4 is not JSON: '<html><body>502 Bad Gateway</body></html>'" in html["message"]
+    assert f"batch {batch_id} (completed) has no readable result line" in html["message"]
+    assert {e["attempts"] for e in errors.values()} == {1}
+
+
+def test_unanswered_requests_of_a_cancelled_batch_are_sent_again(
+    emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    emulator.configure(requests_per_second=0)  # held in progress: the cancel leaves everything unanswered
+    ids = [f"req-{i}" for i in range(4)]
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
+    parts, [batch] = run_parts(openai_client, [part], tmp_path, cancel=True)
+    assert batch["status"] == "cancelled"
+    out, err, retry = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl"))
+    report = collect_round(
+        parts,
+        attempt=1,
+        output_path=str(out),
+        error_path=str(err),
+        retry_path=str(retry),
+        workdir=str(tmp_path),
+    )
+    assert (report.retried, report.failed) == (4, 0)
+    assert retry.read_bytes() == part.read_bytes()  # the original lines, byte for byte, in order
+    # On the last attempt they are final: missing, saying why.
+    last = collect_round(
+        parts,
+        attempt=3,
+        output_path=str(out),
+        error_path=str(err),
+        retry_path=str(retry),
+        workdir=str(tmp_path),
+    )
+    assert (last.retried, last.failed, last.missing) == (0, 4, 4)
+    errors = read_jsonl(err)
+    assert _ids(errors) == ids
+    assert errors[0]["error"] == {
+        "code": "missing_result",
+        "message": f"batch {batch['id']} was cancelled before it answered this request",
+    }
+    assert {e["attempts"] for e in errors} == {3}
+
+
+def test_expired_batch_lines_are_transient(
+    emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    emulator.configure(requests_per_second=0, completion_window_seconds=0.3)
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ["a", "b"]))
+    parts, [batch] = run_parts(openai_client, [part], tmp_path)
+    assert batch["status"] == "expired"
+    assert {line["error"]["code"] for line in read_jsonl(parts[0].error_path)} == {"batch_expired"}
+    out, err, retry = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl"))
+    report = collect_round(
+        parts,
+        attempt=2,
+        output_path=str(out),
+        error_path=str(err),
+        retry_path=str(retry),
+        workdir=str(tmp_path),
+    )
+    assert report.retried == 2
+    assert [json.loads(line)["custom_id"] for line in retry.read_text().splitlines()] == ["a", "b"]
+
+
+def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+    kwargs: dict[str, Any] = {
+        "output_path": str(tmp_path / "o"),
+        "error_path": str(tmp_path / "e"),
+        "retry_path": str(tmp_path / "r"),
+        "workdir": str(tmp_path),
+    }
+    with pytest.raises(ValueError, match="max_request_attempts must be at least 1"):
+        collect_round([], attempt=1, max_request_attempts=0, **kwargs)
+    with pytest.raises(ValueError, match="attempt must be between 1 and max_request_attempts"):
+        collect_round([], attempt=4, max_request_attempts=3, **kwargs)
+
+
+def test_a_changed_request_file_is_named(tmp_path: Path) -> None:
+    part = tmp_path / "part.jsonl"
+    part.write_text('{"custom_id": "a"}\nnot json\n')
+    kwargs: dict[str, Any] = {
+        "output_path": str(tmp_path / "o"),
+        "error_path": str(tmp_path / "e"),
+        "retry_path": str(tmp_path / "r"),
+        "workdir": str(tmp_path),
+    }
+    with pytest.raises(Exception, match=r"Line 2 of the request file .*part.jsonl has no readable custom_id"):
+        collect_round([RoundPart(str(part), {"id": "batch_x", "status": "completed"})], attempt=1, **kwargs)
