@@ -1,4 +1,4 @@
-"""The value the download task returns: the batch's output and error files, when the batch produced them."""
+"""The value the download and collect tasks return: the output and error files, and the results table."""
 
 from __future__ import annotations
 
@@ -6,14 +6,20 @@ from dataclasses import dataclass
 from typing import Optional
 
 from flytekit.types.file import JSONLFile
+from flytekit.types.structured import StructuredDataset
 from mashumaro.mixins.json import DataClassJSONMixin
 
 
 @dataclass
 class BatchResult(DataClassJSONMixin):
-    """Output and error JSONL files of a batch; a file the batch did not produce stays None."""
+    """Output and error JSONL files of a batch (or job); a file it did not produce stays None.
+
+    ``table`` is the results table (Parquet, one row per request in input order; see
+    `results_table`), set by a job's collect step; the single-batch download task leaves it None.
+    """
 
     # typing.Optional, not `X | None`: the same annotation upstream uses, so flytekit's type engine
     # gives this dataclass the same literal type on every Python and flytekit version.
     output_file: Optional[JSONLFile] = None  # noqa: UP045
     error_file: Optional[JSONLFile] = None  # noqa: UP045
+    table: Optional[StructuredDataset] = None  # noqa: UP045

@@ -1,0 +1,196 @@
+"""The summary of a job's results as JSON: totals, failures by code, tokens, estimated cost, batch timelines.
+
+`SummaryBuilder` takes the results table's rows as they are written (one pass, memory bounded by the
+number of error codes and models, not of requests) and `SummaryBuilder.build` returns a JSON-ready
+dict; the collect step logs it and the deck (`deck.render_deck`) shows it. `job_counts` is the smaller
+count of a job's batches that the job connector puts into its custom_info while the job runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .prices import PRICES_AS_OF, PRICES_SOURCE, ModelPrice, price_of
+
+# How many distinct error codes get a line of their own; the rest are counted under "other".
+SHOWN_CODES = 50
+# The most characters of an example error message kept.
+EXAMPLE_CHARS = 300
+# A batch's phases, each from the timestamp that starts it to the one that starts the next.
+PHASES = (("validating", "created_at"), ("in_progress", "in_progress_at"), ("finalizing", "finalizing_at"))
+_ENDS = ("completed_at", "failed_at", "expired_at", "cancelled_at")
+
+
+@dataclass
+class _Tokens:
+    requests: int = 0
+    prompt: int = 0
+    completion: int = 0
+
+
+@dataclass
+class SummaryBuilder:
+    """Totals of the table's rows, added one at a time by `results_table.write_results_table`."""
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    attempts: Counter[int] = field(default_factory=Counter)
+    retried: int = 0
+    failures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, _Tokens] = field(default_factory=dict)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Count one row of the results table (a dict with the table's columns)."""
+        status = str(row["status"])
+        self.statuses[status] += 1
+        attempts = row.get("attempts")
+        if isinstance(attempts, int):
+            self.attempts[attempts] += 1
+            self.retried += attempts > 1
+        if status != "succeeded":
+            self._failure(row)
+            return
+        model = row.get("model") or "(no model)"
+        tokens = self.tokens.setdefault(model, _Tokens())
+        tokens.requests += 1
+        tokens.prompt += row.get("prompt_tokens") or 0
+        tokens.completion += row.get("completion_tokens") or 0
+
+    def _failure(self, row: Mapping[str, Any]) -> None:
+        code = str(row.get("error_code") or "unknown_error")
+        if code not in self.failures and len(self.failures) >= SHOWN_CODES:
+            code = "other"
+        entry = self.failures.setdefault(
+            code,
+            {
+                "code": code,
+                "count": 0,
+                "http_status": row.get("http_status"),
+                "example": {
+                    "custom_id": row.get("custom_id"),
+                    "message": str(row.get("error_message") or "")[:EXAMPLE_CHARS],
+                },
+            },
+        )
+        entry["count"] += 1
+
+    def build(
+        self,
+        rounds: Sequence[Sequence[Mapping[str, Any]]] = (),
+        *,
+        prices: Mapping[str, ModelPrice] | None = None,
+        max_request_attempts: int | None = None,
+    ) -> dict[str, Any]:
+        """The summary as a JSON-ready dict.
+
+        ``rounds`` holds each round's batch dicts (as the job returned them, in part order), for the
+        timelines; ``prices`` are laid over the Batch price table (`prices.BATCH_PRICES`).
+        """
+        requests = sum(self.statuses.values())
+        prompt = sum(t.prompt for t in self.tokens.values())
+        completion = sum(t.completion for t in self.tokens.values())
+        return {
+            "requests": requests,
+            "succeeded": self.statuses["succeeded"],
+            "failed": self.statuses["failed"],
+            "missing": self.statuses["missing"],
+            "retried": self.retried,
+            "max_request_attempts": max_request_attempts,
+            "attempts": {str(n): self.attempts[n] for n in sorted(self.attempts)},
+            "failures": sorted(self.failures.values(), key=lambda f: (-f["count"], f["code"])),
+            "tokens": {"prompt": prompt, "completion": completion, "total": prompt + completion},
+            "cost": self._cost(prices),
+            "batches": [
+                timeline(batch, round_number, part)
+                for round_number, batches in enumerate(rounds, 1)
+                for part, batch in enumerate(batches, 1)
+            ],
+        }
+
+    def _cost(self, prices: Mapping[str, ModelPrice] | None) -> dict[str, Any]:
+        models = []
+        known = 0.0
+        unknown = []
+        for model in sorted(self.tokens):
+            tokens = self.tokens[model]
+            price = price_of(model, prices)
+            usd = None if price is None else price.cost(tokens.prompt, tokens.completion)
+            if usd is None:
+                unknown.append(model)
+            else:
+                known += usd
+            models.append(
+                {
+                    "model": model,
+                    "requests": tokens.requests,
+                    "prompt_tokens": tokens.prompt,
+                    "completion_tokens": tokens.completion,
+                    "usd": usd,
+                    "price_per_million": None
+                    if price is None
+                    else {"input": price.input_per_million, "output": price.output_per_million},
+                }
+            )
+        return {
+            "currency": "USD",
+            # The sum over the models with a known price; unknown models are listed, never counted as 0.
+            "known_usd": known,
+            "unknown_models": unknown,
+            "models": models,
+            "source": PRICES_SOURCE,
+            "as_of": PRICES_AS_OF,
+            "overridden": sorted(prices or {}),
+        }
+
+
+def timeline(batch: Mapping[str, Any], round_number: int, part: int) -> dict[str, Any]:
+    """A batch's phases as [start, end] Unix times (None when it never reached a phase), and its counts."""
+    stamps = {name: batch.get(name) for name in ("created_at", "in_progress_at", "finalizing_at", *_ENDS)}
+    end = next((stamps[name] for name in _ENDS if isinstance(stamps[name], int)), None)
+    phases: dict[str, list[int] | None] = {}
+    starts = [(phase, stamps[key]) for phase, key in PHASES]
+    for i, (phase, start) in enumerate(starts):
+        if not isinstance(start, int):
+            phases[phase] = None
+            continue
+        later = [s for _, s in starts[i + 1 :] if isinstance(s, int)]
+        stop = later[0] if later else end
+        phases[phase] = [start, stop if isinstance(stop, int) else start]
+    counts = batch.get("request_counts")
+    return {
+        "round": round_number,
+        "part": part,
+        "id": batch.get("id"),
+        "status": batch.get("status"),
+        "model": (batch.get("model") or None),
+        "request_counts": dict(counts) if isinstance(counts, Mapping) else None,
+        "created_at": stamps["created_at"],
+        "ended_at": end,
+        "phases": phases,
+    }
+
+
+def job_counts(batches: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """A job's progress for the connector's custom_info: parts done of all, requests completed and failed.
+
+    ``batches`` is the newest batch dict of each part (None-free); a part is done when its batch is
+    terminal. The counts are the batches' own ``request_counts``, so they move while batches run.
+    """
+    done = total = completed = failed = 0
+    for batch in batches:
+        if batch.get("status") in ("completed", "failed", "expired", "cancelled"):
+            done += 1
+        counts = batch.get("request_counts")
+        if isinstance(counts, Mapping):
+            total += int(counts.get("total") or 0)
+            completed += int(counts.get("completed") or 0)
+            failed += int(counts.get("failed") or 0)
+    return {
+        "parts": len(batches),
+        "parts_done": done,
+        "requests": total,
+        "requests_completed": completed,
+        "requests_failed": failed,
+    }
