@@ -8,6 +8,7 @@ route, and a deck must not call out). `publish_deck` adds it to the running task
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,8 +23,9 @@ h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:20px 0 8px}
 .card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:110px}
 .card .n{font-size:22px;font-weight:600}.card .l{font-size:12px;color:#616161}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:left}
-th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.note{font-size:12px;color:#616161}svg text{font-size:12px;fill:#212121}
+th{background:#f5f5f5}td{white-space:nowrap}td.msg{white-space:normal}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.note{font-size:12px;color:#616161}svg{display:block;margin-top:8px}svg text{font-size:12px;fill:#212121}
 """
 
 
@@ -120,7 +122,7 @@ def _failures(summary: Mapping[str, Any]) -> str:
         "<tr>"
         f'<td>{_e(f["code"])}</td><td class="num">{_n(f["count"])}</td>'
         f'<td class="num">{_e(f.get("http_status") or "")}</td>'
-        f"<td>{_e(f['example'].get('custom_id'))}</td><td>{_e(f['example'].get('message'))}</td>"
+        f"<td>{_e(f['example'].get('custom_id'))}</td><td class='msg'>{_e(f['example'].get('message'))}</td>"
         "</tr>"
         for f in failures
     )
@@ -256,13 +258,22 @@ def _counts(counts: Mapping[str, Any] | None) -> str:
 def _price(price: Mapping[str, float] | None) -> str:
     if not price:
         return "unknown"
-    return f"${price['input']:g} / ${price['output']:g}"
+    return f"{_dollars(price['input'])} / {_dollars(price['output'])}"
+
+
+def _dollars(value: float) -> str:
+    """A price as a price list writes it: cents at least, more digits only when it has them."""
+    whole, _, cents = f"{value:.4f}".rstrip("0").partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
 
 
 def _usd(value: float | None) -> str:
+    """Dollars and cents, or two significant digits below a cent; "unknown" for no price."""
     if value is None:
         return "unknown"
-    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
+    if value >= 0.01 or value == 0:
+        return f"${value:,.2f}"
+    return f"${value:.{1 - math.floor(math.log10(value))}f}"
 
 
 def _n(value: Any) -> str:
