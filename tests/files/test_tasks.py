@@ -132,7 +132,7 @@ def test_batch_result_round_trips_through_json(tmp_path: Path) -> None:
     assert again.error_file is None
     assert again.output_file is not None
     assert Path(again.output_file.download()).read_text() == '{"custom_id": "a"}\n'
-    assert json.loads(BatchResult().to_json()) == {"output_file": None, "error_file": None}
+    assert json.loads(BatchResult().to_json()) == {"output_file": None, "error_file": None, "table": None}
 
 
 def test_batch_result_round_trips_through_the_type_engine(tmp_path: Path) -> None:
