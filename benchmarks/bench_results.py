@@ -1,0 +1,176 @@
+"""Benchmark of a job's results on a million requests: sorting a round (request_retry.collect_round) and
+writing the results table with its summary (job_results.summarize_job).
+
+    uv run --frozen python benchmarks/bench_results.py [--requests 1000000] [--check]
+
+Writes the job's request files (parts of 50,000) and result files shaped as the Batch API writes them
+(answers with usage; 5% of the requests fail with 429, 1% with 400; results in an order of their own),
+then runs each phase in a fresh child process and prints its time and peak RSS growth (ru_maxrss at the
+end minus after the imports). Target: peak RSS growth < 100 MB per phase whatever the number of
+requests. ``--check`` exits non-zero when it is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MAX_RSS_GROWTH_MB = 100.0
+PART = 50_000
+
+
+def make_files(directory: Path, requests: int) -> list[dict[str, str]]:
+    """Request, output and error files of each part; the results of a part come back shuffled."""
+    parts = []
+    rng = random.Random(7)
+    for start in range(0, requests, PART):
+        n = len(parts)
+        paths = {k: str(directory / f"part-{n}-{k}.jsonl") for k in ("input", "output", "error")}
+        ids = [f"req-{i:07d}" for i in range(start, min(start + PART, requests))]
+        with open(paths["input"], "w") as sink:
+            for c in ids:
+                body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"Say {c}"}]}
+                sink.write(
+                    json.dumps(
+                        {"custom_id": c, "method": "POST", "url": "/v1/chat/completions", "body": body}
+                    )
+                    + "\n"
+                )
+        rng.shuffle(ids)
+        with open(paths["output"], "w") as output, open(paths["error"], "w") as error:
+            for c in ids:
+                number = int(c[4:])
+                status = 429 if number % 20 == 0 else 400 if number % 100 == 55 else 200
+                if status == 200:
+                    body = {
+                        "id": "chatcmpl-x",
+                        "object": "chat.completion",
+                        "model": "gpt-4o-mini",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": f"Echo: Say {c}"},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12},
+                    }
+                    sink = output
+                else:
+                    body = {
+                        "error": {
+                            "message": "injected",
+                            "type": "invalid_request_error",
+                            "param": None,
+                            "code": None,
+                        }
+                    }
+                    sink = error
+                line = {
+                    "id": f"batch_req_{number}",
+                    "custom_id": c,
+                    "response": {"status_code": status, "request_id": "req_x", "body": body},
+                    "error": None,
+                }
+                sink.write(json.dumps(line) + "\n")
+        parts.append(paths)
+    return parts
+
+
+def phase(name: str, directory: Path) -> None:
+    """Run one phase (imports first, then measure) and print its figures as JSON."""
+    import pyarrow.parquet  # noqa: F401  (imported before measuring: its import is not the phase's)
+
+    from flytekitplugins.openai.files.job_results import summarize_job
+    from flytekitplugins.openai.files.request_retry import RoundPart, collect_round
+
+    parts = json.loads((directory / "parts.json").read_text())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    if name == "round":
+        report = collect_round(
+            [
+                RoundPart(p["input"], {"id": f"batch_{i}", "status": "completed"}, p["output"], p["error"])
+                for i, p in enumerate(parts)
+            ],
+            attempt=1,
+            output_path=str(directory / "out.jsonl"),
+            error_path=str(directory / "err.jsonl"),
+            retry_path=str(directory / "retry.jsonl"),
+            workdir=str(directory),
+        )
+        detail = {
+            "requests": report.requests,
+            "succeeded": report.succeeded,
+            "failed": report.failed,
+            "retried": report.retried,
+        }
+    else:
+        results = summarize_job(
+            [p["input"] for p in parts],
+            str(directory / "out.jsonl"),
+            str(directory / "err.jsonl"),
+            table_directory=str(directory / "table"),
+            workdir=str(directory),
+        )
+        detail = {
+            "rows": results.table.rows,
+            "succeeded": results.summary["succeeded"],
+            "failed": results.summary["failed"],
+        }
+    seconds = time.perf_counter() - started
+    growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(
+        json.dumps({"phase": name, "seconds": round(seconds, 2), "rss_growth_mb": round(growth, 1), **detail})
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        phase(args.phase, Path(args.dir))
+        return 0
+    directory = Path(tempfile.mkdtemp(prefix="bench-results-"))
+    try:
+        started = time.perf_counter()
+        parts = make_files(directory, args.requests)
+        (directory / "parts.json").write_text(json.dumps(parts))
+        print(
+            f"{args.requests:,} requests in {len(parts)} parts written in {time.perf_counter() - started:.1f} s"
+        )
+        missed = False
+        for name in ("round", "table"):
+            out = (
+                subprocess.run(
+                    [sys.executable, __file__, "--phase", name, "--dir", str(directory)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            print(out)
+            missed |= json.loads(out)["rss_growth_mb"] >= MAX_RSS_GROWTH_MB
+        return 1 if args.check and missed else 0
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
