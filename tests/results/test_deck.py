@@ -147,6 +147,7 @@ def test_deck_is_added_to_the_task(results: JobResults) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # under CI with no browser yet, apt-get installs one first
 def test_the_deck_as_a_person_sees_it(results: JobResults, tmp_path: Path) -> None:
     chromium = require_browser()
     page = tmp_path / "deck.html"
