@@ -11,6 +11,7 @@ part reaches into another's private modules:
 - `retry`: the one retry policy of every call that reaches the API, what counts as transient, and
   running a call under a policy.
 - `batch_api`: facts of the Batch API: endpoints, limits, statuses, and how a batch's errors read.
+- `prices`: Batch API prices per model, for the results' cost estimate.
 - `settings`: reading a task template's `custom` with errors that name the task.
 
 Importing it is cheap: `openai` is loaded lazily, when a client is first built.

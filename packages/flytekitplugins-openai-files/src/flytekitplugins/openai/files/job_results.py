@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .prices import ModelPrice
+from flytekitplugins.openai.core.prices import ModelPrice
+
 from .results_table import ResultsTable, write_results_table
 from .summary import SummaryBuilder
 

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .batch_errors import batch_error_text
+from flytekitplugins.openai.core.batch_api import batch_error_text
+from flytekitplugins.openai.core.errors import BatchResultError
+
 from .config import READ_BUFFER
-from .errors import BatchResultError
 from .result_index import FileScan, IndexedLine, ResultIndex
 from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, error_line, with_attempts
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flytekitplugins.openai.core.errors import BatchResultError
+
 from .config import READ_BUFFER
-from .errors import BatchResultError
 from .result_index import ResultIndex
 from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, error_of
 

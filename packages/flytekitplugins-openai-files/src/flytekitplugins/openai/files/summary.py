@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .prices import PRICES_AS_OF, PRICES_SOURCE, ModelPrice, price_of
+from flytekitplugins.openai.core.batch_api import TERMINAL_STATUSES
+from flytekitplugins.openai.core.prices import PRICES_AS_OF, PRICES_SOURCE, ModelPrice, price_of
 
 # How many distinct error codes get a line of their own; the rest are counted under "other".
 SHOWN_CODES = 50
@@ -86,7 +87,7 @@ class SummaryBuilder:
         """The summary as a JSON-ready dict.
 
         ``rounds`` holds each round's batch dicts (as the job returned them, in part order), for the
-        timelines; ``prices`` are laid over the Batch price table (`prices.BATCH_PRICES`).
+        timelines; ``prices`` are laid over the Batch price table (`core.prices.BATCH_PRICES`).
         """
         requests = sum(self.statuses.values())
         prompt = sum(t.prompt for t in self.tokens.values())
@@ -180,7 +181,7 @@ def job_counts(batches: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """
     done = total = completed = failed = 0
     for batch in batches:
-        if batch.get("status") in ("completed", "failed", "expired", "cancelled"):
+        if batch.get("status") in TERMINAL_STATUSES:
             done += 1
         counts = batch.get("request_counts")
         if isinstance(counts, Mapping):

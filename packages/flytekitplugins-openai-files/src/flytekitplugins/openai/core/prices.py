@@ -5,7 +5,7 @@ dollars per million tokens. Batch prices are half the standard ones. The table w
 PRICES_AS_OF from the published prices; it is a snapshot, not fetched at run time (task pods may have no
 route to the internet), so prices OpenAI changed since then are wrong here until the table is updated.
 Give your own prices (a negotiated rate, a model not listed, a newer price) with the ``prices`` argument
-of `job_results.summarize_job` (or `summary.SummaryBuilder.build`): they are laid over this table. A
+of `files.job_results.summarize_job` (or `files.summary.SummaryBuilder.build`): they are laid over this table. A
 model in neither is "unknown", never free.
 """
 
