@@ -2,7 +2,8 @@
 
 The task is serialized with flytekit's own translator; the command is the template's container args
 with Flyte's placeholders filled in with local paths. Inputs are written as a LiteralMap proto and
-outputs (or the error document) are read back from the output prefix.
+outputs (or the error document) are read back from the output prefix. By default the command runs
+with this test environment's console scripts; tests/images runs it in the images instead.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,21 @@ SETTINGS = SerializationSettings(
     version="v1",
     image_config=ImageConfig(default_image=Image(name="default", fqn="localhost/image", tag="t")),
 )
+
+
+Launch = Callable[[list[str], dict[str, str], Path], tuple[list[str], dict[str, str]]]
+"""Where a pod's command runs: given the command, the environment Flyte gives the pod and the pod's
+folder (inputs and outputs live there), the command line and environment of the process that runs it."""
+
+
+def on_this_machine(
+    command: list[str], env: dict[str, str], workdir: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The command with this test environment's console scripts, its home in the pod's folder."""
+    process_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(workdir), **env}
+    if "PYTHONPATH" in os.environ:
+        process_env.setdefault("PYTHONPATH", os.environ["PYTHONPATH"])
+    return [str(Path(sys.executable).parent / command[0]), *command[1:]], process_env
 
 
 @dataclass
@@ -74,7 +91,7 @@ def run_in_pod(
     workdir: Path,
     env: dict[str, str],
     timeout: float = 180,
-    bin_dir: Path | None = None,
+    launch: Launch = on_this_machine,
 ) -> PodRun:
     template = serialize(task)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -98,22 +115,17 @@ def run_in_pod(
         assert "{{" not in arg, f"unfilled placeholder in {arg!r}"
         args[i] = arg
     assert args[0] == "pyflyte-execute", args
-    # The pod's console script: from bin_dir (an image's venv) if given, else this test environment's.
-    args[0] = str((bin_dir or Path(sys.executable).parent) / "pyflyte-execute")
 
     pod_env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(workdir),
         "FLYTE_FAIL_ON_ERROR": "true",
         "FLYTE_SDK_LOGGING_LEVEL": "10",
         "FLYTE_SDK_RICH_TRACEBACKS": "0",
         "COLUMNS": "250",
         **env,
     }
-    if "PYTHONPATH" in os.environ:
-        pod_env.setdefault("PYTHONPATH", os.environ["PYTHONPATH"])
+    command, process_env = launch(args, pod_env, workdir)
     proc = subprocess.run(
-        args, env=pod_env, cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False
+        command, env=process_env, cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False
     )
 
     outputs = error = None

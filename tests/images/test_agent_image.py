@@ -1,4 +1,4 @@
-"""The agent image's install step and command give a connector server that offers openai-batch."""
+"""The agent image's own command starts a connector server that offers openai-batch over gRPC."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import pytest
 from flyteidl.admin.agent_pb2 import ListAgentsRequest, ListAgentsResponse
 from flyteidl.service.agent_pb2_grpc import AgentMetadataServiceStub
 
-from tests.images.image_env import dockerfile_cmd, free_port, image_env, install_image
+from tests.images.conftest import Image
+from tests.images.image_env import free_port
 
-STARTUP_SECONDS = 60
+STARTUP_SECONDS = 120
+TASK_TYPES = {"openai-batch"}
 
 
 def with_ports(cmd: list[str], grpc_port: int, metrics_port: int) -> list[str]:
-    """The image's CMD with its fixed ports swapped for free ones (the test shares the host)."""
+    """The image's CMD with its fixed ports swapped for free ones (the test shares the host's network)."""
     ports = {"--port": str(grpc_port), "--prometheus_port": str(metrics_port)}
     assert set(ports) <= set(cmd), f"the agent image's CMD no longer sets both ports: {cmd}"
     return [ports.get(prev, arg) if prev else arg for prev, arg in zip(["", *cmd[:-1]], cmd, strict=True)]
@@ -44,22 +46,16 @@ def list_agents(server: subprocess.Popen[str], port: int) -> ListAgentsResponse:
 
 
 @pytest.mark.slow
-def test_agent_image_serves_the_openai_batch_connector(plugin_wheels: Path, tmp_path: Path) -> None:
-    bin_dir = install_image("agent", tmp_path / "venv", plugin_wheels)
+def test_agent_image_serves_the_openai_batch_connector(agent_image: Image, tmp_path: Path) -> None:
+    assert agent_image.cmd is not None, "the agent image has no command of its own"
+    assert agent_image.cmd[:3] == ["pyflyte", "serve", "connector"]
     grpc_port, metrics_port = free_port(), free_port()
-    cmd = with_ports(dockerfile_cmd("agent"), grpc_port, metrics_port)
-    assert cmd[0] == "pyflyte"
-    assert (bin_dir / "pyflyte").exists()
+    command, env = agent_image.launch(with_ports(agent_image.cmd, grpc_port, metrics_port), {}, tmp_path)
 
     log = tmp_path / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
-            cmd,
-            cwd=tmp_path,
-            env=image_env(tmp_path / "venv", tmp_path),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
+            command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
         )
     try:
         try:
@@ -70,11 +66,11 @@ def test_agent_image_serves_the_openai_batch_connector(plugin_wheels: Path, tmp_
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
 
     offered = {c.name for agent in response.agents for c in agent.supported_task_categories}
     offered |= {t for agent in response.agents for t in agent.supported_task_types}
-    assert "openai-batch" in offered, f"agents offered: {response.agents}"
+    assert offered >= TASK_TYPES, f"agents offered: {response.agents}"

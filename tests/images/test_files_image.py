@@ -1,38 +1,71 @@
-"""The files image's install step runs the upload task's container command, as a Flyte pod would."""
+"""The files image runs the upload and the download task's real container command, as a Flyte pod would."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flytekitplugins.openai.files import OpenAIFileConfig, UploadJSONLFileTask
-from tests.files.conftest import SECRET, SECRET_ENV
-from tests.files.pod import jsonl_literal, run_in_pod
+from flytekitplugins.openai.files import (
+    BatchResult,
+    DownloadJSONFilesTask,
+    OpenAIFileConfig,
+    UploadJSONLFileTask,
+)
+from tests.files.conftest import SECRET, SECRET_ENV, run_batch
+from tests.files.pod import jsonl_literal, python_literal, run_in_pod, serialize
 from tests.files.requests import good_file
-from tests.images.image_env import install_image
+from tests.images.conftest import Image
+
+pytestmark = pytest.mark.slow
 
 
-@pytest.mark.slow
 def test_files_image_runs_the_upload_task(
-    plugin_wheels: Path, tmp_path: Path, emulator: Any, openai_client: Any
+    files_image: Image, tmp_path: Path, emulator: Any, openai_client: Any
 ) -> None:
-    bin_dir = install_image("files", tmp_path / "venv", plugin_wheels)
     requests = good_file(tmp_path / "requests.jsonl", n=3)
     task = UploadJSONLFileTask("up", OpenAIFileConfig(SECRET, base_url=emulator.base_url))
 
+    # The key arrives as Flyte injects secrets.
     run = run_in_pod(
         task,
         {"jsonl_in": jsonl_literal(requests)},
         tmp_path / "pod",
-        # The image puts its venv first on PATH; the key arrives as Flyte injects secrets.
-        env={"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", SECRET_ENV: emulator.api_key},
-        bin_dir=bin_dir,
+        env={SECRET_ENV: emulator.api_key},
+        launch=files_image.launch,
     )
 
     assert run.returncode == 0, run.log[-4000:]
     file_id = run.output("result", str)
     assert openai_client.files.content(file_id).read() == requests.read_bytes()
+    assert emulator.api_key not in run.log
+
+
+def test_files_image_runs_the_download_task(
+    files_image: Image, tmp_path: Path, emulator: Any, openai_client: Any
+) -> None:
+    emulator.configure(fail_custom_ids=r"^req-1$")
+    batch = run_batch(openai_client, good_file(tmp_path / "requests.jsonl", n=3))
+    task = DownloadJSONFilesTask("down", OpenAIFileConfig(SECRET))
+    inputs = {"batch_endpoint_result": python_literal(serialize(task), "batch_endpoint_result", batch, dict)}
+
+    run = run_in_pod(
+        task,
+        inputs,
+        tmp_path / "pod",
+        env={SECRET_ENV: emulator.api_key, "OPENAI_BASE_URL": emulator.base_url},
+        launch=files_image.launch,
+    )
+
+    assert run.returncode == 0, run.log[-4000:]
+    assert "3 requests: 2 succeeded, 1 failed, 0 missing" in run.stdout
+    result = run.output("result", BatchResult)
+    assert result.output_file is not None
+    assert result.error_file is not None
+    for local, file_id in (
+        (result.output_file, batch["output_file_id"]),
+        (result.error_file, batch["error_file_id"]),
+    ):
+        assert Path(local.download()).read_bytes() == openai_client.files.content(file_id).read()
     assert emulator.api_key not in run.log

@@ -1,4 +1,4 @@
-"""The images' install scripts refuse unclear input before they create or install anything."""
+"""The images' install script refuses unclear input before they create or install anything."""
 
 from __future__ import annotations
 
@@ -6,47 +6,52 @@ from pathlib import Path
 
 import pytest
 
-from tests.images.image_env import run_install
-
-COMPONENTS = ["files", "agent"]
+from tests.images.image_env import TARGETS, run_install
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
-def test_without_wheels_the_release_must_be_named(component: str, tmp_path: Path) -> None:
-    result = run_install(component, tmp_path / "venv", wheels=None, plugin_version=None)
+def test_the_image_must_be_named(tmp_path: Path) -> None:
+    result = run_install("connector", tmp_path / "venv", wheels=None)
+    assert result.returncode != 0
+    assert "unknown image 'connector' (files or agent)" in result.stderr
+    assert not (tmp_path / "venv").exists()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_without_wheels_the_release_must_be_named(target: str, tmp_path: Path) -> None:
+    result = run_install(target, tmp_path / "venv", wheels=None, plugin_version=None)
     assert result.returncode != 0
     assert "PLUGIN_VERSION must name the plugin release" in result.stderr
     assert not (tmp_path / "venv").exists()
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
-def test_flytekit_must_be_pinned(component: str, tmp_path: Path) -> None:
-    result = run_install(component, tmp_path / "venv", wheels=None, flytekit_version="")
+@pytest.mark.parametrize("target", TARGETS)
+def test_flytekit_must_be_pinned(target: str, tmp_path: Path) -> None:
+    result = run_install(target, tmp_path / "venv", wheels=None, flytekit_version="")
     assert result.returncode != 0
     assert "FLYTEKIT_VERSION must name the flytekit release to pin" in result.stderr
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
-def test_wheels_must_carry_the_release_version(component: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", TARGETS)
+def test_wheels_must_carry_the_release_version(target: str, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     for name in ("flytekitplugins_openai_files", "flytekitplugins_openai_batch"):
         (wheels / f"{name}-1.0.0-py3-none-any.whl").touch()
-    result = run_install(component, tmp_path / "venv", wheels=wheels, plugin_version="2.0.0")
+    result = run_install(target, tmp_path / "venv", wheels=wheels, plugin_version="2.0.0")
     assert result.returncode != 0
     assert f"no wheel matches {wheels}/flytekitplugins_openai_" in result.stderr
     assert "-2.0.0-py3-none-any.whl" in result.stderr
     assert not (tmp_path / "venv").exists()
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
-def test_two_builds_of_one_package_are_ambiguous(component: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", TARGETS)
+def test_two_builds_of_one_package_are_ambiguous(target: str, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     for version in ("1.0.0", "1.1.0"):
         for name in ("flytekitplugins_openai_files", "flytekitplugins_openai_batch"):
             (wheels / f"{name}-{version}-py3-none-any.whl").touch()
-    result = run_install(component, tmp_path / "venv", wheels=wheels, plugin_version=None)
+    result = run_install(target, tmp_path / "venv", wheels=wheels, plugin_version=None)
     assert result.returncode != 0
     assert "several wheels match" in result.stderr
     assert not (tmp_path / "venv").exists()

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from importlib import metadata
-from pathlib import Path
 
 import pytest
-import yaml
 from flytekit.configuration.default_images import PythonVersion
 
 from flytekitplugins.openai.files import OpenAIFileDefaultImages
 from flytekitplugins.openai.files.images import IMAGE_REPOSITORY, SUPPORTED_PYTHON_VERSIONS
-from tests.images.image_env import IMAGES, dockerfile_args, load_matrix
-from tests.support.wheels import PLUGINS, ROOT
+from tests.images.image_env import IMAGES, TARGETS, dockerfile_args, dockerfile_stages, load_matrix
+from tests.images.workflow import build_step, load, wheels_command
+from tests.support.wheels import BUILD_COMMAND, PLUGINS
 
 MATRIX = load_matrix()
-COMPONENTS = sorted(MATRIX.images)
 
 
 def python_version(text: str) -> PythonVersion:
@@ -23,9 +21,13 @@ def python_version(text: str) -> PythonVersion:
     return PythonVersion((int(major), int(minor)))
 
 
-def test_every_component_has_its_image_folder() -> None:
-    assert COMPONENTS == ["agent", "files"]
-    assert sorted(p.name for p in IMAGES.iterdir() if (p / "Dockerfile").exists()) == COMPONENTS
+def test_one_dockerfile_has_a_target_for_every_image() -> None:
+    assert TARGETS == ("files", "agent")
+    assert sorted(p.name for p in IMAGES.rglob("Dockerfile")) == ["Dockerfile"]
+    stages = dockerfile_stages()
+    assert set(TARGETS) <= set(stages)
+    # A build without --target gives the image the tasks default to.
+    assert list(stages)[-1] == "files"
 
 
 def test_images_are_built_for_exactly_the_pythons_the_code_supports() -> None:
@@ -59,9 +61,8 @@ def test_packages_declare_the_image_pythons(package: str) -> None:
     assert declared == list(MATRIX.python)
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
-def test_dockerfile_defaults_are_the_matrix_pins(component: str) -> None:
-    args = dockerfile_args(component)
+def test_dockerfile_defaults_are_the_matrix_pins() -> None:
+    args = dockerfile_args()
     assert args["PYTHON_VERSION"] == MATRIX.python[-1]
     assert args["FLYTEKIT_VERSION"] == MATRIX.flytekit
     assert args["UV_VERSION"] == MATRIX.uv
@@ -75,11 +76,11 @@ def test_the_image_flytekit_pin_is_the_one_the_workspace_tests() -> None:
 
 
 def test_images_workflow_builds_from_the_matrix() -> None:
-    workflow = yaml.safe_load(Path(ROOT / ".github/workflows/images.yml").read_text())
-    build = workflow["jobs"]["build"]
+    workflow = load("images.yml")
     assert "images/matrix.json" in str(workflow["jobs"]["plan"]["steps"])
-    (push,) = [s["with"] for s in build["steps"] if s.get("uses", "").startswith("docker/build-push-action")]
-    assert push["context"] == "images/${{ matrix.component.name }}"
+    push = build_step()
+    assert push["context"] == "images"
+    assert push["target"] == "${{ matrix.component.target }}"
     assert push["build-contexts"] == "wheels=dist"
     assert push["tags"] == (
         "${{ needs.plan.outputs.registry }}/${{ matrix.component.image }}:"
@@ -87,6 +88,13 @@ def test_images_workflow_builds_from_the_matrix() -> None:
     )
 
 
+def test_images_install_the_wheels_the_release_publishes() -> None:
+    # The same command in both workflows, and the one the tests build their wheels with.
+    release = wheels_command("release.yml", "build")
+    assert wheels_command("images.yml", "build") == release
+    assert release == f"uv {' '.join(BUILD_COMMAND)} -o dist"
+
+
 def test_ci_tests_the_plugins_on_the_image_pythons() -> None:
-    workflow = yaml.safe_load(Path(ROOT / ".github/workflows/ci.yml").read_text())
+    workflow = load("ci.yml")
     assert workflow["jobs"]["tests"]["strategy"]["matrix"]["python"] == list(MATRIX.python)

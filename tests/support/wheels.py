@@ -19,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = ("flytekitplugins-openai-files", "flytekitplugins-openai-batch", "flytekitplugins-openai")
+# As release.yml builds what it publishes (and images.yml what the images install); tests/images checks.
+BUILD_COMMAND = ("build", "--all-packages", "--no-sources")
 
 
 def uv() -> str:
@@ -48,7 +50,7 @@ def built_wheels(shared_dir: Path) -> Path:
         if not done.exists():
             shutil.rmtree(out, ignore_errors=True)
             subprocess.run(
-                [uv(), "build", "--all-packages", "--no-sources", "--out-dir", str(out)],
+                [uv(), *BUILD_COMMAND, "--out-dir", str(out)],
                 cwd=ROOT,
                 check=True,
                 capture_output=True,
