@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flytekit import Secret
 
-from flytekitplugins.openai.files import OpenAIFileConfig
+from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 
 # A group and key of our own, so a developer's OPENAI_API_KEY can never stand in for the secret.
 SECRET = Secret(group="tests", key="openai_key")
@@ -44,3 +44,14 @@ def run_batch(client: Any, path: Path, endpoint: str = "/v1/chat/completions") -
         time.sleep(0.05)
         batch = client.batches.retrieve(batch.id)
     return dict(batch.model_dump(mode="json"))
+
+
+def assert_downloaded(result: BatchResult, batch: dict[str, Any], client: Any) -> None:
+    """The download task's result files hold exactly the batch's output and error files."""
+    assert result.output_file is not None
+    assert result.error_file is not None
+    for local, file_id in (
+        (result.output_file, batch["output_file_id"]),
+        (result.error_file, batch["error_file_id"]),
+    ):
+        assert Path(local.download()).read_bytes() == client.files.content(file_id).read()

@@ -15,7 +15,7 @@ from flytekitplugins.openai.files import (
     UploadJSONLFileTask,
 )
 from openai_batch_emulator import Emulator
-from tests.files.conftest import SECRET, SECRET_ENV, file_ids, run_batch
+from tests.files.conftest import SECRET, SECRET_ENV, assert_downloaded, file_ids, run_batch
 from tests.files.pod import jsonl_literal, python_literal, run_in_pod, serialize
 from tests.files.requests import good_file, request, write_lines
 
@@ -47,13 +47,7 @@ def test_download_in_a_pod_with_base_url_from_the_environment(
     assert run.returncode == 0, run.log[-4000:]
     assert "4 requests: 3 succeeded, 1 failed, 0 missing" in run.stdout
     result = run.output("result", BatchResult)
-    assert result.output_file is not None
-    assert result.error_file is not None
-    for local, file_id in (
-        (result.output_file, batch["output_file_id"]),
-        (result.error_file, batch["error_file_id"]),
-    ):
-        assert Path(local.download()).read_bytes() == openai_client.files.content(file_id).read()
+    assert_downloaded(result, batch, openai_client)
     # Result files were written under the raw output prefix Flyte gave the pod.
     assert str(tmp_path / "pod" / "raw") in result.output_file.path
 

@@ -1,9 +1,11 @@
-"""buildah, as the image tests use it: root, chroot isolation, vfs storage of their own.
+"""buildah, as the image tests use it: root, chroot isolation, a container storage of their own.
 
 This kind of machine runs no container engine; Debian's buildah builds a Dockerfile and runs what it
-built without one, as root, with `--isolation chroot` and the `vfs` storage driver. The tests keep
-their images in a storage of their own under /var/cache, so the stand-in base made once is kept
-between runs on the same machine and nothing else's images are touched.
+built without one, as root, with `--isolation chroot`. The tests keep their images in a storage of
+their own under /var/cache, so the stand-in base made once is kept between runs on the same machine
+and nothing else's images are touched. Its driver is `overlay` where the kernel and file system take
+it (a container shares its image's layers) and `vfs` elsewhere (a full copy per layer and container:
+slower, but it works everywhere).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE = Path("/var/cache/flytekitplugins-openai/images")
+RUNROOT = "/run/flytekitplugins-openai-images"
 TOOLS = {"buildah": "buildah", "debootstrap": "debootstrap"}  # command -> the Debian package that has it
 
 
@@ -25,13 +28,16 @@ def missing_tools() -> list[str]:
     return [package for command, package in TOOLS.items() if not shutil.which(command)]
 
 
-def install_tools() -> str | None:
-    """Install buildah and debootstrap from Debian's packages when missing; why not, if it cannot."""
+def cannot_build() -> str | None:
+    """Why the images cannot be built here, or None; installs buildah and debootstrap from Debian's
+    packages when they are missing."""
+    if os.geteuid() != 0:
+        return "building the images needs root (buildah with chroot isolation, debootstrap)"
     missing = missing_tools()
     if not missing:
         return None
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return f"building the images needs root and apt-get to install {', '.join(missing)}"
+    if not shutil.which("apt-get"):
+        return f"no apt-get to install {', '.join(missing)} with"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
@@ -42,13 +48,19 @@ def install_tools() -> str | None:
 
 @dataclass(frozen=True)
 class Buildah:
-    root: Path = CACHE / "storage"
-    runroot: Path = Path("/run/flytekitplugins-openai-images")
+    driver: str  # the storage driver; each has its own storage
 
     def command(self, *args: str) -> list[str]:
-        return [
-            "buildah", "--root", str(self.root), "--runroot", str(self.runroot), "--storage-driver", "vfs", *args,
-        ]  # fmt: skip
+        storage = ["--root", str(CACHE / f"storage-{self.driver}"), "--runroot", f"{RUNROOT}-{self.driver}"]
+        return ["buildah", "--storage-driver", self.driver, *storage, *args]
+
+    @classmethod
+    def on_this_machine(cls) -> Buildah:
+        """With overlay storage if this machine takes it (buildah tries it as it opens the storage), else vfs."""
+        overlay = cls("overlay")
+        if subprocess.run(overlay.command("images"), capture_output=True, timeout=120).returncode == 0:
+            return overlay
+        return cls("vfs")
 
     def __call__(self, *args: str, timeout: float = 600) -> str:
         done = subprocess.run(
@@ -78,9 +90,9 @@ class Buildah:
         return labels.get(name)
 
     def size(self, image: str) -> int:
-        """The image's size, as `buildah images` reports it (its layers, unpacked)."""
-        listed = json.loads(self("images", "--json", image))
-        return int(listed[0]["size"])
+        """The image's size unpacked: its layers (uncompressed tars in local storage) added up."""
+        manifest = json.loads(self.inspect(image)["Manifest"])
+        return sum(int(layer["size"]) for layer in manifest["layers"])
 
     def images_labelled(self, name: str) -> list[str]:
         listed = json.loads(self("images", "--json", "--filter", f"label={name}") or "[]")

@@ -7,7 +7,6 @@ would push, above its base.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -20,20 +19,10 @@ from tests.files.pod import Launch
 from tests.images.buildah import CACHE, Buildah
 from tests.images.stand_in import PYTHON, ensure_stand_in
 from tests.images.workflow import image_build
+from tests.support.wheels import locked
 
 # Marks the images these tests build; each run removes those of the runs before it.
 TEST_LABEL = "org.flytekitplugins-openai.test-run"
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

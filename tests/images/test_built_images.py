@@ -57,8 +57,8 @@ def test_image_leaves_build_tools_and_caches_behind(
     venv = sum(size for path, size in added.items() if path.startswith("/opt/venv/"))
     record_property(
         REPORTED,
-        f"{target}: {megabytes(buildah.size(built.tag))} on the {megabytes(buildah.size(built.base))}"
-        f" stand-in base ({megabytes(venv)} venv), python {built.python}, built in {built.seconds:.0f} s",
+        f"{target}: {megabytes(buildah.size(built.tag))} unpacked: the {megabytes(buildah.size(built.base))}"
+        f" stand-in base, a {megabytes(venv)} venv and the user; python {built.python}, built in {built.seconds:.0f} s",
     )
 
     unexpected = [

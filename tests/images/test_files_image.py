@@ -13,7 +13,7 @@ from flytekitplugins.openai.files import (
     OpenAIFileConfig,
     UploadJSONLFileTask,
 )
-from tests.files.conftest import SECRET, SECRET_ENV, run_batch
+from tests.files.conftest import SECRET, SECRET_ENV, assert_downloaded, run_batch
 from tests.files.pod import jsonl_literal, python_literal, run_in_pod, serialize
 from tests.files.requests import good_file
 from tests.images.conftest import Image
@@ -60,12 +60,5 @@ def test_files_image_runs_the_download_task(
 
     assert run.returncode == 0, run.log[-4000:]
     assert "3 requests: 2 succeeded, 1 failed, 0 missing" in run.stdout
-    result = run.output("result", BatchResult)
-    assert result.output_file is not None
-    assert result.error_file is not None
-    for local, file_id in (
-        (result.output_file, batch["output_file_id"]),
-        (result.error_file, batch["error_file_id"]),
-    ):
-        assert Path(local.download()).read_bytes() == openai_client.files.content(file_id).read()
+    assert_downloaded(run.output("result", BatchResult), batch, openai_client)
     assert emulator.api_key not in run.log

@@ -54,6 +54,7 @@ class ImageBuild:
 def image_build(target: str, python: str, dist: Path) -> ImageBuild:
     """images.yml's build of `target` for `python`, its `dist` folder (the wheels it built) at `dist`."""
     matrix = load_matrix()
+    assert python in matrix.python, f"images.yml builds no image for Python {python}"
     # What the plan job outputs and the matrix gives; an expression not listed here fails the test.
     values = {
         "matrix.python": python,

@@ -32,7 +32,8 @@ def uv() -> str:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """Holds an exclusive lock on `path` (made if missing), so one process of several does a shared job."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -46,7 +47,7 @@ def built_wheels(shared_dir: Path) -> Path:
     """Wheels (and sdists) of every workspace package, built as a user would: `--no-sources`."""
     out = shared_dir / "dist"
     done = shared_dir / "dist.done"
-    with _locked(shared_dir / "dist.lock"):
+    with locked(shared_dir / "dist.lock"):
         if not done.exists():
             shutil.rmtree(out, ignore_errors=True)
             subprocess.run(
