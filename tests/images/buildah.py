@@ -71,10 +71,8 @@ class Buildah:
         return done.stdout
 
     def image_exists(self, image: str) -> bool:
-        return (
-            subprocess.run(self.command("inspect", "--type", "image", image), capture_output=True).returncode
-            == 0
-        )
+        found = subprocess.run(self.command("inspect", "--type", "image", image), capture_output=True)
+        return found.returncode == 0
 
     def inspect(self, image: str) -> dict[str, Any]:
         found: dict[str, Any] = json.loads(self("inspect", "--type", "image", image))
@@ -101,13 +99,21 @@ class Buildah:
     def remove_image(self, image: str) -> None:
         subprocess.run(self.command("rmi", "--force", image), capture_output=True, check=False)
 
-    def build(self, context: Path, *, target: str, args: dict[str, str], contexts: dict[str, Path], tag: str,
-              labels: dict[str, str], log: Path) -> None:  # fmt: skip
+    def build(
+        self,
+        context: Path,
+        *,
+        target: str,
+        args: dict[str, str],
+        contexts: dict[str, Path],
+        tag: str,
+        labels: dict[str, str],
+        log: Path,
+    ) -> None:
         """`buildah build` of one target, as a registry build would (only the base image is local)."""
         command = self.command(
-            "build", "--isolation", "chroot", "--pull=never", "--target", target, "--tag", tag, "--file",
-            str(context / "Dockerfile"),
-        )  # fmt: skip
+            "build", "--isolation", "chroot", "--pull=never", "--target", target, "--tag", tag
+        )
         command += [f"--build-arg={k}={v}" for k, v in args.items()]
         command += [f"--build-context={k}={v}" for k, v in contexts.items()]
         command += [f"--label={k}={v}" for k, v in labels.items()]
@@ -118,13 +124,12 @@ class Buildah:
         if done.returncode:
             raise RuntimeError(f"building {target} failed ({done.returncode}):\n{log.read_text()[-6000:]}")
 
-    def run(self, container: str, command: Sequence[str], *, env: dict[str, str], volumes: Sequence[Path] = (),
-            user: str | None = None) -> list[str]:  # fmt: skip
+    def run(
+        self, container: str, command: Sequence[str], *, env: dict[str, str], volumes: Sequence[Path] = ()
+    ) -> list[str]:
         """The command line that runs `command` in `container` as its image would: its user, working folder
         and environment, plus `env`; each of `volumes` is mounted at its own path; host networking."""
         line = self.command("run", "--isolation", "chroot")
         line += [f"--volume={v}:{v}" for v in volumes]
         line += [f"--env={k}={v}" for k, v in env.items()]
-        if user:
-            line.append(f"--user={user}")
         return [*line, container, "--", *command]

@@ -34,10 +34,20 @@ class BuiltImage:
     seconds: float
 
 
-def stand_in(buildah: Buildah) -> str:
-    """The stand-in base, made once per machine (several test sessions may ask at once)."""
-    with locked(CACHE / "stand-in.lock"):
-        return ensure_stand_in(buildah, CACHE)
+def prepare(buildah: Buildah, shared: Path) -> str:
+    """Once per test session, before its first build: the stand-in base (made once per machine), and
+    the images of earlier runs removed. Returns the base."""
+    with locked(shared / "prepare.lock"):
+        with locked(CACHE / "stand-in.lock"):
+            base = ensure_stand_in(buildah, CACHE)
+        done = shared / "prepared"
+        if not done.exists():
+            for old in buildah.images_labelled(TEST_LABEL):
+                if buildah.label(old, TEST_LABEL) != shared.name:
+                    buildah.remove_image(old)
+            buildah("rmi", "--prune")  # stages of builds that were stopped half way
+            done.touch()
+        return base
 
 
 def build_image(buildah: Buildah, target: str, wheels: Path, shared: Path) -> BuiltImage:
@@ -47,12 +57,7 @@ def build_image(buildah: Buildah, target: str, wheels: Path, shared: Path) -> Bu
     with locked(shared / f"image-{target}.lock"):
         if record.exists():
             return BuiltImage(**json.loads(record.read_text()))
-        base = stand_in(buildah)
-        with locked(CACHE / "prune.lock"):
-            for old in buildah.images_labelled(TEST_LABEL):
-                if buildah.label(old, TEST_LABEL) != run:
-                    buildah.remove_image(old)
-            buildah("rmi", "--prune")  # stages of builds that were stopped half way
+        base = prepare(buildah, shared)
         build = image_build(target, PYTHON, wheels)
         tag = f"localhost/flytekitplugins-openai-test/{target}:{run}"
         started = time.monotonic()
