@@ -15,7 +15,8 @@ from tests.images.conftest import Image
 from tests.images.image_env import free_port
 
 STARTUP_SECONDS = 120
-TASK_TYPES = {"openai-batch"}
+# Every connector the agent image serves.
+TASK_TYPES = {"openai-batch", "chatgpt"}
 
 
 def with_ports(cmd: list[str], grpc_port: int, metrics_port: int) -> list[str]:
@@ -46,7 +47,7 @@ def list_agents(server: subprocess.Popen[str], port: int) -> ListAgentsResponse:
 
 
 @pytest.mark.slow
-def test_agent_image_serves_the_openai_batch_connector(agent_image: Image, tmp_path: Path) -> None:
+def test_agent_image_serves_every_connector(agent_image: Image, tmp_path: Path) -> None:
     assert agent_image.cmd is not None, "the agent image has no command of its own"
     assert agent_image.cmd[:3] == ["pyflyte", "serve", "connector"]
     grpc_port, metrics_port = free_port(), free_port()
