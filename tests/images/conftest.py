@@ -19,7 +19,7 @@ from _pytest.terminal import TerminalReporter
 
 from tests.files.pod import Launch
 from tests.images.buildah import Buildah, cannot_build
-from tests.images.container import BuiltImage, build_image, in_container, working_container
+from tests.images.container import BuiltImage, build_image, in_container, running, working_container
 from tests.images.image_env import dockerfile_cmd, in_venv, install_venv
 
 # A build on a busy machine takes minutes, and the first test to use an image waits for it.
@@ -48,11 +48,12 @@ def buildah() -> Buildah:
 @pytest.fixture(scope="session")
 def built_image(
     buildah: Buildah, plugin_wheels: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], BuiltImage]:
+) -> Iterator[Callable[[str], BuiltImage]]:
     """Builds a target once per session (the first test to ask waits for it), shared by xdist workers."""
     basetemp = tmp_path_factory.getbasetemp()
     shared = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
-    return lambda target: build_image(buildah, target, plugin_wheels, shared)
+    with running(shared.name):
+        yield lambda target: build_image(buildah, target, plugin_wheels, shared)
 
 
 def image_in(request: pytest.FixtureRequest, target: str, tmp_path: Path) -> Iterator[Image]:

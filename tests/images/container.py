@@ -7,6 +7,7 @@ would push, above its base.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -21,8 +22,10 @@ from tests.images.stand_in import PYTHON, ensure_stand_in
 from tests.images.workflow import image_build
 from tests.support.wheels import locked
 
-# Marks the images these tests build; each run removes those of the runs before it.
+# Marks the images these tests build with their test session; a session removes those of sessions that
+# no longer run (each running session holds a lock in RUNS).
 TEST_LABEL = "org.flytekitplugins-openai.test-run"
+RUNS = CACHE / "runs"
 
 
 @dataclass(frozen=True)
@@ -34,18 +37,44 @@ class BuiltImage:
     seconds: float
 
 
+@contextmanager
+def running(run: str) -> Iterator[None]:
+    """Marks test session `run` as running while in it (a shared lock, held by each of its processes), so
+    that another session on this machine leaves its images alone."""
+    RUNS.mkdir(parents=True, exist_ok=True)
+    with open(RUNS / f"{run}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+
+def is_running(run: str) -> bool:
+    with open(RUNS / f"{run}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def prepare(buildah: Buildah, shared: Path) -> str:
     """Once per test session, before its first build: the stand-in base (made once per machine), and
-    the images of earlier runs removed. Returns the base."""
+    the images of earlier sessions that no longer run removed. Returns the base."""
     with locked(shared / "prepare.lock"):
         with locked(CACHE / "stand-in.lock"):
             base = ensure_stand_in(buildah, CACHE)
         done = shared / "prepared"
         if not done.exists():
-            for old in buildah.images_labelled(TEST_LABEL):
-                if buildah.label(old, TEST_LABEL) != shared.name:
-                    buildah.remove_image(old)
-            buildah("rmi", "--prune")  # stages of builds that were stopped half way
+            with locked(CACHE / "prune.lock"):
+                others = {p.stem for p in RUNS.glob("*.lock")} - {shared.name}
+                active = {run for run in others if is_running(run)}
+                for old in buildah.images_labelled(TEST_LABEL):
+                    if buildah.label(old, TEST_LABEL) not in active | {shared.name}:
+                        buildah.remove_image(old)
+                if not active:
+                    buildah("rmi", "--prune")  # stages of builds that were stopped half way
+                for run in others - active:
+                    (RUNS / f"{run}.lock").unlink(missing_ok=True)
             done.touch()
         return base
 

@@ -1,4 +1,4 @@
-"""The agent image's own command starts a connector server that offers openai-batch over gRPC."""
+"""The agent image's own command starts a connector server that offers openai-batch and chatgpt over gRPC."""
 
 from __future__ import annotations
 
