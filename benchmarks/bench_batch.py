@@ -40,7 +40,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 MAX_RATIO = 1.15
 SDK_POLL_S = 0.05
@@ -65,9 +64,7 @@ def sdk_pipeline(path: str, base_url: str, out_dir: Path) -> dict[str, str]:
             uploaded = client.files.create(
                 file=(os.path.basename(path), stream, "application/jsonl"), purpose="batch"
             )
-        batch = client.batches.create(
-            input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h"
-        )
+        batch = client.batches.create(input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h")
         while batch.status not in TERMINAL:
             time.sleep(SDK_POLL_S)
             batch = client.batches.retrieve(batch.id)
@@ -88,6 +85,7 @@ def workflow_pipeline(path: str) -> dict[str, str]:
     """A local run of `create_batch` on a JSONL file; the same code runs this project and upstream."""
     from flytekit import Secret
     from flytekit.types.file import JSONLFile
+
     from flytekitplugins.openai import create_batch
 
     batch = create_batch(
@@ -212,7 +210,8 @@ def measure(
     for result in results.values():
         with open(result, "rb") as f:
             lines += sum(1 for _ in f)
-    requests = sum(1 for _ in open(path, "rb"))
+    with open(path, "rb") as f:
+        requests = sum(1 for _ in f)
     if lines != requests:
         raise SystemExit(f"{contender.name}: {lines} result lines for {requests} requests ({results})")
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -353,7 +352,9 @@ def main() -> int:
             work, max(p.stat().st_size for p in files.values()), args.requests
         )
         warm_up(contenders, base_url, emulator.pid, work)
-        print(f"emulator at {base_url}; {args.requests:,} requests per batch; Python {sys.version.split()[0]}")
+        print(
+            f"emulator at {base_url}; {args.requests:,} requests per batch; Python {sys.version.split()[0]}"
+        )
         for size in sizes:
             for c in contenders:
                 c.runs[size] = []
