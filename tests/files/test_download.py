@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,16 @@ from flytekitplugins.openai.files import (
     OpenAIFileConfig,
 )
 from tests.files.conftest import SECRET, SECRET_ENV, run_batch
-from tests.files.requests import good_file
+from tests.files.requests import URL, good_file
 
 
 def lines_of(path: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 def test_output_file_only(tmp_path: Path, files_config: OpenAIFileConfig, openai_client: Any) -> None:
@@ -55,7 +61,63 @@ def test_output_and_error_files(
     assert "5 requests: 3 succeeded, 2 failed, 0 missing" in capfd.readouterr().out
 
 
-def test_missing_requests_are_reported_and_can_fail_the_task(
+def cancelled_with_one_unanswered(client: Any, emulator: Any, path: Path) -> dict[str, Any]:
+    """A batch of two requests cancelled after answering the first: the second is in neither file.
+
+    Request i is answered (i + 1) gaps after the batch starts, so the cancel has to land within one
+    gap of seeing the first answer; on a machine too slow for that the gap doubles and it runs again.
+    """
+    with open(good_file(path, n=2), "rb") as stream:
+        input_id = client.files.create(file=stream, purpose="batch").id
+    gap = 1.0
+    for _ in range(6):
+        emulator.configure(validating_seconds=0, cancelling_seconds=0, requests_per_second=1 / gap)
+        batch = client.batches.create(input_file_id=input_id, endpoint=URL, completion_window="24h")
+        deadline = time.monotonic() + 60 * gap
+        while not (batch.request_counts and batch.request_counts.completed):
+            assert time.monotonic() < deadline, f"no request answered: {batch.status}"
+            time.sleep(0.02)
+            batch = client.batches.retrieve(batch.id)
+        client.batches.cancel(batch.id)
+        while batch.status != "cancelled":
+            assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
+            time.sleep(0.02)
+            batch = client.batches.retrieve(batch.id)
+        if batch.request_counts is not None and batch.request_counts.completed == 1:
+            return dict(batch.model_dump(mode="json"))
+        gap *= 2
+    raise AssertionError("could not cancel a batch between its two answers")
+
+
+def test_a_request_in_neither_file_is_named_and_can_fail_the_task(
+    tmp_path: Path,
+    emulator: Any,
+    files_config: OpenAIFileConfig,
+    openai_client: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    batch = cancelled_with_one_unanswered(openai_client, emulator, tmp_path / "in.jsonl")
+    assert batch["request_counts"] == {"total": 2, "completed": 1, "failed": 0}
+
+    # flytekit's logger does not propagate on every version: listen to it directly.
+    flytekit_logger.addHandler(caplog.handler)
+    try:
+        result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+    finally:
+        flytekit_logger.removeHandler(caplog.handler)
+    assert result.output_file is not None
+    assert "2 requests: 1 succeeded, 0 failed, 1 missing" in capfd.readouterr().out
+    assert "1 of 2 requests are in neither the output nor the error file: 'req-1'" in caplog.text
+
+    task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
+    with pytest.raises(
+        BatchResultError, match=r"1 of 2 requests .*'req-1' \(fail_on_missing_requests is set\)"
+    ):
+        task(batch_endpoint_result=batch)
+
+
+def test_many_missing_requests_are_named_a_few_at_a_time(
     tmp_path: Path,
     files_config: OpenAIFileConfig,
     openai_client: Any,
@@ -66,8 +128,8 @@ def test_missing_requests_are_reported_and_can_fail_the_task(
     # The batch claims a larger input than it answered: req-3..req-9 are in neither result file.
     with open(good_file(tmp_path / "all.jsonl", n=10), "rb") as stream:
         batch["input_file_id"] = openai_client.files.create(file=stream, purpose="batch").id
+    batch["request_counts"]["total"] = 10
 
-    # flytekit's logger does not propagate on every version: listen to it directly.
     flytekit_logger.addHandler(caplog.handler)
     try:
         result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
@@ -82,6 +144,31 @@ def test_missing_requests_are_reported_and_can_fail_the_task(
         BatchResultError, match=r"7 of 10 requests .* and 2 more \(fail_on_missing_requests is set\)"
     ):
         task(batch_endpoint_result=batch)
+
+
+def test_a_repeated_id_is_caught_though_the_counts_agree(
+    tmp_path: Path,
+    files_config: OpenAIFileConfig,
+    openai_client: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    batch = run_batch(openai_client, good_file(tmp_path / "in.jsonl", n=3))
+    # A server that answers req-1 twice and req-2 never: three lines for three requests.
+    lines = openai_client.files.content(batch["output_file_id"]).read().splitlines(keepends=True)
+    by_id = {json.loads(line)["custom_id"]: line for line in lines}
+    forged = write_bytes(tmp_path / "output.jsonl", by_id["req-0"] + by_id["req-1"] + by_id["req-1"])
+    with open(forged, "rb") as stream:
+        batch["output_file_id"] = openai_client.files.create(file=stream, purpose="user_data").id
+    assert batch["request_counts"] == {"total": 3, "completed": 3, "failed": 0}
+
+    flytekit_logger.addHandler(caplog.handler)
+    try:
+        DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
+    finally:
+        flytekit_logger.removeHandler(caplog.handler)
+    assert "3 requests: 3 succeeded, 0 failed, 1 missing" in capfd.readouterr().out
+    assert "1 of 3 requests are in neither the output nor the error file: 'req-2'" in caplog.text
 
 
 def test_batch_with_neither_file_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,13 +189,30 @@ def test_batch_with_neither_file_fails_naming_it(monkeypatch: pytest.MonkeyPatch
         DownloadJSONFilesTask("down", OpenAIFileConfig(SECRET))(batch_endpoint_result=batch)
 
 
+def test_deleted_input_file_is_not_needed_when_every_request_is_accounted_for(
+    tmp_path: Path,
+    files_config: OpenAIFileConfig,
+    openai_client: Any,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    batch = run_batch(openai_client, good_file(tmp_path / "in.jsonl", n=3))
+    openai_client.files.delete(batch["input_file_id"])
+
+    task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
+    result = task(batch_endpoint_result=batch)
+    assert result.output_file is not None
+    assert "3 requests: 3 succeeded, 0 failed, 0 missing" in capfd.readouterr().out
+
+
 def test_deleted_input_file_keeps_the_results_unless_the_count_is_required(
     tmp_path: Path,
+    emulator: Any,
     files_config: OpenAIFileConfig,
     openai_client: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    batch = run_batch(openai_client, good_file(tmp_path / "in.jsonl", n=3))
+    # One request is in neither file, so the input is needed to name it; it is gone.
+    batch = cancelled_with_one_unanswered(openai_client, emulator, tmp_path / "in.jsonl")
     input_id = batch["input_file_id"]
     openai_client.files.delete(input_id)
 
@@ -118,7 +222,7 @@ def test_deleted_input_file_keeps_the_results_unless_the_count_is_required(
     finally:
         flytekit_logger.removeHandler(caplog.handler)
     assert result.output_file is not None
-    assert len(lines_of(result.output_file.download())) == 3
+    assert len(lines_of(result.output_file.download())) == 1
     assert f"cannot read its input file {input_id} (" in caplog.text
     assert "404" in caplog.text
 

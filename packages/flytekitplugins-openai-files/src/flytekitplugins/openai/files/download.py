@@ -30,7 +30,7 @@ from flytekitplugins.openai.core.retry import (
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
-from .reconcile import RequestTally, reconcile
+from .reconcile import Reconciliation, RequestTally, counted_requests, reconcile
 from .result import BatchResult
 from .settings import DOWNLOAD_TASK_TYPE, DownloadSettings
 
@@ -126,17 +126,43 @@ def _account_for_requests(
     fail_on_missing_requests: bool,
     api_key: str | None,
 ) -> None:
+    # The batch's own count settles it when the result files agree with it; the input file, fetched
+    # and read again only to name what is missing, is needed only when they do not.
+    outcome = counted_requests(batch, tally) or _reconcile_with_input(
+        client, batch, batch_id, tally, directory, fail_on_missing_requests, api_key
+    )
+    if outcome is None:
+        return
+    # Printed, not logged: flytekit logs only from WARNING up by default, and this count always matters.
+    print(outcome.summary(batch_id), flush=True)
+    if outcome.missing:
+        message = outcome.missing_message(batch_id)
+        if fail_on_missing_requests:
+            raise BatchResultError(message + " (fail_on_missing_requests is set)")
+        logger.warning(message)
+
+
+def _reconcile_with_input(
+    client: Any,
+    batch: Mapping[str, Any],
+    batch_id: str,
+    tally: RequestTally,
+    directory: Path,
+    fail_on_missing_requests: bool,
+    api_key: str | None,
+) -> Reconciliation | None:
+    """Compare the results with the batch's input file; None (after a warning) when it cannot be read."""
     input_id = batch.get("input_file_id")
     if not input_id:
         logger.warning(
             f"Batch {batch_id}: {tally.succeeded} succeeded, {tally.failed} failed; no input_file_id in the "
             "batch, so requests missing from both files cannot be counted"
         )
-        return
+        return None
     input_path = directory / f".{batch_id}-input.jsonl"
     try:
         download_file(client, input_id, input_path, api_key=api_key)
-        outcome = reconcile(str(input_path), tally)
+        return reconcile(str(input_path), tally)
     except (TransferError, OSError) as e:
         # The results are already downloaded: losing them because the input (only needed for
         # counting) was deleted or unreachable helps nobody, unless the count was asked for.
@@ -150,16 +176,9 @@ def _account_for_requests(
             f"Batch {batch_id}: {tally.succeeded} succeeded, {tally.failed} failed; cannot read its input "
             f"file {input_id} ({reason}), so requests missing from both result files are not counted"
         )
-        return
+        return None
     finally:
         input_path.unlink(missing_ok=True)
-    # Printed, not logged: flytekit logs only from WARNING up by default, and this count always matters.
-    print(outcome.summary(batch_id), flush=True)
-    if outcome.missing:
-        message = outcome.missing_message(batch_id)
-        if fail_on_missing_requests:
-            raise BatchResultError(message + " (fail_on_missing_requests is set)")
-        logger.warning(message)
 
 
 def require_result_files(batch: Mapping[str, Any]) -> tuple[str | None, str | None]:

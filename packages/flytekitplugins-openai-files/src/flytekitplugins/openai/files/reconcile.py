@@ -1,20 +1,46 @@
 """Accounts for every request of a batch: succeeded, failed, or missing from both result files.
 
 A batch can finish (or expire, or be cancelled) with requests in neither file; without this check
-they would silently vanish from the workflow's results.
+they would silently vanish from the workflow's results. The result files are read once, taking from
+each line only its ``custom_id``, status code and error (msgspec decodes those fields and skips the
+rest), and compared with the batch's own ``request_counts.total``: when the files hold exactly that
+many requests, each once, none can be missing and the input file is not needed. Only when they
+disagree is the input file read, to name the requests that are missing.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from .config import READ_BUFFER
 
 # How many missing custom_ids a warning or error names.
 NAMED_MISSING = 5
+
+
+class _Response(msgspec.Struct):
+    status_code: Any = None
+
+
+class _ResultLine(msgspec.Struct):
+    """The fields of an output or error line that the count needs; the response body is skipped."""
+
+    custom_id: Any = None
+    response: _Response | None = None
+    error: Any = None
+
+
+class _InputLine(msgspec.Struct):
+    custom_id: Any = None
+
+
+_RESULT_LINE = msgspec.json.Decoder(_ResultLine)
+_INPUT_LINE = msgspec.json.Decoder(_InputLine)
 
 
 @dataclass
@@ -25,22 +51,23 @@ class RequestTally:
 
     def add_output_file(self, path: str) -> None:
         """Output lines carry a response; a non-2xx status there is a failed request."""
-        for record in _records(path):
-            response = record.get("response")
-            status = response.get("status_code") if isinstance(response, dict) else None
-            if record.get("error") is None and isinstance(status, int) and 200 <= status < 300:
+        for custom_id, status, error in _result_lines(path):
+            if error is None and isinstance(status, int) and 200 <= status < 300:
                 self.succeeded += 1
             else:
                 self.failed += 1
-            self._see(record)
+            self._see(custom_id)
 
     def add_error_file(self, path: str) -> None:
-        for record in _records(path):
+        for custom_id, _, _ in _result_lines(path):
             self.failed += 1
-            self._see(record)
+            self._see(custom_id)
 
-    def _see(self, record: dict[str, Any]) -> None:
-        custom_id = record.get("custom_id")
+    def accounts_for(self, total: int) -> bool:
+        """Whether the result files hold ``total`` requests, each once: then none can be missing."""
+        return self.succeeded + self.failed == total == len(self.seen)
+
+    def _see(self, custom_id: Any) -> None:
         if isinstance(custom_id, str):
             self.seen.add(custom_id)
 
@@ -67,12 +94,24 @@ class Reconciliation:
         )
 
 
+def counted_requests(batch: Mapping[str, Any], tally: RequestTally) -> Reconciliation | None:
+    """The account from the batch's own request count, or None when the input file must be read.
+
+    That is when the count is absent, or when the result files do not hold exactly that many
+    distinct requests (some are missing, or a custom_id repeats).
+    """
+    counts = batch.get("request_counts")
+    total = counts.get("total") if isinstance(counts, Mapping) else None
+    if not isinstance(total, int) or isinstance(total, bool) or not tally.accounts_for(total):
+        return None
+    return Reconciliation(requests=total, succeeded=tally.succeeded, failed=tally.failed, missing=[])
+
+
 def reconcile(input_path: str, tally: RequestTally) -> Reconciliation:
     """Compare the input file's custom_ids with those seen in the results, keeping input order."""
     requests = 0
     missing: list[str] = []
-    for record in _records(input_path):
-        custom_id = record.get("custom_id")
+    for custom_id in _input_ids(input_path):
         if not isinstance(custom_id, str):
             continue
         requests += 1
@@ -81,15 +120,45 @@ def reconcile(input_path: str, tally: RequestTally) -> Reconciliation:
     return Reconciliation(requests=requests, succeeded=tally.succeeded, failed=tally.failed, missing=missing)
 
 
-def _records(path: str) -> Iterator[dict[str, Any]]:
-    """JSON objects of a JSONL file, one line at a time; lines that are not objects are skipped."""
+def _result_lines(path: str) -> Iterator[tuple[Any, Any, Any]]:
+    """(custom_id, response status code, error) of each JSON object line of a result file."""
+    for raw in _lines(path):
+        try:
+            line = _RESULT_LINE.decode(raw)
+        except msgspec.DecodeError:
+            # A shape the fast decoder refuses (a response that is not an object, a non-object line,
+            # JSON only the standard library accepts): judged field by field as before.
+            record = _object(raw)
+            if record is None:
+                continue
+            response = record.get("response")
+            status = response.get("status_code") if isinstance(response, dict) else None
+            yield record.get("custom_id"), status, record.get("error")
+            continue
+        yield line.custom_id, line.response.status_code if line.response else None, line.error
+
+
+def _input_ids(path: str) -> Iterator[Any]:
+    """The custom_id of each JSON object line of a request file."""
+    for raw in _lines(path):
+        try:
+            yield _INPUT_LINE.decode(raw).custom_id
+        except msgspec.DecodeError:
+            record = _object(raw)
+            if record is not None:
+                yield record.get("custom_id")
+
+
+def _lines(path: str) -> Iterator[bytes]:
     with open(path, "rb", buffering=READ_BUFFER) as stream:
         for raw in stream:
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                yield record
+            if not raw.isspace():
+                yield raw
+
+
+def _object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
