@@ -26,8 +26,9 @@ from flytekitplugins.openai.files import (
     UploadJSONLFileTask,
 )
 
-from ._compat import AsyncExecutorMixin, ResourceMeta, lookup_connector
+from ._compat import AsyncExecutorMixin, Resource, ResourceMeta, lookup_connector
 from .config import TASK_TYPE, BatchConfig, is_http_url
+from .local_poll import poll_until_done
 from .settings import BatchTaskSettings
 
 __all__ = [
@@ -96,6 +97,12 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
             meta = getattr(self, "resource_meta", None)
             if meta is not None:
                 self._finished_batches.add(getattr(meta, "batch_id", ""))
+
+    async def _get(self, resource_meta: ResourceMeta) -> Resource:
+        """A local run's wait for the batch: flytekit's loop, polling soon and then backing off."""
+        return await poll_until_done(
+            self.name, lookup_connector(TASK_TYPE), resource_meta, lambda: self._clean_up_task
+        )
 
     def agent_signal_handler(self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None) -> Any:
         """Ctrl-C in a local run (flytekit 1.15): cancel the batch on the server before exiting."""
