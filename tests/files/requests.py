@@ -58,6 +58,12 @@ BAD_FILES: list[tuple[str, list[Any], str]] = [
         "line 2: url '/v1/embeddings' differs from '/v1/chat/completions' on line 1",
     ),
     ("body-not-object", [request(0), request(1, body="hello")], "line 2: body must be a JSON object"),
+    ("body-null", [request(0), request(1, body=None)], "line 2: body must be a JSON object, got NoneType"),
+    (
+        "body-missing",
+        [request(0), {k: v for k, v in request(1).items() if k != "body"}],
+        "line 2: body is missing",
+    ),
     ("model-missing", [request(0), request(1, body={"messages": []})], "line 2: body.model is missing"),
     (
         "model-differs",

@@ -32,6 +32,8 @@ def test_every_line_shape_counts_as_before(tmp_path: Path) -> None:
         ],
     )
     errors = write_lines(tmp_path / "errors.jsonl", ['{"custom_id": "i", "response": null, "error": {}}'])
+    with open(output, "ab") as f:  # a custom_id that is not UTF-8: skipped
+        f.write(b'{"custom_id": "\xff", "response": {"status_code": 200}, "error": null}\n')
     tally = RequestTally()
     tally.add_output_file(str(output))
     tally.add_error_file(str(errors))

@@ -95,3 +95,24 @@ def test_invalid_utf8_is_named(tmp_path: Path) -> None:
     path.write_bytes(json.dumps(request(0)).encode() + b"\n" + b'{"custom_id": "\xff\xfe"}\n')
     with pytest.raises(InvalidRequestFile, match="line 2: not valid UTF-8"):
         validate_request_file(str(path))
+
+
+def test_invalid_utf8_deep_in_a_body_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    deep = request(1)
+    deep["body"]["messages"][0]["content"] = "PLACEHOLDER"
+    line = json.dumps(deep).encode().replace(b"PLACEHOLDER", b"\xff")
+    path.write_bytes(json.dumps(request(0)).encode() + b"\n" + line + b"\n")
+    with pytest.raises(InvalidRequestFile, match="line 2: not valid UTF-8"):
+        validate_request_file(str(path))
+
+
+def test_json_only_the_standard_library_reads_is_judged_as_before(tmp_path: Path) -> None:
+    """NaN and a byte-order mark are outside strict JSON; json.loads has always accepted them here."""
+    path = tmp_path / "lenient.jsonl"
+    lenient = request(1)
+    lenient["body"]["temperature"] = float("nan")
+    nan = json.dumps(lenient).encode()
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(request(0)).encode() + b"\n" + nan + b"\n")
+    assert validate_request_file(str(path)).requests == 2
+

@@ -125,7 +125,7 @@ def _result_lines(path: str) -> Iterator[tuple[Any, Any, Any]]:
     for raw in _lines(path):
         try:
             line = _RESULT_LINE.decode(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             # A shape the fast decoder refuses (a response that is not an object, a non-object line,
             # JSON only the standard library accepts): judged field by field as before.
             record = _object(raw)
@@ -143,7 +143,7 @@ def _input_ids(path: str) -> Iterator[Any]:
     for raw in _lines(path):
         try:
             yield _INPUT_LINE.decode(raw).custom_id
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             record = _object(raw)
             if record is not None:
                 yield record.get("custom_id")

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from flytekitplugins.openai.core.batch_api import (
     BATCH_ENDPOINTS,
     MAX_INPUT_FILE_BYTES,
@@ -96,27 +98,19 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
     model: Any = _MISSING
     model_line = 0
     requests = 0
-    loads = json.loads
 
     with open(path, "rb", buffering=READ_BUFFER) as stream:
         for lineno, raw in enumerate(stream, 1):
-            if not raw.strip():
+            if raw.isspace():
                 problems.add(f"line {lineno}: blank line (every line must be one JSON request)")
                 continue
             requests += 1
-            try:
-                request = loads(raw)
-            except json.JSONDecodeError as e:
-                problems.add(f"line {lineno}: not valid JSON ({e.msg} at column {e.colno})")
+            request = _read_request(raw)
+            if isinstance(request, str):
+                problems.add(f"line {lineno}: {request}")
                 continue
-            except UnicodeDecodeError:
-                problems.add(f"line {lineno}: not valid UTF-8")
-                continue
-            if type(request) is not dict:
-                problems.add(f"line {lineno}: a request must be a JSON object, got {type(request).__name__}")
-                continue
+            custom_id, method, line_url, body = request
 
-            custom_id = request.get("custom_id", _MISSING)
             if custom_id is _MISSING:
                 problems.add(f"line {lineno}: custom_id is missing")
             elif type(custom_id) is not str:
@@ -128,12 +122,10 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
                 if first != lineno:
                     problems.add(f"line {lineno}: custom_id {custom_id!r} is already used on line {first}")
 
-            method = request.get("method", _MISSING)
             if method != "POST":
                 shown = "missing" if method is _MISSING else repr(method)
                 problems.add(f"line {lineno}: method must be 'POST', got {shown}")
 
-            line_url = request.get("url", _MISSING)
             if line_url is _MISSING:
                 problems.add(f"line {lineno}: url is missing")
             elif line_url not in BATCH_ENDPOINTS:
@@ -145,14 +137,13 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
             elif line_url != url:
                 problems.add(f"line {lineno}: url {line_url!r} differs from {url!r} on line {url_line}")
 
-            body = request.get("body", _MISSING)
             if body is _MISSING:
                 problems.add(f"line {lineno}: body is missing")
                 continue
-            if type(body) is not dict:
+            if not isinstance(body, _Body):
                 problems.add(f"line {lineno}: body must be a JSON object, got {type(body).__name__}")
                 continue
-            line_model = body.get("model", _MISSING)
+            line_model = body.model
             if line_model is _MISSING:
                 if line_url not in MODEL_OPTIONAL_ENDPOINTS:
                     problems.add(f"line {lineno}: body.model is missing")
@@ -178,6 +169,64 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
     return RequestFileSummary(
         requests=requests, bytes=size, url=url, model=None if model is _MISSING else str(model)
     )
+
+
+class _Body(msgspec.Struct):
+    model: Any = _MISSING
+
+
+class _Request(msgspec.Struct):
+    """The fields a request is checked on; the rest of the body is skipped, not built."""
+
+    custom_id: Any = _MISSING
+    method: Any = _MISSING
+    url: Any = _MISSING
+    body: _Body | None = _MISSING  # type: ignore[assignment]
+
+
+_REQUEST = msgspec.json.Decoder(_Request)
+
+
+def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
+    """(custom_id, method, url, body) of a line, or why it is not a JSON object.
+
+    msgspec decodes strict JSON objects of the usual shape; any other line (a body that is not an
+    object, JSON only the standard library accepts, or no JSON at all) is read with ``json.loads``,
+    so every line gets the verdict and the message it always got.
+    """
+    try:
+        request = _REQUEST.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
+    else:
+        # msgspec skips the fields it does not decode without checking their UTF-8.
+        if raw.isascii() or _is_utf8(raw):
+            return request.custom_id, request.method, request.url, request.body
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as e:
+        return f"not valid JSON ({e.msg} at column {e.colno})"
+    except UnicodeDecodeError:
+        return "not valid UTF-8"
+    if type(record) is not dict:
+        return f"a request must be a JSON object, got {type(record).__name__}"
+    body = record.get("body", _MISSING)
+    if type(body) is dict:
+        body = _Body(model=body.get("model", _MISSING))
+    return (
+        record.get("custom_id", _MISSING),
+        record.get("method", _MISSING),
+        record.get("url", _MISSING),
+        body,
+    )
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _shown_model(model: Any) -> str:
