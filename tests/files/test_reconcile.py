@@ -38,7 +38,7 @@ def test_every_line_shape_counts_as_before(tmp_path: Path) -> None:
     tally.add_output_file(str(output))
     tally.add_error_file(str(errors))
     assert (tally.succeeded, tally.failed) == (3, 5)
-    assert tally.seen == {"a", "b", "c", "d", "e", "f", "g", "i"}
+    assert tally.seen_ids() == {"a", "b", "c", "d", "e", "f", "g", "i"}
     assert counted_requests({"request_counts": {"total": 8}}, tally) is not None
     assert counted_requests({"request_counts": {"total": 9}}, tally) is None
     assert counted_requests({"request_counts": None}, tally) is None

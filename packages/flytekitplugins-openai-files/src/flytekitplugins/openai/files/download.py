@@ -36,7 +36,8 @@ from .settings import DOWNLOAD_TASK_TYPE, DownloadSettings
 
 openai = lazy_module("openai")
 
-_CHUNK = 1 << 20
+# The HTTP library reads 64 KiB at a time: asking for larger chunks only makes it join (and copy) them.
+_CHUNK = 1 << 16
 
 
 class DownloadJSONFilesTask(OpenAIFileTask):

@@ -11,8 +11,11 @@ disagree is the input file read, to name the requests that are missing.
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import eq
 from typing import Any
 
 import msgspec
@@ -45,12 +48,21 @@ _INPUT_LINE = msgspec.json.Decoder(_InputLine)
 
 @dataclass
 class RequestTally:
+    """Counts the result files' requests; keeps only a hash of each custom_id, not the id itself.
+
+    Distinct hashes prove distinct ids, so the hashes settle the usual case (every request once) in
+    a fraction of the memory; equal hashes (a repeated id, or a collision) send the count to the
+    input file, for which the ids themselves are read again.
+    """
+
     succeeded: int = 0
     failed: int = 0
-    seen: set[str] = field(default_factory=set)
+    _hashes: array[int] = field(default_factory=lambda: array("q"))
+    _paths: list[str] = field(default_factory=list)
 
     def add_output_file(self, path: str) -> None:
         """Output lines carry a response; a non-2xx status there is a failed request."""
+        self._paths.append(path)
         for custom_id, status, error in _result_lines(path):
             if error is None and isinstance(status, int) and 200 <= status < 300:
                 self.succeeded += 1
@@ -59,17 +71,25 @@ class RequestTally:
             self._see(custom_id)
 
     def add_error_file(self, path: str) -> None:
+        self._paths.append(path)
         for custom_id, _, _ in _result_lines(path):
             self.failed += 1
             self._see(custom_id)
 
     def accounts_for(self, total: int) -> bool:
         """Whether the result files hold ``total`` requests, each once: then none can be missing."""
-        return self.succeeded + self.failed == total == len(self.seen)
+        if not self.succeeded + self.failed == total == len(self._hashes):
+            return False
+        ordered = sorted(self._hashes)
+        return not any(map(eq, ordered, islice(ordered, 1, None)))
+
+    def seen_ids(self) -> set[str]:
+        """The custom_ids in the result files, read again from them."""
+        return {i for path in self._paths for i, _, _ in _result_lines(path) if isinstance(i, str)}
 
     def _see(self, custom_id: Any) -> None:
         if isinstance(custom_id, str):
-            self.seen.add(custom_id)
+            self._hashes.append(hash(custom_id))
 
 
 @dataclass(frozen=True)
@@ -111,11 +131,12 @@ def reconcile(input_path: str, tally: RequestTally) -> Reconciliation:
     """Compare the input file's custom_ids with those seen in the results, keeping input order."""
     requests = 0
     missing: list[str] = []
+    seen = tally.seen_ids()
     for custom_id in _input_ids(input_path):
         if not isinstance(custom_id, str):
             continue
         requests += 1
-        if custom_id not in tally.seen:
+        if custom_id not in seen:
             missing.append(custom_id)
     return Reconciliation(requests=requests, succeeded=tally.succeeded, failed=tally.failed, missing=missing)
 
