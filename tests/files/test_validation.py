@@ -51,6 +51,20 @@ def test_first_twenty_problems_are_listed_and_all_counted(tmp_path: Path) -> Non
     assert "... and 11 more" in message
 
 
+def test_every_repeat_of_a_custom_id_names_its_first_line_in_line_order(tmp_path: Path) -> None:
+    lines: list[Any] = [request(0), request(1, method="GET"), request(0), "", request(1), request(0)]
+    with pytest.raises(InvalidRequestFile) as raised:
+        validate_request_file(str(write_lines(tmp_path / "bad.jsonl", lines)))
+    assert raised.value.problems == [
+        "line 2: method must be 'POST', got 'GET'",
+        "line 3: custom_id 'req-0' is already used on line 1",
+        "line 4: blank line (every line must be one JSON request)",
+        "line 5: custom_id 'req-1' is already used on line 2",
+        "line 6: custom_id 'req-0' is already used on line 1",
+    ]
+    assert raised.value.total == 5
+
+
 def test_request_limit_is_configurable(tmp_path: Path) -> None:
     path = good_file(tmp_path / "in.jsonl", n=5)
     with pytest.raises(InvalidRequestFile, match="holds 5 requests; the limit is 4"):

@@ -30,7 +30,7 @@ from flytekitplugins.openai.core.retry import (
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
-from .reconcile import Reconciliation, RequestTally, counted_requests, reconcile
+from .reconcile import Reconciliation, RequestTally, counted_requests, reconcile, request_total
 from .result import BatchResult
 from .settings import DOWNLOAD_TASK_TYPE, DownloadSettings
 
@@ -102,7 +102,7 @@ def download_batch_results(
     """Download whichever result files the batch produced, then compare them with its input file."""
     batch_id = _batch_id(batch)
     result = BatchResult()
-    tally = RequestTally()
+    tally = RequestTally(expected=request_total(batch) or 0)
     if output_id:
         path = directory / f"{batch_id}-output.jsonl"
         download_file(client, output_id, path, api_key=api_key)

@@ -11,16 +11,14 @@ disagree is the input file read, to name the requests that are missing.
 from __future__ import annotations
 
 import json
-from array import array
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from itertools import islice
-from operator import eq
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from .config import READ_BUFFER
+from .hashset import HashSet
 
 # How many missing custom_ids a warning or error names.
 NAMED_MISSING = 5
@@ -46,19 +44,19 @@ _RESULT_LINE = msgspec.json.Decoder(_ResultLine)
 _INPUT_LINE = msgspec.json.Decoder(_InputLine)
 
 
-@dataclass
 class RequestTally:
     """Counts the result files' requests; keeps only a hash of each custom_id, not the id itself.
 
-    Distinct hashes prove distinct ids, so the hashes settle the usual case (every request once) in
-    a fraction of the memory; equal hashes (a repeated id, or a collision) send the count to the
-    input file, for which the ids themselves are read again.
+    Distinct hashes prove distinct ids, so the hashes settle the usual case (every request once);
+    a repeated hash (a repeated id, or a collision) sends the count to the input file, for which
+    the ids themselves are read again.
     """
 
-    succeeded: int = 0
-    failed: int = 0
-    _hashes: array[int] = field(default_factory=lambda: array("q"))
-    _paths: list[str] = field(default_factory=list)
+    def __init__(self, expected: int = 0) -> None:
+        self.succeeded = 0
+        self.failed = 0
+        self._hashes = HashSet(expected)
+        self._paths: list[str] = []
 
     def add_output_file(self, path: str) -> None:
         """Output lines carry a response; a non-2xx status there is a failed request."""
@@ -78,10 +76,7 @@ class RequestTally:
 
     def accounts_for(self, total: int) -> bool:
         """Whether the result files hold ``total`` requests, each once: then none can be missing."""
-        if not self.succeeded + self.failed == total == len(self._hashes):
-            return False
-        ordered = sorted(self._hashes)
-        return not any(map(eq, ordered, islice(ordered, 1, None)))
+        return self.succeeded + self.failed == total == len(self._hashes)
 
     def seen_ids(self) -> set[str]:
         """The custom_ids in the result files, read again from them."""
@@ -89,7 +84,7 @@ class RequestTally:
 
     def _see(self, custom_id: Any) -> None:
         if isinstance(custom_id, str):
-            self._hashes.append(hash(custom_id))
+            self._hashes.add(hash(custom_id))
 
 
 @dataclass(frozen=True)
@@ -114,15 +109,21 @@ class Reconciliation:
         )
 
 
+def request_total(batch: Mapping[str, Any]) -> int | None:
+    """The batch's own count of its requests (``request_counts.total``), if it has one."""
+    counts = batch.get("request_counts")
+    total = counts.get("total") if isinstance(counts, Mapping) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
 def counted_requests(batch: Mapping[str, Any], tally: RequestTally) -> Reconciliation | None:
     """The account from the batch's own request count, or None when the input file must be read.
 
     That is when the count is absent, or when the result files do not hold exactly that many
     distinct requests (some are missing, or a custom_id repeats).
     """
-    counts = batch.get("request_counts")
-    total = counts.get("total") if isinstance(counts, Mapping) else None
-    if not isinstance(total, int) or isinstance(total, bool) or not tally.accounts_for(total):
+    total = request_total(batch)
+    if total is None or not tally.accounts_for(total):
         return None
     return Reconciliation(requests=total, succeeded=tally.succeeded, failed=tally.failed, missing=[])
 

@@ -24,6 +24,7 @@ from flytekitplugins.openai.core.errors import InvalidRequestFile
 from flytekitplugins.openai.core.settings import CustomReader
 
 from .config import READ_BUFFER
+from .hashset import HashSet
 
 # OpenAI's limits, the defaults of the upload task's `max_requests` and `max_bytes`.
 DEFAULT_MAX_REQUESTS = MAX_REQUESTS_PER_BATCH
@@ -69,16 +70,56 @@ class RequestFileSummary:
 
 
 class _Problems:
-    """Keeps the first few problems word for word and counts the rest, so memory stays flat."""
+    """Keeps the first few problems word for word and counts the rest, so memory stays flat.
+
+    A repeated custom_id is only suspected during the pass (its hash was seen before, see HashSet);
+    `settle_repeats` confirms each suspect, with one more pass over the file, before the report.
+    """
 
     def __init__(self) -> None:
-        self.shown: list[str] = []
+        self.shown: list[str | _Repeat] = []
         self.total = 0
+        self._repeats: list[_Repeat] = []
 
-    def add(self, message: str) -> None:
+    def add(self, message: str | _Repeat) -> None:
         self.total += 1
         if len(self.shown) < InvalidRequestFile.SHOWN:
             self.shown.append(message)
+
+    def suspect_repeat(self, line: int, custom_id: str) -> None:
+        repeat = _Repeat(line, custom_id)
+        self._repeats.append(repeat)
+        self.add(repeat)
+
+    def settle_repeats(self, path: str) -> None:
+        """Name the line each repeated custom_id was first used on; drop suspects that were not repeats."""
+        if not self._repeats:
+            return
+        wanted = {r.custom_id for r in self._repeats}
+        first: dict[str, int] = {}
+        with open(path, "rb", buffering=READ_BUFFER) as stream:
+            for lineno, raw in enumerate(stream, 1):
+                request = None if raw.isspace() else _read_request(raw)
+                if isinstance(request, tuple) and type(request[0]) is str and request[0] in wanted:
+                    first.setdefault(request[0], lineno)
+        for repeat in self._repeats:
+            repeat.first = first[repeat.custom_id]
+            if repeat.first == repeat.line:  # a hash collision: this is where the id is first used
+                self.total -= 1
+        self.shown = [p for p in self.shown if not isinstance(p, _Repeat) or p.first != p.line]
+
+    def messages(self) -> list[str]:
+        return [str(p) for p in self.shown]
+
+
+@dataclass
+class _Repeat:
+    line: int
+    custom_id: str
+    first: int = 0
+
+    def __str__(self) -> str:
+        return f"line {self.line}: custom_id {self.custom_id!r} is already used on line {self.first}"
 
 
 def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits()) -> RequestFileSummary:
@@ -92,7 +133,7 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
         )
 
     problems = _Problems()
-    seen_ids: dict[str, int] = {}
+    seen_ids = HashSet()
     url: str | None = None
     url_line = 0
     model: Any = _MISSING
@@ -117,10 +158,8 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
                 problems.add(f"line {lineno}: custom_id must be a string, got {type(custom_id).__name__}")
             elif not custom_id:
                 problems.add(f"line {lineno}: custom_id is empty")
-            else:
-                first = seen_ids.setdefault(custom_id, lineno)
-                if first != lineno:
-                    problems.add(f"line {lineno}: custom_id {custom_id!r} is already used on line {first}")
+            elif not seen_ids.add(hash(custom_id)):
+                problems.suspect_repeat(lineno, custom_id)
 
             if method != "POST":
                 shown = "missing" if method is _MISSING else repr(method)
@@ -159,12 +198,13 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
                     f"{_shown_model(model)} on line {model_line} (a batch uses one model)"
                 )
 
+    problems.settle_repeats(path)
     if requests == 0:
         problems.add("the file holds no requests")
     if requests > limits.max_requests:
         problems.add(f"the file holds {requests:,} requests; the limit is {limits.max_requests:,}")
     if problems.total:
-        raise InvalidRequestFile(path, problems.shown, problems.total)
+        raise InvalidRequestFile(path, problems.messages(), problems.total)
     assert url is not None  # a file with requests and no problems has a url on every line
     return RequestFileSummary(
         requests=requests, bytes=size, url=url, model=None if model is _MISSING else str(model)
