@@ -50,23 +50,21 @@ async def _checkpoint(seconds: float) -> None:
 def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Drop the waits that only pace a live server, since a cassette answers at once.
 
-    flytekit's local connector executor sleeps 1 s before every poll (hard-coded, no option), the
-    connector backs off between tries of CreateTask, and the OpenAI SDK between retries of 429/5xx
-    answers. Only these modules' view of `time` / `anyio` is replaced, not the modules themselves.
+    A local run waits between polls of the batch (`local_poll`), the connector and the download
+    back off between tries (`core.retry`), and the OpenAI SDK between retries of 429/5xx answers. Only these modules'
+    view of `asyncio` / `time` / `anyio` is replaced, not the modules themselves.
     """
+    import asyncio
     import time
 
     import anyio
     import openai._base_client as sdk_client
 
     # The connector's (and the download's) backoff sleeps in the shared retry module.
+    from flytekitplugins.openai.batch import local_poll
     from flytekitplugins.openai.core import retry
 
-    try:
-        from flytekit.extend.backend import base_connector as local_executor
-    except ImportError:  # flytekit 1.15 calls it an agent
-        from flytekit.extend.backend import base_agent as local_executor
-
-    for module in (local_executor, retry, sdk_client):
+    monkeypatch.setattr(local_poll, "asyncio", _without_waits(asyncio, sleep=_checkpoint))
+    for module in (retry, sdk_client):
         monkeypatch.setattr(module, "time", _without_waits(time, sleep=lambda seconds: None))
     monkeypatch.setattr(sdk_client, "anyio", _without_waits(anyio, sleep=_checkpoint))
