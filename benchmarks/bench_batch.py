@@ -18,7 +18,7 @@ during each run is read from ``/proc``, to show how much of the run is the emula
 result files are checked to hold one line per request.
 
     uv run --frozen python benchmarks/bench_batch.py [--sizes 18,200] [--repeats 3]
-        [--upstream-venv /work/upstream-venv] [--check]
+        [--upstream-venv ~/upstream-venv] [--check]
 
 Targets: ``project`` at most 1.15x ``sdk`` (median wall time) at every size, and its median peak
 RSS at most ``upstream``'s. ``--check`` exits 1 when one is missed.
