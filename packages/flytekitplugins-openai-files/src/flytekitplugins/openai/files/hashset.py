@@ -44,8 +44,12 @@ class HashSet:
         return True
 
     def _grow(self) -> None:
-        held, self._slots = self._slots, array("q", bytes(16 * len(self._slots)))
-        self._count = 0
-        for value in held:
+        slots = array("q", bytes(16 * len(self._slots)))
+        mask = len(slots) - 1
+        for value in self._slots:
             if value:
-                self.add(value)
+                index = value & mask
+                while slots[index]:
+                    index = (index + 1) & mask
+                slots[index] = value
+        self._slots = slots
