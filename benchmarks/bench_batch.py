@@ -12,8 +12,9 @@ run in a fresh process, in rotating order:
   ``flytekitplugins-openai==1.16.31`` installed); skipped when the option is not given.
 
 Each run's wall time is that of its whole process (interpreter start and imports included: that is
-what a user waits for); its peak RSS is the larger of ``ru_maxrss`` of the process and the descendants
-it waited for (``wait4``) and the sampled sum of the RSS of its process tree. The emulator's CPU time
+what a user waits for); its peak memory is the larger of ``ru_maxrss`` of the process and the
+descendants it waited for (``wait4``) and the sampled sum of the PSS of its process tree (flytekit
+forks short-lived children; PSS counts the pages they share with their parent once). The emulator's CPU time
 during each run is read from ``/proc``, to show how much of the run is the emulator's. Every run's
 result files are checked to hold one line per request.
 
@@ -47,7 +48,6 @@ TERMINAL = ("completed", "failed", "expired", "cancelled")
 ENDPOINT = "/v1/chat/completions"
 API_KEY = "sk-bench-fake-key-not-secret"
 RSS_SAMPLE_S = 0.05
-PAGE = os.sysconf("SC_PAGE_SIZE")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -139,20 +139,32 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its live descendants."""
+def tree_memory_bytes(pid: int) -> int:
+    """Memory of a process and all its live descendants, each page counted once.
+
+    flytekit forks short-lived children in a local run; a fork's RSS counts every page it still
+    shares with its parent, so RSS summed over the tree would count those pages twice. PSS divides
+    each shared page among the processes sharing it, so the sum is what the tree really holds.
+    """
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         try:
-            with open(f"/proc/{current}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE
+            total += _pss_bytes(current)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as f:
                     todo += [int(child) for child in f.read().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
+
+
+def _pss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def loadavg() -> str:
@@ -191,7 +203,7 @@ def measure(
         def sample() -> None:
             nonlocal peak_sampled
             while not done.wait(RSS_SAMPLE_S):
-                peak_sampled = max(peak_sampled, tree_rss_bytes(child.pid))
+                peak_sampled = max(peak_sampled, tree_memory_bytes(child.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
