@@ -129,4 +129,3 @@ def test_json_only_the_standard_library_reads_is_judged_as_before(tmp_path: Path
     nan = json.dumps(lenient).encode()
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(request(0)).encode() + b"\n" + nan + b"\n")
     assert validate_request_file(str(path)).requests == 2
-
