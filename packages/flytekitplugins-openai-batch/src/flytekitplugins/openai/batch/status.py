@@ -84,11 +84,20 @@ def custom_info(batch: Mapping[str, Any]) -> dict[str, Any]:
     return info
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 request``, ``2 requests``, ``0 requests``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _counts(batch: Mapping[str, Any]) -> str:
     counts = batch.get("request_counts")
     if not isinstance(counts, Mapping) or not counts.get("total"):
-        return "no requests counted yet"
-    return f"{counts.get('completed', 0)} of {counts['total']} requests completed, {counts.get('failed', 0)} failed"
+        # A batch that ended (failed validating, say) will never count any: say so, not "yet".
+        return "no requests counted yet" if batch.get("status") in ACTIVE_STATUSES else "no requests were run"
+    return (
+        f"{counts.get('completed', 0)} of {plural(int(counts['total']), 'request')} completed, "
+        f"{counts.get('failed', 0)} failed"
+    )
 
 
 def _files(batch: Mapping[str, Any]) -> str:

@@ -1,0 +1,203 @@
+"""Per-batch building blocks shared by the batch connector (one batch) and the job connector (many).
+
+Creating a batch tagged with the Flyte execution that owns it (and finding it again when propeller
+repeats a call), cancelling one, riding out transient faults while polling, and turning SDK errors
+into key-free messages: each is written once here, so both connectors behave the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from flytekit import lazy_module, logger
+from flytekit.models.task import TaskExecutionMetadata
+
+from flytekitplugins.openai.core.batch_api import MAX_METADATA_VALUE_CHARS, TERMINAL_STATUSES
+from flytekitplugins.openai.core.client import make_client
+from flytekitplugins.openai.core.errors import BatchAPIError
+from flytekitplugins.openai.core.retry import (
+    CANCEL,
+    POLL_FAULT_GRACE_S,
+    Deadline,
+    RetryPolicy,
+    call_with_retries,
+    describe_failure,
+    is_transient,
+)
+
+from .config import BatchConfig
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+openai = lazy_module("openai")
+
+# A run of faults not seen again for this long belongs to a batch propeller stopped polling.
+FORGET_FAULTS_AFTER_S = 3600.0
+# Batches listed per page (the API's largest page).
+LIST_PAGE_SIZE = 100
+
+
+def client_for(api_key: str, organization: str | None, base_url: str | None, policy: RetryPolicy) -> OpenAI:
+    """A client for connector calls: the policies the connectors run under leave the SDK no retries of
+    its own (it would also retry the 409 that refuses to cancel a finished batch)."""
+    return make_client(api_key, organization=organization, base_url=base_url, retry=policy)
+
+
+def request_options(config: BatchConfig, deadline: Deadline) -> dict[str, Any]:
+    """The SDK's per-call options of a connector's requests: the task's headers and query parameters,
+    and its timeout within what is left of the deadline."""
+    left = deadline.remaining()
+    timeout = min(left, config.timeout) if config.timeout and left is not None else (config.timeout or left)
+    options: dict[str, Any] = {"timeout": timeout}
+    if config.extra_headers:
+        options["extra_headers"] = config.extra_headers
+    if config.extra_query:
+        options["extra_query"] = config.extra_query
+    return options
+
+
+def create_batch(
+    client: Any, config: BatchConfig, input_file_id: str, tags: Mapping[str, str], deadline: Deadline
+) -> dict[str, Any]:
+    """Create one batch of `input_file_id`, its metadata the task's own plus `tags`; the batch as a dict."""
+    metadata = {**config.metadata, **tags}
+    extra: dict[str, Any] = {}
+    if metadata:
+        extra["metadata"] = metadata
+    if config.body_extras():
+        extra["extra_body"] = config.body_extras()
+    batch = client.batches.create(
+        completion_window=config.completion_window,
+        endpoint=config.endpoint,
+        input_file_id=input_file_id,
+        **request_options(config, deadline),
+        **extra,
+    )
+    logger.info(f"Created OpenAI batch {batch.id} for input file {input_file_id}")
+    result: dict[str, Any] = batch.to_dict(mode="json")
+    return result
+
+
+def recent_batches(
+    client: Any, config: BatchConfig, since: float, deadline: Deadline, max_pages: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """The batches created at or after `since` (epoch seconds), newest first, as dicts.
+
+    Reads at most `max_pages` pages, each within what is left of the deadline. The flag says whether
+    the listing reached `since` (or the end): when it did not, a batch not in the list may still exist.
+    """
+    found: list[dict[str, Any]] = []
+    after: dict[str, str] = {}
+    for _ in range(max_pages):
+        page = client.batches.list(limit=LIST_PAGE_SIZE, **request_options(config, deadline), **after)
+        for batch in page.data:
+            if batch.created_at < since:
+                return found, True
+            found.append(batch.to_dict(mode="json"))
+        if not page.data or not page.has_next_page():
+            return found, True
+        after = {"after": str(page.data[-1].id)}
+    return found, False
+
+
+def tagged(batches: list[dict[str, Any]], key: str, value: str) -> Iterator[dict[str, Any]]:
+    """The batches whose metadata has `key` set to `value`."""
+    return (b for b in batches if (b.get("metadata") or {}).get(key) == value)
+
+
+def cancel_batch(client: Any, batch_id: str, api_key: str) -> None:
+    """Cancel under the CANCEL policy; a batch that is already cancelling, finished or gone is fine."""
+
+    def cancel(_: Deadline) -> None:
+        client.batches.cancel(batch_id)
+
+    try:
+        call_with_retries(
+            cancel,
+            CANCEL,
+            action=f"Cancelling batch {batch_id}",
+            retry_if=lambda e: is_transient(e) and not _nothing_to_cancel(e),
+        )
+        logger.info(f"Cancelling OpenAI batch {batch_id}")
+        return
+    except Exception as exc:
+        if not _nothing_to_cancel(exc):
+            raise api_error(f"Cancelling batch {batch_id}", exc, api_key) from None
+        cancel_error = exc
+    # The API refuses to cancel a batch that has nothing left to cancel; check that this is why.
+    try:
+        status = client.batches.retrieve(batch_id).status
+    except openai.NotFoundError:
+        logger.info(f"OpenAI batch {batch_id} no longer exists; nothing to cancel")
+        return
+    except Exception as exc:
+        raise api_error(f"Reading batch {batch_id}", exc, api_key) from None
+    if status in TERMINAL_STATUSES or status == "cancelling":
+        logger.info(f"OpenAI batch {batch_id} is already {status}; nothing to cancel")
+        return
+    raise api_error(f"Cancelling batch {batch_id}", cancel_error, api_key) from None
+
+
+def _nothing_to_cancel(exc: BaseException) -> bool:
+    """How the API refuses a cancel: 400/404/409, for a batch finished, cancelling or gone."""
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 404, 409)
+
+
+class FaultGrace:
+    """GetTask answers RUNNING through transient faults for `grace_s`, then fails.
+
+    Remembers, per polled thing (a batch id, a job key), the first and the latest fault of an
+    unbroken run; a successful poll ends the run (`clear`).
+    """
+
+    def __init__(self, grace_s: float = POLL_FAULT_GRACE_S) -> None:
+        self.grace_s = grace_s
+        self._faults: dict[str, tuple[float, float]] = {}
+
+    def clear(self, name: str) -> None:
+        self._faults.pop(name, None)
+
+    def message(self, name: str, action: str, exc: Exception, api_key: str) -> str:
+        """The RUNNING message for one more fault; raises BatchAPIError once the grace is spent."""
+        now = time.monotonic()
+        # Forget runs of faults that propeller stopped asking about (the horizon is long enough that
+        # no poll interval can reset a run that is still going on).
+        horizon = max(2 * self.grace_s, FORGET_FAULTS_AFTER_S)
+        for other, (_, latest) in list(self._faults.items()):
+            if now - latest > horizon:
+                self._faults.pop(other, None)
+        since = self._faults.get(name, (now, now))[0]
+        self._faults[name] = (since, now)
+        if now - since > self.grace_s:
+            self._faults.pop(name, None)
+            raise api_error(f"{action} (failing for {now - since:.0f} s)", exc, api_key) from None
+        return (
+            f"{describe_failure(action, exc, api_key)}; asking again at the next poll "
+            f"(faults for {now - since:.0f} s, giving up after {self.grace_s:.0f} s)."
+        )
+
+
+def execution_key(metadata: TaskExecutionMetadata | None) -> str | None:
+    """A name for one attempt of one task execution, from what propeller sends with CreateTask.
+
+    Local executions send none (None here).
+    """
+    task_execution_id = getattr(metadata, "task_execution_id", None)
+    node = getattr(task_execution_id, "node_execution_id", None)
+    workflow = getattr(node, "execution_id", None)
+    if task_execution_id is None or node is None or workflow is None or not workflow.name:
+        return None
+    key = f"{workflow.project}/{workflow.domain}/{workflow.name}/{node.node_id}/{task_execution_id.retry_attempt}"
+    if len(key) > MAX_METADATA_VALUE_CHARS:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return key
+
+
+def api_error(action: str, exc: BaseException, api_key: str) -> BatchAPIError:
+    """Built afresh (raise it `from None`) so that neither the SDK's exception nor its request, which
+    hold the key, reach the traceback that the connector service sends to propeller."""
+    return BatchAPIError(describe_failure(action, exc, api_key))
