@@ -1,8 +1,8 @@
 """The OpenAI Batch task and its async connector (agent).
 
 flytekit imports this package at `import flytekit` (entry point `flytekit.plugins`), which registers
-the connector for `openai-batch` tasks, so `pyflyte serve connector|agent` and local runs find it.
-The task module is loaded on first use, keeping that import cheap.
+the connectors of `openai-batch` and `openai-batch-job` tasks, so `pyflyte serve connector|agent`
+and local runs find them. The task modules are loaded on first use, keeping that import cheap.
 """
 
 from __future__ import annotations
@@ -10,9 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from .connector import BatchEndpointAgent, BatchEndpointConnector
+from .job_connector import BatchJobAgent, BatchJobConnector
+from .job_meta import BatchJobMetadata
 from .resource_meta import BatchEndpointMetadata
 
-__all__ = ["BatchEndpointAgent", "BatchEndpointConnector", "BatchEndpointMetadata", "BatchEndpointTask"]
+__all__ = [
+    "BatchEndpointAgent",
+    "BatchEndpointConnector",
+    "BatchEndpointMetadata",
+    "BatchEndpointTask",
+    "BatchJobAgent",
+    "BatchJobConnector",
+    "BatchJobMetadata",
+    "BatchJobTask",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +31,8 @@ def __getattr__(name: str) -> Any:
         from .task import BatchEndpointTask
 
         return BatchEndpointTask
+    if name == "BatchJobTask":
+        from .job_task import BatchJobTask
+
+        return BatchJobTask
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,230 @@
+"""Where a job stands, from its batches as the server lists them: the rules of the job connector.
+
+Pure functions of the batches (dicts, as the API returns them), the job's resource meta and the
+time, so that every rule (which part to submit, when a part waits for room in OpenAI's queue, what
+fails the job) is in one place and reads the same after a connector restart: nothing here is
+remembered between calls except what the connector passes in.
+
+The job's output `result` (a dict) is built here too:
+
+- ``batches``: per part, in part order, the newest batch of the part (the API's batch dict); a part
+  that never ran has ``{"input_file_id": ..., "status": "not_started"}``.
+- ``parts``: the number of parts; ``parts_done``: parts with results (completed, or expired /
+  cancelled with results when partial results are accepted); ``failed_parts``: indices (from 0) into
+  ``batches`` of the parts that failed (only with ``accept_partial_results``, else the job fails).
+- ``request_counts``: ``total``, ``completed`` and ``failed`` summed over the parts' batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flyteidl.core.execution_pb2 import TaskExecution
+
+from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors
+
+from .job_meta import BatchJobMetadata
+from .status import PARTIAL_STATUSES, RETRYABLE_ERROR_CODES, plural
+
+# The batch metadata key naming the part (its index from 0) a batch belongs to.
+PART_METADATA_KEY = "flyte_job_part"
+TOKEN_LIMIT_CODE = "token_limit_exceeded"
+NOT_STARTED = "not_started"
+
+
+@dataclass
+class PartState:
+    """One part: its batches (newest first) and what the job does with it next."""
+
+    index: int
+    input_file_id: str
+    batches: list[dict[str, Any]] = field(default_factory=list)
+    # "not_started", "running", "waiting" (for room in the queue), "ready" (to submit again),
+    # "done" or "failed".
+    state: str = NOT_STARTED
+    note: str = ""
+
+    @property
+    def newest(self) -> dict[str, Any] | None:
+        return self.batches[0] if self.batches else None
+
+    @property
+    def label(self) -> str:
+        return f"part {self.index + 1} ({self.input_file_id})"
+
+
+@dataclass
+class JobState:
+    parts: list[PartState]
+    phase: int
+    message: str
+
+    @property
+    def to_submit(self) -> list[PartState]:
+        """Parts that need a batch now, in part order."""
+        return [p for p in self.parts if p.state in (NOT_STARTED, "ready")]
+
+    @property
+    def in_flight(self) -> int:
+        return sum(p.state == "running" for p in self.parts)
+
+    def result(self) -> dict[str, Any]:
+        counts = request_counts(self.parts)
+        return {
+            "batches": [
+                p.newest or {"input_file_id": p.input_file_id, "status": NOT_STARTED} for p in self.parts
+            ],
+            "parts": len(self.parts),
+            "parts_done": sum(p.state == "done" for p in self.parts),
+            "failed_parts": [p.index for p in self.parts if p.state == "failed"],
+            "request_counts": counts,
+        }
+
+    def custom_info(self) -> dict[str, Any]:
+        """What the Flyte console shows beside the phase: parts by state and the requests' counts."""
+        states: dict[str, int] = {}
+        for part in self.parts:
+            states[part.state] = states.get(part.state, 0) + 1
+        return {
+            "parts": {"total": len(self.parts), **states},
+            "request_counts": request_counts(self.parts),
+            "batch_ids": [p.newest["id"] if p.newest else None for p in self.parts],
+        }
+
+
+def part_of(batch: Mapping[str, Any], parts: int) -> int | None:
+    """The part index a job's batch is tagged with (None if the tag is not one of this job's parts)."""
+    value = (batch.get("metadata") or {}).get(PART_METADATA_KEY)
+    if isinstance(value, str) and value.isdigit() and int(value) < parts:
+        return int(value)
+    return None
+
+
+def job_state(meta: BatchJobMetadata, batches: Sequence[Mapping[str, Any]], now: float) -> JobState:
+    """The job's phase and message from its batches (tagged with its key, newest first) at epoch `now`."""
+    settings = meta.settings
+    parts = [PartState(i, file_id) for i, file_id in enumerate(meta.input_file_ids)]
+    for batch in batches:
+        index = part_of(batch, len(parts))
+        if index is not None and batch.get("input_file_id") == parts[index].input_file_id:
+            parts[index].batches.append(dict(batch))
+    for part in parts:
+        _judge(
+            part,
+            settings.accept_partial_results,
+            settings.token_limit_wait_s,
+            settings.token_limit_attempts,
+            now,
+        )
+    failed = [p for p in parts if p.state == "failed"]
+    unfinished = [p for p in parts if p.state not in ("done", "failed")]
+    progress = progress_text(parts)
+    if failed and not settings.accept_partial_results:
+        codes = {e.get("code") for p in failed for e in batch_errors(p.newest or {})}
+        retryable = bool(codes) and codes <= RETRYABLE_ERROR_CODES
+        phase = TaskExecution.RETRYABLE_FAILED if retryable else TaskExecution.FAILED
+        reasons = "; ".join(f"{p.label}: {p.note}" for p in failed)
+        hint = (
+            " Set accept_partial_results=True on the task to keep the other parts' results."
+            if len(parts) > 1
+            else ""
+        )
+        return JobState(parts, phase, f"Job failed: {reasons}. {progress}.{hint}")
+    if unfinished:
+        waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in ("waiting", "ready") and p.note)
+        return JobState(
+            parts, TaskExecution.RUNNING, f"Job running: {progress}." + (f" {waits}." if waits else "")
+        )
+    if failed and len(failed) == len(parts):
+        reasons = "; ".join(f"{p.label}: {p.note}" for p in failed)
+        return JobState(parts, TaskExecution.FAILED, f"Job failed: every part failed: {reasons}. {progress}.")
+    tail = "; ".join(f"{p.label} failed: {p.note}" for p in failed)
+    return JobState(
+        parts,
+        TaskExecution.SUCCEEDED,
+        f"Job done: {progress}." + (f" Kept the other parts' results; {tail}." if tail else ""),
+    )
+
+
+def _judge(part: PartState, accept_partial: bool, wait_s: float, attempts: int, now: float) -> None:
+    batch = part.newest
+    if batch is None:
+        return
+    status = str(batch.get("status"))
+    name = f"batch {batch.get('id')}"
+    if status in ACTIVE_STATUSES:
+        part.state = "running"
+    elif status == "completed":
+        part.state = "done"
+    elif status == "failed" and _token_limited(batch):
+        tries = sum(1 for b in part.batches if b.get("status") == "failed" and _token_limited(b))
+        if tries >= attempts:
+            part.state = "failed"
+            part.note = (
+                f"{name} failed: {batch_error_text(batch)}; OpenAI's queue had no room in "
+                f"{plural(tries, 'attempt')} ({wait_s:.0f} s apart)"
+            )
+            return
+        since = float(batch.get("failed_at") or batch.get("created_at") or now)
+        left = since + wait_s - now
+        part.state = "ready" if left <= 0 else "waiting"
+        when = "now" if left <= 0 else f"in {left:.0f} s"
+        part.note = (
+            f"hit OpenAI's enqueued token limit ({TOKEN_LIMIT_CODE}); submitting again {when} "
+            f"(attempt {tries + 1} of {attempts}, {wait_s:.0f} s apart)"
+        )
+    elif status == "failed":
+        part.state = "failed"
+        part.note = f"{name} failed: {batch_error_text(batch)}"
+    elif status in PARTIAL_STATUSES:
+        has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
+        if accept_partial and has_results:
+            part.state = "done"
+        else:
+            part.state = "failed"
+            part.note = f"{name} {status}" + ("" if has_results else " with no result files")
+    else:
+        # A status this plugin does not know: still running, as the batch connector reads it.
+        part.state = "running"
+
+
+def _token_limited(batch: Mapping[str, Any]) -> bool:
+    return any(e.get("code") == TOKEN_LIMIT_CODE for e in batch_errors(batch))
+
+
+def request_counts(parts: Sequence[PartState]) -> dict[str, int]:
+    total = completed = failed = 0
+    for part in parts:
+        counts = (part.newest or {}).get("request_counts")
+        if isinstance(counts, Mapping):
+            total += int(counts.get("total") or 0)
+            completed += int(counts.get("completed") or 0)
+            failed += int(counts.get("failed") or 0)
+    return {"total": total, "completed": completed, "failed": failed}
+
+
+def progress_text(parts: Sequence[PartState]) -> str:
+    """``2 of 3 parts done, 1 running; 150 of 300 requests completed, 2 failed`` (short, one line)."""
+    done = sum(p.state == "done" for p in parts)
+    states = []
+    for state in ("running", "waiting", "failed"):
+        count = sum(p.state == state for p in parts)
+        if count:
+            states.append(f"{count} {state}")
+    queued = sum(p.state in (NOT_STARTED, "ready") for p in parts)
+    if queued:
+        states.append(f"{queued} queued")
+    counts = request_counts(parts)
+    uncounted = sum(1 for p in parts if not ((p.newest or {}).get("request_counts") or {}).get("total"))
+    requests = (
+        f"{counts['completed']} of {plural(counts['total'], 'request')} completed, {counts['failed']} failed"
+    )
+    if uncounted:
+        requests += f" ({plural(uncounted, 'part')} not counted yet)"
+    return (
+        f"{done} of {plural(len(parts), 'part')} done"
+        + (", " + ", ".join(states) if states else "")
+        + f"; {requests}"
+    )

@@ -1,0 +1,117 @@
+"""BatchJobTask: the batches of a large input's parts as one Flyte task, run by the job connector.
+
+The parts (input files of at most one batch's size each, from the upload-parts task) run as batches
+at the same time, at most `max_in_flight` at once, under one connector task that owns them all: on a
+cluster and in a local run alike. The output `result` is described in `job_state`.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import FrameType
+from typing import Any
+
+from flytekit.configuration import SerializationSettings
+from flytekit.core.base_task import PythonTask, kwtypes
+from flytekit.core.interface import Interface
+
+from flytekitplugins.openai.core.errors import BatchConfigError
+
+from ._compat import AsyncExecutorMixin, ResourceMeta, lookup_connector
+from .config import is_http_url
+from .job_settings import (
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_TOKEN_LIMIT_ATTEMPTS,
+    DEFAULT_TOKEN_LIMIT_WAIT_S,
+    JOB_TASK_TYPE,
+    JobTaskSettings,
+)
+
+__all__ = ["BatchJobTask"]
+
+
+class BatchJobTask(AsyncExecutorMixin, PythonTask):
+    """Run one batch per input file (a job's parts) and wait for all; returns the job's result dict.
+
+    :param config: `batches.create` arguments for every part's batch, as BatchEndpointTask takes them.
+    :param openai_organization: OpenAI organization id, if the connector's key belongs to several.
+    :param base_url: An OpenAI-compatible API; default: the connector's OPENAI_BASE_URL, else OpenAI.
+    :param accept_partial_results: Succeed with the parts that have results when others fail (bad
+        input, expired, cancelled); the failed parts are listed in the result's `failed_parts`.
+    :param max_in_flight: How many of the job's batches run at once; the rest start as these end.
+    :param token_limit_wait_s: How long a part whose batch OpenAI refused for its enqueued token limit
+        (`token_limit_exceeded`) waits before it is submitted again.
+    :param token_limit_attempts: How many such batches a part may have before the job fails.
+    """
+
+    _TASK_TYPE = JOB_TASK_TYPE
+
+    def __init__(
+        self,
+        name: str,
+        config: dict[str, Any],
+        openai_organization: str | None = None,
+        base_url: str | None = None,
+        accept_partial_results: bool = False,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        token_limit_wait_s: float = DEFAULT_TOKEN_LIMIT_WAIT_S,
+        token_limit_attempts: int = DEFAULT_TOKEN_LIMIT_ATTEMPTS,
+        **kwargs: Any,
+    ) -> None:
+        if base_url is not None and not is_http_url(base_url):
+            raise BatchConfigError(
+                f"base_url of BatchJobTask {name!r} must be an http(s) URL, got {base_url!r}."
+            )
+        self._task_settings = JobTaskSettings(
+            config=dict(config or {}),
+            openai_organization=openai_organization,
+            base_url=base_url,
+            accept_partial_results=accept_partial_results,
+            max_in_flight=max_in_flight,
+            token_limit_wait_s=float(token_limit_wait_s),
+            token_limit_attempts=token_limit_attempts,
+        )
+        self._task_settings.check(name)
+        super().__init__(
+            name=name,
+            task_type=self._TASK_TYPE,
+            interface=Interface(inputs=kwtypes(input_file_ids=list[str]), outputs=kwtypes(result=dict)),
+            **kwargs,
+        )
+        self._finished_jobs: set[str] = set()
+
+    def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
+        return self._task_settings.to_custom()
+
+    def execute(self, **kwargs: Any) -> Any:
+        try:
+            return super().execute(**kwargs)
+        finally:
+            # Ctrl-C handlers stay registered for the life of the process; this one's job is done.
+            meta = getattr(self, "resource_meta", None)
+            if meta is not None:
+                self._finished_jobs.add(getattr(meta, "key", ""))
+
+    def agent_signal_handler(self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None) -> Any:
+        """Ctrl-C in a local run (flytekit 1.15): cancel the job's batches before exiting."""
+        self._cancel_after_signal(resource_meta)
+
+    def connector_signal_handler(
+        self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None
+    ) -> Any:
+        """Ctrl-C in a local run (flytekit 1.16+): cancel the job's batches before exiting."""
+        self._cancel_after_signal(resource_meta)
+
+    def _cancel_after_signal(self, resource_meta: ResourceMeta) -> None:
+        key = getattr(resource_meta, "key", "?")
+        if key not in self._finished_jobs:
+            try:
+                cancelled = lookup_connector(JOB_TASK_TYPE).cancel(resource_meta)
+                print(
+                    f"Cancelled the OpenAI batches of job {key}: {', '.join(cancelled) or 'none was running'}.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            except Exception as exc:
+                print(f"Could not cancel the OpenAI batches of job {key}: {exc}", file=sys.stderr, flush=True)
+        self._clean_up_task = True
