@@ -10,20 +10,19 @@ from flyteidl.admin import agent_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, tasks_pb2
 from flytekit import FlyteContextManager
 from flytekit.configuration import ImageConfig, SerializationSettings
+from flytekit.core.base_task import PythonTask
 from flytekit.core.type_engine import TypeEngine
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 from flytekit.tools.translator import get_serializable
 
-from flytekitplugins.openai.batch.task import BatchEndpointTask
 
-
-def template_pb(task: BatchEndpointTask) -> tasks_pb2.TaskTemplate:
+def template_pb(task: PythonTask) -> tasks_pb2.TaskTemplate:
     settings = SerializationSettings(ImageConfig.auto_default_image(), project="p", domain="d", version="v1")
     return get_serializable(OrderedDict(), settings, task).template.to_flyte_idl()
 
 
-def template(task: BatchEndpointTask) -> TaskTemplate:
+def template(task: PythonTask) -> TaskTemplate:
     return TaskTemplate.from_flyte_idl(template_pb(task))
 
 
@@ -32,6 +31,20 @@ def inputs_pb(input_file_id: str) -> literals_pb2.LiteralMap:
         scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(string_value=input_file_id))
     )
     return literals_pb2.LiteralMap(literals={"input_file_id": string})
+
+
+def job_inputs_pb(input_file_ids: list[str]) -> literals_pb2.LiteralMap:
+    """The inputs of a job task: `input_file_ids`, a list of strings."""
+    items = [
+        literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(string_value=i)))
+        for i in input_file_ids
+    ]
+    collection = literals_pb2.Literal(collection=literals_pb2.LiteralCollection(literals=items))
+    return literals_pb2.LiteralMap(literals={"input_file_ids": collection})
+
+
+def job_inputs(input_file_ids: list[str]) -> LiteralMap:
+    return LiteralMap.from_flyte_idl(job_inputs_pb(input_file_ids))
 
 
 def inputs(input_file_id: str) -> LiteralMap:

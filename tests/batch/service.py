@@ -18,6 +18,7 @@ from flyteidl.admin import agent_pb2
 from flyteidl.service import agent_pb2_grpc
 
 TASK_TYPE = "openai-batch"
+JOB_TASK_TYPE = "openai-batch-job"
 STARTUP_TIMEOUT_S = 60.0
 # Propeller's call deadlines are the connector's to keep (core.retry); the tests' own only catch a
 # hung service, and must not fail a call that a loaded machine makes slow.
@@ -93,6 +94,7 @@ class ConnectorService:
             if agents is not None:
                 # The plugin must have registered itself through its flytekit.plugins entry point.
                 assert any(TASK_TYPE in a.supported_task_types for a in agents), agents
+                assert any(JOB_TASK_TYPE in a.supported_task_types for a in agents), agents
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(
@@ -136,18 +138,20 @@ class ConnectorService:
         )
         return bytes(self.stub.CreateTask(request, timeout=timeout).resource_meta)
 
-    def get(self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S) -> Any:
+    def get(self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S, task_type: str = TASK_TYPE) -> Any:
         request = agent_pb2.GetTaskRequest(
-            task_type=TASK_TYPE,
-            task_category=agent_pb2.TaskCategory(name=TASK_TYPE, version=0),
+            task_type=task_type,
+            task_category=agent_pb2.TaskCategory(name=task_type, version=0),
             resource_meta=resource_meta,
         )
         return self.stub.GetTask(request, timeout=timeout).resource
 
-    def delete(self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S) -> None:
+    def delete(
+        self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S, task_type: str = TASK_TYPE
+    ) -> None:
         request = agent_pb2.DeleteTaskRequest(
-            task_type=TASK_TYPE,
-            task_category=agent_pb2.TaskCategory(name=TASK_TYPE, version=0),
+            task_type=task_type,
+            task_category=agent_pb2.TaskCategory(name=task_type, version=0),
             resource_meta=resource_meta,
         )
         self.stub.DeleteTask(request, timeout=timeout)
