@@ -1,0 +1,38 @@
+"""Local runs of BatchJobTask through flytekit's async executor mixin."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from flytekit.exceptions.user import FlyteUserException
+
+from flytekitplugins.openai.batch import BatchJobTask
+from openai_batch_emulator import Emulator
+
+from .job_support import upload_parts
+
+
+@pytest.mark.usefixtures("connector_key")
+def test_local_run_runs_the_parts_at_once(emulator: Emulator, openai_client: openai.OpenAI) -> None:
+    emulator.configure(requests_per_second=4)
+    file_ids = upload_parts(openai_client, parts=3, count=4)
+    task = BatchJobTask(name="local-job", config={}, base_url=emulator.base_url)
+    result = task(input_file_ids=file_ids)
+    assert [b["status"] for b in result["batches"]] == ["completed"] * 3
+    assert [b["input_file_id"] for b in result["batches"]] == file_ids
+    assert result["request_counts"] == {"total": 12, "completed": 12, "failed": 0}
+    batches = {b.id: b for b in openai_client.batches.list().data}
+    assert len(batches) == 3
+    # Every part was created before the first one finished.
+    first_done = min(b.completed_at for b in batches.values() if b.completed_at)
+    assert max(b.created_at for b in batches.values()) <= first_done
+
+
+@pytest.mark.usefixtures("connector_key")
+def test_local_run_of_a_job_with_a_bad_part_raises_naming_it(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    file_ids = upload_parts(openai_client, parts=2, bad_part=0)
+    task = BatchJobTask(name="local-job", config={}, base_url=emulator.base_url)
+    with pytest.raises(FlyteUserException, match=rf"part 1 \({file_ids[0]}\).*url_mismatch"):
+        task(input_file_ids=file_ids)
