@@ -109,8 +109,11 @@ def tagged(batches: list[dict[str, Any]], key: str, value: str) -> Iterator[dict
     return (b for b in batches if (b.get("metadata") or {}).get(key) == value)
 
 
-def cancel_batch(client: Any, batch_id: str, api_key: str) -> None:
-    """Cancel under the CANCEL policy; a batch that is already cancelling, finished or gone is fine."""
+def cancel_batch(client: Any, batch_id: str, api_key: str) -> bool:
+    """Cancel under the CANCEL policy; a batch that is already cancelling, finished or gone is fine.
+
+    Returns whether this call cancelled it (False: there was nothing left to cancel).
+    """
 
     def cancel(_: Deadline) -> None:
         client.batches.cancel(batch_id)
@@ -123,7 +126,7 @@ def cancel_batch(client: Any, batch_id: str, api_key: str) -> None:
             retry_if=lambda e: is_transient(e) and not _nothing_to_cancel(e),
         )
         logger.info(f"Cancelling OpenAI batch {batch_id}")
-        return
+        return True
     except Exception as exc:
         if not _nothing_to_cancel(exc):
             raise api_error(f"Cancelling batch {batch_id}", exc, api_key) from None
@@ -133,12 +136,12 @@ def cancel_batch(client: Any, batch_id: str, api_key: str) -> None:
         status = client.batches.retrieve(batch_id).status
     except openai.NotFoundError:
         logger.info(f"OpenAI batch {batch_id} no longer exists; nothing to cancel")
-        return
+        return False
     except Exception as exc:
         raise api_error(f"Reading batch {batch_id}", exc, api_key) from None
     if status in TERMINAL_STATUSES or status == "cancelling":
         logger.info(f"OpenAI batch {batch_id} is already {status}; nothing to cancel")
-        return
+        return False
     raise api_error(f"Cancelling batch {batch_id}", cancel_error, api_key) from None
 
 

@@ -101,12 +101,13 @@ class BatchEndpointConnector(AsyncConnectorBase):
         """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
         await asyncio.to_thread(self.cancel, resource_meta)
 
-    def cancel(self, resource_meta: BatchEndpointMetadata) -> None:
-        """`delete` without an event loop, for the Ctrl-C handler of local runs."""
+    def cancel(self, resource_meta: BatchEndpointMetadata) -> list[str]:
+        """`delete` without an event loop, for the signal handlers of local runs; returns the batch's
+        id if this call cancelled it (none if it had ended)."""
         meta = resource_meta
         api_key = connector_api_key()
         with _client_for(meta, api_key, CANCEL) as client:
-            cancel_batch(client, meta.batch_id, api_key)
+            return [meta.batch_id] if cancel_batch(client, meta.batch_id, api_key) else []
 
     def _create(
         self,

@@ -240,17 +240,19 @@ class BatchJobConnector(AsyncConnectorBase):
 
 
 def _cancel_all(client: Any, parts: list[PartState], api_key: str) -> list[str]:
-    """Cancel the running batch of every part, side by side; raises the first failure after trying all."""
+    """Cancel the running batch of every part, side by side; returns the ids of those cancelled, or
+    raises the first failure after trying all."""
     running = [p.newest["id"] for p in parts if p.newest and p.newest.get("status") in ACTIVE_STATUSES]
     running = [b for b in running if b]
     if not running:
         return []
     with ThreadPoolExecutor(min(CANCEL_THREADS, len(running))) as pool:
         futures = [pool.submit(cancel_batch, client, batch_id, api_key) for batch_id in running]
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        raise errors[0]  # type: ignore[misc]
-    return running
+    for future in futures:
+        error = future.exception()
+        if error is not None:
+            raise error
+    return [batch_id for batch_id, future in zip(running, futures, strict=True) if future.result()]
 
 
 def _queue_full(exc: BaseException) -> bool:

@@ -7,8 +7,6 @@ cluster and in a local run alike. The output `result` is described in `job_state
 
 from __future__ import annotations
 
-import sys
-from types import FrameType
 from typing import Any
 
 from flytekit.configuration import SerializationSettings
@@ -17,7 +15,6 @@ from flytekit.core.interface import Interface
 
 from flytekitplugins.openai.core.errors import BatchConfigError
 
-from ._compat import AsyncExecutorMixin, ResourceMeta, lookup_connector
 from .config import is_http_url
 from .job_settings import (
     DEFAULT_MAX_IN_FLIGHT,
@@ -26,11 +23,12 @@ from .job_settings import (
     JOB_TASK_TYPE,
     JobTaskSettings,
 )
+from .local_execution import LocalRunMixin
 
 __all__ = ["BatchJobTask"]
 
 
-class BatchJobTask(AsyncExecutorMixin, PythonTask):
+class BatchJobTask(LocalRunMixin, PythonTask):
     """Run one batch per input file (a job's parts) and wait for all; returns the job's result dict.
 
     :param config: `batches.create` arguments for every part's batch, as BatchEndpointTask takes them.
@@ -78,40 +76,6 @@ class BatchJobTask(AsyncExecutorMixin, PythonTask):
             interface=Interface(inputs=kwtypes(input_file_ids=list[str]), outputs=kwtypes(result=dict)),
             **kwargs,
         )
-        self._finished_jobs: set[str] = set()
 
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
         return self._task_settings.to_custom()
-
-    def execute(self, **kwargs: Any) -> Any:
-        try:
-            return super().execute(**kwargs)
-        finally:
-            # Ctrl-C handlers stay registered for the life of the process; this one's job is done.
-            meta = getattr(self, "resource_meta", None)
-            if meta is not None:
-                self._finished_jobs.add(getattr(meta, "key", ""))
-
-    def agent_signal_handler(self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None) -> Any:
-        """Ctrl-C in a local run (flytekit 1.15): cancel the job's batches before exiting."""
-        self._cancel_after_signal(resource_meta)
-
-    def connector_signal_handler(
-        self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None
-    ) -> Any:
-        """Ctrl-C in a local run (flytekit 1.16+): cancel the job's batches before exiting."""
-        self._cancel_after_signal(resource_meta)
-
-    def _cancel_after_signal(self, resource_meta: ResourceMeta) -> None:
-        key = getattr(resource_meta, "key", "?")
-        if key not in self._finished_jobs:
-            try:
-                cancelled = lookup_connector(JOB_TASK_TYPE).cancel(resource_meta)
-                print(
-                    f"Cancelled the OpenAI batches of job {key}: {', '.join(cancelled) or 'none was running'}.",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            except Exception as exc:
-                print(f"Could not cancel the OpenAI batches of job {key}: {exc}", file=sys.stderr, flush=True)
-        self._clean_up_task = True

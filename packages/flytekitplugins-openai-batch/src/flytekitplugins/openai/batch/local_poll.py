@@ -17,11 +17,9 @@ from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 from flytekit.extend.backend.utils import is_terminal_phase, mirror_async_methods
-from flytekit.loggers import set_flytekit_log_properties
-from rich.logging import RichHandler
-from rich.progress import Progress
 
 from ._compat import Resource, ResourceMeta
+from .progress import ProgressLine
 
 FIRST_POLL_S = 0.1
 POLL_FRACTION = 0.1
@@ -38,35 +36,25 @@ def poll_delay(elapsed: float) -> float:
 async def poll_until_done(
     name: str, connector: Any, resource_meta: ResourceMeta, interrupted: Callable[[], bool]
 ) -> Resource:
-    """flytekit's local polling loop and progress display, on the schedule of `poll_delay`.
+    """flytekit's local polling loop, on the schedule of `poll_delay`, showing `progress.ProgressLine`.
 
-    `interrupted` turns true once the Ctrl-C handler has cancelled the batch; the run then exits,
+    `interrupted` turns true once a signal handler has cancelled the run; the run then exits,
     as flytekit's own loop does.
     """
     start = time.monotonic()
-    progress = Progress(transient=True)
-    set_flytekit_log_properties(RichHandler(log_time_format="%H:%M:%S.%f"), None, None)
-    running = progress.add_task(f"[cyan]Running Task {name}...", total=None)
-    phase_line = progress.add_task("[cyan]Task phase: RUNNING, Phase message: ", total=None, visible=False)
-    links_line = progress.add_task("[cyan]Log Links: ", total=None, visible=False)
-    with progress:
-        progress.start_task(running)
+    line = ProgressLine(name)
+    try:
         while True:
             await _sleep(poll_delay(time.monotonic() - start), interrupted)
             resource: Resource = await mirror_async_methods(connector.get, resource_meta=resource_meta)
             if interrupted():
                 sys.exit(1)
-            progress.update(
-                phase_line,
-                description=f"[cyan]Task phase: {TaskExecution.Phase.Name(resource.phase)}, "
-                f"Phase message: {resource.message}",
-                visible=True,
-            )
-            links = "".join(f"{link.name}: {link.uri}\n" for link in resource.log_links or [])
-            if links:
-                progress.update(links_line, description=f"[cyan]{links}", visible=True)
+            info = resource.custom_info
+            line.update(dict(info) if info else {}, TaskExecution.Phase.Name(resource.phase))
             if is_terminal_phase(resource.phase):
                 return resource
+    finally:
+        line.close()
 
 
 async def _sleep(seconds: float, interrupted: Callable[[], bool]) -> None:

@@ -7,8 +7,6 @@ This module also re-exports the files package's names, so that code written agai
 from __future__ import annotations
 
 import copy
-import sys
-from types import FrameType
 from typing import Any
 
 from flytekit.configuration import SerializationSettings
@@ -26,9 +24,8 @@ from flytekitplugins.openai.files import (
     UploadJSONLFileTask,
 )
 
-from ._compat import AsyncExecutorMixin, Resource, ResourceMeta, lookup_connector
 from .config import TASK_TYPE, BatchConfig, is_http_url
-from .local_poll import poll_until_done
+from .local_execution import LocalRunMixin
 from .settings import BatchTaskSettings
 
 __all__ = [
@@ -43,7 +40,7 @@ __all__ = [
 ]
 
 
-class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
+class BatchEndpointTask(LocalRunMixin, PythonTask):
     """Create an OpenAI batch from an uploaded JSONL file and wait for it; returns the batch as a dict.
 
     :param config: `batches.create` arguments: `endpoint` (default "/v1/chat/completions"),
@@ -84,44 +81,6 @@ class BatchEndpointTask(AsyncExecutorMixin, PythonTask):
             base_url=base_url,
             accept_partial_results=accept_partial_results,
         )
-        self._finished_batches: set[str] = set()
 
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
         return self._task_settings.to_custom()
-
-    def execute(self, **kwargs: Any) -> Any:
-        try:
-            return super().execute(**kwargs)
-        finally:
-            # Ctrl-C handlers stay registered for the life of the process; this one's batch is done.
-            meta = getattr(self, "resource_meta", None)
-            if meta is not None:
-                self._finished_batches.add(getattr(meta, "batch_id", ""))
-
-    async def _get(self, resource_meta: ResourceMeta) -> Resource:
-        """A local run's wait for the batch: flytekit's loop, polling soon and then backing off."""
-        return await poll_until_done(
-            self.name, lookup_connector(TASK_TYPE), resource_meta, lambda: self._clean_up_task
-        )
-
-    def agent_signal_handler(self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None) -> Any:
-        """Ctrl-C in a local run (flytekit 1.15): cancel the batch on the server before exiting."""
-        self._cancel_after_signal(resource_meta)
-
-    def connector_signal_handler(
-        self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None
-    ) -> Any:
-        """Ctrl-C in a local run (flytekit 1.16+): cancel the batch on the server before exiting."""
-        self._cancel_after_signal(resource_meta)
-
-    def _cancel_after_signal(self, resource_meta: ResourceMeta) -> None:
-        # flytekit's own handler calls asyncio.run() inside the running local event loop, which fails;
-        # the connector's `cancel` is `delete` without an event loop, so it runs right here.
-        batch_id = getattr(resource_meta, "batch_id", "?")
-        if batch_id not in self._finished_batches:
-            try:
-                lookup_connector(TASK_TYPE).cancel(resource_meta)
-                print(f"Cancelled OpenAI batch {batch_id}.", file=sys.stderr, flush=True)
-            except Exception as exc:
-                print(f"Could not cancel OpenAI batch {batch_id}: {exc}", file=sys.stderr, flush=True)
-        self._clean_up_task = True

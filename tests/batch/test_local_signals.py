@@ -1,0 +1,119 @@
+"""Local runs in a subprocess, as a user runs them: SIGTERM/SIGHUP cancel on the server, and the
+status lines a log gets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openai
+import pytest
+
+from openai_batch_emulator import Emulator
+
+from .conftest import upload_requests
+from .job_support import upload_parts
+
+pytestmark = pytest.mark.slow
+
+HERE = Path(__file__).parent
+WAIT_S = 120.0
+
+
+def start(emulator: Emulator, script: str, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if "OPENAI" not in k}
+    env["FLYTE_OPENAI_API_KEY"] = emulator.api_key
+    return subprocess.Popen(
+        [sys.executable, str(HERE / script), emulator.base_url, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_batches(run: subprocess.Popen[str], client: openai.OpenAI, count: int) -> list[str]:
+    deadline = time.monotonic() + WAIT_S
+    while len(client.batches.list().data) < count:
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "the local run did not create its batches"
+        time.sleep(0.1)
+    return [b.id for b in client.batches.list().data]
+
+
+def wait_for_polls(run: subprocess.Popen[str], emulator: Emulator, path: str) -> None:
+    """Wait until the run has polled twice (each poll rides out a fault armed for it): by then the
+    poll's code is loaded, so the signal lands between polls rather than in the middle of imports."""
+    polls = emulator.inject_fault("GET", path, status=503, count=2)
+    deadline = time.monotonic() + WAIT_S
+    while polls.remaining:
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "the local run never polled"
+        time.sleep(0.1)
+
+
+def finish(run: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return run.communicate(timeout=WAIT_S)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_a_local_job_cancels_every_batch(
+    emulator: Emulator, openai_client: openai.OpenAI, signum: signal.Signals
+) -> None:
+    emulator.configure(requests_per_second=0)  # batches stay in progress until cancelled
+    file_ids = upload_parts(openai_client, parts=2)
+    run = start(emulator, "local_job_run.py", *file_ids)
+    batch_ids = wait_for_batches(run, openai_client, 2)
+    wait_for_polls(run, emulator, "/v1/batches")
+    run.send_signal(signum)
+    out, err = finish(run)
+    assert run.returncode != 0, out
+    assert "result:" not in out
+    assert f"{signum.name}: cancelling what this run started on the server" in err, err
+    assert "Cancelled OpenAI batches " in err, err
+    assert all(batch_id in err for batch_id in batch_ids), err
+    assert "Traceback" not in err, err
+    assert {openai_client.batches.retrieve(b).status for b in batch_ids} <= {"cancelling", "cancelled"}
+
+
+def test_sigterm_during_a_local_batch_cancels_it(emulator: Emulator, openai_client: openai.OpenAI) -> None:
+    emulator.configure(requests_per_second=0)
+    file_id = upload_requests(openai_client)
+    run = start(emulator, "local_run.py", file_id)
+    (batch_id,) = wait_for_batches(run, openai_client, 1)
+    wait_for_polls(run, emulator, f"/v1/batches/{batch_id}")
+    run.send_signal(signal.SIGTERM)
+    out, err = finish(run)
+    assert run.returncode != 0, out
+    assert (
+        f"SIGTERM: cancelling what this run started on the server...\nCancelled OpenAI batch {batch_id}."
+        in err
+    )
+    assert openai_client.batches.retrieve(batch_id).status in ("cancelling", "cancelled")
+
+
+def test_a_local_job_writes_short_status_lines_to_a_log(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    emulator.configure(requests_per_second=4)
+    file_ids = upload_parts(openai_client, parts=3, count=4)
+    run = start(emulator, "local_job_run.py", *file_ids)
+    out, err = finish(run)
+    assert run.returncode == 0, err
+    assert "result: ['completed', 'completed', 'completed']" in out
+    lines = [line for line in err.splitlines() if line.startswith("local-job-run:")]
+    print("\n".join(lines))
+    assert lines, err
+    # A line per change of status (not one per poll), each fitting 80 columns.
+    assert all(len(line) < 80 for line in lines), lines
+    assert len(lines) == len(set(line.rsplit(",", 1)[0] for line in lines)), lines
+    assert lines[-1].startswith("local-job-run: parts 3/3, 12/12 done, 0 failed, ")
