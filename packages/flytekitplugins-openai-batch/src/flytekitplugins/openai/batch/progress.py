@@ -37,9 +37,9 @@ def status_text(info: Mapping[str, Any] | None, phase: str) -> tuple[str, str]:
     parts = info.get("parts")
     if isinstance(parts, Mapping):
         done = int(parts.get("done", 0))
-        states = ",".join(
-            f"{int(v)} {k}" for k, v in sorted(parts.items()) if k not in ("total", "done") and v
-        )
+        by_state = {k: int(parts.get(k, 0)) for k in ("running", "waiting", "failed")}
+        by_state["queued"] = int(parts.get("not_started", 0)) + int(parts.get("ready", 0))
+        states = ", ".join(f"{v} {k}" for k, v in by_state.items() if v)
         status = f"parts {done}/{int(parts.get('total', 0))}" + (f" ({states})" if states else "")
         return status, requests
     return str(info.get("status") or phase.lower()), requests
