@@ -51,11 +51,12 @@ def test_describe_an_http_failure_with_and_without_retries() -> None:
     error = status_error(503, f"overloaded; your key {key}")
     assert is_transient(error)
     text = describe_failure("Reading batch batch_x", error, key, 2)
-    assert text.startswith("Reading batch batch_x failed: HTTP 503 (after 2 retries): Error code: 503")
+    # The status once, not again in the SDK's "Error code: 503 - " prefix.
+    assert text.startswith("Reading batch batch_x failed: HTTP 503 (after 2 retries): overloaded; your key")
     assert key not in text
     assert "***" in text
     assert describe_failure("Reading batch batch_x", error, key).startswith(
-        "Reading batch batch_x failed: HTTP 503: Error code: 503"
+        "Reading batch batch_x failed: HTTP 503: overloaded;"
     )
 
     bad = status_error(401, "Incorrect API key provided: sk-fake-someoneelses0123456")

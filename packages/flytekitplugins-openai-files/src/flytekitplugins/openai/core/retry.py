@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -202,7 +203,12 @@ def describe_failure(
         retried = f" (after {max_retries} retries)" if is_transient(error) else " (not retried)"
     status = getattr(error, "status_code", None)
     if isinstance(status, int):
-        text = f"{action} failed: HTTP {status}{retried}: {getattr(error, 'message', error)}"
+        # The SDK's message starts "Error code: 503 - "; the status is already said once.
+        message = (
+            re.sub(rf"^Error code: {status}( - )?", "", str(getattr(error, "message", error)))
+            or "(no message)"
+        )
+        text = f"{action} failed: HTTP {status}{retried}: {message}"
     else:
         text = f"{action} failed: connection error{retried}: {type(error).__name__}: {error}"
     return redact(text, api_key)
