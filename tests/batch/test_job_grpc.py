@@ -221,3 +221,17 @@ def test_a_restarted_service_carries_on_with_the_job(
         assert service.starts == 2
     finally:
         service.stop()
+
+
+def test_get_under_injected_503s_answers_running_then_carries_on(
+    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    file_ids = upload_parts(openai_client, parts=2)
+    meta = service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-503"))
+    emulator.inject_fault("GET", "/v1/batches", status=503, count=2)
+    for _ in range(2):
+        resource = get(service, meta)
+        assert resource.phase == TaskExecution.RUNNING
+        assert resource.message.startswith("Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: ")
+    resource, _ = poll(service, meta, TaskExecution.SUCCEEDED)
+    assert result_of(resource)["parts_done"] == 2

@@ -91,3 +91,18 @@ def test_custom_info() -> None:
         "request_counts": {"total": 10, "completed": 7, "failed": 1},
         "output_file_id": "file-o",
     }
+
+
+def test_a_batch_that_ended_says_no_requests_were_run_not_yet() -> None:
+    errors = {"data": [{"code": "invalid_json_line", "message": "bad line", "line": 1}]}
+    failed = batch_phase(
+        batch("failed", errors=errors, request_counts={"total": 0, "completed": 0, "failed": 0})
+    )
+    assert "no requests were run" in failed.message
+    assert "yet" not in failed.message
+    assert "no requests counted yet" in batch_phase(batch("validating")).message
+
+
+def test_one_request_is_singular() -> None:
+    state = batch_phase(batch("completed", request_counts={"total": 1, "completed": 1, "failed": 0}))
+    assert "1 of 1 request completed, 0 failed" in state.message
