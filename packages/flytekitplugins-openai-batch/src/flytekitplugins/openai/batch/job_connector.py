@@ -189,7 +189,7 @@ class BatchJobConnector(AsyncConnectorBase):
                     state = job_state(meta, [b for p in state.parts for b in p.batches], time.time())
                 if state.phase in (TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED):
                     # Nothing would stop the other parts' batches once the job has failed.
-                    _cancel_all(client, state.parts, api_key)
+                    state.message += _stop_the_rest(client, state, api_key)
         except DeadlinePassed:
             return Resource(
                 phase=TaskExecution.RUNNING,
@@ -253,6 +253,16 @@ def _cancel_all(client: Any, parts: list[PartState], api_key: str) -> list[str]:
         if error is not None:
             raise error
     return [batch_id for batch_id, future in zip(running, futures, strict=True) if future.result()]
+
+
+def _stop_the_rest(client: Any, state: JobState, api_key: str) -> str:
+    """Cancel the running batches of a failed job; what the message adds (a failed cancel does not
+    hide why the job failed)."""
+    try:
+        cancelled = _cancel_all(client, state.parts, api_key)
+    except Exception as exc:
+        return f" Could not cancel the job's other batches: {exc}"
+    return f" Cancelled the job's running batches: {', '.join(cancelled)}." if cancelled else ""
 
 
 def _queue_full(exc: BaseException) -> bool:
