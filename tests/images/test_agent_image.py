@@ -16,7 +16,7 @@ from tests.images.image_env import free_port
 
 STARTUP_SECONDS = 120
 # Every connector the agent image serves.
-TASK_TYPES = {"openai-batch", "chatgpt"}
+TASK_TYPES = {"openai-batch", "openai-batch-job", "chatgpt"}
 
 
 def with_ports(cmd: list[str], grpc_port: int, metrics_port: int) -> list[str]:
