@@ -13,7 +13,6 @@ from flytekit import kwtypes, lazy_module
 from flytekit.configuration import SerializationSettings
 from flytekit.core.interface import Interface
 from flytekit.core.shim_task import ShimTaskExecutor
-from flytekit.loggers import logger
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
@@ -27,6 +26,7 @@ from flytekitplugins.openai.core.retry import (
     describe_failure,
     transient_errors,
 )
+from flytekitplugins.openai.core.words import warn
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
@@ -100,7 +100,7 @@ def download_batch_results(
     api_key: str | None = None,
 ) -> BatchResult:
     """Download whichever result files the batch produced, then compare them with its input file."""
-    batch_id = _batch_id(batch)
+    batch_id = batch_label(batch)
     result = BatchResult()
     tally = RequestTally(expected=request_total(batch) or 0)
     if output_id:
@@ -127,35 +127,43 @@ def _account_for_requests(
     fail_on_missing_requests: bool,
     api_key: str | None,
 ) -> None:
-    # The batch's own count settles it when the result files agree with it; the input file, fetched
-    # and read again only to name what is missing, is needed only when they do not.
-    outcome = counted_requests(batch, tally) or _reconcile_with_input(
-        client, batch, batch_id, tally, directory, fail_on_missing_requests, api_key
+    outcome = account_for_requests(
+        client, batch, tally, directory, fail_on_missing_requests=fail_on_missing_requests, api_key=api_key
     )
     if outcome is None:
         return
-    # Printed, not logged: flytekit logs only from WARNING up by default, and this count always matters.
+    # Printed, not logged: pyflyte shows only CRITICAL logs by default, and this count always matters.
     print(outcome.summary(batch_id), flush=True)
     if outcome.missing:
         message = outcome.missing_message(batch_id)
         if fail_on_missing_requests:
             raise BatchResultError(message + " (fail_on_missing_requests is set)")
-        logger.warning(message)
+        warn(message)
 
 
-def _reconcile_with_input(
+def account_for_requests(
     client: Any,
     batch: Mapping[str, Any],
-    batch_id: str,
     tally: RequestTally,
     directory: Path,
-    fail_on_missing_requests: bool,
-    api_key: str | None,
+    *,
+    fail_on_missing_requests: bool = False,
+    api_key: str | None = None,
 ) -> Reconciliation | None:
-    """Compare the results with the batch's input file; None (after a warning) when it cannot be read."""
+    """Account for a batch's requests from its results (in ``tally``): by the batch's own count when
+    the files agree with it, else against its input file, fetched for that.
+
+    None (after a warning) when the input cannot be read, unless ``fail_on_missing_requests``.
+    """
+    batch_id = batch_label(batch)
+    # The batch's own count settles it when the result files agree with it; the input file, fetched
+    # and read again only to name what is missing, is needed only when they do not.
+    counted = counted_requests(batch, tally)
+    if counted is not None:
+        return counted
     input_id = batch.get("input_file_id")
     if not input_id:
-        logger.warning(
+        warn(
             f"Batch {batch_id}: {tally.succeeded} succeeded, {tally.failed} failed; no input_file_id in the "
             "batch, so requests missing from both files cannot be counted"
         )
@@ -173,7 +181,7 @@ def _reconcile_with_input(
                 f"Batch {batch_id}: cannot read its input file {input_id} to check that no request is "
                 f"missing, and fail_on_missing_requests is set: {reason}"
             ) from None
-        logger.warning(
+        warn(
             f"Batch {batch_id}: {tally.succeeded} succeeded, {tally.failed} failed; cannot read its input "
             f"file {input_id} ({reason}), so requests missing from both result files are not counted"
         )
@@ -189,13 +197,14 @@ def require_result_files(batch: Mapping[str, Any]) -> tuple[str | None, str | No
     if not output_id and not error_id:
         errors = f" (errors: {batch_error_text(batch)})" if batch_errors(batch) else ""
         raise BatchResultError(
-            f"Batch {_batch_id(batch)} (status {batch.get('status')!r}) produced neither an output file nor "
+            f"Batch {batch_label(batch)} (status {batch.get('status')!r}) produced neither an output file nor "
             f"an error file{errors}; there is nothing to download."
         )
     return output_id, error_id
 
 
-def _batch_id(batch: Mapping[str, Any]) -> str:
+def batch_label(batch: Mapping[str, Any]) -> str:
+    """The batch's id, as messages name it."""
     return str(batch.get("id") or "(unknown id)")
 
 

@@ -13,10 +13,13 @@ from typing import Any
 from flytekitplugins.openai.core.settings import CustomReader, task_label
 
 from .config import OpenAIFileConfig
+from .split import PartLimits
 from .validation import ValidationLimits
 
 UPLOAD_TASK_TYPE = "openai-batch-upload-file"
 DOWNLOAD_TASK_TYPE = "openai-batch-download-files"
+UPLOAD_PARTS_TASK_TYPE = "openai-batch-upload-parts"
+COLLECT_TASK_TYPE = "openai-batch-collect"
 
 
 @dataclass(frozen=True)
@@ -65,4 +68,75 @@ class DownloadSettings:
         return cls(
             file_config=OpenAIFileConfig.from_custom(reader),
             fail_on_missing_requests=reader.boolean("fail_on_missing_requests", False),
+        )
+
+
+@dataclass(frozen=True)
+class UploadPartsSettings:
+    """The upload-parts task's custom: the file config's keys, `part_limits`, `endpoint`, `check_connector_key`."""
+
+    file_config: OpenAIFileConfig
+    limits: PartLimits = field(default_factory=PartLimits)
+    endpoint: str | None = None
+    check_connector_key: bool = False
+
+    def to_custom(self) -> dict[str, Any]:
+        return {
+            **self.file_config.to_custom(),
+            "part_limits": self.limits.to_custom(),
+            "endpoint": self.endpoint,
+            "check_connector_key": self.check_connector_key,
+        }
+
+    @classmethod
+    def from_custom(
+        cls, custom: Mapping[str, Any] | None, task_name: str | None = None
+    ) -> UploadPartsSettings:
+        task = task_label(UPLOAD_PARTS_TASK_TYPE, task_name)
+        reader = CustomReader(
+            custom,
+            task=task,
+            required=OpenAIFileConfig.REQUIRED_KEYS,
+            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, "part_limits", "endpoint", "check_connector_key"),
+        )
+        return cls(
+            file_config=OpenAIFileConfig.from_custom(reader),
+            limits=PartLimits.from_custom(reader.mapping("part_limits"), task=task),
+            endpoint=reader.optional_str("endpoint"),
+            check_connector_key=reader.boolean("check_connector_key", False),
+        )
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    """The collect task's custom: the file config's keys and what to do with missing requests and the
+    server's files once the results are downloaded."""
+
+    file_config: OpenAIFileConfig
+    fail_on_missing_requests: bool = False
+    delete_input_files: bool = True
+    delete_result_files: bool = False
+
+    def to_custom(self) -> dict[str, Any]:
+        return {
+            **self.file_config.to_custom(),
+            "fail_on_missing_requests": self.fail_on_missing_requests,
+            "delete_input_files": self.delete_input_files,
+            "delete_result_files": self.delete_result_files,
+        }
+
+    @classmethod
+    def from_custom(cls, custom: Mapping[str, Any] | None, task_name: str | None = None) -> CollectSettings:
+        flags = ("fail_on_missing_requests", "delete_input_files", "delete_result_files")
+        reader = CustomReader(
+            custom,
+            task=task_label(COLLECT_TASK_TYPE, task_name),
+            required=OpenAIFileConfig.REQUIRED_KEYS,
+            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, *flags),
+        )
+        return cls(
+            file_config=OpenAIFileConfig.from_custom(reader),
+            fail_on_missing_requests=reader.boolean("fail_on_missing_requests", False),
+            delete_input_files=reader.boolean("delete_input_files", True),
+            delete_result_files=reader.boolean("delete_result_files", False),
         )

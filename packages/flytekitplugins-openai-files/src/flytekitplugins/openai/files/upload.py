@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+import tempfile
+from typing import Any, List  # noqa: UP035  (flytekit's interface wants typing.List on Python 3.10)
 
 from flytekit import kwtypes, lazy_module
 from flytekit.configuration import SerializationSettings
+from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.interface import Interface
 from flytekit.core.shim_task import ShimTaskExecutor
 from flytekit.loggers import logger
@@ -14,11 +17,14 @@ from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.core.errors import TransferError
+from flytekitplugins.openai.core.keys import connector_api_key
 from flytekitplugins.openai.core.retry import describe_failure, transient_errors
+from flytekitplugins.openai.core.words import counted
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
-from .settings import UPLOAD_TASK_TYPE, UploadSettings
+from .settings import UPLOAD_PARTS_TASK_TYPE, UPLOAD_TASK_TYPE, UploadPartsSettings, UploadSettings
+from .split import PartLimits, SplitPlan, part_file, plan_parts
 from .validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, ValidationLimits, validate_request_file
 
 openai = lazy_module("openai")
@@ -70,6 +76,107 @@ class UploadJSONLFileExecutor(ShimTaskExecutor[UploadJSONLFileTask]):
             file_id = upload_request_file(client, local_path, api_key=api_key)
         logger.info(f"Uploaded {summary.requests} requests as file {file_id}")
         return file_id
+
+
+class UploadPartsTask(OpenAIFileTask):
+    """Validates a request file of any size and uploads it as batch-sized parts; returns their file ids.
+
+    One part (the file itself, no copy) when it is within ``limits``; else several, cut at line
+    boundaries in the same pass that validates every line (custom_ids unique over the whole file).
+    ``endpoint``, when given, is the batch's: a line with another url is refused before any upload.
+    ``check_connector_key``: in a local run, also require the connector's key (FLYTE_OPENAI_API_KEY)
+    before uploading, so a run that could not create its batches leaves nothing behind.
+    """
+
+    _UPLOAD_PARTS_TASK_TYPE = UPLOAD_PARTS_TASK_TYPE
+
+    def __init__(
+        self,
+        name: str,
+        task_config: OpenAIFileConfig,
+        container_image: str | None = None,
+        limits: PartLimits | None = None,
+        endpoint: str | None = None,
+        check_connector_key: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self._task_settings = UploadPartsSettings(
+            task_config, limits or PartLimits(), endpoint, check_connector_key
+        )
+        super().__init__(
+            name=name,
+            task_config=task_config,
+            task_type=self._UPLOAD_PARTS_TASK_TYPE,
+            executor_type=UploadPartsExecutor,
+            container_image=container_image,
+            interface=Interface(inputs=kwtypes(jsonl_in=JSONLFile), outputs=kwtypes(parts=List[str])),  # noqa: UP006
+            **kwargs,
+        )
+
+    def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
+        return self._task_settings.to_custom()
+
+
+class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
+    def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> list[str]:
+        settings = UploadPartsSettings.from_custom(tt.custom, tt.id.name)
+        local_path = kwargs["jsonl_in"].download()
+        # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
+        plan = plan_parts(local_path, settings.limits, settings.endpoint)
+        summary = plan.summary
+        print(
+            f"Request file is valid: {counted(summary.requests, 'request')}, {summary.bytes:,} bytes, "
+            f"url {summary.url}, model {summary.model}; uploading it as {counted(len(plan.parts), 'part')}",
+            file=sys.stderr,
+            flush=True,
+        )
+        client, api_key = settings.file_config.client()
+        if (
+            settings.check_connector_key
+            and FlyteContextManager.current_context().execution_state.is_local_execution()
+        ):
+            connector_api_key()  # raises MissingConnectorSecret, naming it, before anything is uploaded
+        with client:  # releases its connection pool however the upload ends
+            return upload_parts(client, plan, api_key=api_key)
+
+
+def upload_parts(client: Any, plan: SplitPlan, *, api_key: str | None = None) -> list[str]:
+    """Upload the plan's parts one by one; if one fails, delete those already uploaded, then raise."""
+    file_ids: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="openai-parts-") as directory:
+            for part in plan.parts:
+                with part_file(plan, part, directory) as path:
+                    file_ids.append(upload_request_file(client, path, api_key=api_key))
+                if len(plan.parts) > 1:
+                    print(
+                        f"Uploaded part {part.index + 1} of {len(plan.parts)} "
+                        f"({counted(part.requests, 'request')} from line {part.first_line}) as file {file_ids[-1]}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    except BaseException:
+        delete_files(client, file_ids, api_key=api_key)
+        raise
+    return file_ids
+
+
+def delete_files(client: Any, file_ids: list[str], *, api_key: str | None = None) -> list[str]:
+    """Delete the files (best effort: a failure is said on stderr, not raised); returns those deleted."""
+    deleted = []
+    for file_id in file_ids:
+        try:
+            client.files.delete(file_id)
+            deleted.append(file_id)
+        except (openai.APIStatusError, *transient_errors()) as e:
+            print(
+                describe_failure(
+                    f"Deleting file {file_id} (delete it by hand)", e, api_key, client.max_retries
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
+    return deleted
 
 
 def upload_request_file(client: Any, path: str, *, api_key: str | None = None) -> str:

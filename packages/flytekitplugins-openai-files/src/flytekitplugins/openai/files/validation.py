@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from flytekitplugins.openai.core.batch_api import (
     BATCH_ENDPOINTS,
+    MAX_EMBEDDING_INPUTS_PER_BATCH,
     MAX_INPUT_FILE_BYTES,
     MAX_REQUESTS_PER_BATCH,
     MODEL_OPTIONAL_ENDPOINTS,
@@ -29,6 +28,10 @@ from .hashset import HashSet
 # OpenAI's limits, the defaults of the upload task's `max_requests` and `max_bytes`.
 DEFAULT_MAX_REQUESTS = MAX_REQUESTS_PER_BATCH
 DEFAULT_MAX_BYTES = MAX_INPUT_FILE_BYTES
+
+EMBEDDINGS_ENDPOINT = "/v1/embeddings"
+# JSON text must not start with one; whether OpenAI accepts it is not documented, so it is refused.
+UTF8_BOM = b"\xef\xbb\xbf"
 
 _MISSING = object()
 
@@ -70,60 +73,165 @@ class RequestFileSummary:
 
 
 class _Problems:
-    """Keeps the first few problems word for word and counts the rest, so memory stays flat.
-
-    A repeated custom_id is only suspected during the pass (its hash was seen before, see HashSet);
-    `settle_repeats` confirms each suspect, with one more pass over the file, before the report.
-    """
+    """Keeps the first few problems word for word and counts the rest, so memory stays flat."""
 
     def __init__(self) -> None:
-        self.shown: list[str | _Repeat] = []
+        self.shown: list[str] = []
         self.total = 0
-        self._repeats: list[_Repeat] = []
 
-    def add(self, message: str | _Repeat) -> None:
+    def add(self, message: str) -> None:
         self.total += 1
         if len(self.shown) < InvalidRequestFile.SHOWN:
             self.shown.append(message)
 
-    def suspect_repeat(self, line: int, custom_id: str) -> None:
-        repeat = _Repeat(line, custom_id)
-        self._repeats.append(repeat)
-        self.add(repeat)
 
-    def settle_repeats(self, path: str) -> None:
-        """Name the line each repeated custom_id was first used on; drop suspects that were not repeats."""
-        if not self._repeats:
+class RequestChecker:
+    """Checks a request file line by line: what `validate_request_file` and the splitting upload share.
+
+    ``endpoint``, when given, is the batch's: every line's url must be that one. custom_ids are kept
+    as 8-byte hashes (HashSet), so memory stays flat however many lines pass; a hash seen before only
+    makes a suspect, which `finish` confirms (naming both lines) with one more pass over the file.
+    """
+
+    def __init__(self, path: str, endpoint: str | None = None) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.problems = _Problems()
+        self.requests = 0
+        self.url: str | None = endpoint
+        self._url_line = 0
+        self._model: Any = _MISSING
+        self._model_line = 0
+        self._seen_ids = HashSet()
+        self._suspects: list[tuple[int, str]] = []
+
+    def check(self, lineno: int, raw: bytes) -> int:
+        """Check one line; returns its embedding inputs (0 unless it is a valid embeddings request)."""
+        problems = self.problems
+        if lineno == 1 and raw.startswith(UTF8_BOM):
+            problems.add(
+                "line 1: the file starts with a UTF-8 byte order mark (BOM), which is not JSON; "
+                "save it as UTF-8 without a BOM"
+            )
+            raw = raw[len(UTF8_BOM) :]
+        if not raw.strip():
+            problems.add(f"line {lineno}: blank line (every line must be one JSON request)")
+            return 0
+        self.requests += 1
+        try:
+            request = json.loads(raw)
+        except json.JSONDecodeError as e:
+            problems.add(f"line {lineno}: not valid JSON ({e.msg} at column {e.colno})")
+            return 0
+        except UnicodeDecodeError:
+            problems.add(f"line {lineno}: not valid UTF-8")
+            return 0
+        if type(request) is not dict:
+            problems.add(f"line {lineno}: a request must be a JSON object, got {type(request).__name__}")
+            return 0
+
+        custom_id = request.get("custom_id", _MISSING)
+        if custom_id is _MISSING:
+            problems.add(f"line {lineno}: custom_id is missing")
+        elif type(custom_id) is not str:
+            problems.add(f"line {lineno}: custom_id must be a string, got {type(custom_id).__name__}")
+        elif not custom_id:
+            problems.add(f"line {lineno}: custom_id is empty")
+        elif not self._seen_ids.add(hash(custom_id)):
+            self._suspects.append((lineno, custom_id))
+
+        method = request.get("method", _MISSING)
+        if method != "POST":
+            shown = "missing" if method is _MISSING else repr(method)
+            problems.add(f"line {lineno}: method must be 'POST', got {shown}")
+
+        line_url = request.get("url", _MISSING)
+        if line_url is _MISSING:
+            problems.add(f"line {lineno}: url is missing")
+        elif line_url not in BATCH_ENDPOINTS:
+            problems.add(
+                f"line {lineno}: url {line_url!r} is not a Batch endpoint (one of {', '.join(sorted(BATCH_ENDPOINTS))})"
+            )
+        elif self.url is None:
+            self.url, self._url_line = line_url, lineno
+        elif line_url != self.url:
+            where = (
+                f"{self.url!r} on line {self._url_line}"
+                if self._url_line
+                else f"the batch's endpoint {self.url!r}"
+            )
+            problems.add(f"line {lineno}: url {line_url!r} differs from {where}")
+
+        body = request.get("body", _MISSING)
+        if body is _MISSING:
+            problems.add(f"line {lineno}: body is missing")
+            return 0
+        if type(body) is not dict:
+            problems.add(f"line {lineno}: body must be a JSON object, got {type(body).__name__}")
+            return 0
+        line_model = body.get("model", _MISSING)
+        if line_model is _MISSING:
+            if line_url not in MODEL_OPTIONAL_ENDPOINTS:
+                problems.add(f"line {lineno}: body.model is missing")
+                return 0
+        elif type(line_model) is not str or not line_model:
+            problems.add(f"line {lineno}: body.model must be a non-empty string")
+            return 0
+        if self._model is _MISSING and self._model_line == 0:
+            self._model, self._model_line = line_model, lineno
+        elif line_model != self._model:
+            problems.add(
+                f"line {lineno}: body.model {_shown_model(line_model)} differs from "
+                f"{_shown_model(self._model)} on line {self._model_line} (a batch uses one model)"
+            )
+        return embedding_inputs(body) if line_url == EMBEDDINGS_ENDPOINT else 0
+
+    def finish(self, size: int) -> RequestFileSummary:
+        """Raise InvalidRequestFile listing every problem found; else what the file holds."""
+        self._settle_repeats()
+        if self.requests == 0:
+            self.problems.add("the file holds no requests")
+        if self.problems.total:
+            raise InvalidRequestFile(self.path, self.problems.shown, self.problems.total)
+        assert self.url is not None  # a file with requests and no problems has a url on every line
+        model = None if self._model is _MISSING else str(self._model)
+        return RequestFileSummary(requests=self.requests, bytes=size, url=self.url, model=model)
+
+    def _settle_repeats(self) -> None:
+        """Name the first line of each suspected repeat; a suspect first used on its own line was a
+        hash collision, not a repeat."""
+        if not self._suspects:
             return
-        wanted = {r.custom_id for r in self._repeats}
+        wanted = {custom_id for _, custom_id in self._suspects}
         first: dict[str, int] = {}
-        with open(path, "rb", buffering=READ_BUFFER) as stream:
+        with open(self.path, "rb", buffering=READ_BUFFER) as stream:
             for lineno, raw in enumerate(stream, 1):
-                request = None if raw.isspace() else _read_request(raw)
-                if isinstance(request, tuple) and type(request[0]) is str and request[0] in wanted:
-                    first.setdefault(request[0], lineno)
-        for repeat in self._repeats:
-            repeat.first = first[repeat.custom_id]
-            if repeat.first == repeat.line:  # a hash collision: this is where the id is first used
-                self.total -= 1
-        self.shown = [p for p in self.shown if not isinstance(p, _Repeat) or p.first != p.line]
-
-    def messages(self) -> list[str]:
-        return [str(p) for p in self.shown]
+                custom_id = _custom_id(raw)
+                if custom_id in wanted:
+                    first.setdefault(custom_id, lineno)
+        for lineno, custom_id in self._suspects:
+            if first[custom_id] != lineno:
+                self.problems.add(
+                    f"line {lineno}: custom_id {custom_id!r} is already used on line {first[custom_id]}"
+                )
 
 
-@dataclass
-class _Repeat:
-    line: int
-    custom_id: str
-    first: int = 0
+def embedding_inputs(body: Mapping[str, Any]) -> int:
+    """How many inputs an embeddings request counts for: a string, or a list of token ids, is one;
+    a list of strings (or of token lists) one per item. OpenAI's Batch API limits their sum per batch."""
+    given = body.get("input")
+    if isinstance(given, list) and not (given and all(type(i) is int for i in given)):
+        return len(given)
+    return 1
 
-    def __str__(self) -> str:
-        return f"line {self.line}: custom_id {self.custom_id!r} is already used on line {self.first}"
 
+def validate_request_file(
+    path: str, limits: ValidationLimits = ValidationLimits(), endpoint: str | None = None
+) -> RequestFileSummary:
+    """Raise InvalidRequestFile listing every problem OpenAI would reject the file for, as ONE batch's input.
 
-def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits()) -> RequestFileSummary:
-    """Raise InvalidRequestFile listing every problem OpenAI would reject the file for."""
+    ``endpoint``, when known, is the batch's: a line with another url is refused.
+    """
     size = os.path.getsize(path)
     if size == 0:
         raise InvalidRequestFile(path, ["the file is empty: a batch needs at least one request"])
@@ -131,142 +239,32 @@ def validate_request_file(path: str, limits: ValidationLimits = ValidationLimits
         raise InvalidRequestFile(
             path, [f"the file is {size:,} bytes; the limit is {limits.max_bytes:,} bytes"]
         )
-
-    problems = _Problems()
-    seen_ids = HashSet()
-    url: str | None = None
-    url_line = 0
-    model: Any = _MISSING
-    model_line = 0
-    requests = 0
-
+    checker = RequestChecker(path, endpoint)
+    inputs = 0
+    past_limit = 0
     with open(path, "rb", buffering=READ_BUFFER) as stream:
         for lineno, raw in enumerate(stream, 1):
-            if raw.isspace():
-                problems.add(f"line {lineno}: blank line (every line must be one JSON request)")
-                continue
-            requests += 1
-            request = _read_request(raw)
-            if isinstance(request, str):
-                problems.add(f"line {lineno}: {request}")
-                continue
-            custom_id, method, line_url, body = request
-
-            if custom_id is _MISSING:
-                problems.add(f"line {lineno}: custom_id is missing")
-            elif type(custom_id) is not str:
-                problems.add(f"line {lineno}: custom_id must be a string, got {type(custom_id).__name__}")
-            elif not custom_id:
-                problems.add(f"line {lineno}: custom_id is empty")
-            elif not seen_ids.add(hash(custom_id)):
-                problems.suspect_repeat(lineno, custom_id)
-
-            if method != "POST":
-                shown = "missing" if method is _MISSING else repr(method)
-                problems.add(f"line {lineno}: method must be 'POST', got {shown}")
-
-            if line_url is _MISSING:
-                problems.add(f"line {lineno}: url is missing")
-            elif line_url not in BATCH_ENDPOINTS:
-                problems.add(
-                    f"line {lineno}: url {line_url!r} is not a Batch endpoint (one of {', '.join(sorted(BATCH_ENDPOINTS))})"
-                )
-            elif url is None:
-                url, url_line = line_url, lineno
-            elif line_url != url:
-                problems.add(f"line {lineno}: url {line_url!r} differs from {url!r} on line {url_line}")
-
-            if body is _MISSING:
-                problems.add(f"line {lineno}: body is missing")
-                continue
-            if not isinstance(body, _Body):
-                problems.add(f"line {lineno}: body must be a JSON object, got {type(body).__name__}")
-                continue
-            line_model = body.model
-            if line_model is _MISSING:
-                if line_url not in MODEL_OPTIONAL_ENDPOINTS:
-                    problems.add(f"line {lineno}: body.model is missing")
-                    continue
-            elif type(line_model) is not str or not line_model:
-                problems.add(f"line {lineno}: body.model must be a non-empty string")
-                continue
-            if model is _MISSING and model_line == 0:
-                model, model_line = line_model, lineno
-            elif line_model != model:
-                problems.add(
-                    f"line {lineno}: body.model {_shown_model(line_model)} differs from "
-                    f"{_shown_model(model)} on line {model_line} (a batch uses one model)"
-                )
-
-    problems.settle_repeats(path)
-    if requests == 0:
-        problems.add("the file holds no requests")
-    if requests > limits.max_requests:
-        problems.add(f"the file holds {requests:,} requests; the limit is {limits.max_requests:,}")
-    if problems.total:
-        raise InvalidRequestFile(path, problems.messages(), problems.total)
-    assert url is not None  # a file with requests and no problems has a url on every line
-    return RequestFileSummary(
-        requests=requests, bytes=size, url=url, model=None if model is _MISSING else str(model)
-    )
+            inputs += checker.check(lineno, raw)
+            if not past_limit and inputs > MAX_EMBEDDING_INPUTS_PER_BATCH:
+                past_limit = lineno
+    if checker.requests > limits.max_requests:
+        checker.problems.add(
+            f"the file holds {checker.requests:,} requests; the limit is {limits.max_requests:,}"
+        )
+    if past_limit:
+        checker.problems.add(
+            f"line {past_limit}: takes the batch past {MAX_EMBEDDING_INPUTS_PER_BATCH:,} embedding inputs "
+            f"(it has {inputs:,} over all its requests)"
+        )
+    return checker.finish(size)
 
 
-class _Body(msgspec.Struct):
-    model: Any = _MISSING
-
-
-class _Request(msgspec.Struct):
-    """The fields a request is checked on; the rest of the body is skipped, not built."""
-
-    custom_id: Any = _MISSING
-    method: Any = _MISSING
-    url: Any = _MISSING
-    body: _Body | None = _MISSING  # type: ignore[assignment]
-
-
-_REQUEST = msgspec.json.Decoder(_Request)
-
-
-def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
-    """(custom_id, method, url, body) of a line, or why it is not a JSON object.
-
-    msgspec decodes strict JSON objects of the usual shape; any other line (a body that is not an
-    object, JSON only the standard library accepts, or no JSON at all) is read with ``json.loads``,
-    so every line gets the verdict and the message it always got.
-    """
+def _custom_id(raw: bytes) -> Any:
     try:
-        request = _REQUEST.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        pass
-    else:
-        # msgspec skips the fields it does not decode without checking their UTF-8.
-        if raw.isascii() or _is_utf8(raw):
-            return request.custom_id, request.method, request.url, request.body
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as e:
-        return f"not valid JSON ({e.msg} at column {e.colno})"
-    except UnicodeDecodeError:
-        return "not valid UTF-8"
-    if type(record) is not dict:
-        return f"a request must be a JSON object, got {type(record).__name__}"
-    body = record.get("body", _MISSING)
-    if type(body) is dict:
-        body = _Body(model=body.get("model", _MISSING))
-    return (
-        record.get("custom_id", _MISSING),
-        record.get("method", _MISSING),
-        record.get("url", _MISSING),
-        body,
-    )
-
-
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+        request = json.loads(raw)
+    except ValueError:
+        return None
+    return request.get("custom_id") if type(request) is dict else None
 
 
 def _shown_model(model: Any) -> str:

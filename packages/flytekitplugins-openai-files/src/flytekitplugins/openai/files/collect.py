@@ -1,0 +1,239 @@
+"""The collect task: one output file and one error file for a whole job, however many batches it ran as.
+
+Each part's result files are downloaded one at a time and streamed onto the end of the job's two
+files, so memory (and the extra disk) stays one part's worth. Every part is accounted for like a
+single batch's download (succeeded, failed, missing from both files), and the totals are printed.
+Once the results are safe, the job's input files are deleted from the server (``delete_input_files``,
+on by default) and, if asked, the server's result files too (``delete_result_files``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import flytekit
+from flytekit import kwtypes
+from flytekit.configuration import SerializationSettings
+from flytekit.core.interface import Interface
+from flytekit.core.shim_task import ShimTaskExecutor
+from flytekit.models.task import TaskTemplate
+from flytekit.types.file import JSONLFile
+
+from flytekitplugins.openai.core.errors import BatchResultError
+from flytekitplugins.openai.core.words import counted, warn
+
+from ._task import OpenAIFileTask
+from .config import READ_BUFFER, OpenAIFileConfig
+from .download import account_for_requests, batch_label, download_file
+from .reconcile import NAMED_MISSING, RequestTally
+from .result import BatchResult
+from .settings import COLLECT_TASK_TYPE, CollectSettings
+from .upload import delete_files
+
+OUTPUT_NAME = "output.jsonl"
+ERROR_NAME = "errors.jsonl"
+
+
+class CollectResultsTask(OpenAIFileTask):
+    """Downloads every part's results of a job into one output file and one error file.
+
+    Its input `job_result` is the job task's result, ``{"batches": [batch, ...]}`` in part order (a
+    single batch dict, as `BatchEndpointTask` returns it, is taken as a job of one part).
+    """
+
+    _COLLECT_TASK_TYPE = COLLECT_TASK_TYPE
+
+    def __init__(
+        self,
+        name: str,
+        task_config: OpenAIFileConfig,
+        container_image: str | None = None,
+        fail_on_missing_requests: bool = False,
+        delete_input_files: bool = True,
+        delete_result_files: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self._task_settings = CollectSettings(
+            task_config, fail_on_missing_requests, delete_input_files, delete_result_files
+        )
+        super().__init__(
+            name=name,
+            task_config=task_config,
+            task_type=self._COLLECT_TASK_TYPE,
+            executor_type=CollectResultsExecutor,
+            container_image=container_image,
+            interface=Interface(inputs=kwtypes(job_result=dict), outputs=kwtypes(result=BatchResult)),
+            **kwargs,
+        )
+
+    def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
+        return self._task_settings.to_custom()
+
+
+class CollectResultsExecutor(ShimTaskExecutor[CollectResultsTask]):
+    def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> BatchResult:
+        settings = CollectSettings.from_custom(tt.custom, tt.id.name)
+        batches = job_batches(kwargs["job_result"])
+        client, api_key = settings.file_config.client()
+        with client:  # releases its connection pool however the collection ends
+            job = collect_job(
+                client,
+                batches,
+                Path(flytekit.current_context().working_directory),
+                fail_on_missing_requests=settings.fail_on_missing_requests,
+                delete_result_files=settings.delete_result_files,
+                api_key=api_key,
+            )
+            # Seam for request-level retries (issue 15): a retry round reads the failed requests'
+            # original lines from the parts' input files, so those are deleted only after the last round.
+            if settings.delete_input_files:
+                delete_files(client, [p.input_file_id for p in job.parts if p.input_file_id], api_key=api_key)
+        return job.result()
+
+
+def job_batches(job_result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The batches of a job result, in part order; a single batch dict is a job of one part."""
+    if "batches" not in job_result:
+        return [job_result]
+    batches = job_result["batches"]
+    if not isinstance(batches, Sequence) or not all(isinstance(b, Mapping) for b in batches) or not batches:
+        raise BatchResultError(
+            f"The job result's 'batches' must be a non-empty list of batch objects, got {batches!r:.200}"
+        )
+    return list(batches)
+
+
+@dataclass(frozen=True)
+class PartAccount:
+    """What became of one part's requests."""
+
+    index: int
+    batch_id: str
+    status: str
+    input_file_id: str | None
+    requests: int | None  # None when its input file could not be read and the batch gave no count
+    succeeded: int
+    failed: int
+    missing: int
+    missing_named: list[str]  # the first few missing custom_ids, in input order
+
+    def summary(self, parts: int) -> str:
+        requests = "? requests" if self.requests is None else counted(self.requests, "request")
+        return (
+            f"Part {self.index + 1} of {parts} (batch {self.batch_id}, {self.status}): {requests}: "
+            f"{self.succeeded:,} succeeded, {self.failed:,} failed, {self.missing:,} missing"
+        )
+
+
+@dataclass
+class JobCollection:
+    """The job's two files (None when no part produced such a file) and each part's account."""
+
+    output_path: Path | None = None
+    error_path: Path | None = None
+    parts: list[PartAccount] = field(default_factory=list)
+
+    def result(self) -> BatchResult:
+        return BatchResult(
+            output_file=JSONLFile(str(self.output_path)) if self.output_path else None,
+            error_file=JSONLFile(str(self.error_path)) if self.error_path else None,
+        )
+
+    def summary(self) -> str:
+        unknown = any(p.requests is None for p in self.parts)
+        requests = sum(p.requests or 0 for p in self.parts)
+        return (
+            f"Job of {counted(len(self.parts), 'part')}: {'at least ' if unknown else ''}"
+            f"{counted(requests, 'request')}: {sum(p.succeeded for p in self.parts):,} succeeded, "
+            f"{sum(p.failed for p in self.parts):,} failed, {sum(p.missing for p in self.parts):,} missing"
+        )
+
+
+def collect_job(
+    client: Any,
+    batches: Sequence[Mapping[str, Any]],
+    directory: Path,
+    *,
+    fail_on_missing_requests: bool = False,
+    delete_result_files: bool = False,
+    api_key: str | None = None,
+) -> JobCollection:
+    """Stream every part's results into the job's two files; print each part's account and the totals."""
+    job = JobCollection()
+    for index, batch in enumerate(batches):
+        tally = RequestTally()
+        for kind, file_id in (("output", batch.get("output_file_id")), ("error", batch.get("error_file_id"))):
+            if not file_id:
+                continue
+            part_path = directory / f".part{index + 1}-{kind}.jsonl"
+            download_file(client, file_id, part_path, api_key=api_key)
+            try:
+                if kind == "output":
+                    tally.add_output_file(str(part_path))
+                    job.output_path = _append(part_path, directory / OUTPUT_NAME, job.output_path)
+                else:
+                    tally.add_error_file(str(part_path))
+                    job.error_path = _append(part_path, directory / ERROR_NAME, job.error_path)
+            finally:
+                part_path.unlink(missing_ok=True)
+        outcome = account_for_requests(
+            client, batch, tally, directory, fail_on_missing_requests=False, api_key=api_key
+        )
+        account = PartAccount(
+            index=index,
+            batch_id=batch_label(batch),
+            status=str(batch.get("status")),
+            input_file_id=batch.get("input_file_id") or None,
+            requests=outcome.requests if outcome else None,
+            succeeded=tally.succeeded,
+            failed=tally.failed,
+            missing=len(outcome.missing) if outcome else 0,
+            missing_named=outcome.missing[:NAMED_MISSING] if outcome else [],
+        )
+        job.parts.append(account)
+        print(account.summary(len(batches)), flush=True)
+        if delete_result_files:
+            delete_files(
+                client,
+                [f for f in (batch.get("output_file_id"), batch.get("error_file_id")) if f],
+                api_key=api_key,
+            )
+    print(job.summary(), flush=True)
+    _report_missing(job, fail_on_missing_requests)
+    return job
+
+
+def _report_missing(job: JobCollection, fail_on_missing_requests: bool) -> None:
+    lost = [p for p in job.parts if p.missing]
+    if not lost:
+        return
+    missing = sum(p.missing for p in lost)
+    named = [repr(i) for p in lost for i in p.missing_named][:NAMED_MISSING]
+    message = (
+        f"{counted(missing, 'request')} of the job {'is' if missing == 1 else 'are'} in neither the output nor "
+        f"the error file (parts {', '.join(str(p.index + 1) for p in lost)}), among them {', '.join(named)}"
+    )
+    if fail_on_missing_requests:
+        raise BatchResultError(message + " (fail_on_missing_requests is set)")
+    warn(message)
+
+
+def _append(part: Path, job_file: Path, current: Path | None) -> Path:
+    """Add a part's lines to the end of the job's file (started by the first part that has one)."""
+    with open(part, "rb") as source, open(job_file, "ab" if current else "wb") as sink:
+        shutil.copyfileobj(source, sink, READ_BUFFER)
+        if sink.tell() and _last_byte(part) not in (b"", b"\n"):
+            sink.write(b"\n")  # the next part's first line starts a line of its own
+    return job_file
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as stream:
+        if stream.seek(0, 2) == 0:
+            return b""
+        stream.seek(-1, 2)
+        return stream.read(1)
