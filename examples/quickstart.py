@@ -191,12 +191,13 @@ def report_interrupt(client: openai.OpenAI, returncode: int | None, pyflyte_stde
 
 
 def summarize(client: openai.OpenAI, pyflyte_output: str) -> None:
-    # The download step names its files after the batch: that is how we know which batch was ours.
+    # The collect step names each part's batch ("Part 1 of 1 (batch batch_..., completed): ..."):
+    # that is how we know which batch was ours.
     paths = sorted(set(re.findall(r"(/[^\s'\"]+\.jsonl)", pyflyte_output)))
-    ids = {m.group(1) for p in paths if (m := re.search(r"(batch_\w+?)-(?:output|errors?)\.jsonl$", p))}
+    ids = set(re.findall(r"^Part \d+ of \d+ \(batch (batch_\w+),", pyflyte_output, re.MULTILINE))
     if len(ids) != 1:
         print(pyflyte_output)
-        raise SystemExit(f"could not tell the batch from the workflow's output files: {paths}")
+        raise SystemExit(f"could not tell the batch from the workflow's output: {sorted(ids)}")
     batch = client.batches.retrieve(ids.pop())
     counts = batch.request_counts
     print(f"\nBatch {batch.id}: {batch.status} (endpoint {batch.endpoint})")

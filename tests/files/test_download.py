@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flytekit.loggers import logger as flytekit_logger
 
 from flytekitplugins.openai.files import (
     BatchResult,
@@ -122,7 +121,6 @@ def test_many_missing_requests_are_named_a_few_at_a_time(
     files_config: OpenAIFileConfig,
     openai_client: Any,
     capfd: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     batch = run_batch(openai_client, good_file(tmp_path / "ran.jsonl", n=3))
     # The batch claims a larger input than it answered: req-3..req-9 are in neither result file.
@@ -130,14 +128,13 @@ def test_many_missing_requests_are_named_a_few_at_a_time(
         batch["input_file_id"] = openai_client.files.create(file=stream, purpose="batch").id
     batch["request_counts"]["total"] = 10
 
-    flytekit_logger.addHandler(caplog.handler)
-    try:
-        result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
-    finally:
-        flytekit_logger.removeHandler(caplog.handler)
+    result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
     assert result.output_file is not None
-    assert "10 requests: 3 succeeded, 0 failed, 7 missing" in capfd.readouterr().out
-    assert "7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'" in caplog.text
+    # On stderr: pyflyte shows only CRITICAL logs by default.
+    out, err = capfd.readouterr()
+    assert "10 requests: 3 succeeded, 0 failed, 7 missing" in out
+    assert "WARNING: " in err
+    assert "7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'" in err
 
     task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
     with pytest.raises(
@@ -209,22 +206,19 @@ def test_deleted_input_file_keeps_the_results_unless_the_count_is_required(
     emulator: Any,
     files_config: OpenAIFileConfig,
     openai_client: Any,
-    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     # One request is in neither file, so the input is needed to name it; it is gone.
     batch = cancelled_with_one_unanswered(openai_client, emulator, tmp_path / "in.jsonl")
     input_id = batch["input_file_id"]
     openai_client.files.delete(input_id)
 
-    flytekit_logger.addHandler(caplog.handler)
-    try:
-        result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
-    finally:
-        flytekit_logger.removeHandler(caplog.handler)
+    result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
     assert result.output_file is not None
     assert len(lines_of(result.output_file.download())) == 1
-    assert f"cannot read its input file {input_id} (" in caplog.text
-    assert "404" in caplog.text
+    err = capfd.readouterr().err
+    assert f"cannot read its input file {input_id} (" in err
+    assert "404" in err
 
     task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
     with pytest.raises(

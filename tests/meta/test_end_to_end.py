@@ -79,6 +79,9 @@ def test_jsonl_file_workflow_from_python(failing_emulator: Emulator, tmp_path: P
 
     assert isinstance(result, BatchResult)
     check_results(read_jsonl(result.output_file), read_jsonl(result.error_file))
+    # Once the results are downloaded nothing needs the input files: they are gone from the server.
+    with failing_emulator.client() as client:
+        assert [f.id for f in client.files.list() if f.purpose == "batch"] == []
 
 
 @task
@@ -86,7 +89,8 @@ def make_requests() -> Iterator[JSON]:
     yield from requests()
 
 
-iterator_batch = create_batch(name="e2e-iterator", secret=SECRET)
+# The input file is kept, to compare it with what the generator yielded.
+iterator_batch = create_batch(name="e2e-iterator", secret=SECRET, delete_input_files=False)
 
 
 @workflow

@@ -1,4 +1,4 @@
-"""`create_batch`: the whole upload -> batch -> download chain as one Flyte workflow.
+"""`create_batch`: the whole upload -> batches -> collect chain as one Flyte workflow, for any size.
 
 It lives here, in `flytekitplugins.openai.batch.workflow`, where upstream's plugin had it; the meta
 package `flytekitplugins-openai` exports the same function as `flytekitplugins.openai.create_batch`.
@@ -14,15 +14,22 @@ from flytekit.models.security import Secret
 from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
 
-from flytekitplugins.openai.files import (
-    BatchResult,
-    DownloadJSONFilesTask,
-    OpenAIFileConfig,
-    UploadJSONLFileTask,
-)
+from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig, UploadJSONLFileTask
+from flytekitplugins.openai.files.collect import CollectResultsTask
+from flytekitplugins.openai.files.split import PartLimits
+from flytekitplugins.openai.files.upload import UploadPartsTask
 from flytekitplugins.openai.files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
 
+from .config import BatchConfig
 from .task import BatchEndpointTask
+
+try:  # the job task (several batches, one connector) lands separately; until then one batch a job
+    from .job import BatchJobTask  # type: ignore[import-not-found,unused-ignore]
+except ImportError:
+    BatchJobTask = None
+
+# Most of a job's batches on the server at once (OpenAI limits a batch's tokens, not their number).
+DEFAULT_MAX_IN_FLIGHT = 20
 
 
 def create_batch(
@@ -39,65 +46,101 @@ def create_batch(
     max_requests: int = DEFAULT_MAX_REQUESTS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     fail_on_missing_requests: bool = False,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    delete_input_files: bool = True,
+    delete_result_files: bool = False,
 ) -> Workflow:
-    """Build a workflow that uploads requests, runs them as an OpenAI batch and downloads the results.
+    """Build a workflow that uploads requests, runs them as OpenAI batches and collects the results.
 
     The workflow takes `jsonl_in` (an `Iterator[JSON]`, or a `JSONLFile` when `is_json_iterator` is
-    False) and returns `batch_output: BatchResult`. Task and workflow names match the public
-    `flytekitplugins-openai` plugin, so registered entities keep their identity after a switch.
+    False) and returns `batch_output: BatchResult`: one output file and one error file for the whole
+    job. An input within one batch's limits runs as one batch, as it always did; a bigger one is cut
+    into parts of at most `max_requests` requests and `max_bytes` bytes (and 50,000 embedding inputs),
+    validated and cut in one streaming pass, and its batches run `max_in_flight` at a time. Task and
+    workflow names match the public `flytekitplugins-openai` plugin.
 
     :param name: Suffix of the workflow's and its tasks' names.
-    :param secret: The Flyte secret holding the OpenAI API key, read by the upload and download tasks.
-        The batch task's connector reads its own secret, `FLYTE_OPENAI_API_KEY`.
+    :param secret: The Flyte secret holding the OpenAI API key, read by the upload and collect tasks.
+        The batch task's connector reads its own secret, `FLYTE_OPENAI_API_KEY` (a local run checks it
+        too before it uploads anything).
     :param openai_organization: OpenAI organization id, if the key belongs to several.
     :param config: Extra `batches.create` arguments, e.g. `endpoint`, `completion_window`, `metadata`.
+        Every request's `url` must be the `endpoint` (checked before the upload).
     :param is_json_iterator: True for an iterator/generator of request dicts, False for a JSONL file.
     :param file_upload_mem: Memory request and limit of the upload task's pod.
-    :param file_download_mem: Memory request and limit of the download task's pod.
-    :param container_image: Image of the upload and download tasks; defaults to the published
+    :param file_download_mem: Memory request and limit of the collect task's pod.
+    :param container_image: Image of the upload and collect tasks; defaults to the published
         files image for this Python and plugin version.
     :param base_url: An OpenAI-compatible API (Azure OpenAI, a proxy, the emulator); when unset the
         `OPENAI_BASE_URL` environment variable of each pod / the connector, else OpenAI.
     :param accept_partial_results: Let an expired or cancelled batch succeed with the results it has.
-    :param max_requests: Most requests the upload accepts (the Batch API's limit by default).
-    :param max_bytes: Largest request file the upload accepts (the Batch API's limit by default).
-    :param fail_on_missing_requests: Fail the download, rather than warn, when an input request is in
-        neither result file.
+    :param max_requests: Most requests per batch (the Batch API's 50,000 by default); more make more
+        batches. (Upstream's meaning, the most one upload accepts, is the same for a one-batch input.)
+    :param max_bytes: Largest input file per batch (the Batch API's 200 MiB by default), as above.
+    :param fail_on_missing_requests: Fail the collect step, rather than warn, when an input request is
+        in neither result file.
+    :param max_in_flight: Most of the job's batches on the server at once.
+    :param delete_input_files: Delete the job's input files from the server once the results are
+        downloaded (nothing needs them then).
+    :param delete_result_files: Delete the server's output and error files once they are downloaded.
     """
     suffix = name.replace(".", "")
     wf = Workflow(name=f"openai-batch-{suffix}")
     wf.add_workflow_input("jsonl_in", Iterator[JSON] if is_json_iterator else JSONLFile)
 
+    endpoint = BatchConfig.parse(dict(config or {}), task_name=f"openai-batch-{suffix}").endpoint
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
-    upload = UploadJSONLFileTask(
-        name=f"openai-file-upload-{suffix}",
-        task_config=file_config,
-        container_image=container_image,
-        max_requests=max_requests,
-        max_bytes=max_bytes,
-    )
-    batch = BatchEndpointTask(
-        name=f"openai-batch-{suffix}",
-        config=dict(config or {}),
-        openai_organization=openai_organization,
-        base_url=base_url,
-        accept_partial_results=accept_partial_results,
-    )
-    download = DownloadJSONFilesTask(
+    collect = CollectResultsTask(
         name=f"openai-download-files-{suffix}",
         task_config=file_config,
         container_image=container_image,
         fail_on_missing_requests=fail_on_missing_requests,
+        delete_input_files=delete_input_files,
+        delete_result_files=delete_result_files,
     )
-
-    uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
-    created = wf.add_entity(batch, input_file_id=uploaded.outputs["result"])
-    downloaded = wf.add_entity(download, batch_endpoint_result=created.outputs["result"])
+    if BatchJobTask is None:
+        # One batch, as before the job task: the upload refuses an input past one batch's limits.
+        single = UploadJSONLFileTask(
+            name=f"openai-file-upload-{suffix}",
+            task_config=file_config,
+            container_image=container_image,
+            max_requests=max_requests,
+            max_bytes=max_bytes,
+            endpoint=endpoint,
+        )
+        batch = BatchEndpointTask(
+            name=f"openai-batch-{suffix}",
+            config=dict(config or {}),
+            openai_organization=openai_organization,
+            base_url=base_url,
+            accept_partial_results=accept_partial_results,
+        )
+        uploaded = wf.add_entity(single, jsonl_in=wf.inputs["jsonl_in"])
+        ran = wf.add_entity(batch, input_file_id=uploaded.outputs["result"])
+    else:
+        upload = UploadPartsTask(
+            name=f"openai-file-upload-{suffix}",
+            task_config=file_config,
+            container_image=container_image,
+            limits=PartLimits(requests=max_requests, bytes=max_bytes),
+            endpoint=endpoint,
+            check_connector_key=True,
+        )
+        job = BatchJobTask(
+            name=f"openai-batch-{suffix}",
+            config=dict(config or {}),
+            openai_organization=openai_organization,
+            base_url=base_url,
+            accept_partial_results=accept_partial_results,
+            max_in_flight=max_in_flight,
+        )
+        uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
+        ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])
+    collected = wf.add_entity(collect, job_result=ran.outputs["result"])
 
     uploaded.with_overrides(requests=Resources(mem=file_upload_mem), limits=Resources(mem=file_upload_mem))
-    downloaded.with_overrides(
+    collected.with_overrides(
         requests=Resources(mem=file_download_mem), limits=Resources(mem=file_download_mem)
     )
-
-    wf.add_workflow_output("batch_output", downloaded.outputs["result"], BatchResult)
+    wf.add_workflow_output("batch_output", collected.outputs["result"], BatchResult)
     return wf

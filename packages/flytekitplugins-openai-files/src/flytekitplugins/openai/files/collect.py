@@ -34,8 +34,8 @@ from .result import BatchResult
 from .settings import COLLECT_TASK_TYPE, CollectSettings
 from .upload import delete_files
 
-OUTPUT_NAME = "output.jsonl"
-ERROR_NAME = "errors.jsonl"
+OUTPUT_NAME = "job-output.jsonl"
+ERROR_NAME = "job-errors.jsonl"
 
 
 class CollectResultsTask(OpenAIFileTask):

@@ -24,13 +24,17 @@ COLLECT_TASK_TYPE = "openai-batch-collect"
 
 @dataclass(frozen=True)
 class UploadSettings:
-    """The upload task's custom: the file config's keys and `limits`."""
+    """The upload task's custom: the file config's keys, `limits` and (when set) `endpoint`."""
 
     file_config: OpenAIFileConfig
     limits: ValidationLimits = field(default_factory=ValidationLimits)
+    endpoint: str | None = None
 
     def to_custom(self) -> dict[str, Any]:
-        return {**self.file_config.to_custom(), "limits": self.limits.to_custom()}
+        custom = {**self.file_config.to_custom(), "limits": self.limits.to_custom()}
+        if self.endpoint:
+            custom["endpoint"] = self.endpoint
+        return custom
 
     @classmethod
     def from_custom(cls, custom: Mapping[str, Any] | None, task_name: str | None = None) -> UploadSettings:
@@ -39,11 +43,12 @@ class UploadSettings:
             custom,
             task=task,
             required=OpenAIFileConfig.REQUIRED_KEYS,
-            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, "limits"),
+            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, "limits", "endpoint"),
         )
         return cls(
             file_config=OpenAIFileConfig.from_custom(reader),
             limits=ValidationLimits.from_custom(reader.mapping("limits"), task=task),
+            endpoint=reader.optional_str("endpoint"),
         )
 
 

@@ -31,7 +31,11 @@ openai = lazy_module("openai")
 
 
 class UploadJSONLFileTask(OpenAIFileTask):
-    """Uploads a JSONL request file and returns its file id; ``max_requests``/``max_bytes`` suit other servers."""
+    """Uploads a JSONL request file (one batch's input) and returns its file id.
+
+    ``max_requests``/``max_bytes`` suit other servers; ``endpoint``, when given, is the batch's: a line
+    with another url is refused before the upload.
+    """
 
     _UPLOAD_JSONL_FILE_TASK_TYPE = UPLOAD_TASK_TYPE
 
@@ -42,10 +46,11 @@ class UploadJSONLFileTask(OpenAIFileTask):
         container_image: str | None = None,
         max_requests: int = DEFAULT_MAX_REQUESTS,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        endpoint: str | None = None,
         **kwargs: Any,
     ) -> None:
         self._task_settings = UploadSettings(
-            task_config, ValidationLimits(max_requests=max_requests, max_bytes=max_bytes)
+            task_config, ValidationLimits(max_requests=max_requests, max_bytes=max_bytes), endpoint
         )
         super().__init__(
             name=name,
@@ -66,7 +71,7 @@ class UploadJSONLFileExecutor(ShimTaskExecutor[UploadJSONLFileTask]):
         settings = UploadSettings.from_custom(tt.custom, tt.id.name)
         local_path = kwargs["jsonl_in"].download()
         # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
-        summary = validate_request_file(local_path, settings.limits)
+        summary = validate_request_file(local_path, settings.limits, settings.endpoint)
         logger.info(
             f"Request file is valid: {summary.requests} requests, {summary.bytes:,} bytes, "
             f"url {summary.url}, model {summary.model}"
