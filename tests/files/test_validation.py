@@ -44,7 +44,7 @@ def test_first_twenty_problems_are_listed_and_all_counted(tmp_path: Path) -> Non
     assert error.total == 31
     assert len(error.problems) == 20
     message = str(error)
-    assert "31 problem(s)" in message
+    assert "31 problems" in message
     assert "line 6: not valid JSON" in message
     assert "line 25: not valid JSON" in message
     assert "line 26:" not in message

@@ -39,7 +39,8 @@ class InvalidRequestFile(OpenAIBatchError, ValueError):
         self.problems = list(problems)
         self.total = total if total is not None else len(self.problems)
         shown = self.problems[: self.SHOWN]
-        lines = [f"Invalid OpenAI Batch request file {path}: {self.total} problem(s); nothing was uploaded."]
+        problems_text = "1 problem" if self.total == 1 else f"{self.total:,} problems"
+        lines = [f"Invalid OpenAI Batch request file {path}: {problems_text}; nothing was uploaded."]
         lines += [f"  - {p}" for p in shown]
         if self.total > len(shown):
             lines.append(f"  ... and {self.total - len(shown)} more")

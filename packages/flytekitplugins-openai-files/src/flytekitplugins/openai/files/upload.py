@@ -12,7 +12,9 @@ from flytekit.configuration import SerializationSettings
 from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.interface import Interface
 from flytekit.core.shim_task import ShimTaskExecutor
+from flytekit.core.type_engine import TypeEngine
 from flytekit.loggers import logger
+from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
@@ -123,7 +125,15 @@ class UploadPartsTask(OpenAIFileTask):
 
 
 class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
-    def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> list[str]:
+    def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> LiteralMap:
+        """The file ids as a literal map: the executor converts a plain return value by its runtime
+        type, and `list` alone does not say its items are strings."""
+        file_ids = self._upload(tt, **kwargs)
+        ctx = FlyteContextManager.current_context()
+        parts = TypeEngine.to_literal(ctx, file_ids, List[str], tt.interface.outputs["parts"].type)  # noqa: UP006
+        return LiteralMap(literals={"parts": parts})
+
+    def _upload(self, tt: TaskTemplate, **kwargs: Any) -> list[str]:
         settings = UploadPartsSettings.from_custom(tt.custom, tt.id.name)
         local_path = kwargs["jsonl_in"].download()
         # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
