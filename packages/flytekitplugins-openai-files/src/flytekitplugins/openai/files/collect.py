@@ -215,7 +215,8 @@ def _report_missing(job: JobCollection, fail_on_missing_requests: bool) -> None:
     named = [repr(i) for p in lost for i in p.missing_named][:NAMED_MISSING]
     message = (
         f"{counted(missing, 'request')} of the job {'is' if missing == 1 else 'are'} in neither the output nor "
-        f"the error file (parts {', '.join(str(p.index + 1) for p in lost)}), among them {', '.join(named)}"
+        f"the error file ({'part' if len(lost) == 1 else 'parts'} {', '.join(str(p.index + 1) for p in lost)}), "
+        f"among them {', '.join(named)}"
     )
     if fail_on_missing_requests:
         raise BatchResultError(message + " (fail_on_missing_requests is set)")
