@@ -24,12 +24,11 @@ from .config import BatchConfig
 from .task import BatchEndpointTask
 
 try:  # the job task (several batches, one connector) lands separately; until then one batch a job
-    from .job import BatchJobTask  # type: ignore[import-not-found,unused-ignore]
+    from .job_settings import DEFAULT_MAX_IN_FLIGHT  # type: ignore[import-not-found,unused-ignore]
+    from .job_task import BatchJobTask  # type: ignore[import-not-found,unused-ignore]
 except ImportError:
     BatchJobTask = None
-
-# Most of a job's batches on the server at once (OpenAI limits a batch's tokens, not their number).
-DEFAULT_MAX_IN_FLIGHT = 20
+    DEFAULT_MAX_IN_FLIGHT = 8
 
 
 def create_batch(
