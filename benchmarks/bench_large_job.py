@@ -1,0 +1,222 @@
+"""Benchmark of a large job: 1,000,000 chat requests through `create_batch`, against one batch-sized job.
+
+    uv run --frozen python benchmarks/bench_large_job.py [--requests 1000000] [--batch-seconds 10] [--check]
+
+Writes a request file of `--requests` requests (400 bytes each: 400 MB at a million) and one of 50,000
+requests (OpenAI's batch size), starts the `openai-batch-emulator` command in its own process with
+`requests_per_second` set so that one 50,000-request batch takes `--batch-seconds`, then runs
+`pyflyte run` of a `create_batch` workflow on each file, one after the other, in its own process: a
+local run, so the upload (validate + split + upload the parts), the job connector (every batch) and the
+collect step all run in that process.
+
+For each job: wall time, peak RSS of the pyflyte process (`wait4`'s ru_maxrss) and of the emulator
+(VmHWM, over the whole benchmark), parts, and a check that nothing is lost: the job's output and error
+files hold every input custom_id exactly once (counted with 8-byte hashes, as the plugin does).
+
+Targets: the large job's wall time within 3x the 50,000-request job's (one batch after the other it
+would be requests/50,000 times), peak RSS of every process under 250 MB, nothing lost. ``--check`` exits
+1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench_files import make_request_file
+
+from flytekitplugins.openai.files.hashset import HashSet
+
+BATCH_REQUESTS = 50_000
+BYTES_PER_REQUEST = 400
+MAX_SLOWDOWN = 3.0
+MAX_RSS_MB = 250.0
+API_KEY = "sk-bench-large-job-not-a-real-key"
+
+WORKFLOW = '''
+from flytekit import Secret
+from flytekitplugins.openai import create_batch
+
+large_job = create_batch(
+    name="large-job",
+    secret=Secret(group="openai", key="api_key"),
+    is_json_iterator=False,
+    max_in_flight={max_in_flight},
+)
+'''
+
+
+@dataclass
+class Run:
+    name: str
+    requests: int
+    seconds: float
+    peak_rss_mb: float
+    parts: int
+    output_lines: int
+    error_lines: int
+    distinct_ids: int
+
+    @property
+    def lost(self) -> int:
+        return self.requests - self.distinct_ids
+
+
+def _emulator_peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def _start_emulator(data_dir: Path, batch_seconds: float) -> tuple[subprocess.Popen[str], str]:
+    command = shutil.which("openai-batch-emulator") or str(Path(sys.executable).parent / "openai-batch-emulator")
+    process = subprocess.Popen(
+        [
+            command,
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            "--api-key",
+            API_KEY,
+            "--requests-per-second",
+            str(BATCH_REQUESTS / batch_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    base_url = process.stdout.readline().strip()
+    if not base_url.startswith("http://127.0.0.1"):
+        process.kill()
+        raise SystemExit(f"the emulator did not start: {base_url!r}")
+    return process, base_url
+
+
+def _count_results(paths: list[str]) -> tuple[int, int, int]:
+    """Lines of the output file, of the error file, and distinct custom_ids over both."""
+    seen = HashSet(1 << 20)
+    counts = []
+    for path in paths:
+        lines = 0
+        if path:
+            with open(path, "rb") as stream:
+                for raw in stream:
+                    lines += 1
+                    seen.add(hash(json.loads(raw)["custom_id"]))
+        counts.append(lines)
+    return counts[0], counts[1], len(seen)
+
+
+def _run_job(name: str, workflow: Path, path: Path, requests: int, env: dict[str, str], cwd: Path) -> Run:
+    pyflyte = str(Path(sys.executable).parent / "pyflyte")
+    log = cwd / f"{name}.log"
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [pyflyte, "run", str(workflow), "large_job", "--jsonl_in", str(path)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    text = log.read_text()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"pyflyte run of the {name} job failed:\n{text[-6000:]}")
+    output = re.search(r"output_file=(\S+?\.jsonl)", text)
+    error = re.search(r"error_file=(\S+?\.jsonl)", text)
+    parts = re.search(r"Job of ([\d,]+) parts?:", text)
+    output_lines, error_lines, distinct = _count_results(
+        [output.group(1) if output else "", error.group(1) if error else ""]
+    )
+    return Run(
+        name=name,
+        requests=requests,
+        seconds=seconds,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        parts=int(parts.group(1).replace(",", "")) if parts else 0,
+        output_lines=output_lines,
+        error_lines=error_lines,
+        distinct_ids=distinct,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--batch-seconds", type=float, default=10.0, help="time of one 50,000-request batch")
+    parser.add_argument("--max-in-flight", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-large-job-"))
+    emulator = None
+    try:
+        small, large = work / "batch.jsonl", work / "job.jsonl"
+        make_request_file(small, BATCH_REQUESTS, BATCH_REQUESTS * BYTES_PER_REQUEST / 1e6)
+        make_request_file(large, args.requests, args.requests * BYTES_PER_REQUEST / 1e6)
+        workflow = work / "large_job_workflow.py"
+        workflow.write_text(WORKFLOW.format(max_in_flight=args.max_in_flight))
+        emulator, base_url = _start_emulator(work / "emulator", args.batch_seconds)
+        env = {
+            **os.environ,
+            "_FSEC_OPENAI_API_KEY": API_KEY,
+            "FLYTE_OPENAI_API_KEY": API_KEY,
+            "OPENAI_BASE_URL": base_url,
+        }
+        env.pop("OPENAI_API_KEY", None)
+        # pyflyte's local run keeps its files (the job's results among them) under TMPDIR: here, so they go too.
+        (work / "tmp").mkdir()
+        env["TMPDIR"] = str(work / "tmp")
+        runs = [
+            _run_job("50,000-request", workflow, small, BATCH_REQUESTS, env, work),
+            _run_job(f"{args.requests:,}-request", workflow, large, args.requests, env, work),
+        ]
+        emulator_mb = _emulator_peak_mb(emulator.pid)
+    finally:
+        if emulator is not None:
+            emulator.terminate()
+            emulator.wait(30)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\n{'job':<20} {'parts':>5} {'wall s':>8} {'pyflyte peak RSS MB':>20} {'output':>9} {'errors':>7} {'lost':>5}")
+    for run in runs:
+        print(
+            f"{run.name:<20} {run.parts:>5} {run.seconds:>8.1f} {run.peak_rss_mb:>20.0f} "
+            f"{run.output_lines:>9,} {run.error_lines:>7,} {run.lost:>5}"
+        )
+    single, job = runs
+    ratio = job.seconds / single.seconds
+    print(f"emulator peak RSS: {emulator_mb:.0f} MB")
+    print(f"large job / one batch-sized job: {ratio:.2f}x (target <= {MAX_SLOWDOWN}x; one after the other: "
+          f"{job.requests / BATCH_REQUESTS:.0f}x)")
+    missed = []
+    if ratio > MAX_SLOWDOWN:
+        missed.append(f"wall time {ratio:.2f}x")
+    for name, mb in [*((r.name, r.peak_rss_mb) for r in runs), ("emulator", emulator_mb)]:
+        if mb > MAX_RSS_MB:
+            missed.append(f"{name} peak RSS {mb:.0f} MB")
+    for run in runs:
+        if run.lost or run.output_lines + run.error_lines != run.requests:
+            missed.append(f"{run.name}: {run.lost} lost, {run.output_lines + run.error_lines:,} result lines")
+    if missed:
+        print("MISSED: " + "; ".join(missed))
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
