@@ -10,7 +10,9 @@ on by default) and, if asked, the server's result files too (``delete_result_fil
 from __future__ import annotations
 
 import shutil
+from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,8 @@ from .result import BatchResult
 from .settings import COLLECT_TASK_TYPE, CollectSettings
 from .upload import delete_files
 
+# Parts whose result files download at once, ahead of the part being counted.
+DOWNLOAD_WORKERS = 3
 OUTPUT_NAME = "job-output.jsonl"
 ERROR_NAME = "job-errors.jsonl"
 
@@ -161,47 +165,69 @@ def collect_job(
     fail_on_missing_requests: bool = False,
     delete_result_files: bool = False,
     api_key: str | None = None,
+    workers: int = DOWNLOAD_WORKERS,
 ) -> JobCollection:
-    """Stream every part's results into the job's two files; print each part's account and the totals."""
+    """Stream every part's results into the job's two files; print each part's account and the totals.
+
+    The next parts' files download (``workers`` parts at most, so the extra disk stays bounded) while
+    the current part is counted and appended: the parts still join the job's files in part order.
+    """
     job = JobCollection()
-    for index, batch in enumerate(batches):
-        tally = RequestTally()
-        for kind, file_id in (("output", batch.get("output_file_id")), ("error", batch.get("error_file_id"))):
-            if not file_id:
-                continue
-            part_path = directory / f".part{index + 1}-{kind}.jsonl"
-            download_file(client, file_id, part_path, api_key=api_key)
+
+    def fetch(index: int, batch: Mapping[str, Any]) -> dict[str, Path]:
+        fetched = {}
+        for kind in ("output", "error"):
+            file_id = batch.get(f"{kind}_file_id")
+            if file_id:
+                fetched[kind] = directory / f".part{index + 1}-{kind}.jsonl"
+                download_file(client, file_id, fetched[kind], api_key=api_key)
+        return fetched
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending: deque[Future[dict[str, Path]]] = deque()
+        ahead = iter(enumerate(batches))
+        for index, batch in enumerate(batches):
+            while len(pending) < workers and (following := next(ahead, None)) is not None:
+                pending.append(pool.submit(fetch, *following))
+            tally = RequestTally()
             try:
-                if kind == "output":
-                    tally.add_output_file(str(part_path))
-                    job.output_path = _append(part_path, directory / OUTPUT_NAME, job.output_path)
-                else:
-                    tally.add_error_file(str(part_path))
-                    job.error_path = _append(part_path, directory / ERROR_NAME, job.error_path)
+                fetched = pending.popleft().result()
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+            try:
+                if "output" in fetched:
+                    tally.add_output_file(str(fetched["output"]))
+                    job.output_path = _append(fetched["output"], directory / OUTPUT_NAME, job.output_path)
+                if "error" in fetched:
+                    tally.add_error_file(str(fetched["error"]))
+                    job.error_path = _append(fetched["error"], directory / ERROR_NAME, job.error_path)
             finally:
-                part_path.unlink(missing_ok=True)
-        outcome = account_for_requests(
-            client, batch, tally, directory, fail_on_missing_requests=False, api_key=api_key
-        )
-        account = PartAccount(
-            index=index,
-            batch_id=batch_label(batch),
-            status=str(batch.get("status")),
-            input_file_id=batch.get("input_file_id") or None,
-            requests=outcome.requests if outcome else None,
-            succeeded=tally.succeeded,
-            failed=tally.failed,
-            missing=len(outcome.missing) if outcome else 0,
-            missing_named=outcome.missing[:NAMED_MISSING] if outcome else [],
-        )
-        job.parts.append(account)
-        print(account.summary(len(batches)), flush=True)
-        if delete_result_files:
-            delete_files(
-                client,
-                [f for f in (batch.get("output_file_id"), batch.get("error_file_id")) if f],
-                api_key=api_key,
+                for path in fetched.values():
+                    path.unlink(missing_ok=True)
+            outcome = account_for_requests(
+                client, batch, tally, directory, fail_on_missing_requests=False, api_key=api_key
             )
+            account = PartAccount(
+                index=index,
+                batch_id=batch_label(batch),
+                status=str(batch.get("status")),
+                input_file_id=batch.get("input_file_id") or None,
+                requests=outcome.requests if outcome else None,
+                succeeded=tally.succeeded,
+                failed=tally.failed,
+                missing=len(outcome.missing) if outcome else 0,
+                missing_named=outcome.missing[:NAMED_MISSING] if outcome else [],
+            )
+            job.parts.append(account)
+            print(account.summary(len(batches)), flush=True)
+            if delete_result_files:
+                delete_files(
+                    client,
+                    [f for f in (batch.get("output_file_id"), batch.get("error_file_id")) if f],
+                    api_key=api_key,
+                )
     print(job.summary(), flush=True)
     _report_missing(job, fail_on_missing_requests)
     return job
