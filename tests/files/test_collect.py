@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,39 @@ def test_collect_in_a_pod(tmp_path: Path, emulator: Emulator, openai_client: Any
     assert "Job of 2 parts: 5 requests: 5 succeeded, 0 failed, 0 missing" in run.stdout
     result = run.output("result", BatchResult)
     assert len(custom_ids(result.output_file.download())) == 5
+
+
+def test_a_cancelled_part_accepted_with_its_results_is_a_warning(
+    tmp_path: Path,
+    emulator: Emulator,
+    files_config: OpenAIFileConfig,
+    openai_client: Any,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    emulator.configure(requests_per_second=2, validating_seconds=0)
+    with open(good_file(tmp_path / "r.jsonl", n=50), "rb") as stream:
+        uploaded = openai_client.files.create(file=stream, purpose="batch")
+    batch = openai_client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    deadline = time.monotonic() + 120
+    while (batch := openai_client.batches.retrieve(batch.id)).request_counts.completed < 1:
+        assert time.monotonic() < deadline, "no request answered"
+        time.sleep(0.05)
+    openai_client.batches.cancel(batch.id)
+    while (batch := openai_client.batches.retrieve(batch.id)).status != "cancelled":
+        assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
+        time.sleep(0.05)
+
+    result = CollectResultsTask("collect", files_config)(
+        job_result={"batches": [batch.model_dump(mode="json")]}
+    )
+
+    answered = len(custom_ids(result.output_file.download())) + len(
+        custom_ids(result.error_file and result.error_file.download())
+    )
+    assert 1 <= answered <= 50
+    err = capfd.readouterr().err
+    assert re.search(
+        rf"WARNING: Part 1 \(batch {batch.id}\) was cancelled and is accepted with the results it has", err
+    )

@@ -96,7 +96,9 @@ def test_download_fails_clearly_after_the_retry_bound(
     assert list(dest.parent.iterdir()) == []
 
 
-def test_download_cut_mid_body_is_retried(tmp_path: Path, emulator: Any, openai_client: Any) -> None:
+def test_download_cut_mid_body_is_retried(
+    tmp_path: Path, emulator: Any, openai_client: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     file_id, content = big_file(openai_client, tmp_path)
     with CuttingProxy(emulator.port) as proxy:
         proxy.cut(count=2, after_bytes=300_000)
@@ -107,6 +109,10 @@ def test_download_cut_mid_body_is_retried(tmp_path: Path, emulator: Any, openai_
         assert proxy.cuts_done == 2
     assert dest.read_bytes() == content
     assert sorted(p.name for p in dest.parent.iterdir()) == ["result.jsonl"]
+    # Each retry is said on stderr, where pyflyte's default log level still shows it.
+    err = capfd.readouterr().err
+    assert f"WARNING: Downloading file {file_id} again (retry 1 of 2): connection lost after" in err
+    assert f"WARNING: Downloading file {file_id} again (retry 2 of 2)" in err
 
 
 def test_download_cut_every_time_fails_and_leaves_no_partial_file(

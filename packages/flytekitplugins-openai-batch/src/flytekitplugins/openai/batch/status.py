@@ -12,9 +12,13 @@ from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors
+from flytekitplugins.openai.core.batch_api import (
+    ACTIVE_STATUSES,
+    PARTIAL_STATUSES,
+    batch_error_text,
+    batch_errors,
+)
 
-PARTIAL_STATUSES = frozenset({"expired", "cancelled"})
 # Batch error codes that say "not now" rather than "not this input": a new attempt of the task
 # (a new batch) can succeed once OpenAI's queue for the model has room again.
 RETRYABLE_ERROR_CODES = frozenset({"token_limit_exceeded", "rate_limit_exceeded", "server_error"})

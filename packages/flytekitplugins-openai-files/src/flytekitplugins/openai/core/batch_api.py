@@ -43,6 +43,8 @@ MAX_OUTPUT_EXPIRY_SECONDS = 2_592_000
 # Statuses of a batch still moving, and of one that will not change again.
 ACTIVE_STATUSES = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+# Terminal statuses that may leave results for part of the requests (kept with accept_partial_results).
+PARTIAL_STATUSES = frozenset({"expired", "cancelled"})
 
 # How many of a batch's errors a message quotes; the rest are only counted.
 SHOWN_ERRORS = 5

@@ -25,6 +25,7 @@ from flytekit.core.shim_task import ShimTaskExecutor
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
+from flytekitplugins.openai.core.batch_api import PARTIAL_STATUSES
 from flytekitplugins.openai.core.errors import BatchResultError
 from flytekitplugins.openai.core.words import counted, warn
 
@@ -222,6 +223,11 @@ def collect_job(
             )
             job.parts.append(account)
             print(account.summary(len(batches)), flush=True)
+            if account.status in PARTIAL_STATUSES:
+                warn(
+                    f"Part {index + 1} (batch {account.batch_id}) was {account.status} and is accepted with the "
+                    f"results it has: {counted(account.succeeded, 'request')} succeeded, {account.failed:,} failed"
+                )
             if delete_result_files:
                 delete_files(
                     client,

@@ -221,7 +221,11 @@ def download_file(client: Any, file_id: str, dest: Path, *, api_key: str | None 
     except (openai.APIStatusError, *transient_errors()) as e:
         raise TransferError(describe_failure(f"Looking up file {file_id}", e, api_key, retries)) from None
 
+    problems: list[str] = []
+
     def attempt(_: Deadline) -> int:
+        if problems:  # on stderr: a user waiting on a slow download should see why
+            warn(f"Downloading file {file_id} again (retry {len(problems)} of {retries}): {problems[-1]}")
         fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as sink:
@@ -230,6 +234,9 @@ def download_file(client: Any, file_id: str, dest: Path, *, api_key: str | None 
                 raise _BodyCut(f"got {size:,} bytes, expected {expected:,}")
             os.replace(part, dest)
             return size
+        except _BodyCut as cut:
+            problems.append(cut.reason)
+            raise
         finally:
             if os.path.exists(part):
                 os.unlink(part)
