@@ -105,8 +105,29 @@ def test_upload_limits_and_missing_request_policy_reach_the_tasks() -> None:
     )
     templates = serialized_tasks(wf)
     upload, download = templates["openai-file-upload-limits"], templates["openai-download-files-limits"]
-    assert (10, 4096) in {(v.get("max_requests"), v.get("max_bytes")) for v in walk(upload.custom)}
+    # max_requests/max_bytes are the per-batch sizes: the one upload's limits, or each part's.
+    limits = {
+        (v.get("max_requests", v.get("requests")), v.get("max_bytes", v.get("bytes")))
+        for v in walk(upload.custom)
+    }
+    assert (10, 4096) in limits
     assert True in {v.get("fail_on_missing_requests") for v in walk(download.custom)}
+
+
+def test_endpoint_reaches_the_upload_and_server_clean_up_the_collect_step() -> None:
+    wf = create_batch(
+        name="clean",
+        secret=SECRET,
+        config={"endpoint": "/v1/embeddings"},
+        delete_input_files=False,
+        delete_result_files=True,
+    )
+    templates = serialized_tasks(wf)
+    assert templates["openai-file-upload-clean"].custom["endpoint"] == "/v1/embeddings"
+    collect = templates["openai-download-files-clean"].custom
+    assert (collect["delete_input_files"], collect["delete_result_files"]) == (False, True)
+    defaults = serialized_tasks(create_batch(name="dflt", secret=SECRET))["openai-download-files-dflt"].custom
+    assert (defaults["delete_input_files"], defaults["delete_result_files"]) == (True, False)
 
 
 def walk(custom: dict[str, Any]) -> list[dict[str, Any]]:
