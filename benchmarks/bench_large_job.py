@@ -42,7 +42,7 @@ MAX_SLOWDOWN = 3.0
 MAX_RSS_MB = 250.0
 API_KEY = "sk-bench-large-job-not-a-real-key"
 
-WORKFLOW = '''
+WORKFLOW = """
 from flytekit import Secret
 from flytekitplugins.openai import create_batch
 
@@ -52,7 +52,7 @@ large_job = create_batch(
     is_json_iterator=False,
     max_in_flight={max_in_flight},
 )
-'''
+"""
 
 
 @dataclass
@@ -79,7 +79,9 @@ def _emulator_peak_mb(pid: int) -> float:
 
 
 def _start_emulator(data_dir: Path, batch_seconds: float) -> tuple[subprocess.Popen[str], str]:
-    command = shutil.which("openai-batch-emulator") or str(Path(sys.executable).parent / "openai-batch-emulator")
+    command = shutil.which("openai-batch-emulator") or str(
+        Path(sys.executable).parent / "openai-batch-emulator"
+    )
     process = subprocess.Popen(
         [
             command,
@@ -154,7 +156,9 @@ def _run_job(name: str, workflow: Path, path: Path, requests: int, env: dict[str
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--batch-seconds", type=float, default=10.0, help="time of one 50,000-request batch")
     parser.add_argument("--max-in-flight", type=int, default=20)
@@ -193,7 +197,9 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\n{'job':<20} {'parts':>5} {'wall s':>8} {'pyflyte peak RSS MB':>20} {'output':>9} {'errors':>7} {'lost':>5}")
+    print(
+        f"\n{'job':<20} {'parts':>5} {'wall s':>8} {'pyflyte peak RSS MB':>20} {'output':>9} {'errors':>7} {'lost':>5}"
+    )
     for run in runs:
         print(
             f"{run.name:<20} {run.parts:>5} {run.seconds:>8.1f} {run.peak_rss_mb:>20.0f} "
@@ -202,8 +208,10 @@ def main() -> int:
     single, job = runs
     ratio = job.seconds / single.seconds
     print(f"emulator peak RSS: {emulator_mb:.0f} MB")
-    print(f"large job / one batch-sized job: {ratio:.2f}x (target <= {MAX_SLOWDOWN}x; one after the other: "
-          f"{job.requests / BATCH_REQUESTS:.0f}x)")
+    print(
+        f"large job / one batch-sized job: {ratio:.2f}x (target <= {MAX_SLOWDOWN}x; one after the other: "
+        f"{job.requests / BATCH_REQUESTS:.0f}x)"
+    )
     missed = []
     if ratio > MAX_SLOWDOWN:
         missed.append(f"wall time {ratio:.2f}x")
