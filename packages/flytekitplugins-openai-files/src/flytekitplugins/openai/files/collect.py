@@ -93,8 +93,10 @@ class CollectResultsExecutor(ShimTaskExecutor[CollectResultsTask]):
                 delete_result_files=settings.delete_result_files,
                 api_key=api_key,
             )
-            # Seam for request-level retries (issue 15): a retry round reads the failed requests'
-            # original lines from the parts' input files, so those are deleted only after the last round.
+            # Seam for issue 15: here `request_retry.collect_round` sorts `job.output_path` /
+            # `job.error_path` into answers and a retry file (read from the parts' input files, which
+            # is why they are deleted only on the last round), and on the last round
+            # `job_results.summarize_job` writes the results table and the deck.
             if settings.delete_input_files:
                 delete_files(client, [p.input_file_id for p in job.parts if p.input_file_id], api_key=api_key)
         return job.result()
