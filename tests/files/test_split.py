@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, List  # noqa: UP035
 
 import pytest
 from flytekit.types.file import JSONLFile
@@ -17,7 +17,8 @@ from flytekitplugins.openai.files import OpenAIFileConfig
 from flytekitplugins.openai.files.split import PartLimits, plan_parts
 from flytekitplugins.openai.files.upload import UploadPartsTask
 from openai_batch_emulator import Emulator
-from tests.files.conftest import file_ids
+from tests.files.conftest import SECRET, SECRET_ENV, file_ids
+from tests.files.pod import jsonl_literal, run_in_pod, serialize
 from tests.files.requests import good_file, request, write_lines
 
 
@@ -128,3 +129,20 @@ def test_a_local_run_checks_the_connectors_key_before_uploading(
     assert file_ids(openai_client) == set()
     # Without the check (the task on its own), the same run uploads.
     assert len(UploadPartsTask("up", files_config)(jsonl_in=JSONLFile(str(path)))) == 1
+
+
+def test_upload_parts_in_a_pod(tmp_path: Path, emulator: Emulator, openai_client: Any) -> None:
+    """The container command Flyte runs: the template alone says the limits and the endpoint."""
+    path = good_file(tmp_path / "requests.jsonl", n=5)
+    task = UploadPartsTask(
+        "up", OpenAIFileConfig(SECRET), limits=PartLimits(requests=2), endpoint="/v1/chat/completions"
+    )
+    template = serialize(task)
+    assert template.type == "openai-batch-upload-parts"
+    env = {SECRET_ENV: emulator.api_key, "OPENAI_BASE_URL": emulator.base_url}
+    run = run_in_pod(task, {"jsonl_in": jsonl_literal(path)}, tmp_path / "pod", env)
+    assert run.returncode == 0, run.log[-4000:]
+    ids = run.output("parts", List[str])  # noqa: UP006
+    assert b"".join(parts_of(openai_client, ids)) == path.read_bytes()
+    assert len(ids) == 3
+    assert "uploading it as 3 parts" in run.stderr
