@@ -99,6 +99,7 @@ def test_requests_missing_from_both_files_are_a_warning_on_stderr_or_a_failure(
     bigger = write_lines(tmp_path / "claimed.jsonl", [request(2), request(3), request(9)])
     with open(bigger, "rb") as stream:
         batches[1]["input_file_id"] = openai_client.files.create(file=stream, purpose="batch").id
+    batches[1]["request_counts"]["total"] = 3  # its count agrees with that input, not with its files
 
     task = CollectResultsTask("collect", files_config, delete_input_files=False)
     task(job_result={"batches": batches})

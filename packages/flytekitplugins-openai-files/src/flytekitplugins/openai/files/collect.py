@@ -32,7 +32,7 @@ from flytekitplugins.openai.core.words import counted, warn
 from ._task import OpenAIFileTask
 from .config import READ_BUFFER, OpenAIFileConfig
 from .download import account_for_requests, batch_label, download_file
-from .reconcile import NAMED_MISSING, RequestTally
+from .reconcile import NAMED_MISSING, RequestTally, request_total
 from .result import BatchResult
 from .settings import COLLECT_TASK_TYPE, CollectSettings
 from .upload import delete_files
@@ -192,7 +192,7 @@ def collect_job(
         for index, batch in enumerate(batches):
             while len(pending) < workers and (following := next(ahead, None)) is not None:
                 pending.append(pool.submit(fetch, *following))
-            tally = RequestTally()
+            tally = RequestTally(expected=request_total(batch) or 0)
             try:
                 fetched = pending.popleft().result()
             except BaseException:
@@ -206,12 +206,13 @@ def collect_job(
                 if "error" in fetched:
                     tally.add_error_file(str(fetched["error"]))
                     job.error_path = _append(fetched["error"], directory / ERROR_NAME, job.error_path)
+                # The part's files stay until it is accounted for: naming missing ids reads them again.
+                outcome = account_for_requests(
+                    client, batch, tally, directory, fail_on_missing_requests=False, api_key=api_key
+                )
             finally:
                 for path in fetched.values():
                     path.unlink(missing_ok=True)
-            outcome = account_for_requests(
-                client, batch, tally, directory, fail_on_missing_requests=False, api_key=api_key
-            )
             account = PartAccount(
                 index=index,
                 batch_id=batch_label(batch),

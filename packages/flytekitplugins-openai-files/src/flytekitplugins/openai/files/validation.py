@@ -73,16 +73,33 @@ class RequestFileSummary:
 
 
 class _Problems:
-    """Keeps the first few problems word for word and counts the rest, so memory stays flat."""
+    """Keeps the first few problems word for word and counts the rest, so memory stays flat.
+
+    A suspected repeat of a custom_id holds its place in line order until `RequestChecker.finish`
+    settles it (names its first line, or drops it as a hash collision).
+    """
 
     def __init__(self) -> None:
-        self.shown: list[str] = []
+        self.shown: list[str | _Repeat] = []
         self.total = 0
 
-    def add(self, message: str) -> None:
+    def add(self, message: str | _Repeat) -> None:
         self.total += 1
         if len(self.shown) < InvalidRequestFile.SHOWN:
             self.shown.append(message)
+
+    def messages(self) -> list[str]:
+        return [str(p) for p in self.shown if not isinstance(p, _Repeat) or p.first != p.line]
+
+
+@dataclass
+class _Repeat:
+    line: int
+    custom_id: str
+    first: int = 0
+
+    def __str__(self) -> str:
+        return f"line {self.line}: custom_id {self.custom_id!r} is already used on line {self.first}"
 
 
 class RequestChecker:
@@ -103,7 +120,7 @@ class RequestChecker:
         self._model: Any = _MISSING
         self._model_line = 0
         self._seen_ids = HashSet()
-        self._suspects: list[tuple[int, str]] = []
+        self._suspects: list[_Repeat] = []
 
     def check(self, lineno: int, raw: bytes) -> int:
         """Check one line; returns its embedding inputs (0 unless it is a valid embeddings request)."""
@@ -138,7 +155,8 @@ class RequestChecker:
         elif not custom_id:
             problems.add(f"line {lineno}: custom_id is empty")
         elif not self._seen_ids.add(hash(custom_id)):
-            self._suspects.append((lineno, custom_id))
+            self._suspects.append(_Repeat(lineno, custom_id))
+            problems.add(self._suspects[-1])
 
         method = request.get("method", _MISSING)
         if method != "POST":
@@ -192,7 +210,7 @@ class RequestChecker:
         if self.requests == 0:
             self.problems.add("the file holds no requests")
         if self.problems.total:
-            raise InvalidRequestFile(self.path, self.problems.shown, self.problems.total)
+            raise InvalidRequestFile(self.path, self.problems.messages(), self.problems.total)
         assert self.url is not None  # a file with requests and no problems has a url on every line
         model = None if self._model is _MISSING else str(self._model)
         return RequestFileSummary(requests=self.requests, bytes=size, url=self.url, model=model)
@@ -202,18 +220,17 @@ class RequestChecker:
         hash collision, not a repeat."""
         if not self._suspects:
             return
-        wanted = {custom_id for _, custom_id in self._suspects}
+        wanted = {repeat.custom_id for repeat in self._suspects}
         first: dict[str, int] = {}
         with open(self.path, "rb", buffering=READ_BUFFER) as stream:
             for lineno, raw in enumerate(stream, 1):
                 custom_id = _custom_id(raw)
                 if custom_id in wanted:
                     first.setdefault(custom_id, lineno)
-        for lineno, custom_id in self._suspects:
-            if first[custom_id] != lineno:
-                self.problems.add(
-                    f"line {lineno}: custom_id {custom_id!r} is already used on line {first[custom_id]}"
-                )
+        for repeat in self._suspects:
+            repeat.first = first[repeat.custom_id]
+            if repeat.first == repeat.line:  # a hash collision: this is where the id is first used
+                self.problems.total -= 1
 
 
 def embedding_inputs(body: Mapping[str, Any]) -> int:
