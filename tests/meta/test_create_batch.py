@@ -13,15 +13,8 @@ from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai import BatchResult, OpenAIFileDefaultImages, create_batch
-from flytekitplugins.openai.batch import workflow as workflow_module
 
 from .conftest import SECRET
-
-# Until the job task lands, create_batch runs one batch per job through BatchEndpointTask.
-if workflow_module.BatchJobTask is None:
-    UPLOAD_TYPE, JOB_TYPE = "openai-batch-upload-file", "openai-batch"
-else:
-    UPLOAD_TYPE, JOB_TYPE = "openai-batch-upload-parts", "openai-batch-job"
 
 SETTINGS = SerializationSettings(
     project="p",
@@ -52,8 +45,8 @@ def test_the_workflow_has_three_nodes_and_the_public_interface(
         "openai-download-files-mybatch",
     ]
     assert [n.flyte_entity.task_type for n in wf.nodes] == [
-        UPLOAD_TYPE,
-        JOB_TYPE,
+        "openai-batch-upload-parts",
+        "openai-batch-job",
         "openai-batch-collect",
     ]
 

@@ -14,21 +14,15 @@ from flytekit.models.security import Secret
 from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
 
-from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig, UploadJSONLFileTask
+from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 from flytekitplugins.openai.files.collect import CollectResultsTask
 from flytekitplugins.openai.files.split import PartLimits
 from flytekitplugins.openai.files.upload import UploadPartsTask
 from flytekitplugins.openai.files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
 
 from .config import BatchConfig
-from .task import BatchEndpointTask
-
-try:  # the job task (several batches, one connector) lands separately; until then one batch a job
-    from .job_settings import DEFAULT_MAX_IN_FLIGHT  # type: ignore[import-not-found,unused-ignore]
-    from .job_task import BatchJobTask  # type: ignore[import-not-found,unused-ignore]
-except ImportError:
-    BatchJobTask = None
-    DEFAULT_MAX_IN_FLIGHT = 8
+from .job_settings import DEFAULT_MAX_IN_FLIGHT
+from .job_task import BatchJobTask
 
 
 def create_batch(
@@ -97,44 +91,24 @@ def create_batch(
         delete_input_files=delete_input_files,
         delete_result_files=delete_result_files,
     )
-    if BatchJobTask is None:
-        # One batch, as before the job task: the upload refuses an input past one batch's limits.
-        single = UploadJSONLFileTask(
-            name=f"openai-file-upload-{suffix}",
-            task_config=file_config,
-            container_image=container_image,
-            max_requests=max_requests,
-            max_bytes=max_bytes,
-            endpoint=endpoint,
-        )
-        batch = BatchEndpointTask(
-            name=f"openai-batch-{suffix}",
-            config=dict(config or {}),
-            openai_organization=openai_organization,
-            base_url=base_url,
-            accept_partial_results=accept_partial_results,
-        )
-        uploaded = wf.add_entity(single, jsonl_in=wf.inputs["jsonl_in"])
-        ran = wf.add_entity(batch, input_file_id=uploaded.outputs["result"])
-    else:
-        upload = UploadPartsTask(
-            name=f"openai-file-upload-{suffix}",
-            task_config=file_config,
-            container_image=container_image,
-            limits=PartLimits(requests=max_requests, bytes=max_bytes),
-            endpoint=endpoint,
-            check_connector_key=True,
-        )
-        job = BatchJobTask(
-            name=f"openai-batch-{suffix}",
-            config=dict(config or {}),
-            openai_organization=openai_organization,
-            base_url=base_url,
-            accept_partial_results=accept_partial_results,
-            max_in_flight=max_in_flight,
-        )
-        uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
-        ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])
+    upload = UploadPartsTask(
+        name=f"openai-file-upload-{suffix}",
+        task_config=file_config,
+        container_image=container_image,
+        limits=PartLimits(requests=max_requests, bytes=max_bytes),
+        endpoint=endpoint,
+        check_connector_key=True,
+    )
+    job = BatchJobTask(
+        name=f"openai-batch-{suffix}",
+        config=dict(config or {}),
+        openai_organization=openai_organization,
+        base_url=base_url,
+        accept_partial_results=accept_partial_results,
+        max_in_flight=max_in_flight,
+    )
+    uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
+    ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])
     collected = wf.add_entity(collect, job_result=ran.outputs["result"])
 
     uploaded.with_overrides(requests=Resources(mem=file_upload_mem), limits=Resources(mem=file_upload_mem))
