@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import flytekitplugins.openai as meta
-from flytekitplugins.openai.batch import agent, connector, task, workflow
+from flytekitplugins.openai.batch import agent, connector, job_connector, job_task, task, workflow
 from flytekitplugins.openai.chatgpt import agent as chatgpt_agent
 from flytekitplugins.openai.chatgpt import connector as chatgpt_connector
 from flytekitplugins.openai.chatgpt import task as chatgpt_task
@@ -22,6 +22,11 @@ PUBLIC = {
     "ChatGPTTask",
     "ChatGPTConnector",
     "ChatGPTAgent",
+    "BatchJobTask",
+    "BatchJobConnector",
+    "BatchJobAgent",
+    "UploadPartsTask",
+    "CollectResultsTask",
 }
 
 
@@ -38,6 +43,8 @@ def test_exports_are_the_parts_objects() -> None:
     assert meta.BatchResult is BatchResult is task.BatchResult
     assert meta.OpenAIFileConfig is OpenAIFileConfig is task.OpenAIFileConfig
     assert meta.create_batch is workflow.create_batch
+    assert meta.BatchJobTask is job_task.BatchJobTask
+    assert meta.BatchJobConnector is job_connector.BatchJobConnector
     assert meta.ChatGPTTask is chatgpt_task.ChatGPTTask
     assert meta.ChatGPTConnector is chatgpt_connector.ChatGPTConnector
     assert meta.ChatGPTAgent is chatgpt_agent.ChatGPTAgent is meta.ChatGPTConnector

@@ -14,33 +14,46 @@ __path__ = extend_path(__path__, __name__)
 
 from .batch.agent import BatchEndpointAgent
 from .batch.connector import BatchEndpointConnector
+from .batch.job_connector import BatchJobAgent, BatchJobConnector
+from .batch.job_task import BatchJobTask
 from .batch.task import BatchEndpointTask
 from .batch.workflow import create_batch
 from .chatgpt.connector import ChatGPTAgent, ChatGPTConnector
 from .chatgpt.task import ChatGPTTask
 from .files import (
     BatchResult,
+    CollectResultsExecutor,
+    CollectResultsTask,
     DownloadJSONFilesExecutor,
     DownloadJSONFilesTask,
     OpenAIFileConfig,
     OpenAIFileDefaultImages,
     UploadJSONLFileExecutor,
     UploadJSONLFileTask,
+    UploadPartsExecutor,
+    UploadPartsTask,
 )
 
 __all__ = [
     "BatchEndpointAgent",
     "BatchEndpointConnector",
     "BatchEndpointTask",
+    "BatchJobAgent",
+    "BatchJobConnector",
+    "BatchJobTask",
     "BatchResult",
     "ChatGPTAgent",
     "ChatGPTConnector",
     "ChatGPTTask",
+    "CollectResultsExecutor",
+    "CollectResultsTask",
     "DownloadJSONFilesExecutor",
     "DownloadJSONFilesTask",
     "OpenAIFileConfig",
     "OpenAIFileDefaultImages",
     "UploadJSONLFileExecutor",
     "UploadJSONLFileTask",
+    "UploadPartsExecutor",
+    "UploadPartsTask",
     "create_batch",
 ]

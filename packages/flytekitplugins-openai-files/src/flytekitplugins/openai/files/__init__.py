@@ -3,6 +3,7 @@
 Importing this package is cheap: ``openai`` itself is loaded lazily, when a task first runs.
 """
 
+from .collect import CollectResultsExecutor, CollectResultsTask
 from .config import OpenAIFileConfig
 from .download import DownloadJSONFilesExecutor, DownloadJSONFilesTask
 from .errors import (
@@ -14,12 +15,14 @@ from .errors import (
 )
 from .images import OpenAIFileDefaultImages
 from .result import BatchResult
-from .upload import UploadJSONLFileExecutor, UploadJSONLFileTask
+from .upload import UploadJSONLFileExecutor, UploadJSONLFileTask, UploadPartsExecutor, UploadPartsTask
 from .validation import ValidationLimits, validate_request_file
 
 __all__ = [
     "BatchResult",
     "BatchResultError",
+    "CollectResultsExecutor",
+    "CollectResultsTask",
     "DownloadJSONFilesExecutor",
     "DownloadJSONFilesTask",
     "InvalidRequestFile",
@@ -30,6 +33,8 @@ __all__ = [
     "TransferError",
     "UploadJSONLFileExecutor",
     "UploadJSONLFileTask",
+    "UploadPartsExecutor",
+    "UploadPartsTask",
     "ValidationLimits",
     "validate_request_file",
 ]
