@@ -10,7 +10,11 @@ fresh emulator per test, or against OpenAI when OPENAI_API_KEY is set and OPENAI
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
+import types
+import uuid
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -18,6 +22,7 @@ import pytest
 from vcr import VCR
 from vcr.cassette import Cassette
 
+from flytekitplugins.openai.batch import job_connector
 from flytekitplugins.openai.batch.connector import ALLOWED_BASE_URLS_ENV
 from integration.support import compact, matchers, scrub
 from integration.support.replay import PlayLog, drop_waits
@@ -118,6 +123,12 @@ def target(
             base_url=emulator.base_url,
             emulator=emulator,
         )
+
+    # A local run names its job with a random key, which goes into the requests' bodies: the same
+    # sequence of keys for each test, recording or replaying, keeps the bodies matching.
+    seed = int.from_bytes(hashlib.sha256(request.node.nodeid.encode()).digest()[:8], "big")
+    keys = (uuid.UUID(int=(seed << 32) + n) for n in itertools.count())
+    monkeypatch.setattr(job_connector, "uuid", types.SimpleNamespace(uuid4=lambda: next(keys)))
 
     # The key reaches the tasks and the connector the way Flyte gives it (env secrets), and nothing else.
     for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_ORGANIZATION"):

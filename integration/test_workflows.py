@@ -113,11 +113,12 @@ def test_expired_batch_yields_its_partial_results(target: Target, tmp_path: Path
 @pytest.mark.emulator("injected 429 and 500 answers")
 def test_transient_429_and_500_are_retried(target: Target, vcr: Cassette, tmp_path: Path) -> None:
     # Upload: the SDK retries (honouring Retry-After). Create: the connector retries within its
-    # deadline. Poll: the connector answers RUNNING and asks again. Download: the SDK retries.
+    # deadline. Poll (the job connector lists its batches): it answers RUNNING and asks again.
+    # Download: the SDK retries.
     target.inject_fault("POST", "/v1/files", status=429, count=1, retry_after=0.05)
     target.inject_fault("POST", "/v1/files", status=500, count=1)
     target.inject_fault("POST", "/v1/batches", status=500, count=1)
-    target.inject_fault("GET", "/v1/batches/", status=429, count=1, retry_after=0.05)
+    target.inject_fault("GET", "/v1/batches", status=429, count=1, retry_after=0.05)
     target.inject_fault("GET", "/v1/files/", status=500, count=1)
     workflow = _workflow(target, "integration.faults", config={"endpoint": "/v1/chat/completions"})
     requests = write_jsonl(tmp_path / "requests.jsonl", chat_requests(2))
@@ -134,11 +135,11 @@ def test_transient_429_and_500_are_retried(target: Target, vcr: Cassette, tmp_pa
     ]
     failed = [answer for answer in answers if answer[2] >= 400]
     assert [(method, code) for method, _, code in failed] == [
-        ("POST", 429),
-        ("POST", 500),
-        ("POST", 500),
-        ("GET", 429),
-        ("GET", 500),
+        ("POST", 429),  # upload
+        ("POST", 500),  # upload
+        ("GET", 429),  # CreateTask's look for batches the job already started
+        ("POST", 500),  # create
+        ("GET", 500),  # download
     ]
     # Every fault was followed by a successful repeat of the same call.
     for method, path, _ in failed:
