@@ -25,7 +25,7 @@ from vcr.cassette import Cassette
 from flytekitplugins.openai.batch import job_connector
 from flytekitplugins.openai.batch.connector import ALLOWED_BASE_URLS_ENV
 from integration.support import compact, matchers, scrub
-from integration.support.replay import PlayLog, drop_waits
+from integration.support.replay import PlayLog, drop_waits, freeze_wall_clock
 from integration.support.target import Target, record_kind
 
 # A batch on OpenAI takes minutes to hours; the suite's usual per-test timeout would cut it off.
@@ -109,6 +109,7 @@ def target(
             )
         server = Target.replaying(vcr.requests[0].uri)
         drop_waits(monkeypatch)
+        freeze_wall_clock(vcr, monkeypatch)
         played = PlayLog(vcr, monkeypatch)
     elif record_kind() == "openai":
         server = Target(recording=True, kind="openai", api_key=os.environ["OPENAI_API_KEY"], base_url=None)

@@ -68,3 +68,26 @@ def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in (retry, sdk_client):
         monkeypatch.setattr(module, "time", _without_waits(time, sleep=lambda seconds: None))
     monkeypatch.setattr(sdk_client, "anyio", _without_waits(anyio, sleep=_checkpoint))
+
+
+def freeze_wall_clock(cassette: Cassette, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give the job connector the recording's wall clock: it keeps only the batches created since its
+    job began, so a replay days later must not see the recorded batches as too old.
+
+    The clock stands at the first batch the cassette created (none: nothing to freeze).
+    """
+    import json
+    import time
+
+    from flytekitplugins.openai.batch import job_connector
+
+    for request, response in zip(cassette.requests, cassette.responses, strict=False):
+        if (
+            request.method == "POST"
+            and request.path.endswith("/v1/batches")
+            and response["status"]["code"] == 200
+        ):
+            body = response["body"]["string"]
+            created = json.loads(body if isinstance(body, str) else body.decode())["created_at"]
+            monkeypatch.setattr(job_connector, "time", _without_waits(time, time=lambda at=float(created): at))
+            return
