@@ -89,5 +89,7 @@ def freeze_wall_clock(cassette: Cassette, monkeypatch: pytest.MonkeyPatch) -> No
         ):
             body = response["body"]["string"]
             created = json.loads(body if isinstance(body, str) else body.decode())["created_at"]
-            monkeypatch.setattr(job_connector, "time", _without_waits(time, time=lambda at=float(created): at))
+            monkeypatch.setattr(
+                job_connector, "time", _without_waits(time, time=lambda at=float(created): at)
+            )
             return
