@@ -46,7 +46,7 @@ MAX_RATIO = 1.15
 SDK_POLL_S = 0.05
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 ENDPOINT = "/v1/chat/completions"
-API_KEY = "sk-bench-fake-key-not-secret"
+API_KEY = "bench-emulator-key"
 RSS_SAMPLE_S = 0.05
 TICK = os.sysconf("SC_CLK_TCK")
 

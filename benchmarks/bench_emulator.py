@@ -35,7 +35,7 @@ from bench_files import make_request_file
 
 MAX_CPU_SECONDS = 3.0
 MAX_RSS_GROWTH_MB = 100.0
-API_KEY = "sk-bench-emulator-not-a-real-key"
+API_KEY = "bench-emulator-key"
 CHUNK = 1024 * 1024
 
 

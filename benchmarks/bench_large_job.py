@@ -40,7 +40,7 @@ BATCH_REQUESTS = 50_000
 BYTES_PER_REQUEST = 400
 MAX_SLOWDOWN = 3.0
 MAX_RSS_MB = 250.0
-API_KEY = "sk-bench-large-job-not-a-real-key"
+API_KEY = "bench-emulator-key"
 
 WORKFLOW = """
 from flytekit import Secret
