@@ -24,9 +24,10 @@ from typing import Any
 from flyteidl.core.execution_pb2 import TaskExecution
 
 from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors
+from flytekitplugins.openai.core.words import counted
 
 from .job_meta import BatchJobMetadata
-from .status import PARTIAL_STATUSES, RETRYABLE_ERROR_CODES, plural
+from .status import PARTIAL_STATUSES, RETRYABLE_ERROR_CODES
 
 # The batch metadata key naming the part (its index from 0) a batch belongs to.
 PART_METADATA_KEY = "flyte_job_part"
@@ -164,7 +165,7 @@ def _judge(part: PartState, accept_partial: bool, wait_s: float, attempts: int, 
             part.state = "failed"
             part.note = (
                 f"{name} failed: {batch_error_text(batch)}; OpenAI's queue had no room in "
-                f"{plural(tries, 'attempt')} ({wait_s:.0f} s apart)"
+                f"{counted(tries, 'attempt')} ({wait_s:.0f} s apart)"
             )
             return
         since = float(batch.get("failed_at") or batch.get("created_at") or now)
@@ -219,12 +220,12 @@ def progress_text(parts: Sequence[PartState]) -> str:
     counts = request_counts(parts)
     uncounted = sum(1 for p in parts if not ((p.newest or {}).get("request_counts") or {}).get("total"))
     requests = (
-        f"{counts['completed']} of {plural(counts['total'], 'request')} completed, {counts['failed']} failed"
+        f"{counts['completed']} of {counted(counts['total'], 'request')} completed, {counts['failed']} failed"
     )
     if uncounted:
-        requests += f" ({plural(uncounted, 'part')} not counted yet)"
+        requests += f" ({counted(uncounted, 'part')} not counted yet)"
     return (
-        f"{done} of {plural(len(parts), 'part')} done"
+        f"{done} of {counted(len(parts), 'part')} done"
         + (", " + ", ".join(states) if states else "")
         + f"; {requests}"
     )

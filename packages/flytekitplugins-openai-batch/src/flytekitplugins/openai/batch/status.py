@@ -18,6 +18,7 @@ from flytekitplugins.openai.core.batch_api import (
     batch_error_text,
     batch_errors,
 )
+from flytekitplugins.openai.core.words import counted
 
 # Batch error codes that say "not now" rather than "not this input": a new attempt of the task
 # (a new batch) can succeed once OpenAI's queue for the model has room again.
@@ -88,18 +89,13 @@ def custom_info(batch: Mapping[str, Any]) -> dict[str, Any]:
     return info
 
 
-def plural(count: int, noun: str) -> str:
-    """``1 request``, ``2 requests``, ``0 requests``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _counts(batch: Mapping[str, Any]) -> str:
     counts = batch.get("request_counts")
     if not isinstance(counts, Mapping) or not counts.get("total"):
         # A batch that ended (failed validating, say) will never count any: say so, not "yet".
         return "no requests counted yet" if batch.get("status") in ACTIVE_STATUSES else "no requests were run"
     return (
-        f"{counts.get('completed', 0)} of {plural(int(counts['total']), 'request')} completed, "
+        f"{counts.get('completed', 0)} of {counted(int(counts['total']), 'request')} completed, "
         f"{counts.get('failed', 0)} failed"
     )
 
