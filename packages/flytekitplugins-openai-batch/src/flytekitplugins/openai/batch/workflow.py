@@ -7,6 +7,7 @@ package `flytekitplugins-openai` exports the same function as `flytekitplugins.o
 from __future__ import annotations
 
 # flytekit's JSONL transformer matches typing.Iterator[JSON], not collections.abc.Iterator[JSON].
+from collections.abc import Mapping, Sequence
 from typing import Any, Iterator  # noqa: UP035
 
 from flytekit import Resources, Workflow
@@ -16,6 +17,7 @@ from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 from flytekitplugins.openai.files.collect import CollectResultsTask
+from flytekitplugins.openai.files.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
 from flytekitplugins.openai.files.split import PartLimits
 from flytekitplugins.openai.files.upload import UploadPartsTask
 from flytekitplugins.openai.files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
@@ -42,15 +44,26 @@ def create_batch(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     delete_input_files: bool = True,
     delete_result_files: bool = False,
+    max_request_attempts: int = DEFAULT_MAX_REQUEST_ATTEMPTS,
+    results_table: bool = True,
+    prices: Mapping[str, Sequence[float]] | None = None,
 ) -> Workflow:
     """Build a workflow that uploads requests, runs them as OpenAI batches and collects the results.
 
     The workflow takes `jsonl_in` (an `Iterator[JSON]`, or a `JSONLFile` when `is_json_iterator` is
     False) and returns `batch_output: BatchResult`: one output file and one error file for the whole
-    job. An input within one batch's limits runs as one batch, as it always did; a bigger one is cut
+    job, in which every request appears once (its last answer, or its last error with the number of
+    attempts), and the results table (`BatchResult.table`, Parquet, one row per request in input order). An input within one batch's limits runs as one batch, as it always did; a bigger one is cut
     into parts of at most `max_requests` requests and `max_bytes` bytes (and 50,000 embedding inputs),
-    validated and cut in one streaming pass, and its batches run `max_in_flight` at a time. Task and
-    workflow names match the public `flytekitplugins-openai` plugin.
+    validated and cut in one streaming pass, and its batches run `max_in_flight` at a time.
+
+    Requests that fail for a transient reason (a per-request 408, 429 or 5xx, an expired batch's or a
+    cancelled one's unanswered requests) are sent again in a follow-up batch, up to
+    `max_request_attempts` tries in all: the job and collect steps are unrolled that many times; a
+    round with nothing to send finishes at once. The collect step that ends the job publishes a Flyte
+    Deck (totals, failures by code, tokens, estimated cost, batch timelines) and logs the same
+    summary as one JSON line. Task and workflow names match the public `flytekitplugins-openai` plugin
+    (later rounds' tasks end in ``-round<N>``).
 
     :param name: Suffix of the workflow's and its tasks' names.
     :param secret: The Flyte secret holding the OpenAI API key, read by the upload and collect tasks.
@@ -76,6 +89,11 @@ def create_batch(
     :param delete_input_files: Delete the job's input files from the server once the results are
         downloaded (nothing needs them then).
     :param delete_result_files: Delete the server's output and error files once they are downloaded.
+    :param max_request_attempts: How often a request that fails transiently is sent in all (1 turns
+        request retries off). Permanent failures (other 4xx, bad input) are never sent again.
+    :param results_table: Write the results table and the deck (Parquet through pyarrow, imported only then).
+    :param prices: Batch prices laid over the built-in table, ``{model: [input, output]}`` in US
+        dollars per million tokens, for the deck's and the summary's cost estimate.
     """
     suffix = name.replace(".", "")
     wf = Workflow(name=f"openai-batch-{suffix}")
@@ -83,37 +101,57 @@ def create_batch(
 
     endpoint = BatchConfig.parse(dict(config or {}), task_name=f"openai-batch-{suffix}").endpoint
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
-    collect = CollectResultsTask(
-        name=f"openai-download-files-{suffix}",
-        task_config=file_config,
-        container_image=container_image,
-        fail_on_missing_requests=fail_on_missing_requests,
-        delete_input_files=delete_input_files,
-        delete_result_files=delete_result_files,
-    )
+    if max_request_attempts < 1:
+        raise ValueError(f"max_request_attempts must be at least 1, got {max_request_attempts}")
+    limits = PartLimits(requests=max_requests, bytes=max_bytes)
     upload = UploadPartsTask(
         name=f"openai-file-upload-{suffix}",
         task_config=file_config,
         container_image=container_image,
-        limits=PartLimits(requests=max_requests, bytes=max_bytes),
+        limits=limits,
         endpoint=endpoint,
         check_connector_key=True,
     )
-    job = BatchJobTask(
-        name=f"openai-batch-{suffix}",
-        config=dict(config or {}),
-        openai_organization=openai_organization,
-        base_url=base_url,
-        accept_partial_results=accept_partial_results,
-        max_in_flight=max_in_flight,
-    )
     uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
-    ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])
-    collected = wf.add_entity(collect, job_result=ran.outputs["result"])
-
     uploaded.with_overrides(requests=Resources(mem=file_upload_mem), limits=Resources(mem=file_upload_mem))
-    collected.with_overrides(
-        requests=Resources(mem=file_download_mem), limits=Resources(mem=file_download_mem)
-    )
+    parts = uploaded.outputs["parts"]
+    carried: dict[str, Any] = {}
+    for attempt in range(1, max_request_attempts + 1):
+        tail = "" if attempt == 1 else f"-round{attempt}"
+        job = BatchJobTask(
+            name=f"openai-batch-{suffix}{tail}",
+            config=dict(config or {}),
+            openai_organization=openai_organization,
+            base_url=base_url,
+            accept_partial_results=accept_partial_results,
+            max_in_flight=max_in_flight,
+        )
+        collect = CollectResultsTask(
+            name=f"openai-download-files-{suffix}{tail}",
+            task_config=file_config,
+            container_image=container_image,
+            fail_on_missing_requests=fail_on_missing_requests,
+            delete_input_files=delete_input_files,
+            delete_result_files=delete_result_files,
+            attempt=attempt,
+            max_request_attempts=max_request_attempts,
+            results_table=results_table,
+            prices=prices,
+            limits=limits,
+            endpoint=endpoint,
+        )
+        ran = wf.add_entity(job, input_file_ids=parts)
+        collected = wf.add_entity(collect, job_result=ran.outputs["result"], **carried)
+        collected.with_overrides(
+            requests=Resources(mem=file_download_mem), limits=Resources(mem=file_download_mem)
+        )
+        if attempt < max_request_attempts:
+            parts = collected.outputs["retry_parts"]
+            carried = {
+                "previous_output": collected.outputs["output"],
+                "previous_errors": collected.outputs["errors"],
+                "requests": collected.outputs["requests"],
+                "history": collected.outputs["history"],
+            }
     wf.add_workflow_output("batch_output", collected.outputs["result"], BatchResult)
     return wf

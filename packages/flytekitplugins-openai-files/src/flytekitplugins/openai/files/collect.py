@@ -5,6 +5,9 @@ files, so memory (and the extra disk) stays one part's worth. Every part is acco
 single batch's download (succeeded, failed, missing from both files), and the totals are printed.
 Once the results are safe, the job's input files are deleted from the server (``delete_input_files``,
 on by default) and, if asked, the server's result files too (``delete_result_files``).
+
+When failed requests are sent again or a results table is asked for (as `create_batch` does by
+default), the task is one round of the job instead and `job_rounds.run_round` does the work.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, List, Optional  # noqa: UP035
 
 import flytekit
-from flytekit import kwtypes
 from flytekit.configuration import SerializationSettings
+from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.interface import Interface
-from flytekit.core.shim_task import ShimTaskExecutor
+from flytekit.core.python_customized_container_task import TaskTemplateResolver
+from flytekit.core.shim_task import ExecutableTemplateShimTask, ShimTaskExecutor
+from flytekit.core.type_engine import TypeEngine
+from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
@@ -32,15 +38,15 @@ from flytekitplugins.openai.core.words import counted, warn
 from ._task import OpenAIFileTask
 from .config import READ_BUFFER, OpenAIFileConfig
 from .download import account_for_requests, batch_label, download_file
+from .job_rounds import ERROR_NAME, OUTPUT_NAME, RoundOutcome, run_round
 from .reconcile import NAMED_MISSING, RequestTally, request_total
 from .result import BatchResult
-from .settings import COLLECT_TASK_TYPE, CollectSettings
+from .settings import COLLECT_TASK_TYPE, CollectSettings, parse_prices
+from .split import PartLimits
 from .upload import delete_files
 
 # Parts whose result files download at once, ahead of the part being counted.
 DOWNLOAD_WORKERS = 3
-OUTPUT_NAME = "job-output.jsonl"
-ERROR_NAME = "job-errors.jsonl"
 
 
 class CollectResultsTask(OpenAIFileTask):
@@ -48,6 +54,13 @@ class CollectResultsTask(OpenAIFileTask):
 
     Its input `job_result` is the job task's result, ``{"batches": [batch, ...]}`` in part order (a
     single batch dict, as `BatchEndpointTask` returns it, is taken as a job of one part).
+
+    With ``max_request_attempts`` above 1 or ``results_table``, the task is round ``attempt`` of a job
+    whose failed requests are sent again (`job_rounds`): from round 2 on it also takes the round
+    before's files (``previous_output``, ``previous_errors``), the job's ``requests`` and its ``history``;
+    while rounds remain it also returns ``retry_parts`` (the next round's input files) and what the
+    next round takes (``output``, ``errors``, ``requests``, ``history``). The final round
+    writes the results table (``BatchResult.table``) and the deck.
     """
 
     _COLLECT_TASK_TYPE = COLLECT_TASK_TYPE
@@ -60,18 +73,48 @@ class CollectResultsTask(OpenAIFileTask):
         fail_on_missing_requests: bool = False,
         delete_input_files: bool = True,
         delete_result_files: bool = False,
+        attempt: int = 1,
+        max_request_attempts: int = 1,
+        results_table: bool = False,
+        prices: Mapping[str, Any] | None = None,
+        limits: PartLimits | None = None,
+        endpoint: str | None = None,
         **kwargs: Any,
     ) -> None:
         self._task_settings = CollectSettings(
-            task_config, fail_on_missing_requests, delete_input_files, delete_result_files
+            task_config,
+            fail_on_missing_requests,
+            delete_input_files,
+            delete_result_files,
+            attempt=attempt,
+            max_request_attempts=max_request_attempts,
+            results_table=results_table,
+            prices=parse_prices(prices),
+            limits=limits or PartLimits(),
+            endpoint=endpoint,
         )
+        inputs: dict[str, Any] = {"job_result": dict}
+        outputs: dict[str, Any] = {"result": BatchResult}
+        if self._task_settings.attempt > 1:
+            # Files, not a BatchResult: the pod rebuilds input types from the template, and a
+            # dataclass holding files does not come back from that.
+            carried = Optional[JSONLFile]  # noqa: UP045
+            inputs.update(previous_output=carried, previous_errors=carried, requests=carried, history=str)
+        if self._task_settings.attempt < self._task_settings.max_request_attempts:
+            carried = Optional[JSONLFile]  # noqa: UP045
+            parts = List[str]  # noqa: UP006
+            outputs.update(retry_parts=parts, output=carried, errors=carried, requests=carried, history=str)
+        if self._task_settings.sorts_rounds:
+            # The deck is written in the pod too: the resolver's task says decks are on.
+            kwargs.setdefault("enable_deck", True)
+            kwargs.setdefault("task_resolver", deck_task_resolver)
         super().__init__(
             name=name,
             task_config=task_config,
             task_type=self._COLLECT_TASK_TYPE,
             executor_type=CollectResultsExecutor,
             container_image=container_image,
-            interface=Interface(inputs=kwtypes(job_result=dict), outputs=kwtypes(result=BatchResult)),
+            interface=Interface(inputs=inputs, outputs=outputs),
             **kwargs,
         )
 
@@ -80,34 +123,90 @@ class CollectResultsTask(OpenAIFileTask):
 
 
 class CollectResultsExecutor(ShimTaskExecutor[CollectResultsTask]):
-    def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> BatchResult:
+    def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> Any:
         settings = CollectSettings.from_custom(tt.custom, tt.id.name)
-        batches = job_batches(kwargs["job_result"])
+        workdir = Path(flytekit.current_context().working_directory)
         client, api_key = settings.file_config.client()
+        if settings.sorts_rounds:
+            with client:
+                outcome = run_round(
+                    client,
+                    settings,
+                    job_batches(kwargs["job_result"], allow_empty=settings.attempt > 1),
+                    workdir,
+                    previous=BatchResult(kwargs.get("previous_output"), kwargs.get("previous_errors")),
+                    requests=kwargs.get("requests"),
+                    history=kwargs.get("history") or "",
+                    api_key=api_key,
+                )
+            if settings.attempt == settings.max_request_attempts:
+                return outcome.result
+            return _round_outputs(tt, outcome)
+        batches = job_batches(kwargs["job_result"])
         with client:  # releases its connection pool however the collection ends
             job = collect_job(
                 client,
                 batches,
-                Path(flytekit.current_context().working_directory),
+                workdir,
                 fail_on_missing_requests=settings.fail_on_missing_requests,
                 delete_result_files=settings.delete_result_files,
                 api_key=api_key,
             )
-            # Seam for issue 15: here `request_retry.collect_round` sorts `job.output_path` /
-            # `job.error_path` into answers and a retry file (read from the parts' input files, which
-            # is why they are deleted only on the last round), and on the last round
-            # `job_results.summarize_job` writes the results table and the deck.
             if settings.delete_input_files:
                 delete_files(client, [p.input_file_id for p in job.parts if p.input_file_id], api_key=api_key)
         return job.result()
 
 
-def job_batches(job_result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The batches of a job result, in part order; a single batch dict is a job of one part."""
+def _round_outputs(tt: TaskTemplate, outcome: RoundOutcome) -> LiteralMap:
+    """A round's outputs as a literal map: the executor would convert plain values by their runtime
+    types, and ``list`` alone does not say its items are strings."""
+    result = outcome.result
+    values = (
+        result,
+        outcome.retry_parts,
+        result.output_file,
+        result.error_file,
+        outcome.requests,
+        outcome.history,
+    )
+    carried = Optional[JSONLFile]  # noqa: UP045
+    types = (BatchResult, List[str], carried, carried, carried, str)  # noqa: UP006
+    names = ("result", "retry_parts", "output", "errors", "requests", "history")
+    ctx = FlyteContextManager.current_context()
+    return LiteralMap(
+        literals={
+            name: TypeEngine.to_literal(ctx, value, python_type, tt.interface.outputs[name].type)
+            for name, value, python_type in zip(names, values, types, strict=True)
+        }
+    )
+
+
+class DeckTaskResolver(TaskTemplateResolver):
+    """flytekit's task template resolver, whose task writes its decks in the pod (the default one's
+    task has no deck switch, so a container task's deck would be dropped there)."""
+
+    def load_task(self, loader_args: list[str]) -> ExecutableTemplateShimTask:
+        task = super().load_task(loader_args)
+        task.disable_deck = False  # what flytekit's entrypoint reads
+        return task
+
+
+deck_task_resolver = DeckTaskResolver()
+
+
+def job_batches(job_result: Mapping[str, Any], *, allow_empty: bool = False) -> list[Mapping[str, Any]]:
+    """The batches of a job result, in part order; a single batch dict is a job of one part.
+
+    ``allow_empty``: a retry round with nothing to send has no batches.
+    """
     if "batches" not in job_result:
         return [job_result]
     batches = job_result["batches"]
-    if not isinstance(batches, Sequence) or not all(isinstance(b, Mapping) for b in batches) or not batches:
+    if (
+        not isinstance(batches, Sequence)
+        or not all(isinstance(b, Mapping) for b in batches)
+        or not (batches or allow_empty)
+    ):
         raise BatchResultError(
             f"The job result's 'batches' must be a non-empty list of batch objects, got {batches!r:.200}"
         )

@@ -1,0 +1,269 @@
+"""One round of a job's collect step when failed requests are sent again or a results table is asked for.
+
+`create_batch` unrolls its job and collect steps ``max_request_attempts`` times. Round ``r``'s collect
+step (`run_round`):
+
+1. downloads the round's request files (its parts' input files) and result files;
+2. sorts them with `request_retry.collect_round` into the job's output and error files so far (the
+   previous round's, then this round's) and a retry file of the requests that failed transiently;
+3. when there is something to retry and attempts remain, uploads the retry file as the next round's
+   parts (cut within the same part limits the upload used), else it is the final round: it writes
+   the results table and the summary (`job_results.summarize_job`), logs the summary as one JSON line
+   and adds the deck (`deck.publish_deck`);
+4. deletes the round's input files on the server (``delete_input_files``) once the retry parts are up,
+   and the result files it downloaded (``delete_result_files``).
+
+What the next round needs travels as task outputs: the files so far (a `BatchResult`), the original
+requests in input order (the table's row order, a JSONL file, only while rounds remain) and the
+``history`` (JSON: each round's batches for the deck's timelines, and whether the job is done). A
+round after the final one passes the final result on unchanged and finishes at once, as does its job
+step (no parts, no batch).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flytekit.core.context_manager import FlyteContextManager
+from flytekit.types.file import JSONLFile
+
+from flytekitplugins.openai.core.batch_api import PARTIAL_STATUSES
+from flytekitplugins.openai.core.errors import BatchResultError
+from flytekitplugins.openai.core.words import counted, warn
+
+from .config import READ_BUFFER
+from .deck import publish_deck, render_deck
+from .download import batch_label, download_file
+from .job_results import summarize_job
+from .request_retry import RoundPart, RoundReport, collect_round
+from .result import BatchResult
+from .settings import CollectSettings
+from .split import plan_parts
+from .upload import delete_files, upload_parts
+
+OUTPUT_NAME = "job-output.jsonl"
+ERROR_NAME = "job-errors.jsonl"
+REQUESTS_NAME = "job-requests.jsonl"
+DECK_FILE = "deck.html"
+SUMMARY_PREFIX = "OpenAI batch job summary: "
+# Files downloaded at once.
+DOWNLOAD_WORKERS = 3
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """What a round's collect step returns: the files so far, the next round's parts, and what it carries."""
+
+    result: BatchResult
+    retry_parts: list[str]
+    requests: JSONLFile | None
+    history: str
+
+
+def run_round(
+    client: Any,
+    settings: CollectSettings,
+    batches: Sequence[Mapping[str, Any]],
+    workdir: Path,
+    *,
+    previous: BatchResult | None = None,
+    requests: JSONLFile | None = None,
+    history: str = "",
+    api_key: str | None = None,
+) -> RoundOutcome:
+    """Run round ``settings.attempt`` of the collect step (see the module's docstring)."""
+    past = _history(history)
+    if past["done"]:
+        return RoundOutcome(previous or BatchResult(), [], None, history)
+    attempt = settings.attempt
+    directory = workdir / f"round{attempt}"
+    directory.mkdir(parents=True, exist_ok=True)
+    parts = _download_parts(client, batches, directory, api_key)
+    try:
+        report = collect_round(
+            parts,
+            attempt=attempt,
+            max_request_attempts=settings.max_request_attempts,
+            output_path=str(directory / OUTPUT_NAME),
+            error_path=str(directory / ERROR_NAME),
+            retry_path=str(directory / f"round{attempt + 1}-requests.jsonl"),
+            workdir=str(directory),
+            previous_output=previous.output_file.download() if previous and previous.output_file else None,
+            previous_errors=previous.error_file.download() if previous and previous.error_file else None,
+        )
+        _report(report, parts, settings)
+        retry_parts: list[str] = []
+        if report.retried:
+            plan = plan_parts(
+                str(directory / f"round{attempt + 1}-requests.jsonl"), settings.limits, settings.endpoint
+            )
+            retry_parts = upload_parts(client, plan, api_key=api_key)
+            print(
+                f"Round {attempt}: sending {counted(report.retried, 'request')} again in round {attempt + 1} "
+                f"as {counted(len(retry_parts), 'part')}",
+                flush=True,
+            )
+        done = not retry_parts
+        if attempt == 1:
+            originals = [part.input_path for part in parts]
+        else:
+            if requests is None:
+                raise BatchResultError(
+                    f"Round {attempt} of the collect step did not get the job's requests from round 1"
+                )
+            originals = [requests.download()]
+        carried: JSONLFile | None = None
+        if not done:
+            carried = JSONLFile(originals[0]) if attempt > 1 else JSONLFile(_join(originals, directory))
+        rounds = [*past["rounds"], [dict(b) for b in batches]]
+        result = _result(directory, report)
+        if done:
+            result = _final(settings, result, originals, directory, rounds)
+        _delete_server_files(client, settings, batches, api_key)
+    finally:
+        # The parts' files were read; what the task returns (the job's files, the table) stays.
+        for part in parts:
+            for path in (part.input_path, part.output_path, part.error_path):
+                if path:
+                    Path(path).unlink(missing_ok=True)
+    return RoundOutcome(result, retry_parts, carried, json.dumps({"done": done, "rounds": rounds}))
+
+
+def _history(history: str) -> dict[str, Any]:
+    if not history:
+        return {"done": False, "rounds": []}
+    try:
+        past = json.loads(history)
+    except ValueError:
+        past = None
+    if not isinstance(past, dict) or not isinstance(past.get("rounds"), list):
+        raise BatchResultError(
+            f"The collect step's history is not what a round before wrote: {history[:200]!r}"
+        )
+    return {"done": bool(past.get("done")), "rounds": past["rounds"]}
+
+
+def _download_parts(
+    client: Any, batches: Sequence[Mapping[str, Any]], directory: Path, api_key: str | None
+) -> list[RoundPart]:
+    """Each part's request file and result files, side by side on disk."""
+    wanted: list[tuple[str, Path]] = []
+    parts: list[RoundPart] = []
+    for index, batch in enumerate(batches, start=1):
+        input_id = batch.get("input_file_id")
+        if not input_id:
+            raise BatchResultError(f"Part {index} of the job ({batch_label(batch)}) names no input file")
+        paths: dict[str, str | None] = {}
+        for kind, file_id in (
+            ("input", input_id),
+            ("output", batch.get("output_file_id")),
+            ("error", batch.get("error_file_id")),
+        ):
+            if file_id:
+                path = directory / f"part{index}-{kind}.jsonl"
+                wanted.append((str(file_id), path))
+                paths[kind] = str(path)
+        parts.append(RoundPart(str(paths["input"]), batch, paths.get("output"), paths.get("error")))
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS) as pool:
+        futures = [
+            pool.submit(download_file, client, file_id, path, api_key=api_key) for file_id, path in wanted
+        ]
+        for future in futures:
+            future.result()
+    return parts
+
+
+def _report(report: RoundReport, parts: Sequence[RoundPart], settings: CollectSettings) -> None:
+    for line in report.lines():
+        print(line, flush=True)
+    for number, part in enumerate(parts, start=1):
+        status = str(part.batch.get("status"))
+        if status in PARTIAL_STATUSES:
+            warn(
+                f"Part {number} (batch {batch_label(part.batch)}) was {status} and is accepted with the results "
+                "it has; its unanswered requests "
+                + (
+                    "are sent again"
+                    if settings.attempt < settings.max_request_attempts
+                    else "are in the error file"
+                )
+            )
+    if report.missing:
+        message = (
+            f"{counted(report.missing, 'request')} of round {settings.attempt} "
+            f"{'is' if report.missing == 1 else 'are'} in neither the output nor the error file of its batch "
+            "(each has an error line with code missing_result)"
+        )
+        if settings.fail_on_missing_requests:
+            raise BatchResultError(message + " (fail_on_missing_requests is set)")
+        warn(message)
+
+
+def _result(directory: Path, report: RoundReport) -> BatchResult:
+    output, errors = directory / OUTPUT_NAME, directory / ERROR_NAME
+    return BatchResult(
+        output_file=JSONLFile(str(output)) if output.stat().st_size else None,
+        error_file=JSONLFile(str(errors)) if errors.stat().st_size else None,
+    )
+
+
+def _final(
+    settings: CollectSettings,
+    result: BatchResult,
+    originals: list[str],
+    directory: Path,
+    rounds: list[list[dict[str, Any]]],
+) -> BatchResult:
+    """The final round: the results table, the summary in the log and the deck."""
+    if not settings.results_table:
+        return result
+    results = summarize_job(
+        originals,
+        result.output_file.path if result.output_file else None,
+        result.error_file.path if result.error_file else None,
+        table_directory=str(directory / "table"),
+        workdir=str(directory),
+        rounds=rounds,
+        prices=settings.prices,
+        max_request_attempts=settings.max_request_attempts,
+    )
+    print(SUMMARY_PREFIX + json.dumps(results.summary, separators=(",", ":")), flush=True)
+    publish_deck(results.summary)
+    context = FlyteContextManager.current_context()
+    if context.execution_state is not None and context.execution_state.is_local_execution():
+        # A local run writes no deck for a container task: the page is written here, and said where.
+        page = directory / DECK_FILE
+        page.write_text(render_deck(results.summary), encoding="utf-8")
+        print(f"The job's results deck: file://{page}", file=sys.stderr, flush=True)
+    return BatchResult(
+        output_file=result.output_file, error_file=result.error_file, table=results.table.dataset()
+    )
+
+
+def _join(paths: Sequence[str], directory: Path) -> str:
+    """The round's request files as one file, in part order (the table's row order)."""
+    joined = directory / REQUESTS_NAME
+    with open(joined, "wb") as sink:
+        for path in paths:
+            with open(path, "rb", buffering=READ_BUFFER) as source:
+                for raw in source:
+                    sink.write(raw if raw.endswith(b"\n") else raw + b"\n")
+    return str(joined)
+
+
+def _delete_server_files(
+    client: Any, settings: CollectSettings, batches: Sequence[Mapping[str, Any]], api_key: str | None
+) -> None:
+    if settings.delete_result_files:
+        results = [b.get(f"{k}_file_id") for b in batches for k in ("output", "error")]
+        delete_files(client, [str(f) for f in results if f], api_key=api_key)
+    if settings.delete_input_files:
+        delete_files(
+            client, [str(b["input_file_id"]) for b in batches if b.get("input_file_id")], api_key=api_key
+        )
