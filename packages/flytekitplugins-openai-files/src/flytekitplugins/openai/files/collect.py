@@ -45,6 +45,10 @@ from .settings import COLLECT_TASK_TYPE, CollectSettings, parse_prices
 from .split import PartLimits
 from .upload import delete_files
 
+# The types of a round's carried files and of the next round's parts (typing's spelling, as flytekit
+# matches it on every supported Python).
+_MAYBE_FILE: Any = Optional[JSONLFile]  # noqa: UP045
+_FILE_IDS: Any = List[str]  # noqa: UP006
 # Parts whose result files download at once, ahead of the part being counted.
 DOWNLOAD_WORKERS = 3
 
@@ -98,12 +102,17 @@ class CollectResultsTask(OpenAIFileTask):
         if self._task_settings.attempt > 1:
             # Files, not a BatchResult: the pod rebuilds input types from the template, and a
             # dataclass holding files does not come back from that.
-            carried = Optional[JSONLFile]  # noqa: UP045
-            inputs.update(previous_output=carried, previous_errors=carried, requests=carried, history=str)
+            inputs.update(
+                previous_output=_MAYBE_FILE, previous_errors=_MAYBE_FILE, requests=_MAYBE_FILE, history=str
+            )
         if self._task_settings.attempt < self._task_settings.max_request_attempts:
-            carried = Optional[JSONLFile]  # noqa: UP045
-            parts = List[str]  # noqa: UP006
-            outputs.update(retry_parts=parts, output=carried, errors=carried, requests=carried, history=str)
+            outputs.update(
+                retry_parts=_FILE_IDS,
+                output=_MAYBE_FILE,
+                errors=_MAYBE_FILE,
+                requests=_MAYBE_FILE,
+                history=str,
+            )
         if self._task_settings.sorts_rounds:
             # The deck is written in the pod too: the resolver's task says decks are on.
             kwargs.setdefault("enable_deck", True)
@@ -169,8 +178,7 @@ def _round_outputs(tt: TaskTemplate, outcome: RoundOutcome) -> LiteralMap:
         outcome.requests,
         outcome.history,
     )
-    carried = Optional[JSONLFile]  # noqa: UP045
-    types = (BatchResult, List[str], carried, carried, carried, str)  # noqa: UP006
+    types = (BatchResult, _FILE_IDS, _MAYBE_FILE, _MAYBE_FILE, _MAYBE_FILE, str)
     names = ("result", "retry_parts", "output", "errors", "requests", "history")
     ctx = FlyteContextManager.current_context()
     return LiteralMap(
