@@ -191,10 +191,11 @@ def report_interrupt(client: openai.OpenAI, returncode: int | None, pyflyte_stde
 
 
 def summarize(client: openai.OpenAI, pyflyte_output: str) -> None:
-    # The collect step names each part's batch ("Part 1 of 1 (batch batch_..., completed): ..."):
+    # The collect step names each part's batch ("Round 1, part 1 (batch batch_..., completed): ..."):
     # that is how we know which batch was ours.
     paths = sorted(set(re.findall(r"(/[^\s'\"]+\.jsonl)", pyflyte_output)))
-    ids = set(re.findall(r"^Part \d+ of \d+ \(batch (batch_\w+),", pyflyte_output, re.MULTILINE))
+    ids = set(re.findall(r"^Round 1, part \d+ \(batch (batch_\w+),", pyflyte_output, re.MULTILINE))
+    decks = re.findall(r"results deck: (file://\S+)", pyflyte_output)
     if len(ids) != 1:
         print(pyflyte_output)
         raise SystemExit(f"could not tell the batch from the workflow's output: {sorted(ids)}")
@@ -211,6 +212,8 @@ def summarize(client: openai.OpenAI, pyflyte_output: str) -> None:
     print("Result files:")
     for path in paths:
         print(f"  {path}")
+    for deck in decks:
+        print(f"The deck (counts, failures, tokens, cost): {deck}")
 
 
 def answer(line: dict) -> str:

@@ -32,23 +32,45 @@ def serialized_tasks(wf: object) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("is_json_iterator", "input_type"), [(True, Iterator[JSON]), (False, JSONLFile)])
-def test_the_workflow_has_three_nodes_and_the_public_interface(
+def test_the_workflow_has_the_public_interface_and_a_job_and_collect_step_per_attempt(
     is_json_iterator: bool, input_type: type
 ) -> None:
     wf = create_batch(name="my.batch", secret=SECRET, is_json_iterator=is_json_iterator)
     assert wf.name == "openai-batch-mybatch"
     assert wf.python_interface.inputs == {"jsonl_in": input_type}
     assert wf.python_interface.outputs == {"batch_output": BatchResult}
+    # Upstream's three task names, then a job and a collect step for each later request attempt.
     assert [n.flyte_entity.name for n in wf.nodes] == [
         "openai-file-upload-mybatch",
         "openai-batch-mybatch",
         "openai-download-files-mybatch",
+        "openai-batch-mybatch-round2",
+        "openai-download-files-mybatch-round2",
+        "openai-batch-mybatch-round3",
+        "openai-download-files-mybatch-round3",
     ]
     assert [n.flyte_entity.task_type for n in wf.nodes] == [
         "openai-batch-upload-parts",
-        "openai-batch-job",
-        "openai-batch-collect",
+        *["openai-batch-job", "openai-batch-collect"] * 3,
     ]
+
+
+def test_one_attempt_is_upstreams_three_steps() -> None:
+    wf = create_batch(name="once", secret=SECRET, max_request_attempts=1, results_table=False)
+    assert [n.flyte_entity.name for n in wf.nodes] == [
+        "openai-file-upload-once",
+        "openai-batch-once",
+        "openai-download-files-once",
+    ]
+    collect = serialized_tasks(wf)["openai-download-files-once"]
+    assert (collect.custom["max_request_attempts"], collect.custom["results_table"]) == (1, False)
+
+
+def test_bad_knobs_fail_when_the_workflow_is_built() -> None:
+    with pytest.raises(ValueError, match="max_request_attempts must be at least 1"):
+        create_batch(name="none", secret=SECRET, max_request_attempts=0)
+    with pytest.raises(ValueError, match="the price of 'gpt-x' must be"):
+        create_batch(name="price", secret=SECRET, prices={"gpt-x": ["free"]})  # type: ignore[list-item]
 
 
 def test_options_reach_the_tasks() -> None:
@@ -70,9 +92,10 @@ def test_options_reach_the_tasks() -> None:
     assert batch.custom["config"]["endpoint"] == "/v1/embeddings"
     assert batch.custom["openai_organization"] == "org-example"
     assert batch.custom["base_url"] == upload.custom["base_url"] == "https://llm.example/v1"
-    upload_node, _, download_node = wf.nodes
+    upload_node, _, download_node, *later_rounds = wf.nodes
     assert memory(upload_node) == ({"2Gi"}, {"2Gi"})
     assert memory(download_node) == ({"3Gi"}, {"3Gi"})
+    assert [memory(n) for n in later_rounds[1::2]] == [({"3Gi"}, {"3Gi"})] * 2
 
 
 def memory(node: Any) -> tuple[set[str], set[str]]:

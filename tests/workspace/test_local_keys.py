@@ -62,7 +62,7 @@ def test_the_readme_variables_are_enough(keyed_emulator: Emulator) -> None:
     run = pyflyte_run(keyed_emulator, names)
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"job-output\.jsonl", run.stdout), run.stdout
-    assert "Job of 1 part: 10 requests: 10 succeeded" in run.stdout, run.stdout
+    assert "Round 1: 10 requests: 10 succeeded" in run.stdout, run.stdout
 
 
 @pytest.mark.slow

@@ -150,6 +150,7 @@ def create_batch(
             carried = {
                 "previous_output": collected.outputs["output"],
                 "previous_errors": collected.outputs["errors"],
+                "previous_table": collected.outputs["table"],
                 "requests": collected.outputs["requests"],
                 "history": collected.outputs["history"],
             }

@@ -30,6 +30,7 @@ from flytekit.core.type_engine import TypeEngine
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
+from flytekit.types.structured import StructuredDataset
 
 from flytekitplugins.openai.core.batch_api import PARTIAL_STATUSES
 from flytekitplugins.openai.core.errors import BatchResultError
@@ -48,6 +49,7 @@ from .upload import delete_files
 # The types of a round's carried files and of the next round's parts (typing's spelling, as flytekit
 # matches it on every supported Python).
 _MAYBE_FILE: Any = Optional[JSONLFile]  # noqa: UP045
+_MAYBE_TABLE: Any = Optional[StructuredDataset]  # noqa: UP045
 _FILE_IDS: Any = List[str]  # noqa: UP006
 # Parts whose result files download at once, ahead of the part being counted.
 DOWNLOAD_WORKERS = 3
@@ -61,9 +63,10 @@ class CollectResultsTask(OpenAIFileTask):
 
     With ``max_request_attempts`` above 1 or ``results_table``, the task is round ``attempt`` of a job
     whose failed requests are sent again (`job_rounds`): from round 2 on it also takes the round
-    before's files (``previous_output``, ``previous_errors``), the job's ``requests`` and its ``history``;
-    while rounds remain it also returns ``retry_parts`` (the next round's input files) and what the
-    next round takes (``output``, ``errors``, ``requests``, ``history``). The final round
+    before's results (``previous_output``, ``previous_errors``, ``previous_table``), the job's
+    ``requests`` and its ``history``; while rounds remain it also returns ``retry_parts`` (the next
+    round's input files) and what the next round takes (``output``, ``errors``, ``table``,
+    ``requests``, ``history``). The final round
     writes the results table (``BatchResult.table``) and the deck.
     """
 
@@ -103,13 +106,18 @@ class CollectResultsTask(OpenAIFileTask):
             # Files, not a BatchResult: the pod rebuilds input types from the template, and a
             # dataclass holding files does not come back from that.
             inputs.update(
-                previous_output=_MAYBE_FILE, previous_errors=_MAYBE_FILE, requests=_MAYBE_FILE, history=str
+                previous_output=_MAYBE_FILE,
+                previous_errors=_MAYBE_FILE,
+                previous_table=_MAYBE_TABLE,
+                requests=_MAYBE_FILE,
+                history=str,
             )
         if self._task_settings.attempt < self._task_settings.max_request_attempts:
             outputs.update(
                 retry_parts=_FILE_IDS,
                 output=_MAYBE_FILE,
                 errors=_MAYBE_FILE,
+                table=_MAYBE_TABLE,
                 requests=_MAYBE_FILE,
                 history=str,
             )
@@ -143,7 +151,11 @@ class CollectResultsExecutor(ShimTaskExecutor[CollectResultsTask]):
                     settings,
                     job_batches(kwargs["job_result"], allow_empty=settings.attempt > 1),
                     workdir,
-                    previous=BatchResult(kwargs.get("previous_output"), kwargs.get("previous_errors")),
+                    previous=BatchResult(
+                        kwargs.get("previous_output"),
+                        kwargs.get("previous_errors"),
+                        kwargs.get("previous_table"),
+                    ),
                     requests=kwargs.get("requests"),
                     history=kwargs.get("history") or "",
                     api_key=api_key,
@@ -175,11 +187,12 @@ def _round_outputs(tt: TaskTemplate, outcome: RoundOutcome) -> LiteralMap:
         outcome.retry_parts,
         result.output_file,
         result.error_file,
+        result.table,
         outcome.requests,
         outcome.history,
     )
-    types = (BatchResult, _FILE_IDS, _MAYBE_FILE, _MAYBE_FILE, _MAYBE_FILE, str)
-    names = ("result", "retry_parts", "output", "errors", "requests", "history")
+    types = (BatchResult, _FILE_IDS, _MAYBE_FILE, _MAYBE_FILE, _MAYBE_TABLE, _MAYBE_FILE, str)
+    names = ("result", "retry_parts", "output", "errors", "table", "requests", "history")
     ctx = FlyteContextManager.current_context()
     return LiteralMap(
         literals={

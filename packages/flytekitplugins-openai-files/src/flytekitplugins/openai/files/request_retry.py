@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from flytekitplugins.openai.core.batch_api import batch_error_text
 from flytekitplugins.openai.core.errors import BatchResultError
+from flytekitplugins.openai.core.words import counted
 
 from .config import READ_BUFFER
 from .result_index import FileScan, IndexedLine, ResultIndex
@@ -70,9 +71,9 @@ class PartCounts:
 
     def text(self) -> str:
         return (
-            f"part {self.part} (batch {self.batch_id}, {self.status}): {self.requests} requests: "
-            f"{self.succeeded} succeeded, {self.failed} failed ({self.missing} missing), "
-            f"{self.retried} to retry"
+            f"part {self.part} (batch {self.batch_id}, {self.status}): {counted(self.requests, 'request')}: "
+            f"{self.succeeded:,} succeeded, {self.failed:,} failed ({self.missing:,} missing), "
+            f"{self.retried:,} to retry"
         )
 
 
@@ -106,8 +107,8 @@ class RoundReport:
     def lines(self) -> list[str]:
         """Human-readable lines for the task's log: one per part, then the totals."""
         total = (
-            f"Round {self.attempt}: {self.requests} requests: {self.succeeded} succeeded, {self.failed} "
-            f"failed ({self.missing} missing), {self.retried} to retry"
+            f"Round {self.attempt}: {counted(self.requests, 'request')}: {self.succeeded:,} succeeded, "
+            f"{self.failed:,} failed ({self.missing:,} missing), {self.retried:,} to retry"
         )
         return [f"Round {self.attempt}, {p.text()}" for p in self.parts] + [total]
 
