@@ -100,9 +100,11 @@ def run_round(
         _report(report, parts, settings)
         retry_parts: list[str] = []
         if report.retried:
-            plan = plan_parts(
-                str(directory / f"round{attempt + 1}-requests.jsonl"), settings.limits, settings.endpoint
-            )
+            retry_path = directory / f"{retry_stem(batches)}.jsonl"
+            (directory / f"round{attempt + 1}-requests.jsonl").rename(retry_path)
+            # A re-run of this step (a pod retried) first deletes what the run before uploaded.
+            delete_files(client, earlier_uploads(client, retry_path.stem, batches), api_key=api_key)
+            plan = plan_parts(str(retry_path), settings.limits, settings.endpoint)
             retry_parts = upload_parts(client, plan, api_key=api_key)
             print(
                 f"Round {attempt}: sending {counted(report.retried, 'request')} again in round {attempt + 1} "
@@ -133,6 +135,26 @@ def run_round(
                 if path:
                     Path(path).unlink(missing_ok=True)
     return RoundOutcome(result, retry_parts, carried, json.dumps({"done": done, "rounds": rounds}))
+
+
+def retry_stem(batches: Sequence[Mapping[str, Any]]) -> str:
+    """The name of a round's retry file: the same for every run of the round, and no other job's."""
+    return f"retry-of-{batches[0].get('id') or 'job'}"
+
+
+def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Files an earlier run of this round uploaded (named after `retry_stem`, newer than its batches).
+
+    Lists the account's batch files newest first and stops at the round's first batch's creation.
+    """
+    since = min(int(b.get("created_at") or 0) for b in batches)
+    found = []
+    for file in client.files.list(purpose="batch", order="desc", limit=100):
+        if int(file.created_at) < since:
+            break
+        if str(file.filename).startswith(stem):
+            found.append(str(file.id))
+    return found
 
 
 def _history(history: str) -> dict[str, Any]:
