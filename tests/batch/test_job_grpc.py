@@ -235,3 +235,13 @@ def test_get_under_injected_503s_answers_running_then_carries_on(
         assert resource.message.startswith("Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: ")
     resource, _ = poll(service, meta, TaskExecution.SUCCEEDED)
     assert result_of(resource)["parts_done"] == 2
+
+
+def test_a_retry_round_with_nothing_to_send_succeeds_at_once(
+    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    meta = service.create(job_on(emulator), job_inputs_pb([]), execution_metadata_pb("job-empty-round"))
+    resource = get(service, meta)  # the first GetTask already ends it
+    assert resource.phase == TaskExecution.SUCCEEDED, resource.message
+    assert result_of(resource)["batches"] == []
+    assert openai_client.batches.list().data == []

@@ -116,6 +116,8 @@ class BatchJobConnector(AsyncConnectorBase):
         key = execution_key(task_execution_metadata) or f"local/{uuid.uuid4().hex}"
         api_key = connector_api_key()
         meta = BatchJobMetadata(key, file_ids, time.time() - CLOCK_MARGIN_S, settings)
+        if not file_ids:  # a retry round with nothing to send again: nothing to create
+            return meta
         lock = self._create_locks[hash(key) % len(self._create_locks)]
 
         def start(deadline: Deadline) -> BatchJobMetadata:
@@ -173,6 +175,14 @@ class BatchJobConnector(AsyncConnectorBase):
     def poll(self, resource_meta: BatchJobMetadata) -> Resource:
         """`get` without an event loop."""
         meta = resource_meta
+        if not meta.input_file_ids:  # a retry round with nothing to send again: done at once
+            state = job_state(meta, [], time.time())
+            return Resource(
+                phase=state.phase,
+                message="Job done: no input files (nothing left to send again).",
+                outputs=_result_literals(state.result()),
+                custom_info=state.custom_info(),
+            )
         api_key = connector_api_key()
         deadline = Deadline(GET_DEADLINE_S)
         settings = meta.settings
@@ -225,6 +235,8 @@ class BatchJobConnector(AsyncConnectorBase):
         """Cancel every running batch of the job (`delete` without an event loop, for local runs'
         signal handlers); returns the ids of the batches it cancelled."""
         meta = resource_meta
+        if not meta.input_file_ids:  # a retry round with nothing to send again: nothing runs
+            return []
         api_key = connector_api_key()
         settings = meta.settings
         deadline = Deadline(CANCEL.deadline_s)
