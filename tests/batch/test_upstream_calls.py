@@ -56,7 +56,10 @@ def test_create_batch_is_where_upstream_had_it() -> None:
     )
     assert len(workflow.interface.inputs) == 1
     assert len(workflow.interface.outputs) == 1
-    assert len(workflow.nodes) == 3
+    # Upstream's three steps, then a job and a collect step for each later request attempt (default 3).
+    assert len(workflow.nodes) == 3 + 2 * 2
+    once = create_batch(name="once", secret=Secret(group="test-group"), max_request_attempts=1)
+    assert len(once.nodes) == 3
 
 
 async def test_create_get_delete_as_upstreams_tests_call_them(

@@ -107,7 +107,7 @@ def test_ten_thousand_requests_with_transient_and_permanent_failures(
     chromium = require_browser()
     page = deck_page(result)
     png = screenshot(chromium, page, tmp_path / "deck.png")
-    assert len(set(Image.open(png).convert("L").getdata())) > 16, "the screenshot is blank"
+    assert sum(1 for n in Image.open(png).convert("L").histogram() if n) > 16, "the screenshot is blank"
     shown = shown_text(chromium, page, tmp_path)
     for figure in ("10,000", "9,900", "89,100", "59,400", "$0.02", "invalid_request_error"):
         assert figure in shown, f"{figure} is not shown on the deck"
