@@ -27,15 +27,30 @@ OPENAI_API_URL = "https://api.openai.com/v1"
 
 def flyte_secret_value(secret: Secret) -> str:
     """The API key from the Flyte secret a task requested; fails naming the secret, not its value."""
+    secrets = flytekit.current_context().secrets
+    names = {"group": secret.group, "key": secret.key, "group_version": secret.group_version}
     try:
-        value = flytekit.current_context().secrets.get(
-            group=secret.group, key=secret.key, group_version=secret.group_version
-        )
+        value = secrets.get(**names)
     except ValueError:
-        raise MissingSecret(secret.group, secret.key, secret.group_version) from None
+        value = ""
     if not value:
-        raise MissingSecret(secret.group, secret.key, secret.group_version)
+        raise MissingSecret(
+            secret.group,
+            secret.key,
+            secret.group_version,
+            env_vars=secret_env_vars(secrets.get_secrets_env_var(**names), **names),
+            file_path=secrets.get_secrets_file(**names),
+        )
     return value
+
+
+def secret_env_vars(
+    prefixed: str, group: str | None, key: str | None, group_version: str | None
+) -> list[str]:
+    """The variables a local run reads a Flyte secret from, as flytekit's SecretsManager names them:
+    ``GROUP_KEY`` (local runs only), then ``prefixed`` (``_FSEC_GROUP_KEY``)."""
+    plain = "_".join(part.upper() for part in (group, group_version, key) if part)
+    return [plain, prefixed] if plain != prefixed else [prefixed]
 
 
 def connector_api_key() -> str:
