@@ -7,7 +7,7 @@ showing a rich progress display, and on Ctrl-C runs the task's signal handler. F
   (`progress.ProgressLine`) that also reads well in a log; a run that ends without results raises
   `BatchFailed`, which pyflyte prints as one paragraph;
 - Ctrl-C, SIGTERM and SIGHUP cancel what the run created on the server (the batch, or every batch of
-  a job) before the run exits, each within the connector's bounded cancel, and say so on stderr.
+  a job, whose input files are then deleted) before the run exits, each within the connector's bounded cancel, and say so on stderr.
   flytekit routes only SIGINT; during the run SIGTERM and SIGHUP are routed the same way.
 """
 
@@ -79,7 +79,7 @@ class LocalRunMixin(AsyncExecutorMixin):
             print(f"{name}: cancelling what this run started on the server...", file=sys.stderr, flush=True)
             try:
                 cancelled = lookup_connector(self._TASK_TYPE).cancel(resource_meta)
-                print(_cancelled_text(cancelled), file=sys.stderr, flush=True)
+                print(cancelled.text(), file=sys.stderr, flush=True)
             except Exception as exc:
                 print(f"Could not cancel: {exc}", file=sys.stderr, flush=True)
         self._clean_up_task = True
@@ -89,14 +89,6 @@ class LocalRunMixin(AsyncExecutorMixin):
         if finished is None:
             finished = self.__dict__["_finished_metas"] = set()
         return finished
-
-
-def _cancelled_text(cancelled: list[str]) -> str:
-    if not cancelled:
-        return "No OpenAI batch of this run was still running."
-    if len(cancelled) == 1:
-        return f"Cancelled OpenAI batch {cancelled[0]}."
-    return f"Cancelled OpenAI batches {', '.join(cancelled)}."
 
 
 def _signal_name(signum: int) -> str:

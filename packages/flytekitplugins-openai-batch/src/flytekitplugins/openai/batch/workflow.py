@@ -106,6 +106,7 @@ def create_batch(
         base_url=base_url,
         accept_partial_results=accept_partial_results,
         max_in_flight=max_in_flight,
+        delete_input_files=delete_input_files,
     )
     uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
     ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import flytekit
 from flytekit.models.security import Secret
 
-from .client import BASE_URL_ENV, resolve_base_url
-from .errors import BaseURLNotAllowed, MissingConnectorSecret, MissingSecret
+from .client import BASE_URL_ENV, make_client, resolve_base_url
+from .errors import BaseURLNotAllowed, BatchAPIError, MissingConnectorSecret, MissingSecret
+from .retry import TRANSFER, describe_failure
 
 # The connector's key: flytekit's connector (agent) secret, else this environment variable.
 CONNECTOR_KEY_SECRET = "FLYTE_OPENAI_API_KEY"
@@ -73,6 +74,27 @@ def connector_api_key() -> str:
             secrets.get_secrets_file(key=CONNECTOR_KEY_SECRET),
         )
     return value
+
+
+def check_connector_key(base_url: str | None, organization: str | None = None) -> None:
+    """Before a local run uploads anything: the connector's key is set, the connector may send it to
+    ``base_url``, and that server accepts it (one cheap authenticated call: listing one batch).
+
+    Raises MissingConnectorSecret, BaseURLNotAllowed or BatchAPIError, each naming the variable.
+    """
+    api_key = connector_api_key()
+    url = connector_base_url(base_url)
+    with make_client(api_key, organization=organization, base_url=url, retry=TRANSFER) as client:
+        try:
+            client.batches.list(limit=1)
+        except Exception as exc:
+            raise BatchAPIError(
+                describe_failure(
+                    f"Checking the connector's key {CONNECTOR_KEY_SECRET} against {url}", exc, api_key
+                ).rstrip(".")
+                + f". The batch step would fail with it, so nothing was uploaded: set {CONNECTOR_KEY_SECRET} "
+                "to a key this server accepts."
+            ) from None
 
 
 def connector_base_url(explicit: str | None) -> str:
