@@ -81,8 +81,11 @@ def test_a_signal_during_a_local_job_cancels_every_batch(
     assert f"{signum.name}: cancelling what this run started on the server" in err, err
     assert "Cancelled OpenAI batches " in err, err
     assert all(batch_id in err for batch_id in batch_ids), err
+    assert "Deleted its 2 input files from the server." in err, err
     assert "Traceback" not in err, err
     assert {openai_client.batches.retrieve(b).status for b in batch_ids} <= {"cancelling", "cancelled"}
+    # Nothing the run uploaded is left on the server.
+    assert not {f.id for f in openai_client.files.list().data} & set(file_ids)
 
 
 def test_sigterm_during_a_local_batch_cancels_it(emulator: Emulator, openai_client: openai.OpenAI) -> None:

@@ -103,3 +103,50 @@ def test_task_templates_name_the_secret_not_its_value(monkeypatch: pytest.Monkey
     )
     (requested,) = upload.security_context.secrets  # the pod asks Flyte for the secret by name
     assert (requested.group, requested.key) == (SECRET.group, SECRET.key)
+
+
+SECRET_PROBE = """
+import json
+from flytekit import FlyteContextManager
+from flytekit.core.context_manager import ExecutionState
+from flytekit.models.security import Secret
+from flytekitplugins.openai.core.errors import MissingSecret
+from flytekitplugins.openai.core.keys import flyte_secret_value
+ctx = FlyteContextManager.current_context()
+local = ctx.with_execution_state(ctx.new_execution_state().with_params(mode=ExecutionState.Mode.LOCAL_TASK_EXECUTION))
+with FlyteContextManager.with_context(local):  # as in `pyflyte run`
+    try:
+        print(json.dumps({"value": flyte_secret_value(Secret(group="openai", key="api_key"))}))
+    except MissingSecret as e:
+        print(json.dumps({"env_vars": e.env_vars, "file": e.file_path, "message": str(e)}))
+"""
+
+
+def probe_secret(env: dict[str, str]) -> dict[str, object]:
+    """Read the upload step's secret in a fresh local-run process with only `env` set for it."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "_FSEC_", "FLYTE_"))}
+    run = subprocess.run(
+        [sys.executable, "-c", SECRET_PROBE], env=clean | env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    return dict(json.loads(run.stdout.strip().splitlines()[-1]))
+
+
+def test_missing_secret_names_the_variables_and_file_a_local_run_reads(tmp_path: Path) -> None:
+    secrets_dir = tmp_path / "secrets"
+    base = {"FLYTE_SECRETS_DEFAULT_DIR": str(secrets_dir)}
+    missing = probe_secret(base)
+    assert missing["env_vars"] == ["OPENAI_API_KEY", "_FSEC_OPENAI_API_KEY"]
+    assert missing["file"] == str(secrets_dir / "openai" / "api_key")
+    message = str(missing["message"])
+    assert message.startswith("The OpenAI API key secret (group='openai', key='api_key') is not available. ")
+    assert (
+        "A local run reads it from the environment variable OPENAI_API_KEY or _FSEC_OPENAI_API_KEY, "
+        f"or the file {secrets_dir / 'openai' / 'api_key'}: set OPENAI_API_KEY." in message
+    )
+    # Each place the message names is one flytekit really reads.
+    for name in ("OPENAI_API_KEY", "_FSEC_OPENAI_API_KEY"):
+        assert probe_secret(base | {name: "from-" + name}) == {"value": "from-" + name}
+    (secrets_dir / "openai").mkdir(parents=True)
+    (secrets_dir / "openai" / "api_key").write_text("from-file\n")
+    assert probe_secret(base) == {"value": "from-file"}

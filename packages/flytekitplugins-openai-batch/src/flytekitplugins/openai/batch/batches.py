@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flytekit import lazy_module, logger
@@ -143,6 +144,24 @@ def cancel_batch(client: Any, batch_id: str, api_key: str) -> bool:
         logger.info(f"OpenAI batch {batch_id} is already {status}; nothing to cancel")
         return False
     raise api_error(f"Cancelling batch {batch_id}", cancel_error, api_key) from None
+
+
+@dataclass
+class Cancelled:
+    """What a connector's `cancel` did: the batches it cancelled, and a note on anything else it
+    cleaned up (a job's input files), for the message of a local run's signal handler."""
+
+    batch_ids: list[str]
+    note: str = ""
+
+    def text(self) -> str:
+        if not self.batch_ids:
+            said = "No OpenAI batch of this run was still running."
+        elif len(self.batch_ids) == 1:
+            said = f"Cancelled OpenAI batch {self.batch_ids[0]}."
+        else:
+            said = f"Cancelled OpenAI batches {', '.join(self.batch_ids)}."
+        return f"{said} {self.note}" if self.note else said
 
 
 def _nothing_to_cancel(exc: BaseException) -> bool:

@@ -43,6 +43,7 @@ from flytekitplugins.openai.core.retry import (
 
 from ._compat import AsyncConnectorBase, Resource, register_once
 from .batches import (
+    Cancelled,
     FaultGrace,
     api_error,
     cancel_batch,
@@ -101,13 +102,13 @@ class BatchEndpointConnector(AsyncConnectorBase):
         """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
         await asyncio.to_thread(self.cancel, resource_meta)
 
-    def cancel(self, resource_meta: BatchEndpointMetadata) -> list[str]:
-        """`delete` without an event loop, for the signal handlers of local runs; returns the batch's
-        id if this call cancelled it (none if it had ended)."""
+    def cancel(self, resource_meta: BatchEndpointMetadata) -> Cancelled:
+        """`delete` without an event loop, for the signal handlers of local runs; names the batch if
+        this call cancelled it (none if it had ended)."""
         meta = resource_meta
         api_key = connector_api_key()
         with _client_for(meta, api_key, CANCEL) as client:
-            return [meta.batch_id] if cancel_batch(client, meta.batch_id, api_key) else []
+            return Cancelled([meta.batch_id] if cancel_batch(client, meta.batch_id, api_key) else [])
 
     def _create(
         self,

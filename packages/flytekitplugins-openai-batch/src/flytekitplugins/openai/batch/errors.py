@@ -8,6 +8,7 @@ from flytekitplugins.openai.core.errors import (
     BaseURLNotAllowed,
     BatchAPIError,
     BatchConfigError,
+    BatchFailed,
     MissingConnectorSecret,
     ResourceMetaError,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "BaseURLNotAllowed",
     "BatchAPIError",
     "BatchConfigError",
+    "BatchFailed",
     "MissingConnectorSecret",
     "ResourceMetaError",
 ]

@@ -4,7 +4,10 @@ A job is a list of input files (the parts of one large input). CreateTask starts
 batches, GetTask lists the job's batches back from the server (each is tagged with the job's key and
 its part), submits the parts that have none while fewer than `max_in_flight` run, submits again a part
 whose batch failed for OpenAI's enqueued token limit after a bounded wait, and reports parts and
-requests done; DeleteTask cancels every batch of the job still running. All state is on the server
+requests done; DeleteTask cancels every batch of the job still running. A job that fails for good
+(not RETRYABLE_FAILED: Flyte retries the task with the same input files) or is aborted has its input
+files deleted from the server (`delete_input_files`, best effort, said in the message); a
+successful job's are deleted by the collect step once its results are safe. All state is on the server
 or in the resource meta, so a repeated CreateTask creates no second batch for a part and a restarted
 connector carries on. Local runs go through the same calls (flytekit's local executor calls create,
 then get in a loop), so the parts run at the same time there too.
@@ -40,9 +43,12 @@ from flytekitplugins.openai.core.retry import (
     call_with_retries,
     is_transient,
 )
+from flytekitplugins.openai.core.server_files import delete_files
+from flytekitplugins.openai.core.words import counted
 
 from ._compat import AsyncConnectorBase, Resource, register_once
 from .batches import (
+    Cancelled,
     FaultGrace,
     api_error,
     cancel_batch,
@@ -69,6 +75,9 @@ GET_DEADLINE_S = 5.0
 CLOCK_MARGIN_S = 300.0
 # Cancels of one DeleteTask run side by side, this many at once.
 CANCEL_THREADS = 8
+# A failed job whose input files could not all be deleted within one GetTask (its deadline, a
+# transient fault) answers RUNNING and tries again, at most this many more polls.
+CLEANUP_POLLS = 5
 
 
 class BatchJobConnector(AsyncConnectorBase):
@@ -81,6 +90,8 @@ class BatchJobConnector(AsyncConnectorBase):
         self.grace = FaultGrace(fault_grace_s)
         # Two CreateTask calls for one execution in this process run one after the other.
         self._create_locks = [threading.Lock() for _ in range(64)]
+        # Job key -> polls spent so far on deleting a failed job's input files.
+        self._cleanup_polls: dict[str, int] = {}
 
     async def create(
         self,
@@ -98,7 +109,7 @@ class BatchJobConnector(AsyncConnectorBase):
         return await asyncio.to_thread(self.poll, resource_meta)
 
     async def delete(self, resource_meta: BatchJobMetadata, **kwargs: Any) -> None:
-        """Cancel every batch of the job that is still running."""
+        """Cancel every batch of the job that is still running; then delete its input files."""
         await asyncio.to_thread(self.cancel, resource_meta)
 
     def _create(
@@ -200,6 +211,13 @@ class BatchJobConnector(AsyncConnectorBase):
                 if state.phase in (TaskExecution.FAILED, TaskExecution.RETRYABLE_FAILED):
                     # Nothing would stop the other parts' batches once the job has failed.
                     state.message += _stop_the_rest(client, state, api_key)
+                if state.phase == TaskExecution.FAILED and settings.delete_input_files:
+                    # Failed for good: nothing will use the input files again.
+                    unfinished = self._clean_up(client, meta, state, deadline, api_key)
+                    if unfinished is not None:
+                        return unfinished
+                elif state.phase == TaskExecution.RETRYABLE_FAILED and settings.delete_input_files:
+                    state.message += " Kept the input files: Flyte retries the task with them."
         except DeadlinePassed:
             return Resource(
                 phase=TaskExecution.RUNNING,
@@ -219,6 +237,26 @@ class BatchJobConnector(AsyncConnectorBase):
             phase=state.phase, message=state.message, outputs=outputs, custom_info=state.custom_info()
         )
 
+    def _clean_up(
+        self, client: Any, meta: BatchJobMetadata, state: JobState, deadline: Deadline, api_key: str
+    ) -> Resource | None:
+        """Delete a failed job's input files within this GetTask's deadline and add what became of them
+        to the message; a RUNNING resource (ask again) when time or a transient fault cut it short."""
+        deletion = delete_files(client, meta.input_file_ids, api_key=api_key, deadline=deadline)
+        polls = self._cleanup_polls.get(meta.key, 0)
+        if deletion.retryable and polls < CLEANUP_POLLS:
+            self._cleanup_polls[meta.key] = polls + 1
+            return Resource(
+                phase=TaskExecution.RUNNING,
+                message=f"{state.message} Deleting its input files: "
+                f"{counted(len(deletion.retryable), 'file')} left, trying again at the next poll.",
+                custom_info=state.custom_info(),
+            )
+        self._cleanup_polls.pop(meta.key, None)
+        logger.info(f"Job {meta.key} failed; {deletion.text() or 'no input files to delete'}")
+        state.message += f" {deletion.text()}" if deletion.text() else ""
+        return None
+
     def _guarded(self, submit: Callable[[], int], key: str) -> int:
         """Submitting is best effort within a poll: a refused or lost create is tried at the next poll."""
         try:
@@ -231,12 +269,13 @@ class BatchJobConnector(AsyncConnectorBase):
             )
             return 0
 
-    def cancel(self, resource_meta: BatchJobMetadata) -> list[str]:
-        """Cancel every running batch of the job (`delete` without an event loop, for local runs'
-        signal handlers); returns the ids of the batches it cancelled."""
+    def cancel(self, resource_meta: BatchJobMetadata) -> Cancelled:
+        """Cancel every running batch of the job, then delete its input files (with
+        `delete_input_files`, within DeleteTask's deadline); `delete` without an event loop, for local
+        runs' signal handlers. Says which batches it cancelled and what became of the files."""
         meta = resource_meta
         if not meta.input_file_ids:  # a retry round with nothing to send again: nothing runs
-            return []
+            return Cancelled([])
         api_key = connector_api_key()
         settings = meta.settings
         deadline = Deadline(CANCEL.deadline_s)
@@ -248,7 +287,17 @@ class BatchJobConnector(AsyncConnectorBase):
             except Exception as exc:
                 raise api_error(f"Listing the batches of job {meta.key}", exc, api_key) from None
             state = job_state(meta, list(tagged(listed, EXECUTION_METADATA_KEY, meta.key)), time.time())
-            return _cancel_all(client, state.parts, api_key)
+            try:
+                cancelled = _cancel_all(client, state.parts, api_key)
+            finally:
+                # Also when a cancel failed: the batch keeps its input (on OpenAI as in the emulator).
+                note = ""
+                if settings.delete_input_files:
+                    note = delete_files(
+                        client, meta.input_file_ids, api_key=api_key, deadline=deadline
+                    ).text()
+                    logger.info(f"Job {meta.key} aborted; {note or 'no input files to delete'}")
+            return Cancelled(cancelled, note)
 
 
 def _cancel_all(client: Any, parts: list[PartState], api_key: str) -> list[str]:

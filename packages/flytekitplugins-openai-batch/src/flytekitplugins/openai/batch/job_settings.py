@@ -39,6 +39,8 @@ class JobTaskSettings:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     token_limit_wait_s: float = DEFAULT_TOKEN_LIMIT_WAIT_S
     token_limit_attempts: int = DEFAULT_TOKEN_LIMIT_ATTEMPTS
+    # Delete the job's input files from the server when it fails for good or is aborted.
+    delete_input_files: bool = True
 
     def check(self, task_name: str | None = None) -> None:
         """Refuse settings the connector could not run, naming the setting."""
@@ -67,6 +69,8 @@ class JobTaskSettings:
             custom["base_url"] = self.base_url
         if self.accept_partial_results:
             custom["accept_partial_results"] = True
+        if not self.delete_input_files:
+            custom["delete_input_files"] = False
         return custom
 
     @classmethod
@@ -82,6 +86,7 @@ class JobTaskSettings:
                 "max_in_flight",
                 "token_limit_wait_s",
                 "token_limit_attempts",
+                "delete_input_files",
             ),
         )
         config = reader.value("config")
@@ -96,6 +101,7 @@ class JobTaskSettings:
             max_in_flight=reader.integer("max_in_flight", DEFAULT_MAX_IN_FLIGHT),
             token_limit_wait_s=float(wait),
             token_limit_attempts=reader.integer("token_limit_attempts", DEFAULT_TOKEN_LIMIT_ATTEMPTS),
+            delete_input_files=reader.boolean("delete_input_files", True),
         )
 
     def batch_config(self, task_name: str | None = None) -> BatchConfig:

@@ -25,6 +25,7 @@ from flyteidl.core.execution_pb2 import TaskExecution
 
 from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors
 from flytekitplugins.openai.core.words import counted
+from flytekitplugins.openai.files.summary import job_counts
 
 from .job_meta import BatchJobMetadata
 from .status import PARTIAL_STATUSES, RETRYABLE_ERROR_CODES
@@ -84,13 +85,16 @@ class JobState:
         }
 
     def custom_info(self) -> dict[str, Any]:
-        """What the Flyte console shows beside the phase: parts by state and the requests' counts."""
+        """What the Flyte console shows beside the phase: parts by state, the requests' counts, and
+        the job's counts (`files.summary.job_counts`: parts, parts_done, requests, requests_completed,
+        requests_failed), the same names the collect step's summary uses."""
         states: dict[str, int] = {}
         for part in self.parts:
             states[part.state] = states.get(part.state, 0) + 1
         return {
             "parts": {"total": len(self.parts), **states},
             "request_counts": request_counts(self.parts),
+            "counts": job_counts(_newest_batches(self.parts)),
             "batch_ids": [p.newest["id"] if p.newest else None for p in self.parts],
         }
 
@@ -132,7 +136,7 @@ def job_state(meta: BatchJobMetadata, batches: Sequence[Mapping[str, Any]], now:
             if len(parts) > 1
             else ""
         )
-        return JobState(parts, phase, f"Job failed: {reasons}. {progress}.{hint}")
+        return JobState(parts, phase, f"Job failed: {reasons.rstrip('.')}. {progress}.{hint}")
     if unfinished:
         waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in ("waiting", "ready") and p.note)
         return JobState(
@@ -140,7 +144,9 @@ def job_state(meta: BatchJobMetadata, batches: Sequence[Mapping[str, Any]], now:
         )
     if failed and len(failed) == len(parts):
         reasons = "; ".join(f"{p.label}: {p.note}" for p in failed)
-        return JobState(parts, TaskExecution.FAILED, f"Job failed: every part failed: {reasons}. {progress}.")
+        return JobState(
+            parts, TaskExecution.FAILED, f"Job failed: every part failed: {reasons.rstrip('.')}. {progress}."
+        )
     tail = "; ".join(f"{p.label} failed: {p.note}" for p in failed)
     return JobState(
         parts,
@@ -196,14 +202,18 @@ def _token_limited(batch: Mapping[str, Any]) -> bool:
 
 
 def request_counts(parts: Sequence[PartState]) -> dict[str, int]:
-    total = completed = failed = 0
-    for part in parts:
-        counts = (part.newest or {}).get("request_counts")
-        if isinstance(counts, Mapping):
-            total += int(counts.get("total") or 0)
-            completed += int(counts.get("completed") or 0)
-            failed += int(counts.get("failed") or 0)
-    return {"total": total, "completed": completed, "failed": failed}
+    """``total``, ``completed`` and ``failed`` requests, summed over the parts' newest batches."""
+    counts = job_counts(_newest_batches(parts))
+    return {
+        "total": counts["requests"],
+        "completed": counts["requests_completed"],
+        "failed": counts["requests_failed"],
+    }
+
+
+def _newest_batches(parts: Sequence[PartState]) -> list[Mapping[str, Any]]:
+    """Each part's newest batch; a part that never ran as ``{"status": "not_started"}``."""
+    return [p.newest or {"status": NOT_STARTED} for p in parts]
 
 
 def progress_text(parts: Sequence[PartState]) -> str:

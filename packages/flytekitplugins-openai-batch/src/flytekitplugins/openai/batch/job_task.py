@@ -40,6 +40,9 @@ class BatchJobTask(LocalRunMixin, PythonTask):
     :param token_limit_wait_s: How long a part whose batch OpenAI refused for its enqueued token limit
         (`token_limit_exceeded`) waits before it is submitted again.
     :param token_limit_attempts: How many such batches a part may have before the job fails.
+    :param delete_input_files: When the job fails for good (not a failure Flyte retries with the same
+        files) or is aborted, delete its input files from the server: nothing can use them any more.
+        (After a success the collect step of `create_batch` deletes them, by its own setting.)
     """
 
     _TASK_TYPE = JOB_TASK_TYPE
@@ -54,6 +57,7 @@ class BatchJobTask(LocalRunMixin, PythonTask):
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         token_limit_wait_s: float = DEFAULT_TOKEN_LIMIT_WAIT_S,
         token_limit_attempts: int = DEFAULT_TOKEN_LIMIT_ATTEMPTS,
+        delete_input_files: bool = True,
         **kwargs: Any,
     ) -> None:
         if base_url is not None and not is_http_url(base_url):
@@ -68,6 +72,7 @@ class BatchJobTask(LocalRunMixin, PythonTask):
             max_in_flight=max_in_flight,
             token_limit_wait_s=float(token_limit_wait_s),
             token_limit_attempts=token_limit_attempts,
+            delete_input_files=delete_input_files,
         )
         self._task_settings.check(name)
         super().__init__(

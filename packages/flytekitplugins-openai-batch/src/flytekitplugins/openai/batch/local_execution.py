@@ -4,9 +4,10 @@ flytekit's local executor calls the connector's create, then its get in a loop (
 showing a rich progress display, and on Ctrl-C runs the task's signal handler. For our tasks:
 
 - the wait polls on `local_poll`'s schedule (soon, then backing off) and prints a one-line status
-  (`progress.ProgressLine`) that also reads well in a log;
+  (`progress.ProgressLine`) that also reads well in a log; a run that ends without results raises
+  `BatchFailed`, which pyflyte prints as one paragraph;
 - Ctrl-C, SIGTERM and SIGHUP cancel what the run created on the server (the batch, or every batch of
-  a job) before the run exits, each within the connector's bounded cancel, and say so on stderr.
+  a job, whose input files are then deleted) before the run exits, each within the connector's bounded cancel, and say so on stderr.
   flytekit routes only SIGINT; during the run SIGTERM and SIGHUP are routed the same way.
 """
 
@@ -18,6 +19,10 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
+
+from flyteidl.core.execution_pb2 import TaskExecution
+
+from flytekitplugins.openai.core.errors import BatchFailed
 
 from ._compat import AsyncExecutorMixin, Resource, ResourceMeta, lookup_connector
 from .local_poll import poll_until_done
@@ -44,10 +49,17 @@ class LocalRunMixin(AsyncExecutorMixin):
                 self._finished_runs().add(meta.encode())
 
     async def _get(self, resource_meta: ResourceMeta) -> Resource:
-        """flytekit's local wait, on `local_poll`'s schedule and with our status line."""
-        return await poll_until_done(
+        """flytekit's local wait, on `local_poll`'s schedule and with our status line.
+
+        A run that ends without results raises BatchFailed with the connector's message (flytekit's
+        own FlyteUserException would print as ``USER:Unknown: error=...`` under a traceback).
+        """
+        resource = await poll_until_done(
             self.name, lookup_connector(self._TASK_TYPE), resource_meta, lambda: self._clean_up_task
         )
+        if resource.phase != TaskExecution.SUCCEEDED:
+            raise BatchFailed(f"{self.name}: {resource.message}")
+        return resource
 
     def agent_signal_handler(self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None) -> Any:
         """A signal in a local run (flytekit 1.15): cancel on the server before exiting."""
@@ -67,7 +79,7 @@ class LocalRunMixin(AsyncExecutorMixin):
             print(f"{name}: cancelling what this run started on the server...", file=sys.stderr, flush=True)
             try:
                 cancelled = lookup_connector(self._TASK_TYPE).cancel(resource_meta)
-                print(_cancelled_text(cancelled), file=sys.stderr, flush=True)
+                print(cancelled.text(), file=sys.stderr, flush=True)
             except Exception as exc:
                 print(f"Could not cancel: {exc}", file=sys.stderr, flush=True)
         self._clean_up_task = True
@@ -77,14 +89,6 @@ class LocalRunMixin(AsyncExecutorMixin):
         if finished is None:
             finished = self.__dict__["_finished_metas"] = set()
         return finished
-
-
-def _cancelled_text(cancelled: list[str]) -> str:
-    if not cancelled:
-        return "No OpenAI batch of this run was still running."
-    if len(cancelled) == 1:
-        return f"Cancelled OpenAI batch {cancelled[0]}."
-    return f"Cancelled OpenAI batches {', '.join(cancelled)}."
 
 
 def _signal_name(signum: int) -> str:

@@ -125,6 +125,7 @@ def create_batch(
             base_url=base_url,
             accept_partial_results=accept_partial_results,
             max_in_flight=max_in_flight,
+            delete_input_files=delete_input_files,
         )
         collect = CollectResultsTask(
             name=f"openai-download-files-{suffix}{tail}",

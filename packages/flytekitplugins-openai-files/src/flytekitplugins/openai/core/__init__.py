@@ -7,6 +7,7 @@ part reaches into another's private modules:
 - `client`: building an `openai.OpenAI` client (base URL, organization, retries, timeout).
 - `keys`: reading the API key (a task pod's Flyte secret, the connector's secret) and the
   connector's allow-list of servers it sends its key to.
+- `server_files`: deleting files on the server, best effort and within a deadline.
 - `redact`: masking keys in text that people may see.
 - `retry`: the one retry policy of every call that reaches the API, what counts as transient, and
   running a call under a policy.

@@ -3,28 +3,59 @@
 One base class lets callers catch everything the plugins mean to raise, while the subclasses say
 which kind of problem it was. Messages never carry the API key: the connector service puts a
 failure's whole traceback into the gRPC error that FlytePropeller logs and shows.
+
+Each message is one paragraph (what failed, why, what to do), and the base class is a
+`click.ClickException`: `pyflyte run` prints such an error as ``Error: <message>``, without the
+traceback and the ``USER:Unknown: error=`` prefixes it puts around other exceptions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import click
+from flytekit.exceptions.user import FlyteUserException
 
-class OpenAIBatchError(Exception):
-    """Base class of every error raised on purpose by the OpenAI Batch plugins."""
+
+class OpenAIBatchError(click.ClickException):
+    """Base class of every error raised on purpose by the OpenAI Batch plugins.
+
+    ``str(error)`` is the message alone; ``error.message`` is the same text.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class MissingSecret(OpenAIBatchError):
-    """The Flyte secret that should hold the OpenAI API key is not available to the task."""
+    """The Flyte secret that should hold the OpenAI API key is not available to the task.
 
-    def __init__(self, group: str | None, key: str | None, group_version: str | None = None) -> None:
+    ``env_vars`` and ``file_path`` are where a local run reads it: flytekit's SecretsManager names
+    for the secret (``<GROUP>_<KEY>`` and ``_FSEC_<GROUP>_<KEY>``, then a file in its secrets directory).
+    """
+
+    def __init__(
+        self,
+        group: str | None,
+        key: str | None,
+        group_version: str | None = None,
+        env_vars: Sequence[str] = (),
+        file_path: str | None = None,
+    ) -> None:
         self.group = group
         self.key = key
         self.group_version = group_version
+        self.env_vars = list(env_vars)
+        self.file_path = file_path
         version = f", group_version={group_version!r}" if group_version else ""
+        local = ""
+        if self.env_vars:
+            places = " or ".join(self.env_vars) + (f", or the file {file_path}" if file_path else "")
+            local = f" A local run reads it from the environment variable {places}: set {self.env_vars[0]}."
         super().__init__(
-            f"The OpenAI API key secret (group={group!r}, key={key!r}{version}) is not available: "
-            "request it on the task (OpenAIFileConfig.secret) and make sure it exists in the secret store."
+            f"The OpenAI API key secret (group={group!r}, key={key!r}{version}) is not available.{local} "
+            "On a cluster, request it on the task (OpenAIFileConfig.secret) and make sure it exists in the "
+            "secret store."
         )
 
 
@@ -84,3 +115,8 @@ class BaseURLNotAllowed(OpenAIBatchError, ValueError):
 
 class BatchAPIError(OpenAIBatchError):
     """The Batch API refused or failed a request; the message says which and why, without the key."""
+
+
+class BatchFailed(OpenAIBatchError, FlyteUserException):
+    """A local run's batch or job ended without results (failed, expired, cancelled): the connector's
+    message, which names the batch and why. Also a FlyteUserException, which flytekit raised here before."""

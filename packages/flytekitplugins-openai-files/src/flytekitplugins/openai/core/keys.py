@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import flytekit
 from flytekit.models.security import Secret
 
-from .client import BASE_URL_ENV, resolve_base_url
-from .errors import BaseURLNotAllowed, MissingConnectorSecret, MissingSecret
+from .client import BASE_URL_ENV, make_client, resolve_base_url
+from .errors import BaseURLNotAllowed, BatchAPIError, MissingConnectorSecret, MissingSecret
+from .retry import TRANSFER, describe_failure
 
 # The connector's key: flytekit's connector (agent) secret, else this environment variable.
 CONNECTOR_KEY_SECRET = "FLYTE_OPENAI_API_KEY"
@@ -27,15 +28,30 @@ OPENAI_API_URL = "https://api.openai.com/v1"
 
 def flyte_secret_value(secret: Secret) -> str:
     """The API key from the Flyte secret a task requested; fails naming the secret, not its value."""
+    secrets = flytekit.current_context().secrets
+    names = {"group": secret.group, "key": secret.key, "group_version": secret.group_version}
     try:
-        value = flytekit.current_context().secrets.get(
-            group=secret.group, key=secret.key, group_version=secret.group_version
-        )
+        value = secrets.get(**names)
     except ValueError:
-        raise MissingSecret(secret.group, secret.key, secret.group_version) from None
+        value = ""
     if not value:
-        raise MissingSecret(secret.group, secret.key, secret.group_version)
+        raise MissingSecret(
+            secret.group,
+            secret.key,
+            secret.group_version,
+            env_vars=secret_env_vars(secrets.get_secrets_env_var(**names), **names),
+            file_path=secrets.get_secrets_file(**names),
+        )
     return value
+
+
+def secret_env_vars(
+    prefixed: str, group: str | None, key: str | None, group_version: str | None
+) -> list[str]:
+    """The variables a local run reads a Flyte secret from, as flytekit's SecretsManager names them:
+    ``GROUP_KEY`` (local runs only), then ``prefixed`` (``_FSEC_GROUP_KEY``)."""
+    plain = "_".join(part.upper() for part in (group, group_version, key) if part)
+    return [plain, prefixed] if plain != prefixed else [prefixed]
 
 
 def connector_api_key() -> str:
@@ -58,6 +74,27 @@ def connector_api_key() -> str:
             secrets.get_secrets_file(key=CONNECTOR_KEY_SECRET),
         )
     return value
+
+
+def check_connector_key(base_url: str | None, organization: str | None = None) -> None:
+    """Before a local run uploads anything: the connector's key is set, the connector may send it to
+    ``base_url``, and that server accepts it (one cheap authenticated call: listing one batch).
+
+    Raises MissingConnectorSecret, BaseURLNotAllowed or BatchAPIError, each naming the variable.
+    """
+    api_key = connector_api_key()
+    url = connector_base_url(base_url)
+    with make_client(api_key, organization=organization, base_url=url, retry=TRANSFER) as client:
+        try:
+            client.batches.list(limit=1)
+        except Exception as exc:
+            raise BatchAPIError(
+                describe_failure(
+                    f"Checking the connector's key {CONNECTOR_KEY_SECRET} against {url}", exc, api_key
+                ).rstrip(".")
+                + f". The batch step would fail with it, so nothing was uploaded: set {CONNECTOR_KEY_SECRET} "
+                "to a key this server accepts."
+            ) from None
 
 
 def connector_base_url(explicit: str | None) -> str:

@@ -19,8 +19,9 @@ from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
+from flytekitplugins.openai.core import server_files
 from flytekitplugins.openai.core.errors import TransferError
-from flytekitplugins.openai.core.keys import connector_api_key
+from flytekitplugins.openai.core.keys import check_connector_key
 from flytekitplugins.openai.core.retry import describe_failure, transient_errors
 from flytekitplugins.openai.core.words import counted
 
@@ -95,8 +96,9 @@ class UploadPartsTask(OpenAIFileTask):
     One part (the file itself, no copy) when it is within ``limits``; else several, cut at line
     boundaries in the same pass that validates every line (custom_ids unique over the whole file).
     ``endpoint``, when given, is the batch's: a line with another url is refused before any upload.
-    ``check_connector_key``: in a local run, also require the connector's key (FLYTE_OPENAI_API_KEY)
-    before uploading, so a run that could not create its batches leaves nothing behind.
+    ``check_connector_key``: in a local run, also check the connector's key (FLYTE_OPENAI_API_KEY) is
+    set and accepted by the server before uploading, so a run that could not create its batches
+    leaves nothing behind.
     """
 
     _UPLOAD_PARTS_TASK_TYPE = UPLOAD_PARTS_TASK_TYPE
@@ -149,12 +151,14 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
             file=sys.stderr,
             flush=True,
         )
-        client, api_key = settings.file_config.client()
         if (
             settings.check_connector_key
             and FlyteContextManager.current_context().execution_state.is_local_execution()
         ):
-            connector_api_key()  # raises MissingConnectorSecret, naming it, before anything is uploaded
+            # The batch step of a local run runs here with FLYTE_OPENAI_API_KEY: a key missing or
+            # refused fails now, naming it, before anything is uploaded.
+            check_connector_key(settings.file_config.base_url, settings.file_config.openai_organization)
+        client, api_key = settings.file_config.client()
         with client:  # releases its connection pool however the upload ends
             return upload_parts(client, plan, api_key=api_key)
 
@@ -201,20 +205,10 @@ def upload_parts(
 
 def delete_files(client: Any, file_ids: list[str], *, api_key: str | None = None) -> list[str]:
     """Delete the files (best effort: a failure is said on stderr, not raised); returns those deleted."""
-    deleted = []
-    for file_id in file_ids:
-        try:
-            client.files.delete(file_id)
-            deleted.append(file_id)
-        except (openai.APIStatusError, *transient_errors()) as e:
-            print(
-                describe_failure(
-                    f"Deleting file {file_id} (delete it by hand)", e, api_key, client.max_retries
-                ),
-                file=sys.stderr,
-                flush=True,
-            )
-    return deleted
+    outcome = server_files.delete_files(client, file_ids, api_key=api_key)
+    for _, why, _ in outcome.failed:
+        print(f"{why[0].upper()}{why[1:]} (delete it by hand)", file=sys.stderr, flush=True)
+    return outcome.deleted
 
 
 def upload_request_file(client: Any, path: str, *, api_key: str | None = None) -> str:

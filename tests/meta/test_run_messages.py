@@ -1,0 +1,150 @@
+"""What a user sees when a local `pyflyte run` of create_batch fails, and what it leaves on the server.
+
+Each case runs the README's example workflow in a subprocess against an emulator that accepts one
+key, and checks that the error is one paragraph (no traceback, no `USER:Unknown: error=` prefixes)
+and that the files and batches left on the server, counted through the SDK, are none that the user
+did not ask to keep. Each case prints a row of issue 12's table (`pytest -s` shows them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openai_batch_emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "sk-proj-fake-messages-0123456789abcdefghijklm"
+WRONG_KEY = "sk-proj-fake-wrong-9876543210zyxwvutsrqponm"
+BAD_LINE = (
+    '{"custom_id": "a", "method": "POST", "url": "/v1/embeddings", '
+    '"body": {"model": "text-embedding-3-small", "input": "x"}}\n'
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+@pytest.fixture
+def keyed_emulator(tmp_path: Path) -> Iterator[Emulator]:
+    with Emulator(data_dir=tmp_path / "emulator", api_key=KEY) as running:
+        yield running
+
+
+def pyflyte_run(emulator: Emulator, requests: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "_FSEC_", "FLYTE_OPENAI"))}
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pyflyte"),
+            "run",
+            str(ROOT / "examples/jsonl_file_workflow.py"),
+            "jsonl_file_batch",
+            "--jsonl_in",
+            str(requests),
+        ],
+        env=clean | {"OPENAI_BASE_URL": emulator.base_url, "COLUMNS": "100"} | env,
+        cwd=requests.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def error_paragraph(run: subprocess.CompletedProcess[str]) -> str:
+    """The error pyflyte printed, as one line of text (rich's panel borders and line breaks removed)."""
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert "Traceback" not in output, output
+    assert "USER:" not in output, output
+    assert "╭─ Error ─" in output, output
+    panel = output[output.index("╭─ Error ─") :].splitlines()[1:]
+    text = " ".join(line.strip("│ ") for line in panel if line.startswith("│"))
+    return re.sub(r"\s+", " ", text)
+
+
+def left_on_server(emulator: Emulator) -> tuple[int, list[str]]:
+    with emulator.client() as client:
+        return len(client.files.list().data), [b.status for b in client.batches.list().data]
+
+
+def show(case: str, message: str, left: tuple[int, list[str]]) -> None:
+    short = message if len(message) <= 110 else message[:107] + "..."
+    print(f"\n| {case} | {short} | {left[0]} files, batches: {left[1] or 'none'} |")
+
+
+@pytest.fixture
+def requests_file(tmp_path: Path) -> Path:
+    path = tmp_path / "requests.jsonl"
+    path.write_text((ROOT / "examples/data/chat_requests.jsonl").read_text())
+    return path
+
+
+def test_an_invalid_request_file(keyed_emulator: Emulator, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(BAD_LINE)
+    run = pyflyte_run(keyed_emulator, bad, {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY})
+    message = error_paragraph(run)
+    assert message.startswith(f"Invalid OpenAI Batch request file {bad}: 1 problem; nothing was uploaded."), (
+        message
+    )
+    assert "line 1: url '/v1/embeddings' differs from the batch's endpoint" in message
+    left = left_on_server(keyed_emulator)
+    show("url differs from the endpoint", message, left)
+    assert left == (0, [])
+
+
+def test_a_missing_secret(keyed_emulator: Emulator, requests_file: Path) -> None:
+    run = pyflyte_run(keyed_emulator, requests_file, {"FLYTE_OPENAI_API_KEY": KEY})
+    message = error_paragraph(run)
+    assert message.startswith(
+        "The OpenAI API key secret (group='openai', key='api_key') is not available."
+    ), message
+    assert "environment variable OPENAI_API_KEY or _FSEC_OPENAI_API_KEY" in message
+    left = left_on_server(keyed_emulator)
+    show("OPENAI_API_KEY missing", message, left)
+    assert left == (0, [])
+
+
+def test_a_missing_connector_key(keyed_emulator: Emulator, requests_file: Path) -> None:
+    run = pyflyte_run(keyed_emulator, requests_file, {"OPENAI_API_KEY": KEY})
+    message = error_paragraph(run)
+    assert "The connector's OpenAI API key secret FLYTE_OPENAI_API_KEY is not set" in message
+    left = left_on_server(keyed_emulator)
+    show("FLYTE_OPENAI_API_KEY missing", message, left)
+    assert left == (0, [])
+
+
+def test_a_wrong_connector_key_fails_before_anything_is_uploaded(
+    keyed_emulator: Emulator, requests_file: Path
+) -> None:
+    run = pyflyte_run(
+        keyed_emulator, requests_file, {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": WRONG_KEY}
+    )
+    message = error_paragraph(run)
+    assert message.startswith(
+        f"Checking the connector's key FLYTE_OPENAI_API_KEY against {keyed_emulator.base_url} failed: HTTP 401"
+    ), message
+    assert "nothing was uploaded: set FLYTE_OPENAI_API_KEY to a key this server accepts." in message
+    assert WRONG_KEY not in run.stdout + run.stderr
+    left = left_on_server(keyed_emulator)
+    show("FLYTE_OPENAI_API_KEY wrong", message, left)
+    assert left == (0, [])
+
+
+def test_a_batch_the_server_fails(keyed_emulator: Emulator, requests_file: Path) -> None:
+    keyed_emulator.configure(max_requests=5)  # the server's limit is below the file's 10 requests
+    run = pyflyte_run(keyed_emulator, requests_file, {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY})
+    message = error_paragraph(run)
+    assert re.match(
+        r"openai-batch-jsonl-file: Job failed: part 1 \(file-\w+\): batch batch_\w+ failed: \[too_many_tasks\] ",
+        message,
+    ), message
+    assert message.endswith("Deleted its 1 input file from the server."), message
+    left = left_on_server(keyed_emulator)
+    show("a batch the server fails", message, left)
+    assert left == (0, ["failed"])
