@@ -52,7 +52,7 @@ ERROR_NAME = "job-errors.jsonl"
 REQUESTS_NAME = "job-requests.jsonl"
 DECK_FILE = "deck.html"
 SUMMARY_PREFIX = "OpenAI batch job summary: "
-# Files downloaded at once.
+# Parts whose files download at once.
 DOWNLOAD_WORKERS = 3
 
 
@@ -174,29 +174,30 @@ def _history(history: str) -> dict[str, Any]:
 def _download_parts(
     client: Any, batches: Sequence[Mapping[str, Any]], directory: Path, api_key: str | None
 ) -> list[RoundPart]:
-    """Each part's request file and result files, side by side on disk."""
-    wanted: list[tuple[str, Path]] = []
+    """Each part's request file and result files; parts side by side, each part's files in turn."""
+    wanted: list[list[tuple[str, Path]]] = []
     parts: list[RoundPart] = []
     for index, batch in enumerate(batches, start=1):
         input_id = batch.get("input_file_id")
         if not input_id:
             raise BatchResultError(f"Part {index} of the job ({batch_label(batch)}) names no input file")
         paths: dict[str, str | None] = {}
-        for kind, file_id in (
-            ("input", input_id),
-            ("output", batch.get("output_file_id")),
-            ("error", batch.get("error_file_id")),
-        ):
+        files = []
+        for kind in ("input", "output", "error"):
+            file_id = input_id if kind == "input" else batch.get(f"{kind}_file_id")
             if file_id:
                 path = directory / f"part{index}-{kind}.jsonl"
-                wanted.append((str(file_id), path))
+                files.append((str(file_id), path))
                 paths[kind] = str(path)
+        wanted.append(files)
         parts.append(RoundPart(str(paths["input"]), batch, paths.get("output"), paths.get("error")))
+
+    def fetch(files: list[tuple[str, Path]]) -> None:
+        for file_id, path in files:
+            download_file(client, file_id, path, api_key=api_key)
+
     with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS) as pool:
-        futures = [
-            pool.submit(download_file, client, file_id, path, api_key=api_key) for file_id, path in wanted
-        ]
-        for future in futures:
+        for future in [pool.submit(fetch, files) for files in wanted]:
             future.result()
     return parts
 
