@@ -1,12 +1,20 @@
 """Batch API prices per model: the one table the results' cost estimate reads, and how to override it.
 
-Source: OpenAI's pricing page (https://platform.openai.com/docs/pricing), the "Batch" prices, in US
-dollars per million tokens. Batch prices are half the standard ones. The table was written on
-PRICES_AS_OF from the published prices; it is a snapshot, not fetched at run time (task pods may have no
-route to the internet), so prices OpenAI changed since then are wrong here until the table is updated.
+Meant to be: OpenAI's pricing page (https://platform.openai.com/docs/pricing), the "Batch" prices, in US
+dollars per million tokens (Batch prices are half the standard ones). NOT verified against that page:
+it could not be read where this table was written. On PRICES_AS_OF the gpt-5, gpt-4.1 and gpt-4o
+families, o1, o4-mini and text-embedding-3 rows were cross-checked against third-party copies of it
+(pydantic/genai-prices' and outl1ne/openai-pricing's price files, which cite OpenAI's page, and pricing
+articles), which agree with them; for o3 and o3-mini those copies disagree with each other (some show
+prices from before OpenAI's cuts; the newer, lower ones are kept); gpt-3.5-turbo and
+text-embedding-ada-002 were not checked. It is a snapshot, not fetched at run time (task pods may
+have no route to the internet), so prices OpenAI changed since then are wrong here until the table is
+updated: check the rows you rely on.
+
 Give your own prices (a negotiated rate, a model not listed, a newer price) with the ``prices`` argument
-of `files.job_results.summarize_job` (or `files.summary.SummaryBuilder.build`): they are laid over this table. A
-model in neither is "unknown", never free.
+of `create_batch` (``{model: [input, output]}``, JSON in the collect task's template), or of
+`files.job_results.summarize_job` / `files.summary.SummaryBuilder.build`: they are laid over this
+table. A model in neither is "unknown", never free.
 """
 
 from __future__ import annotations
@@ -15,7 +23,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-PRICES_SOURCE = "https://platform.openai.com/docs/pricing (Batch prices)"
+PRICES_SOURCE = (
+    "https://platform.openai.com/docs/pricing (Batch prices), as copied by third parties; not verified "
+    "against OpenAI's page"
+)
 PRICES_AS_OF = "2026-11-28"
 
 
