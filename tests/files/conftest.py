@@ -37,7 +37,12 @@ def run_batch(client: Any, path: Path, endpoint: str = "/v1/chat/completions") -
     """Upload ``path`` directly and run it as a batch to the end; returns the batch as the batch task would."""
     with open(path, "rb") as stream:
         uploaded = client.files.create(file=stream, purpose="batch")
-    batch = client.batches.create(input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h")
+    return run_uploaded(client, uploaded.id, endpoint)
+
+
+def run_uploaded(client: Any, file_id: str, endpoint: str = "/v1/chat/completions") -> dict[str, Any]:
+    """Run an uploaded request file as a batch to the end; returns the batch as the batch task would."""
+    batch = client.batches.create(input_file_id=file_id, endpoint=endpoint, completion_window="24h")
     deadline = time.monotonic() + 120
     while batch.status not in TERMINAL:
         assert time.monotonic() < deadline, f"batch stuck in {batch.status}"

@@ -8,7 +8,6 @@ re-run of a round (a pod retried) replaces what the run before uploaded and repe
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,26 +18,13 @@ from flytekit.types.file import JSONLFile
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 from flytekitplugins.openai.files.collect import CollectResultsTask
 from openai_batch_emulator import Emulator
-from tests.files.conftest import SECRET_ENV, run_batch
+from tests.files.conftest import SECRET_ENV, run_batch, run_uploaded
 from tests.files.pod import PodRun, python_literal, run_in_pod, serialize
 from tests.files.requests import request, write_lines
 
 CONFIG = OpenAIFileConfig(Secret(group="tests", key="openai_key"))
 MAYBE_FILE: Any = Optional[JSONLFile]  # noqa: UP045  (the type the round declares)
 TERMINAL = ("completed", "failed", "expired", "cancelled")
-
-
-def batch_of(client: Any, file_id: str) -> dict[str, Any]:
-    """Run an uploaded part as the next round's job step would, to its end."""
-    batch = client.batches.create(
-        input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
-    )
-    deadline = time.monotonic() + 120
-    while batch.status not in TERMINAL:
-        assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
-        time.sleep(0.05)
-        batch = client.batches.retrieve(batch.id)
-    return dict(batch.model_dump(mode="json"))
 
 
 def collect(attempt: int, delete_input_files: bool = True) -> CollectResultsTask:
@@ -96,7 +82,7 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
         run1.output("output", MAYBE_FILE).download()
     )
 
-    second = batch_of(openai_client, retry_part)
+    second = run_uploaded(openai_client, retry_part)
     round2 = collect(2)
     template2 = serialize(round2)
     carried = {

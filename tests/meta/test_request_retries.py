@@ -16,6 +16,7 @@ from flytekitplugins.openai import BatchResult, create_batch
 from openai_batch_emulator import Emulator
 
 from ..results.browser import require_browser, screenshot, shown_text
+from ..results.rounds import TRANSIENT_AND_PERMANENT
 from .conftest import SECRET
 
 MODEL = "gpt-4o-mini"
@@ -64,16 +65,7 @@ def test_ten_thousand_requests_with_transient_and_permanent_failures(
     emulator: Emulator, local_env: dict[str, str], tmp_path: Path
 ) -> None:
     # 5% transient (1% each of 429, 500, 502, 503 once, and 1% 429 twice), 1% permanent (400).
-    emulator.configure(
-        fail_requests=[
-            {"custom_ids": "00$", "status": 429, "attempts": 1},
-            {"custom_ids": "20$", "status": 500, "attempts": 1},
-            {"custom_ids": "40$", "status": 502, "attempts": 1},
-            {"custom_ids": "60$", "status": 503, "attempts": 1},
-            {"custom_ids": "80$", "status": 429, "attempts": 2},
-            {"custom_ids": "55$", "status": 400},
-        ]
-    )
+    emulator.configure(fail_requests=TRANSIENT_AND_PERMANENT)
     ids = [f"req-{i:05d}" for i in range(10_000)]
     path = write_requests(tmp_path / "requests.jsonl", ids)
     wf = create_batch(name="retries", secret=SECRET, is_json_iterator=False, max_requests=5_000)

@@ -16,6 +16,16 @@ from flytekitplugins.openai.files.request_retry import RoundPart, RoundReport, c
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 MODEL = "gpt-4o-mini"
+# The job: of ids ending in two digits, 5% fail transiently (1% each of 429, 500, 502, 503
+# once, and 1% 429 twice, so they need two retries) and 1% for good (400, the ids ending in 55).
+TRANSIENT_AND_PERMANENT: list[dict[str, Any]] = [
+    {"custom_ids": "00$", "status": 429, "attempts": 1},
+    {"custom_ids": "20$", "status": 500, "attempts": 1},
+    {"custom_ids": "40$", "status": 502, "attempts": 1},
+    {"custom_ids": "60$", "status": 503, "attempts": 1},
+    {"custom_ids": "80$", "status": 429, "attempts": 2},
+    {"custom_ids": "55$", "status": 400},
+]
 
 
 def chat(custom_id: str, text: str = "hello", model: str = MODEL, **body: Any) -> dict[str, Any]:

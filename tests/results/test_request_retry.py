@@ -14,7 +14,7 @@ import pytest
 from flytekitplugins.openai.files.request_retry import RoundPart, collect_round
 from openai_batch_emulator import Emulator
 
-from .rounds import chat, read_jsonl, run_job, run_parts, write_jsonl
+from .rounds import TRANSIENT_AND_PERMANENT, chat, read_jsonl, run_job, run_parts, write_jsonl
 
 
 def _ids(lines: list[dict[str, Any]]) -> list[str]:
@@ -33,16 +33,7 @@ def test_ten_thousand_requests_end_with_exactly_the_permanent_failures(
     emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path
 ) -> None:
     # 5% transient (1% each of 429, 500, 502, 503 and a second 429 that needs two retries), 1% permanent.
-    emulator.configure(
-        fail_requests=[
-            {"custom_ids": "00$", "status": 429, "attempts": 1},
-            {"custom_ids": "20$", "status": 500, "attempts": 1},
-            {"custom_ids": "40$", "status": 502, "attempts": 1},
-            {"custom_ids": "60$", "status": 503, "attempts": 1},
-            {"custom_ids": "80$", "status": 429, "attempts": 2},
-            {"custom_ids": "55$", "status": 400},
-        ]
-    )
+    emulator.configure(fail_requests=TRANSIENT_AND_PERMANENT)
     ids = [f"req-{i:05d}" for i in range(10_000)]
     parts = [
         write_jsonl(
