@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
+import pytest
 from flytekit import Secret
 from flytekit.types.file import JSONLFile
 
+from flytekitplugins.openai.core.errors import TransferError
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 from flytekitplugins.openai.files.collect import CollectResultsTask
 from openai_batch_emulator import Emulator
@@ -115,3 +117,16 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
     # The pod wrote its deck where Flyte's console reads it, and nothing is left among the batch files.
     assert "OpenAI batch results" in (tmp_path / "pod2" / "outputs" / "deck.html").read_text()
     assert batch_files(openai_client) == {}
+
+
+def test_a_result_file_gone_before_the_download_is_named(
+    tmp_path: Path, files_config: OpenAIFileConfig, openai_client: Any
+) -> None:
+    batch = run_batch(openai_client, write_lines(tmp_path / "requests.jsonl", [request(1), request(2)]))
+    openai_client.files.delete(batch["output_file_id"])
+    task = CollectResultsTask("collect-gone", files_config, max_request_attempts=2)
+    with pytest.raises(TransferError) as failure:
+        task(job_result={"batches": [batch]})
+    message = str(failure.value)
+    assert f"Could not download the output file of part 1 (batch {batch['id']})" in message
+    assert f"Looking up file {batch['output_file_id']} failed: HTTP 404" in message

@@ -34,7 +34,7 @@ from flytekit.core.context_manager import FlyteContextManager
 from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.core.batch_api import PARTIAL_STATUSES
-from flytekitplugins.openai.core.errors import BatchResultError
+from flytekitplugins.openai.core.errors import BatchResultError, TransferError
 from flytekitplugins.openai.core.words import counted, warn
 
 from .config import READ_BUFFER
@@ -175,7 +175,7 @@ def _download_parts(
     client: Any, batches: Sequence[Mapping[str, Any]], directory: Path, api_key: str | None
 ) -> list[RoundPart]:
     """Each part's request file and result files; parts side by side, each part's files in turn."""
-    wanted: list[list[tuple[str, Path]]] = []
+    wanted: list[list[tuple[str, str, Path]]] = []
     parts: list[RoundPart] = []
     for index, batch in enumerate(batches, start=1):
         input_id = batch.get("input_file_id")
@@ -187,14 +187,19 @@ def _download_parts(
             file_id = input_id if kind == "input" else batch.get(f"{kind}_file_id")
             if file_id:
                 path = directory / f"part{index}-{kind}.jsonl"
-                files.append((str(file_id), path))
+                files.append(
+                    (f"the {kind} file of part {index} (batch {batch_label(batch)})", str(file_id), path)
+                )
                 paths[kind] = str(path)
         wanted.append(files)
         parts.append(RoundPart(str(paths["input"]), batch, paths.get("output"), paths.get("error")))
 
-    def fetch(files: list[tuple[str, Path]]) -> None:
-        for file_id, path in files:
-            download_file(client, file_id, path, api_key=api_key)
+    def fetch(files: list[tuple[str, str, Path]]) -> None:
+        for what, file_id, path in files:
+            try:
+                download_file(client, file_id, path, api_key=api_key)
+            except TransferError as e:
+                raise TransferError(f"Could not download {what}: {e}") from None
 
     with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS) as pool:
         for future in [pool.submit(fetch, files) for files in wanted]:
