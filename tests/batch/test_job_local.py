@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import openai
 import pytest
 from flytekit.exceptions.user import FlyteUserException
 
 from flytekitplugins.openai.batch import BatchJobTask
+from flytekitplugins.openai.batch.errors import BatchAPIError, BatchFailed
 from openai_batch_emulator import Emulator
 
 from .job_support import upload_parts
@@ -36,3 +39,33 @@ def test_local_run_of_a_job_with_a_bad_part_raises_naming_it(
     task = BatchJobTask(name="local-job", config={}, base_url=emulator.base_url)
     with pytest.raises(FlyteUserException, match=rf"part 1 \({file_ids[0]}\).*url_mismatch"):
         task(input_file_ids=file_ids)
+
+
+@pytest.mark.usefixtures("connector_key")
+def test_a_local_job_whose_batch_cannot_be_created_deletes_its_input_files(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    # The API refuses to create the first part's batch (its file is not a batch input): CreateTask
+    # fails, and nothing would ever use the files again.
+    refused = openai_client.files.create(file=("notes.jsonl", io.BytesIO(b"{}\n")), purpose="assistants").id
+    file_ids = [refused, *upload_parts(openai_client, parts=1)]
+    task = BatchJobTask(name="local-job", config={}, base_url=emulator.base_url)
+    with pytest.raises(BatchAPIError, match=r"HTTP 400.* Deleted its 2 input files from the server\.$"):
+        task(input_file_ids=file_ids)
+    assert openai_client.files.list().data == []
+    assert openai_client.batches.list().data == []
+
+
+@pytest.mark.usefixtures("connector_key")
+def test_a_local_job_that_fails_raises_one_clear_error_and_deletes_its_input_files(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    file_ids = upload_parts(openai_client, parts=1, bad_part=0)
+    task = BatchJobTask(name="local-job", config={}, base_url=emulator.base_url)
+    with pytest.raises(BatchFailed) as raised:
+        task(input_file_ids=file_ids)
+    # One paragraph: the task, why, what became of the files; no flytekit prefixes.
+    assert str(raised.value).startswith(f"local-job: Job failed: part 1 ({file_ids[0]}): batch ")
+    assert str(raised.value).endswith("Deleted its 1 input file from the server.")
+    assert "USER:" not in str(raised.value)
+    assert openai_client.files.list().data == []

@@ -299,6 +299,22 @@ class BatchJobConnector(AsyncConnectorBase):
                     logger.info(f"Job {meta.key} aborted; {note or 'no input files to delete'}")
             return Cancelled(cancelled, note)
 
+    def discard_inputs(self, settings: JobTaskSettings, file_ids: list[str]) -> str:
+        """Delete the input files of a local run whose CreateTask failed (with `delete_input_files`):
+        nothing retries a local run, and without a resource meta no GetTask will. Best effort, within
+        DeleteTask's deadline; returns what it did, for the error's message."""
+        if not settings.delete_input_files or not file_ids:
+            return ""
+        try:
+            api_key = connector_api_key()
+            base_url = connector_base_url(settings.base_url)
+        except Exception:
+            return ""  # the create failed for this reason already; it is the error the user sees
+        with client_for(api_key, settings.openai_organization, base_url, CANCEL) as client:
+            return delete_files(
+                client, file_ids, api_key=api_key, deadline=Deadline(CANCEL.deadline_s)
+            ).text()
+
 
 def _cancel_all(client: Any, parts: list[PartState], api_key: str) -> list[str]:
     """Cancel the running batch of every part, side by side; returns the ids of those cancelled, or

@@ -7,14 +7,17 @@ cluster and in a local run alike. The output `result` is described in `job_state
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from flytekit.configuration import SerializationSettings
 from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
+from flytekit.models.task import TaskTemplate
 
-from flytekitplugins.openai.core.errors import BatchConfigError
+from flytekitplugins.openai.core.errors import BatchConfigError, OpenAIBatchError
 
+from ._compat import ResourceMeta, lookup_connector
 from .config import is_http_url
 from .job_settings import (
     DEFAULT_MAX_IN_FLIGHT,
@@ -84,3 +87,20 @@ class BatchJobTask(LocalRunMixin, PythonTask):
 
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
         return self._task_settings.to_custom()
+
+    async def _create(
+        self, task_template: TaskTemplate, output_prefix: str, inputs: dict[str, Any] | None = None
+    ) -> ResourceMeta:
+        """A local run's CreateTask; if it fails, the input files are deleted (nothing retries it)."""
+        try:
+            return await super()._create(task_template, output_prefix, inputs)
+        except Exception as exc:
+            file_ids = list((inputs or {}).get("input_file_ids") or [])
+            note = lookup_connector(JOB_TASK_TYPE).discard_inputs(self._task_settings, file_ids)
+            if note and isinstance(exc, OpenAIBatchError):
+                # The same error, its message (what pyflyte prints) saying what became of the files.
+                setattr(exc, "message", f"{exc.message} {note}")  # noqa: B010  (click types it Final)
+                exc.args = (exc.message,)
+            elif note:
+                print(note, file=sys.stderr, flush=True)
+            raise
