@@ -102,9 +102,19 @@ def workflow_pipeline(path: str) -> dict[str, str]:
     }
 
 
+def floor_pipeline(path: str) -> dict[str, str]:
+    """The SDK's work as three plain flytekit tasks run locally (floor_workflow.py): flytekit's cost."""
+    from floor_workflow import floor
+    from flytekit.types.file import JSONLFile
+
+    return {"output": str(floor(jsonl_in=JSONLFile(path)).path)}
+
+
 def run_contender(args: argparse.Namespace) -> None:
     if args.contender == "sdk":
         results = sdk_pipeline(args.file, args.base_url, Path(args.out_dir))
+    elif args.contender == "floor":
+        results = floor_pipeline(args.file)
     else:
         results = workflow_pipeline(args.file)
     print(json.dumps(results), flush=True)
@@ -128,7 +138,7 @@ class Run:
 class Contender:
     name: str
     python: str
-    mode: str  # "sdk" or "workflow"
+    mode: str  # "sdk", "floor" or "workflow"
     runs: dict[float, list[Run]] = field(default_factory=dict)
 
 
@@ -270,6 +280,18 @@ def warm_up(contenders: list[Contender], base_url: str, emulator_pid: int, work:
         measure(c, path, 0.05, base_url, emulator_pid, work)
 
 
+def import_seconds(python: str, module: str, work: Path, repeats: int = 3) -> float:
+    """Median wall time of a fresh interpreter that only imports ``module`` (bytecode compiled)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    walls = []
+    for _ in range(repeats + 1):  # the first run compiles
+        start = time.perf_counter()
+        subprocess.run([python, "-c", f"import {module}"], env=env, check=True)
+        walls.append(time.perf_counter() - start)
+    return statistics.median(walls[1:])
+
+
 def median(runs: list[Run], attribute: str) -> float:
     return statistics.median(getattr(r, attribute) for r in runs)
 
@@ -324,10 +346,10 @@ def main() -> int:
         "--upstream-venv", type=Path, help="a venv with flytekitplugins-openai==1.16.31 installed"
     )
     parser.add_argument(
-        "--only", help="comma-separated contenders to run (sdk, project, upstream); sdk always runs"
+        "--only", help="comma-separated contenders to run (sdk, floor, project, upstream); sdk always runs"
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--contender", choices=["sdk", "workflow"], help=argparse.SUPPRESS)
+    parser.add_argument("--contender", choices=["sdk", "floor", "workflow"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
@@ -340,6 +362,7 @@ def main() -> int:
 
     contenders = [
         Contender("sdk", sys.executable, "sdk"),
+        Contender("floor", sys.executable, "floor"),
         Contender("project", sys.executable, "workflow"),
     ]
     if args.upstream_venv:
@@ -381,6 +404,9 @@ def main() -> int:
                         flush=True,
                     )
         missed = report(contenders, sizes, actual_mb)
+        print()
+        for python, module in ((sys.executable, "openai"), (sys.executable, "flytekit")):
+            print(f"python -c 'import {module}': {import_seconds(python, module, work):.2f} s (median of 3)")
         print(f"load average at the end: {loadavg()}")
         print("targets: " + ("met" if not missed else "MISSED: " + "; ".join(missed)))
         return 1 if missed and args.check else 0
