@@ -6,6 +6,9 @@ run in a fresh process, in rotating order:
 
 - ``sdk``: the limit. Upload (streamed), create the batch, poll it every 50 ms, stream the output
   and error files to disk, with the bare ``openai`` SDK;
+- ``floor``: the SDK's calls as three plain flytekit tasks in one workflow, run locally as
+  ``create_batch`` is (``floor_workflow.py``): flytekit's own cost, which no plugin run as a flytekit
+  workflow avoids;
 - ``project``: a local run of this project's ``create_batch(..., is_json_iterator=False)`` workflow
   on a ``JSONLFile``, in this interpreter's environment;
 - ``upstream``: the same script in ``--upstream-venv`` (a venv outside the repository with
