@@ -11,6 +11,8 @@ run in a fresh process, in rotating order:
   workflow avoids;
 - ``project``: a local run of this project's ``create_batch(..., is_json_iterator=False)`` workflow
   on a ``JSONLFile``, in this interpreter's environment;
+- ``project-lean``: the same with ``results_table=False, max_request_attempts=1`` (what upstream
+  lacks turned off);
 - ``upstream``: the same script in ``--upstream-venv`` (a venv outside the repository with
   ``flytekitplugins-openai==1.16.31`` installed); skipped when the option is not given.
 
@@ -52,6 +54,9 @@ ENDPOINT = "/v1/chat/completions"
 API_KEY = "bench-emulator-key"
 RSS_SAMPLE_S = 0.05
 TICK = os.sysconf("SC_CLK_TCK")
+# project-lean: this project's create_batch with what upstream lacks turned off (no results table or
+# deck, one attempt per request): the cost of validating, the job connector and the count alone.
+LEAN_OPTIONS: dict[str, object] = {"results_table": False, "max_request_attempts": 1}
 
 
 # -- the contenders (child side) ------------------------------------------------------------------
@@ -84,8 +89,11 @@ def sdk_pipeline(path: str, base_url: str, out_dir: Path) -> dict[str, str]:
     return results
 
 
-def workflow_pipeline(path: str) -> dict[str, str]:
-    """A local run of `create_batch` on a JSONL file; the same code runs this project and upstream."""
+def workflow_pipeline(path: str, **options: object) -> dict[str, str]:
+    """A local run of `create_batch` on a JSONL file; the same code runs this project and upstream.
+
+    ``options`` are more `create_batch` arguments (only this project's: upstream has none of them).
+    """
     from flytekit import Secret
     from flytekit.types.file import JSONLFile
 
@@ -96,6 +104,7 @@ def workflow_pipeline(path: str) -> dict[str, str]:
         secret=Secret(group="openai", key="api_key"),
         is_json_iterator=False,
         config={"endpoint": ENDPOINT, "completion_window": "24h"},
+        **options,
     )
     result = batch(jsonl_in=JSONLFile(path))
     return {
@@ -118,6 +127,8 @@ def run_contender(args: argparse.Namespace) -> None:
         results = sdk_pipeline(args.file, args.base_url, Path(args.out_dir))
     elif args.contender == "floor":
         results = floor_pipeline(args.file)
+    elif args.contender == "lean":
+        results = workflow_pipeline(args.file, **LEAN_OPTIONS)
     else:
         results = workflow_pipeline(args.file)
     print(json.dumps(results), flush=True)
@@ -141,7 +152,7 @@ class Run:
 class Contender:
     name: str
     python: str
-    mode: str  # "sdk", "floor" or "workflow"
+    mode: str  # "sdk", "floor", "workflow" or "lean"
     runs: dict[float, list[Run]] = field(default_factory=dict)
 
 
@@ -349,10 +360,11 @@ def main() -> int:
         "--upstream-venv", type=Path, help="a venv with flytekitplugins-openai==1.16.31 installed"
     )
     parser.add_argument(
-        "--only", help="comma-separated contenders to run (sdk, floor, project, upstream); sdk always runs"
+        "--only",
+        help="comma-separated contenders to run (sdk, floor, project, project-lean, upstream); sdk always runs",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--contender", choices=["sdk", "floor", "workflow"], help=argparse.SUPPRESS)
+    parser.add_argument("--contender", choices=["sdk", "floor", "workflow", "lean"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
@@ -367,6 +379,7 @@ def main() -> int:
         Contender("sdk", sys.executable, "sdk"),
         Contender("floor", sys.executable, "floor"),
         Contender("project", sys.executable, "workflow"),
+        Contender("project-lean", sys.executable, "lean"),
     ]
     if args.upstream_venv:
         python = args.upstream_venv / "bin" / "python"
