@@ -6,8 +6,13 @@ run in a fresh process, in rotating order:
 
 - ``sdk``: the limit. Upload (streamed), create the batch, poll it every 50 ms, stream the output
   and error files to disk, with the bare ``openai`` SDK;
+- ``floor``: the SDK's calls as three plain flytekit tasks in one workflow, run locally as
+  ``create_batch`` is (``floor_workflow.py``): flytekit's own cost, which no plugin run as a flytekit
+  workflow avoids;
 - ``project``: a local run of this project's ``create_batch(..., is_json_iterator=False)`` workflow
   on a ``JSONLFile``, in this interpreter's environment;
+- ``project-lean``: the same with ``results_table=False, max_request_attempts=1`` (what upstream
+  lacks turned off);
 - ``upstream``: the same script in ``--upstream-venv`` (a venv outside the repository with
   ``flytekitplugins-openai==1.16.31`` installed); skipped when the option is not given.
 
@@ -49,6 +54,9 @@ ENDPOINT = "/v1/chat/completions"
 API_KEY = "bench-emulator-key"
 RSS_SAMPLE_S = 0.05
 TICK = os.sysconf("SC_CLK_TCK")
+# project-lean: this project's create_batch with what upstream lacks turned off (no results table or
+# deck, one attempt per request): the cost of validating, the job connector and the count alone.
+LEAN_OPTIONS: dict[str, object] = {"results_table": False, "max_request_attempts": 1}
 
 
 # -- the contenders (child side) ------------------------------------------------------------------
@@ -81,8 +89,11 @@ def sdk_pipeline(path: str, base_url: str, out_dir: Path) -> dict[str, str]:
     return results
 
 
-def workflow_pipeline(path: str) -> dict[str, str]:
-    """A local run of `create_batch` on a JSONL file; the same code runs this project and upstream."""
+def workflow_pipeline(path: str, **options: object) -> dict[str, str]:
+    """A local run of `create_batch` on a JSONL file; the same code runs this project and upstream.
+
+    ``options`` are more `create_batch` arguments (only this project's: upstream has none of them).
+    """
     from flytekit import Secret
     from flytekit.types.file import JSONLFile
 
@@ -93,6 +104,7 @@ def workflow_pipeline(path: str) -> dict[str, str]:
         secret=Secret(group="openai", key="api_key"),
         is_json_iterator=False,
         config={"endpoint": ENDPOINT, "completion_window": "24h"},
+        **options,
     )
     result = batch(jsonl_in=JSONLFile(path))
     return {
@@ -102,9 +114,21 @@ def workflow_pipeline(path: str) -> dict[str, str]:
     }
 
 
+def floor_pipeline(path: str) -> dict[str, str]:
+    """The SDK's work as three plain flytekit tasks run locally (floor_workflow.py): flytekit's cost."""
+    from floor_workflow import floor
+    from flytekit.types.file import JSONLFile
+
+    return {"output": str(floor(jsonl_in=JSONLFile(path)).path)}
+
+
 def run_contender(args: argparse.Namespace) -> None:
     if args.contender == "sdk":
         results = sdk_pipeline(args.file, args.base_url, Path(args.out_dir))
+    elif args.contender == "floor":
+        results = floor_pipeline(args.file)
+    elif args.contender == "lean":
+        results = workflow_pipeline(args.file, **LEAN_OPTIONS)
     else:
         results = workflow_pipeline(args.file)
     print(json.dumps(results), flush=True)
@@ -128,7 +152,7 @@ class Run:
 class Contender:
     name: str
     python: str
-    mode: str  # "sdk" or "workflow"
+    mode: str  # "sdk", "floor", "workflow" or "lean"
     runs: dict[float, list[Run]] = field(default_factory=dict)
 
 
@@ -270,6 +294,18 @@ def warm_up(contenders: list[Contender], base_url: str, emulator_pid: int, work:
         measure(c, path, 0.05, base_url, emulator_pid, work)
 
 
+def import_seconds(python: str, module: str, work: Path, repeats: int = 3) -> float:
+    """Median wall time of a fresh interpreter that only imports ``module`` (bytecode compiled)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    walls = []
+    for _ in range(repeats + 1):  # the first run compiles
+        start = time.perf_counter()
+        subprocess.run([python, "-c", f"import {module}"], env=env, check=True)
+        walls.append(time.perf_counter() - start)
+    return statistics.median(walls[1:])
+
+
 def median(runs: list[Run], attribute: str) -> float:
     return statistics.median(getattr(r, attribute) for r in runs)
 
@@ -324,10 +360,11 @@ def main() -> int:
         "--upstream-venv", type=Path, help="a venv with flytekitplugins-openai==1.16.31 installed"
     )
     parser.add_argument(
-        "--only", help="comma-separated contenders to run (sdk, project, upstream); sdk always runs"
+        "--only",
+        help="comma-separated contenders to run (sdk, floor, project, project-lean, upstream); sdk always runs",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--contender", choices=["sdk", "workflow"], help=argparse.SUPPRESS)
+    parser.add_argument("--contender", choices=["sdk", "floor", "workflow", "lean"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
@@ -340,7 +377,9 @@ def main() -> int:
 
     contenders = [
         Contender("sdk", sys.executable, "sdk"),
+        Contender("floor", sys.executable, "floor"),
         Contender("project", sys.executable, "workflow"),
+        Contender("project-lean", sys.executable, "lean"),
     ]
     if args.upstream_venv:
         python = args.upstream_venv / "bin" / "python"
@@ -381,6 +420,9 @@ def main() -> int:
                         flush=True,
                     )
         missed = report(contenders, sizes, actual_mb)
+        print()
+        for python, module in ((sys.executable, "openai"), (sys.executable, "flytekit")):
+            print(f"python -c 'import {module}': {import_seconds(python, module, work):.2f} s (median of 3)")
         print(f"load average at the end: {loadavg()}")
         print("targets: " + ("met" if not missed else "MISSED: " + "; ".join(missed)))
         return 1 if missed and args.check else 0

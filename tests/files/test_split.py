@@ -103,6 +103,17 @@ def test_embedding_inputs_cut_a_part_before_the_limit(tmp_path: Path) -> None:
         plan_parts(str(path), PartLimits(embedding_inputs=3))
 
 
+def test_embedding_inputs_of_a_line_only_json_loads_reads_are_counted(tmp_path: Path) -> None:
+    """A NaN elsewhere in the body sends the line to json.loads; its inputs count the same."""
+    body = {"model": "text-embedding-3-small", "input": ["a", "b", "c"], "dimensions": float("nan")}
+    lines = [
+        {"custom_id": f"e{i}", "method": "POST", "url": "/v1/embeddings", "body": body} for i in range(2)
+    ]
+    path = write_lines(tmp_path / "e.jsonl", lines)
+    plan = plan_parts(str(path), PartLimits(embedding_inputs=5), endpoint="/v1/embeddings")
+    assert [p.requests for p in plan.parts] == [1, 1]
+
+
 def test_an_upload_failing_midway_deletes_the_parts_already_uploaded(
     tmp_path: Path, emulator: Emulator, files_config: OpenAIFileConfig, openai_client: Any
 ) -> None:
