@@ -39,7 +39,7 @@ from flytekitplugins.openai.core.words import counted, warn
 from ._task import OpenAIFileTask
 from .config import READ_BUFFER, OpenAIFileConfig
 from .download import account_for_requests, batch_label, download_file
-from .job_rounds import ERROR_NAME, OUTPUT_NAME, RoundOutcome, run_round
+from .job_rounds import DOWNLOAD_WORKERS, ERROR_NAME, OUTPUT_NAME, RoundOutcome, run_round
 from .reconcile import NAMED_MISSING, RequestTally, request_total
 from .result import BatchResult
 from .settings import COLLECT_TASK_TYPE, CollectSettings, parse_prices
@@ -50,9 +50,24 @@ from .upload import delete_files
 # matches it on every supported Python).
 _MAYBE_FILE: Any = Optional[JSONLFile]  # noqa: UP045
 _MAYBE_TABLE: Any = Optional[StructuredDataset]  # noqa: UP045
-_FILE_IDS: Any = List[str]  # noqa: UP006
-# Parts whose result files download at once, ahead of the part being counted.
-DOWNLOAD_WORKERS = 3
+# From round 2 on, what the round before passes on (files, not a BatchResult: the pod rebuilds input
+# types from the template, and a dataclass holding files does not come back from that).
+ROUND_INPUTS: dict[str, Any] = {
+    "previous_output": _MAYBE_FILE,
+    "previous_errors": _MAYBE_FILE,
+    "previous_table": _MAYBE_TABLE,
+    "requests": _MAYBE_FILE,
+    "history": str,
+}
+# While rounds remain, what a round returns besides its result: the next round's parts and inputs.
+ROUND_OUTPUTS: dict[str, Any] = {
+    "retry_parts": List[str],  # noqa: UP006
+    "output": _MAYBE_FILE,
+    "errors": _MAYBE_FILE,
+    "table": _MAYBE_TABLE,
+    "requests": _MAYBE_FILE,
+    "history": str,
+}
 
 
 class CollectResultsTask(OpenAIFileTask):
@@ -103,24 +118,9 @@ class CollectResultsTask(OpenAIFileTask):
         inputs: dict[str, Any] = {"job_result": dict}
         outputs: dict[str, Any] = {"result": BatchResult}
         if self._task_settings.attempt > 1:
-            # Files, not a BatchResult: the pod rebuilds input types from the template, and a
-            # dataclass holding files does not come back from that.
-            inputs.update(
-                previous_output=_MAYBE_FILE,
-                previous_errors=_MAYBE_FILE,
-                previous_table=_MAYBE_TABLE,
-                requests=_MAYBE_FILE,
-                history=str,
-            )
+            inputs.update(ROUND_INPUTS)
         if self._task_settings.attempt < self._task_settings.max_request_attempts:
-            outputs.update(
-                retry_parts=_FILE_IDS,
-                output=_MAYBE_FILE,
-                errors=_MAYBE_FILE,
-                table=_MAYBE_TABLE,
-                requests=_MAYBE_FILE,
-                history=str,
-            )
+            outputs.update(ROUND_OUTPUTS)
         if self._task_settings.sorts_rounds:
             # The deck is written in the pod too: the resolver's task says decks are on.
             kwargs.setdefault("enable_deck", True)
@@ -182,22 +182,21 @@ def _round_outputs(tt: TaskTemplate, outcome: RoundOutcome) -> LiteralMap:
     """A round's outputs as a literal map: the executor would convert plain values by their runtime
     types, and ``list`` alone does not say its items are strings."""
     result = outcome.result
-    values = (
-        result,
-        outcome.retry_parts,
-        result.output_file,
-        result.error_file,
-        result.table,
-        outcome.requests,
-        outcome.history,
-    )
-    types = (BatchResult, _FILE_IDS, _MAYBE_FILE, _MAYBE_FILE, _MAYBE_TABLE, _MAYBE_FILE, str)
-    names = ("result", "retry_parts", "output", "errors", "table", "requests", "history")
+    values = {
+        "result": result,
+        "retry_parts": outcome.retry_parts,
+        "output": result.output_file,
+        "errors": result.error_file,
+        "table": result.table,
+        "requests": outcome.requests,
+        "history": outcome.history,
+    }
+    types = {"result": BatchResult, **ROUND_OUTPUTS}
     ctx = FlyteContextManager.current_context()
     return LiteralMap(
         literals={
-            name: TypeEngine.to_literal(ctx, value, python_type, tt.interface.outputs[name].type)
-            for name, value, python_type in zip(names, values, types, strict=True)
+            name: TypeEngine.to_literal(ctx, value, types[name], tt.interface.outputs[name].type)
+            for name, value in values.items()
         }
     )
 

@@ -52,7 +52,7 @@ ERROR_NAME = "job-errors.jsonl"
 REQUESTS_NAME = "job-requests.jsonl"
 DECK_FILE = "deck.html"
 SUMMARY_PREFIX = "OpenAI batch job summary: "
-# Parts whose files download at once.
+# Parts whose files download at once (in a round, and ahead of the part being counted in `collect`).
 DOWNLOAD_WORKERS = 3
 
 
@@ -84,24 +84,27 @@ def run_round(
     attempt = settings.attempt
     directory = workdir / f"round{attempt}"
     directory.mkdir(parents=True, exist_ok=True)
+    if attempt > 1 and requests is None:
+        raise BatchResultError(
+            f"Round {attempt} of the collect step did not get the job's requests from round 1"
+        )
     parts = _download_parts(client, batches, directory, api_key)
+    retry_parts: list[str] = []
     try:
+        retry_path = directory / f"{retry_stem(batches)}.jsonl"
         report = collect_round(
             parts,
             attempt=attempt,
             max_request_attempts=settings.max_request_attempts,
             output_path=str(directory / OUTPUT_NAME),
             error_path=str(directory / ERROR_NAME),
-            retry_path=str(directory / f"round{attempt + 1}-requests.jsonl"),
+            retry_path=str(retry_path),
             workdir=str(directory),
             previous_output=previous.output_file.download() if previous and previous.output_file else None,
             previous_errors=previous.error_file.download() if previous and previous.error_file else None,
         )
         _report(report, parts, settings)
-        retry_parts: list[str] = []
         if report.retried:
-            retry_path = directory / f"{retry_stem(batches)}.jsonl"
-            (directory / f"round{attempt + 1}-requests.jsonl").rename(retry_path)
             # A re-run of this step (a pod retried) first deletes what the run before uploaded.
             delete_files(client, earlier_uploads(client, retry_path.stem, batches), api_key=api_key)
             plan = plan_parts(str(retry_path), settings.limits, settings.endpoint)
@@ -112,34 +115,32 @@ def run_round(
                 flush=True,
             )
         done = not retry_parts
-        if attempt == 1:
-            originals = [part.input_path for part in parts]
-        else:
-            if requests is None:
-                raise BatchResultError(
-                    f"Round {attempt} of the collect step did not get the job's requests from round 1"
-                )
-            originals = [requests.download()]
-        carried: JSONLFile | None = None
-        if not done:
-            carried = JSONLFile(originals[0]) if attempt > 1 else JSONLFile(_join(originals, directory))
         rounds = [*past["rounds"], [dict(b) for b in batches]]
-        result = _result(directory, report)
-        if done:
+        result = _result(directory)
+        carried = None if done else requests
+        if done and settings.results_table:
+            # The table's rows follow the original requests: round 1's parts, carried from then on.
+            originals = [p.input_path for p in parts] if requests is None else [requests.download()]
             result = _final(settings, result, originals, directory, rounds)
-        _delete_server_files(client, settings, batches, api_key)
+        elif not done and attempt == 1:
+            carried = JSONLFile(_join([p.input_path for p in parts], directory))
+    except BaseException:
+        # The next round will not run: its parts would be left on the server.
+        delete_files(client, retry_parts, api_key=api_key)
+        raise
     finally:
         # The parts' files were read; what the task returns (the job's files, the table) stays.
         for part in parts:
             for path in (part.input_path, part.output_path, part.error_path):
                 if path:
                     Path(path).unlink(missing_ok=True)
+    _delete_server_files(client, settings, batches, api_key)
     return RoundOutcome(result, retry_parts, carried, json.dumps({"done": done, "rounds": rounds}))
 
 
 def retry_stem(batches: Sequence[Mapping[str, Any]]) -> str:
     """The name of a round's retry file: the same for every run of the round, and no other job's."""
-    return f"retry-of-{batches[0].get('id') or 'job'}"
+    return f"retry-of-{(batches[0].get('id') if batches else None) or 'job'}"
 
 
 def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -233,7 +234,7 @@ def _report(report: RoundReport, parts: Sequence[RoundPart], settings: CollectSe
         warn(message)
 
 
-def _result(directory: Path, report: RoundReport) -> BatchResult:
+def _result(directory: Path) -> BatchResult:
     output, errors = directory / OUTPUT_NAME, directory / ERROR_NAME
     return BatchResult(
         output_file=JSONLFile(str(output)) if output.stat().st_size else None,
@@ -248,9 +249,7 @@ def _final(
     directory: Path,
     rounds: list[list[dict[str, Any]]],
 ) -> BatchResult:
-    """The final round: the results table, the summary in the log and the deck."""
-    if not settings.results_table:
-        return result
+    """The final round's results table, the summary in the log and the deck."""
     results = summarize_job(
         originals,
         result.output_file.path if result.output_file else None,
