@@ -240,7 +240,11 @@ def test_get_under_injected_503s_answers_running_then_carries_on(
 def test_a_retry_round_with_nothing_to_send_succeeds_at_once(
     service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
-    meta = service.create(job_on(emulator), job_inputs_pb([]), execution_metadata_pb("job-empty-round"))
+    # Nothing listens on port 9 (discard): a call to the API would fail the job, not succeed.
+    nowhere = template_pb(
+        BatchJobTask(name="openai-batch-job.grpc", config={}, base_url="http://127.0.0.1:9/v1")
+    )
+    meta = service.create(nowhere, job_inputs_pb([]), execution_metadata_pb("job-empty-round"))
     resource = get(service, meta)  # the first GetTask already ends it
     assert resource.phase == TaskExecution.SUCCEEDED, resource.message
     assert result_of(resource)["batches"] == []
