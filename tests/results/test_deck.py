@@ -12,10 +12,10 @@ import openai
 import pytest
 from PIL import Image
 
+from flytekitplugins.openai.core.batch_api import job_counts
 from flytekitplugins.openai.core.prices import BATCH_PRICES, ModelPrice, price_of
 from flytekitplugins.openai.files.deck import _usd, publish_deck, render_deck
 from flytekitplugins.openai.files.job_results import JobResults, summarize_job
-from flytekitplugins.openai.files.summary import job_counts
 from openai_batch_emulator import Emulator
 
 from .browser import require_browser, screenshot, shown_text

@@ -23,9 +23,8 @@ from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors
+from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors, job_counts
 from flytekitplugins.openai.core.words import counted
-from flytekitplugins.openai.files.summary import job_counts
 
 from .job_meta import BatchJobMetadata
 from .status import PARTIAL_STATUSES, RETRYABLE_ERROR_CODES
@@ -86,7 +85,7 @@ class JobState:
 
     def custom_info(self) -> dict[str, Any]:
         """What the Flyte console shows beside the phase: parts by state, the requests' counts, and
-        the job's counts (`files.summary.job_counts`: parts, parts_done, requests, requests_completed,
+        the job's counts (`core.batch_api.job_counts`: parts, parts_done, requests, requests_completed,
         requests_failed), the same names the collect step's summary uses."""
         states: dict[str, int] = {}
         for part in self.parts:

@@ -7,7 +7,7 @@ The emulator keeps its own copy of the endpoints as its data; a workspace test c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # Endpoints a batch may target (CreateBatchRequest.endpoint).
@@ -68,3 +68,27 @@ def batch_error_text(batch: Mapping[str, Any]) -> str:
         texts.append(f"[{error.get('code')}] {error.get('message')}{line}")
     more = f"; and {len(errors) - SHOWN_ERRORS} more" if len(errors) > SHOWN_ERRORS else ""
     return "; ".join(texts) + more
+
+
+def job_counts(batches: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """A job's progress for the connector's custom_info: parts done of all, requests completed and failed.
+
+    ``batches`` is the newest batch dict of each part (None-free); a part is done when its batch is
+    terminal. The counts are the batches' own ``request_counts``, so they move while batches run.
+    """
+    done = total = completed = failed = 0
+    for batch in batches:
+        if batch.get("status") in TERMINAL_STATUSES:
+            done += 1
+        counts = batch.get("request_counts")
+        if isinstance(counts, Mapping):
+            total += int(counts.get("total") or 0)
+            completed += int(counts.get("completed") or 0)
+            failed += int(counts.get("failed") or 0)
+    return {
+        "parts": len(batches),
+        "parts_done": done,
+        "requests": total,
+        "requests_completed": completed,
+        "requests_failed": failed,
+    }

@@ -2,8 +2,7 @@
 
 `SummaryBuilder` takes the results table's rows as they are written (one pass, memory bounded by the
 number of error codes and models, not of requests) and `SummaryBuilder.build` returns a JSON-ready
-dict; the collect step logs it and the deck (`deck.render_deck`) shows it. `job_counts` is the smaller
-count of a job's batches that the job connector puts into its custom_info while the job runs.
+dict; the collect step logs it and the deck (`deck.render_deck`) shows it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flytekitplugins.openai.core.batch_api import TERMINAL_STATUSES
 from flytekitplugins.openai.core.prices import PRICES_AS_OF, PRICES_SOURCE, ModelPrice, price_of
 
 # How many distinct error codes get a line of their own; the rest are counted under "other".
@@ -170,28 +168,4 @@ def timeline(batch: Mapping[str, Any], round_number: int, part: int) -> dict[str
         "created_at": stamps["created_at"],
         "ended_at": end,
         "phases": phases,
-    }
-
-
-def job_counts(batches: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """A job's progress for the connector's custom_info: parts done of all, requests completed and failed.
-
-    ``batches`` is the newest batch dict of each part (None-free); a part is done when its batch is
-    terminal. The counts are the batches' own ``request_counts``, so they move while batches run.
-    """
-    done = total = completed = failed = 0
-    for batch in batches:
-        if batch.get("status") in TERMINAL_STATUSES:
-            done += 1
-        counts = batch.get("request_counts")
-        if isinstance(counts, Mapping):
-            total += int(counts.get("total") or 0)
-            completed += int(counts.get("completed") or 0)
-            failed += int(counts.get("failed") or 0)
-    return {
-        "parts": len(batches),
-        "parts_done": done,
-        "requests": total,
-        "requests_completed": completed,
-        "requests_failed": failed,
     }
