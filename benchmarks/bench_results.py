@@ -105,7 +105,6 @@ def phase(name: str, directory: Path) -> None:
             output_path=str(directory / "out.jsonl"),
             error_path=str(directory / "err.jsonl"),
             retry_path=str(directory / "retry.jsonl"),
-            workdir=str(directory),
         )
         detail = {
             "requests": report.requests,
@@ -119,7 +118,6 @@ def phase(name: str, directory: Path) -> None:
             str(directory / "out.jsonl"),
             str(directory / "err.jsonl"),
             table_directory=str(directory / "table"),
-            workdir=str(directory),
         )
         detail = {
             "rows": results.table.rows,

@@ -116,6 +116,7 @@ class Job:
     errors: Path | None = None
     reports: list[RoundReport] = field(default_factory=list)
     rounds: list[list[dict[str, Any]]] = field(default_factory=list)  # each round's batches
+    starts: list[tuple[int, int]] = field(default_factory=list)  # where each round's lines begin
 
 
 def run_job(
@@ -143,12 +144,12 @@ def run_job(
             output_path=str(output),
             error_path=str(errors),
             retry_path=str(retry),
-            workdir=str(workdir),
             previous_output=str(job.output) if job.output else None,
             previous_errors=str(job.errors) if job.errors else None,
         )
         job.output, job.errors = output, errors
         job.reports.append(report)
+        job.starts.append((report.output_start, report.error_start))
         job.rounds.append(batches)
         inputs = [retry] if report.retried else []
     return job

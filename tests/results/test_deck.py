@@ -47,7 +47,7 @@ def results(emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path) ->
         str(ran.output),
         str(ran.errors),
         table_directory=str(tmp_path / "table"),
-        workdir=str(tmp_path),
+        starts=ran.starts,
         rounds=ran.rounds,
         max_request_attempts=3,
     )

@@ -146,7 +146,6 @@ def test_unanswered_requests_of_a_cancelled_batch_are_sent_again(
         output_path=str(out),
         error_path=str(err),
         retry_path=str(retry),
-        workdir=str(tmp_path),
     )
     assert (report.retried, report.failed) == (4, 0)
     assert retry.read_bytes() == part.read_bytes()  # the original lines, byte for byte, in order
@@ -157,7 +156,6 @@ def test_unanswered_requests_of_a_cancelled_batch_are_sent_again(
         output_path=str(out),
         error_path=str(err),
         retry_path=str(retry),
-        workdir=str(tmp_path),
     )
     assert (last.retried, last.failed, last.missing) == (0, 4, 4)
     errors = read_jsonl(err)
@@ -184,7 +182,6 @@ def test_expired_batch_lines_are_transient(
         output_path=str(out),
         error_path=str(err),
         retry_path=str(retry),
-        workdir=str(tmp_path),
     )
     assert report.retried == 2
     assert [json.loads(line)["custom_id"] for line in retry.read_text().splitlines()] == ["a", "b"]
@@ -195,7 +192,6 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         "output_path": str(tmp_path / "o"),
         "error_path": str(tmp_path / "e"),
         "retry_path": str(tmp_path / "r"),
-        "workdir": str(tmp_path),
     }
     with pytest.raises(ValueError, match="max_request_attempts must be at least 1"):
         collect_round([], attempt=1, max_request_attempts=0, **kwargs)
@@ -210,7 +206,6 @@ def test_a_changed_request_file_is_named(tmp_path: Path) -> None:
         "output_path": str(tmp_path / "o"),
         "error_path": str(tmp_path / "e"),
         "retry_path": str(tmp_path / "r"),
-        "workdir": str(tmp_path),
     }
     with pytest.raises(Exception, match=r"Line 2 of the request file .*part.jsonl has no readable custom_id"):
         collect_round([RoundPart(str(part), {"id": "batch_x", "status": "completed"})], attempt=1, **kwargs)

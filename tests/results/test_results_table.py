@@ -50,7 +50,7 @@ def test_one_row_per_request_in_input_order(job: Any, tmp_path: Path) -> None:
         str(ran.output),
         str(ran.errors),
         table_directory=str(tmp_path / "table"),
-        workdir=str(tmp_path),
+        starts=ran.starts,
         rounds=ran.rounds,
     )
     assert results.table.rows == len(IDS)
@@ -101,7 +101,7 @@ def test_read_downstream_through_flyte(job: Any, tmp_path: Path) -> None:
         str(ran.output),
         str(ran.errors),
         table_directory=str(tmp_path / "t"),
-        workdir=str(tmp_path),
+        starts=ran.starts,
     )
     output, errors, directory = str(ran.output), str(ran.errors), results.table.directory
 
@@ -146,7 +146,7 @@ def test_row_groups_keep_memory_bounded(
     part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
     ran = run_job(openai_client, [part], tmp_path)
     table = write_results_table(
-        [str(part)], str(ran.output), None, str(tmp_path / "t"), workdir=str(tmp_path), row_group_rows=100
+        [str(part)], str(ran.output), None, str(tmp_path / "t"), starts=ran.starts, row_group_rows=100
     )
     metadata = pq.ParquetFile(tmp_path / "t" / "00000").metadata
     assert (metadata.num_rows, metadata.num_row_groups) == (1000, 10)
@@ -163,7 +163,7 @@ def test_embeddings(emulator: Emulator, openai_client: openai.OpenAI, tmp_path: 
     part = write_jsonl(tmp_path / "part.jsonl", requests)
     ran = run_job(openai_client, [part], tmp_path, endpoint="/v1/embeddings")
     table = write_results_table(
-        [str(part)], str(ran.output), str(ran.errors), str(tmp_path / "t"), workdir=str(tmp_path)
+        [str(part)], str(ran.output), str(ran.errors), str(tmp_path / "t"), starts=ran.starts
     )
     df = pd.read_parquet(table.directory).set_index("custom_id")
     assert len(df.loc["e-1", "embedding"]) == 1536
@@ -179,7 +179,7 @@ def test_embeddings(emulator: Emulator, openai_client: openai.OpenAI, tmp_path: 
 
 def test_a_request_in_no_file_is_missing(tmp_path: Path) -> None:
     part = write_jsonl(tmp_path / "part.jsonl", [chat("a"), chat("b")])
-    table = write_results_table([str(part)], None, None, str(tmp_path / "t"), workdir=str(tmp_path))
+    table = write_results_table([str(part)], None, None, str(tmp_path / "t"))
     df = pd.read_parquet(table.directory)
     assert list(df.status) == ["missing", "missing"]
     assert list(df.error_code) == ["missing_result", "missing_result"]

@@ -29,7 +29,7 @@ def summarize_job(
     error_path: str | None,
     *,
     table_directory: str,
-    workdir: str,
+    starts: Sequence[tuple[int, int]] = ((0, 0),),
     rounds: Sequence[Sequence[Mapping[str, Any]]] = (),
     prices: Mapping[str, ModelPrice] | None = None,
     max_request_attempts: int | None = None,
@@ -37,11 +37,11 @@ def summarize_job(
     """Write the results table of a finished job and summarize it.
 
     ``inputs``: the job's request files (round 1's parts, in order: the table keeps their order);
-    ``output_path`` / ``error_path``: the final files of the last round; ``rounds``: each round's batch
-    dicts, for the timelines; ``prices``: Batch prices laid over the built-in table.
+    ``output_path`` / ``error_path``: the final files of the last round; ``starts``: where each round's
+    lines begin in them (`write_results_table`); ``rounds``: each round's batch dicts, for the timelines; ``prices``: Batch prices laid over the built-in table.
     """
     builder = SummaryBuilder()
     table = write_results_table(
-        inputs, output_path, error_path, table_directory, workdir=workdir, summary=builder
+        inputs, output_path, error_path, table_directory, starts=starts, summary=builder
     )
     return JobResults(table, builder.build(rounds, prices=prices, max_request_attempts=max_request_attempts))

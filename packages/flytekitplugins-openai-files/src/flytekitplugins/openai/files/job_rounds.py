@@ -15,7 +15,8 @@ step (`run_round`):
 
 What the next round needs travels as task outputs: the files so far (a `BatchResult`), the original
 requests in input order (the table's row order, a JSONL file, only while rounds remain) and the
-``history`` (JSON: each round's batches for the deck's timelines, and whether the job is done). A
+``history`` (JSON: each round's batches for the deck's timelines, where each round's lines begin in
+the output and error files for the results table, and whether the job is done). A
 round after the final one passes the final result on unchanged and finishes at once, as does its job
 step (no parts, no batch).
 """
@@ -99,7 +100,6 @@ def run_round(
             output_path=str(directory / OUTPUT_NAME),
             error_path=str(directory / ERROR_NAME),
             retry_path=str(retry_path),
-            workdir=str(directory),
             previous_output=previous.output_file.download() if previous and previous.output_file else None,
             previous_errors=previous.error_file.download() if previous and previous.error_file else None,
         )
@@ -116,12 +116,13 @@ def run_round(
             )
         done = not retry_parts
         rounds = [*past["rounds"], [dict(b) for b in batches]]
+        starts = [*past["starts"], [report.output_start, report.error_start]]
         result = _result(directory)
         carried = None if done else requests
         if done and settings.results_table:
             # The table's rows follow the original requests: round 1's parts, carried from then on.
             originals = [p.input_path for p in parts] if requests is None else [requests.download()]
-            result = _final(settings, result, originals, directory, rounds)
+            result = _final(settings, result, originals, directory, rounds, starts)
         elif not done and attempt == 1:
             carried = JSONLFile(_join([p.input_path for p in parts], directory))
     except BaseException:
@@ -135,7 +136,8 @@ def run_round(
                 if path:
                     Path(path).unlink(missing_ok=True)
     _delete_server_files(client, settings, batches, api_key)
-    return RoundOutcome(result, retry_parts, carried, json.dumps({"done": done, "rounds": rounds}))
+    carried_history = json.dumps({"done": done, "rounds": rounds, "starts": starts})
+    return RoundOutcome(result, retry_parts, carried, carried_history)
 
 
 def retry_stem(batches: Sequence[Mapping[str, Any]]) -> str:
@@ -160,7 +162,7 @@ def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]
 
 def _history(history: str) -> dict[str, Any]:
     if not history:
-        return {"done": False, "rounds": []}
+        return {"done": False, "rounds": [], "starts": []}
     try:
         past = json.loads(history)
     except ValueError:
@@ -169,7 +171,12 @@ def _history(history: str) -> dict[str, Any]:
         raise BatchResultError(
             f"The collect step's history is not what a round before wrote: {history[:200]!r}"
         )
-    return {"done": bool(past.get("done")), "rounds": past["rounds"]}
+    starts = past.get("starts")
+    if not isinstance(starts, list) or len(starts) != len(past["rounds"]):
+        raise BatchResultError(
+            f"The collect step's history does not say where each round's results begin: {history[:200]!r}"
+        )
+    return {"done": bool(past.get("done")), "rounds": past["rounds"], "starts": starts}
 
 
 def _download_parts(
@@ -248,6 +255,7 @@ def _final(
     originals: list[str],
     directory: Path,
     rounds: list[list[dict[str, Any]]],
+    starts: list[list[int]],
 ) -> BatchResult:
     """The final round's results table, the summary in the log and the deck."""
     results = summarize_job(
@@ -255,7 +263,7 @@ def _final(
         result.output_file.path if result.output_file else None,
         result.error_file.path if result.error_file else None,
         table_directory=str(directory / "table"),
-        workdir=str(directory),
+        starts=[(output, errors) for output, errors in starts],
         rounds=rounds,
         prices=settings.prices,
         max_request_attempts=settings.max_request_attempts,

@@ -19,6 +19,7 @@ import msgspec
 
 from .config import READ_BUFFER
 from .hashset import HashSet
+from .result_lines import custom_id_of
 
 # How many missing custom_ids a warning or error names.
 NAMED_MISSING = 5
@@ -36,12 +37,7 @@ class _ResultLine(msgspec.Struct):
     error: Any = None
 
 
-class _InputLine(msgspec.Struct):
-    custom_id: Any = None
-
-
 _RESULT_LINE = msgspec.json.Decoder(_ResultLine)
-_INPUT_LINE = msgspec.json.Decoder(_InputLine)
 
 
 class RequestTally:
@@ -161,14 +157,9 @@ def _result_lines(path: str) -> Iterator[tuple[Any, Any, Any]]:
 
 
 def _input_ids(path: str) -> Iterator[Any]:
-    """The custom_id of each JSON object line of a request file."""
+    """The custom_id of each line of a request file (None for a line without one)."""
     for raw in _lines(path):
-        try:
-            yield _INPUT_LINE.decode(raw).custom_id
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            record = _object(raw)
-            if record is not None:
-                yield record.get("custom_id")
+        yield custom_id_of(raw)
 
 
 def _lines(path: str) -> Iterator[bytes]:

@@ -16,17 +16,15 @@ reads one round's files and writes:
 
 So after the last round every custom_id is in exactly one of the two files, with its last answer or
 its last error. A request in round N's input has been tried N times: only failed requests go on.
-Memory stays flat: the results are indexed by custom_id on disk (`ResultIndex`) and every file is
-streamed.
+Memory stays flat: one part's results at a time are indexed by custom_id (`ResultIndex`: an id and an
+offset per line, the lines stay in their files) and every file is streamed.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from flytekitplugins.openai.core.batch_api import batch_error_text
@@ -35,7 +33,7 @@ from flytekitplugins.openai.core.words import counted
 
 from .config import READ_BUFFER
 from .result_index import FileScan, IndexedLine, ResultIndex
-from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, error_line, with_attempts
+from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, custom_id_of, error_line, with_attempts
 
 # How often a request is sent before its failure is final, unless told; 1 turns retries off.
 DEFAULT_MAX_REQUEST_ATTEMPTS = 3
@@ -79,10 +77,16 @@ class PartCounts:
 
 @dataclass(frozen=True)
 class RoundReport:
-    """The counts of one round, per part and in all; ``retried`` requests are in the retry file."""
+    """The counts of one round, per part and in all; ``retried`` requests are in the retry file.
+
+    ``output_start`` and ``error_start`` are where this round's lines begin in the output and error
+    files (after the rounds before): the results table reads each round's lines as one run.
+    """
 
     attempt: int
     parts: list[PartCounts]
+    output_start: int = 0
+    error_start: int = 0
 
     @property
     def requests(self) -> int:
@@ -121,16 +125,14 @@ def collect_round(
     output_path: str,
     error_path: str,
     retry_path: str,
-    workdir: str,
     previous_output: str | None = None,
     previous_errors: str | None = None,
 ) -> RoundReport:
     """Sort round ``attempt``'s results (see the module's docstring) into the three files named.
 
     ``previous_output`` / ``previous_errors`` are the files the round before wrote (None in round 1);
-    they are copied first, so each round's files hold everything decided so far. ``workdir`` holds the
-    temporary on-disk index. The retry file is written (maybe empty) in every round; it is empty when
-    ``attempt`` is ``max_request_attempts``.
+    they are copied first, so each round's files hold everything decided so far. The retry file is
+    written (maybe empty) in every round; it is empty when ``attempt`` is ``max_request_attempts``.
     """
     if max_request_attempts < 1:
         raise ValueError(f"max_request_attempts must be at least 1, got {max_request_attempts}")
@@ -147,15 +149,11 @@ def collect_round(
     ):
         _copy(previous_output, output)
         _copy(previous_errors, errors)
+        starts = (output.tell(), errors.tell())
         for number, part in enumerate(parts, start=1):
-            index_path = Path(workdir) / f".round-{attempt}-part-{number}.sqlite"
-            index_path.unlink(missing_ok=True)
-            try:
-                with ResultIndex(index_path) as index:
-                    counts.append(_sort_part(number, part, index, attempt, retry_left, output, errors, retry))
-            finally:
-                index_path.unlink(missing_ok=True)
-    return RoundReport(attempt, counts)
+            with ResultIndex() as index:
+                counts.append(_sort_part(number, part, index, attempt, retry_left, output, errors, retry))
+    return RoundReport(attempt, counts, *starts)
 
 
 def _sort_part(
@@ -238,10 +236,7 @@ def _requests(path: str) -> Iterator[tuple[bytes, str]]:
         for line_number, raw in enumerate(stream, start=1):
             if not raw.strip():
                 continue
-            try:
-                custom_id = json.loads(raw).get("custom_id")
-            except (ValueError, AttributeError):
-                custom_id = None
+            custom_id = custom_id_of(raw)
             if not isinstance(custom_id, str):
                 raise BatchResultError(
                     f"Line {line_number} of the request file {path} has no readable custom_id; the file "

@@ -1,17 +1,14 @@
-"""Where each request's result line is: an on-disk index from custom_id to file and byte offset.
+"""Where each request's result line is: an index from custom_id to file and byte offset, for one part.
 
 Results come back in any order and a request is looked up by its custom_id while its input is read in
-order. A Python dict of a million ids would take hundreds of MB; an SQLite file with a small page cache
-keeps memory flat whatever the number of requests, and the lines themselves stay in their files.
+order. The index holds one part's results (a batch answers at most 50,000 requests, the Batch API's
+limit), so it lives in a dict: a few MB whatever the size of the job, since parts are sorted one at a
+time. The lines themselves stay in their files; only an id, an offset and a kind are kept per line.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 from .config import READ_BUFFER
@@ -19,6 +16,8 @@ from .result_lines import LineKind, read_result_line
 
 # How many unreadable lines without a custom_id a scan keeps to quote; the rest are only counted.
 KEPT_PROBLEMS = 5
+_KINDS = tuple(LineKind)
+_SUCCEEDED = _KINDS.index(LineKind.SUCCEEDED)
 
 
 @dataclass(frozen=True)
@@ -48,43 +47,61 @@ class FileScan:
 
 
 class ResultIndex:
-    """custom_id -> the result line that answers it, over any number of output and error files.
+    """custom_id -> the result line that answers it, over one part's output and error files.
 
     When two lines answer one custom_id, an answer beats a failure and a later failure beats an earlier one.
     """
 
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(
-            "CREATE TABLE lines (custom_id TEXT PRIMARY KEY, file INTEGER, offset INTEGER, kind TEXT, "
-            "line INTEGER, problem TEXT) WITHOUT ROWID"
-        )
+    def __init__(self) -> None:
+        # custom_id -> offset << 8 | file << 2 | kind: one int per line.
+        self._where: dict[str, int] = {}
+        # custom_id -> (line number, problem) of the unreadable lines that name their request.
+        self._unreadable: dict[str, tuple[int, str | None]] = {}
         self._paths: list[str] = []
         self._handles: dict[int, IO[bytes]] = {}
 
     def add_file(self, path: str, label: str) -> FileScan:
         """Index every line of the result file ``path``; ``label`` names it in messages."""
         number = len(self._paths)
+        if number >= 1 << 6:
+            raise ValueError("a result index holds at most 64 files")
         self._paths.append(path)
         scan = FileScan(label)
-        with self._db:  # one transaction; executemany pulls the rows from the generator as it goes
-            self._db.executemany(
-                "INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(custom_id) DO UPDATE SET "
-                "file=excluded.file, offset=excluded.offset, kind=excluded.kind, line=excluded.line, "
-                "problem=excluded.problem WHERE lines.kind != 'succeeded'",
-                self._rows(path, number, scan),
-            )
+        where, unreadable = self._where, self._unreadable
+        offset = 0
+        with open(path, "rb", buffering=READ_BUFFER) as stream:
+            for line_number, raw in enumerate(stream, start=1):
+                start, offset = offset, offset + len(raw)
+                if raw.isspace():
+                    continue
+                scan.lines += 1
+                result = read_result_line(raw)
+                custom_id = result.custom_id
+                if custom_id is None:
+                    scan.orphans += 1
+                    if len(scan.orphan_problems) < KEPT_PROBLEMS:
+                        scan.orphan_problems.append(f"line {line_number} {result.problem}")
+                    continue
+                held = where.get(custom_id)
+                if held is not None and held & 3 == _SUCCEEDED:
+                    continue
+                kind = _KINDS.index(result.kind)
+                where[custom_id] = start << 8 | number << 2 | kind
+                if result.kind is LineKind.UNREADABLE:
+                    unreadable[custom_id] = (line_number, result.problem)
+                else:
+                    unreadable.pop(custom_id, None)
         return scan
 
     def find(self, custom_id: str) -> IndexedLine | None:
-        row = self._db.execute(
-            "SELECT file, offset, kind, line, problem FROM lines WHERE custom_id = ?", (custom_id,)
-        ).fetchone()
-        if row is None:
+        packed = self._where.get(custom_id)
+        if packed is None:
             return None
-        return IndexedLine(row[0], row[1], LineKind(row[2]), row[3], row[4])
+        kind = _KINDS[packed & 3]
+        line, problem = (
+            self._unreadable.get(custom_id, (0, None)) if kind is LineKind.UNREADABLE else (0, None)
+        )
+        return IndexedLine((packed >> 2) & 0x3F, packed >> 8, kind, line, problem)
 
     def read_line(self, entry: IndexedLine) -> bytes:
         """The raw result line an entry points at."""
@@ -98,29 +115,11 @@ class ResultIndex:
         for handle in self._handles.values():
             handle.close()
         self._handles.clear()
-        self._db.close()
+        self._where.clear()
+        self._unreadable.clear()
 
     def __enter__(self) -> ResultIndex:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
-
-    @staticmethod
-    def _rows(path: str, number: int, scan: FileScan) -> Iterator[tuple[str, int, int, str, int, str | None]]:
-        offset = 0
-        with open(path, "rb", buffering=READ_BUFFER) as stream:
-            for line_number, raw in enumerate(stream, start=1):
-                start, offset = offset, offset + len(raw)
-                if not raw.strip():
-                    continue
-                scan.lines += 1
-                result = read_result_line(raw)
-                if result.custom_id is None:
-                    scan.orphans += 1
-                    if len(scan.orphan_problems) < KEPT_PROBLEMS:
-                        scan.orphan_problems.append(f"line {line_number} {result.problem}")
-                    continue
-                yield result.custom_id, number, start, result.kind.value, line_number, result.problem

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 # Per-request HTTP statuses that say "try again later": timeouts, rate limits and server faults.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # The error code of lines without a response whose batch ran out of time before sending the request:
@@ -30,6 +32,14 @@ MISSING_RESULT = "missing_result"  # no result file has a line for it: counted m
 QUOTED_CHARS = 60
 
 _CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_ANY = msgspec.json.Decoder()
+
+
+class _IdOnly(msgspec.Struct):
+    custom_id: Any = None
+
+
+_ID_ONLY = msgspec.json.Decoder(_IdOnly)
 
 
 class LineKind(str, enum.Enum):
@@ -53,7 +63,7 @@ def read_result_line(raw: bytes) -> ResultLine:
     """Classify one raw line (with or without its newline) of an output or error file."""
     text = raw.strip()
     try:
-        record = json.loads(text)
+        record = decode_json(text)
     except ValueError as error:
         return ResultLine(_recover_custom_id(text), LineKind.UNREADABLE, problem=_unreadable(text, error))
     if not isinstance(record, dict):
@@ -62,6 +72,33 @@ def read_result_line(raw: bytes) -> ResultLine:
     if not isinstance(custom_id, str):
         return ResultLine(None, LineKind.UNREADABLE, problem=f"has no custom_id: {_quote(text)}")
     return ResultLine(custom_id, classify(record), record)
+
+
+def decode_json(raw: bytes) -> Any:
+    """One JSON value, as ``json.loads`` reads it, several times faster.
+
+    msgspec decodes it; what msgspec refuses (``NaN``, and anything that is not JSON) goes to
+    ``json.loads``, so every line gets the standard library's verdict, and its ``ValueError``.
+    """
+    try:
+        return _ANY.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return json.loads(raw)
+
+
+def custom_id_of(raw: bytes) -> Any:
+    """The ``custom_id`` of a JSON object line (None when the line is no JSON object or has none).
+
+    Only that field is built (msgspec skips the rest), so a request file is read at the speed of its bytes.
+    """
+    try:
+        return _ID_ONLY.decode(raw).custom_id
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            return None
+        return record.get("custom_id") if isinstance(record, dict) else None
 
 
 def classify(record: Mapping[str, Any]) -> LineKind:

@@ -18,17 +18,26 @@ from __future__ import annotations
 
 import array
 import base64
-import json
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from flytekitplugins.openai.core.errors import BatchResultError
 
 from .config import READ_BUFFER
-from .result_index import ResultIndex
-from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, error_of
+from .result_lines import (
+    MISSING_RESULT,
+    UNREADABLE_RESULT,
+    LineKind,
+    ResultLine,
+    decode_json,
+    error_of,
+    read_result_line,
+)
 
 if TYPE_CHECKING:
     from flytekit.types.structured import StructuredDataset
@@ -40,6 +49,7 @@ ROW_GROUP_ROWS = 10_000
 ROW_GROUP_BYTES = 32 << 20
 # flytekit's Parquet handlers read a directory of Parquet files; the table is its one file.
 TABLE_FILE = "00000"
+_ENCODER = msgspec.json.Encoder()
 
 COLUMNS = (
     "custom_id",
@@ -78,47 +88,114 @@ def write_results_table(
     error_path: str | None,
     directory: str,
     *,
-    workdir: str,
+    starts: Sequence[tuple[int, int]] = ((0, 0),),
     summary: SummaryBuilder | None = None,
     row_group_rows: int = ROW_GROUP_ROWS,
 ) -> ResultsTable:
     """Write the table of every request in ``inputs`` (the job's request files, in order) to ``directory``.
 
-    ``output_path`` and ``error_path`` are the job's final output and error files (`collect_round`'s, or
-    a single batch's). Each row is also given to ``summary`` when one is passed, so the totals of the
-    deck and the JSON summary come from the same single pass.
+    ``output_path`` and ``error_path`` are the job's final output and error files, as
+    `request_retry.collect_round` writes them: each round's lines in the order of the requests, after
+    the rounds before. ``starts`` holds where each round's lines begin in the two files
+    (`RoundReport.output_start`, `RoundReport.error_start`), so the files are read as sorted runs
+    merged along the requests: one pass, no index, whatever the size of the job. Each row is also given
+    to ``summary`` when one is passed, so the totals of the deck and the JSON summary come from the
+    same single pass.
     """
     import pyarrow as pa
+    import pyarrow.json as pa_json
     import pyarrow.parquet as pq
 
     schema = _schema(pa)
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     Path(directory).mkdir(parents=True, exist_ok=True)
-    index_path = Path(workdir) / ".results-table.sqlite"
-    index_path.unlink(missing_ok=True)
     rows = 0
-    try:
-        with (
-            ResultIndex(index_path) as index,
-            pq.ParquetWriter(str(Path(directory) / TABLE_FILE), schema) as writer,
-        ):
-            for path, label in ((output_path, "output file"), (error_path, "error file")):
-                if path:
-                    index.add_file(path, f"the {label}")
-            group = _RowGroup()
-            for request in _requests(inputs):
-                row = _row(request, index)
-                if summary is not None:
-                    summary.add(row)
-                group.add(row)
-                rows += 1
-                if group.rows >= row_group_rows or group.bytes >= ROW_GROUP_BYTES:
-                    writer.write_table(group.table(pa, schema))
-                    group = _RowGroup()
-            if group.rows or not rows:
-                writer.write_table(group.table(pa, schema))
-    finally:
-        index_path.unlink(missing_ok=True)
+    with ExitStack() as stack:
+        writer = stack.enter_context(pq.ParquetWriter(str(Path(directory) / TABLE_FILE), schema))
+        runs = [
+            stack.enter_context(_Run(path, label, start, end))
+            for path, label, bounds in (
+                (output_path, "the output file", [s[0] for s in starts]),
+                (error_path, "the error file", [s[1] for s in starts]),
+            )
+            if path
+            for start, end in zip(bounds, [*bounds[1:], None], strict=True)
+        ]
+        group = _RowGroup()
+        for request in _requests(inputs):
+            row = _row(request, next((run.take() for run in runs if run.head_id == request.custom_id), None))
+            if summary is not None:
+                summary.add(row)
+            group.add(row)
+            rows += 1
+            if group.rows >= row_group_rows or group.bytes >= ROW_GROUP_BYTES:
+                writer.write_table(group.table(pa, pa_json, options))
+                group = _RowGroup()
+        if group.rows or not rows:
+            writer.write_table(group.table(pa, pa_json, options))
+        for run in runs:
+            run.check_done()
     return ResultsTable(directory, rows)
+
+
+class _Run:
+    """One round's lines of a result file, read in order: the head line waits for its request."""
+
+    def __init__(self, path: str, label: str, start: int, end: int | None) -> None:
+        self._label = label
+        self._stream = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115
+        self._stream.seek(start)
+        self._left = end - start if end is not None else None
+        self._size = 0
+        self.head_id: str | None = None
+        self._head: ResultLine | None = None
+        self._advance()
+
+    def take(self) -> tuple[ResultLine, int]:
+        """The head line (with its size in bytes), and the next one becomes the head."""
+        assert self._head is not None
+        taken = self._head, self._size
+        self._advance()
+        return taken
+
+    def check_done(self) -> None:
+        if self._head is not None:
+            raise BatchResultError(
+                f"The results table was written, but {self._label} has a line for request {self.head_id!r} "
+                "out of the order of the job's requests (or for no request of the job): the file was "
+                "changed since the collect step wrote it"
+            )
+
+    def _advance(self) -> None:
+        self._head = self.head_id = None
+        while self._left is None or self._left > 0:
+            raw = self._stream.readline()
+            if not raw:
+                return
+            if self._left is not None:
+                self._left -= len(raw)
+            if not raw.isspace():
+                self._head, self._size = read_result_line(raw), len(raw)
+                self.head_id = self._head.custom_id
+                return
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stream.close()
+
+
+class _RequestBody(msgspec.Struct):
+    model: Any = None
+
+
+class _RequestLine(msgspec.Struct):
+    custom_id: Any = None
+    body: _RequestBody | None = None
+
+
+_REQUEST_LINE = msgspec.json.Decoder(_RequestLine)
 
 
 @dataclass(frozen=True)
@@ -131,45 +208,55 @@ def _requests(inputs: Sequence[str]) -> Iterator[_Request]:
     for path in inputs:
         with open(path, "rb", buffering=READ_BUFFER) as stream:
             for line_number, raw in enumerate(stream, start=1):
-                if not raw.strip():
+                if raw.isspace():
                     continue
-                try:
-                    request = json.loads(raw)
-                    custom_id = request["custom_id"]
-                    body = request.get("body")
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    custom_id = body = None
+                custom_id, model = _request_fields(raw)
                 if not isinstance(custom_id, str):
                     raise BatchResultError(
                         f"Line {line_number} of the request file {path} has no readable custom_id; the file "
                         "changed since it was validated and uploaded"
                     )
-                model = body.get("model") if isinstance(body, Mapping) else None
                 yield _Request(custom_id, model if isinstance(model, str) else None)
 
 
-def _row(request: _Request, index: ResultIndex) -> dict[str, Any]:
+def _request_fields(raw: bytes) -> tuple[Any, Any]:
+    """(custom_id, body's model) of a request line; only those are built (msgspec skips the rest)."""
+    try:
+        line = _REQUEST_LINE.decode(raw)
+        return line.custom_id, line.body.model if line.body else None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass  # a shape the typed decoder refuses (a body that is not an object): read as JSON
+    try:
+        record = decode_json(raw)
+    except ValueError:
+        return None, None
+    if not isinstance(record, Mapping):
+        return None, None
+    body = record.get("body")
+    return record.get("custom_id"), body.get("model") if isinstance(body, Mapping) else None
+
+
+def _row(request: _Request, found: tuple[ResultLine, int] | None) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row["custom_id"], row["model"] = request.custom_id, request.model
-    found = index.find(request.custom_id)
     if found is None:
         row.update(
             status="missing", error_code=MISSING_RESULT, error_message="no result file has a line for it"
         )
         return row
-    raw = index.read_line(found)
-    row["_bytes"] = len(raw)
-    if found.kind is LineKind.UNREADABLE:
+    line, size = found
+    row["_bytes"] = size
+    if line.record is None:
         row.update(
-            status="failed", error_code=UNREADABLE_RESULT, error_message=f"its result line {found.problem}"
+            status="failed", error_code=UNREADABLE_RESULT, error_message=f"its result line {line.problem}"
         )
         return row
-    record = json.loads(raw)
+    record = line.record
     attempts = record.get("attempts")
     row["attempts"] = attempts if isinstance(attempts, int) else None
     status, code, message = error_of(record)
     row["http_status"] = status
-    if found.kind is not LineKind.SUCCEEDED:
+    if line.kind is not LineKind.SUCCEEDED:
         missing = code == MISSING_RESULT
         row.update(status="missing" if missing else "failed", error_code=code, error_message=message)
         return row
@@ -240,19 +327,27 @@ def _int(value: Any) -> int | None:
 
 
 class _RowGroup:
+    """Rows as JSON lines, which pyarrow's JSON reader turns into columns in C++ (and, unlike building
+    arrays from Python lists, without importing pandas when it is installed)."""
+
     def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+        self._lines = bytearray()
         self.rows = 0
         self.bytes = 0
 
     def add(self, row: dict[str, Any]) -> None:
-        for name in COLUMNS:
-            self.columns[name].append(row[name])
+        _ENCODER.encode_into(row, self._lines, -1)
+        self._lines += b"\n"
         self.rows += 1
         self.bytes += row.get("_bytes", 0)
 
-    def table(self, pa: Any, schema: Any) -> Any:
-        return pa.Table.from_pydict(self.columns, schema=schema)
+    def table(self, pa: Any, pa_json: Any, options: Any) -> Any:
+        if not self.rows:
+            return pa.Table.from_batches([], schema=options.explicit_schema)
+        blocks = pa_json.ReadOptions(use_threads=False, block_size=max(len(self._lines), 1 << 20))
+        return pa_json.read_json(
+            pa.BufferReader(bytes(self._lines)), read_options=blocks, parse_options=options
+        )
 
 
 def _schema(pa: Any) -> Any:
