@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from .config import READ_BUFFER
-from .result_lines import LineKind, read_result_line
+from .result_lines import LineKind, judge_result_line
 
 # How many unreadable lines without a custom_id a scan keeps to quote; the rest are only counted.
 KEPT_PROBLEMS = 5
@@ -75,7 +75,7 @@ class ResultIndex:
                 if raw.isspace():
                     continue
                 scan.lines += 1
-                result = read_result_line(raw)
+                result = judge_result_line(raw)
                 custom_id = result.custom_id
                 if custom_id is None:
                     scan.orphans += 1

@@ -39,7 +39,25 @@ class _IdOnly(msgspec.Struct):
     custom_id: Any = None
 
 
+class _ErrorOnly(msgspec.Struct):
+    error: Any = None
+
+
+class _Response(msgspec.Struct):
+    status_code: Any = None
+    body: _ErrorOnly | None = None
+
+
+class _Verdict(msgspec.Struct):
+    """The fields of a result line that `classify` reads; msgspec skips the rest (the answer)."""
+
+    custom_id: Any = None
+    response: _Response | None = None
+    error: Any = None
+
+
 _ID_ONLY = msgspec.json.Decoder(_IdOnly)
+_VERDICT = msgspec.json.Decoder(_Verdict)
 
 
 class LineKind(str, enum.Enum):
@@ -72,6 +90,28 @@ def read_result_line(raw: bytes) -> ResultLine:
     if not isinstance(custom_id, str):
         return ResultLine(None, LineKind.UNREADABLE, problem=f"has no custom_id: {_quote(text)}")
     return ResultLine(custom_id, classify(record), record)
+
+
+def judge_result_line(raw: bytes) -> ResultLine:
+    """`read_result_line` without the record: custom_id and kind, building only what decides them.
+
+    A line the typed decoder refuses (not an object, a response or body that is not one, JSON only
+    the standard library accepts, no JSON at all) is read by `read_result_line`: same verdict.
+    """
+    try:
+        line = _VERDICT.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return read_result_line(raw)
+    if not isinstance(line.custom_id, str):
+        return read_result_line(raw)
+    response = line.response
+    record = {
+        "response": None
+        if response is None
+        else {"status_code": response.status_code, "body": response.body and {"error": response.body.error}},
+        "error": line.error,
+    }
+    return ResultLine(line.custom_id, classify(record))
 
 
 def decode_json(raw: bytes) -> Any:
@@ -118,16 +158,26 @@ def error_of(record: Mapping[str, Any]) -> tuple[int | None, str | None, str | N
 
     A failed request's error is either the line's ``error`` (no response: expired, cancelled) or the
     error body of its non-2xx ``response``; an error without a code (OpenAI leaves many 400s without
-    one) is named by its type, else by its HTTP status.
+    one) is named by its type, else by its HTTP status. Nested values are JSON objects, so plain
+    ``dict`` checks (no ABC lookups: this runs for every line of every result file).
     """
     response = record.get("response")
-    status = response.get("status_code") if isinstance(response, Mapping) else None
+    if type(response) is dict and record.get("error") is None:  # the common case first: an answer
+        status = response.get("status_code")
+        body = response.get("body")
+        if (
+            type(status) is int
+            and 200 <= status < 300
+            and not (type(body) is dict and type(body.get("error")) is dict)
+        ):
+            return status, None, None
+    status = response.get("status_code") if isinstance(response, dict) else None
     status = status if isinstance(status, int) and not isinstance(status, bool) else None
     error = record.get("error")
-    if not isinstance(error, Mapping):
-        body = response.get("body") if isinstance(response, Mapping) else None
-        error = body.get("error") if isinstance(body, Mapping) else None
-        if not isinstance(error, Mapping):
+    if not isinstance(error, dict):
+        body = response.get("body") if isinstance(response, dict) else None
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
             if status is not None and 200 <= status < 300 and record.get("error") is None:
                 return status, None, None
             return status, f"http_{status}" if status else "unknown_error", "no error details given"

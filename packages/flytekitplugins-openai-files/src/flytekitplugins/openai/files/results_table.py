@@ -44,9 +44,9 @@ if TYPE_CHECKING:
 
     from .summary import SummaryBuilder
 
-ROW_GROUP_ROWS = 10_000
-# A row group is also closed once its answers took this many bytes as JSON (embeddings are large).
-ROW_GROUP_BYTES = 32 << 20
+ROW_GROUP_ROWS = 4096
+# A row group is also closed once its rows took this many bytes as JSON (embeddings are large).
+ROW_GROUP_BYTES = 8 << 20
 # flytekit's Parquet handlers read a directory of Parquet files; the table is its one file.
 TABLE_FILE = "00000"
 _ENCODER = msgspec.json.Encoder()
@@ -107,11 +107,14 @@ def write_results_table(
     import pyarrow.parquet as pq
 
     schema = _schema(pa)
-    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    # The C library's allocator gives a row group's buffers back when it is written; pyarrow's
+    # default pool would keep them (tens of MB).
+    pool = pa.system_memory_pool()
     Path(directory).mkdir(parents=True, exist_ok=True)
     rows = 0
     with ExitStack() as stack:
-        writer = stack.enter_context(pq.ParquetWriter(str(Path(directory) / TABLE_FILE), schema))
+        path = str(Path(directory) / TABLE_FILE)
+        writer = stack.enter_context(pq.ParquetWriter(path, schema, memory_pool=pool))
         runs = [
             stack.enter_context(_Run(path, label, start, end))
             for path, label, bounds in (
@@ -121,7 +124,7 @@ def write_results_table(
             if path
             for start, end in zip(bounds, [*bounds[1:], None], strict=True)
         ]
-        group = _RowGroup()
+        group = _RowGroup(pa, pa_json, schema, pool)
         for request in _requests(inputs):
             row = _row(request, next((run.take() for run in runs if run.head_id == request.custom_id), None))
             if summary is not None:
@@ -129,10 +132,10 @@ def write_results_table(
             group.add(row)
             rows += 1
             if group.rows >= row_group_rows or group.bytes >= ROW_GROUP_BYTES:
-                writer.write_table(group.table(pa, pa_json, options))
-                group = _RowGroup()
+                writer.write_table(group.table())
+                group = _RowGroup(pa, pa_json, schema, pool)
         if group.rows or not rows:
-            writer.write_table(group.table(pa, pa_json, options))
+            writer.write_table(group.table())
         for run in runs:
             run.check_done()
     return ResultsTable(directory, rows)
@@ -146,15 +149,14 @@ class _Run:
         self._stream = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115
         self._stream.seek(start)
         self._left = end - start if end is not None else None
-        self._size = 0
         self.head_id: str | None = None
         self._head: ResultLine | None = None
         self._advance()
 
-    def take(self) -> tuple[ResultLine, int]:
-        """The head line (with its size in bytes), and the next one becomes the head."""
+    def take(self) -> ResultLine:
+        """The head line; the next one becomes the head."""
         assert self._head is not None
-        taken = self._head, self._size
+        taken = self._head
         self._advance()
         return taken
 
@@ -175,7 +177,7 @@ class _Run:
             if self._left is not None:
                 self._left -= len(raw)
             if not raw.isspace():
-                self._head, self._size = read_result_line(raw), len(raw)
+                self._head = read_result_line(raw)
                 self.head_id = self._head.custom_id
                 return
 
@@ -230,22 +232,20 @@ def _request_fields(raw: bytes) -> tuple[Any, Any]:
         record = decode_json(raw)
     except ValueError:
         return None, None
-    if not isinstance(record, Mapping):
+    if not isinstance(record, dict):
         return None, None
     body = record.get("body")
-    return record.get("custom_id"), body.get("model") if isinstance(body, Mapping) else None
+    return record.get("custom_id"), body.get("model") if isinstance(body, dict) else None
 
 
-def _row(request: _Request, found: tuple[ResultLine, int] | None) -> dict[str, Any]:
+def _row(request: _Request, line: ResultLine | None) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row["custom_id"], row["model"] = request.custom_id, request.model
-    if found is None:
+    if line is None:
         row.update(
             status="missing", error_code=MISSING_RESULT, error_message="no result file has a line for it"
         )
         return row
-    line, size = found
-    row["_bytes"] = size
     if line.record is None:
         row.update(
             status="failed", error_code=UNREADABLE_RESULT, error_message=f"its result line {line.problem}"
@@ -262,7 +262,7 @@ def _row(request: _Request, found: tuple[ResultLine, int] | None) -> dict[str, A
         return row
     row["status"] = "succeeded"
     body = record["response"].get("body")
-    if isinstance(body, Mapping):
+    if isinstance(body, dict):
         row.update(_answer(body))
     return row
 
@@ -273,27 +273,27 @@ def _answer(body: Mapping[str, Any]) -> dict[str, Any]:
     choices = body.get("choices")
     data = body.get("data")
     if isinstance(choices, list) and choices:  # chat completions, completions
-        first = choices[0] if isinstance(choices[0], Mapping) else {}
+        first = choices[0] if isinstance(choices[0], dict) else {}
         message = first.get("message")
-        text = message.get("content") if isinstance(message, Mapping) else first.get("text")
+        text = message.get("content") if isinstance(message, dict) else first.get("text")
         found.update(text=_str(text), finish_reason=_str(first.get("finish_reason")), outputs=len(choices))
     elif isinstance(data, list) and data:  # embeddings
-        first = data[0] if isinstance(data[0], Mapping) else {}
+        first = data[0] if isinstance(data[0], dict) else {}
         found.update(embedding=_vector(first.get("embedding")), outputs=len(data))
     elif body.get("object") == "response":  # responses
         messages = [
             item
             for item in body.get("output") or []
-            if isinstance(item, Mapping) and item.get("type") == "message"
+            if isinstance(item, dict) and item.get("type") == "message"
         ]
         texts = [
             part.get("text")
             for item in messages
             for part in item.get("content") or []
-            if isinstance(part, Mapping) and part.get("type") == "output_text"
+            if isinstance(part, dict) and part.get("type") == "output_text"
         ]
         details = body.get("incomplete_details")
-        reason = details.get("reason") if isinstance(details, Mapping) else None
+        reason = details.get("reason") if isinstance(details, dict) else None
         found.update(
             text="".join(t for t in texts if isinstance(t, str)) if texts else None,
             finish_reason=_str(reason or body.get("status")),
@@ -302,7 +302,7 @@ def _answer(body: Mapping[str, Any]) -> dict[str, Any]:
     elif isinstance(body.get("results"), list):  # moderations
         found["outputs"] = len(body["results"])
     usage = body.get("usage")
-    if isinstance(usage, Mapping):
+    if isinstance(usage, dict):
         found["prompt_tokens"] = _int(usage.get("prompt_tokens", usage.get("input_tokens")))
         found["completion_tokens"] = _int(usage.get("completion_tokens", usage.get("output_tokens")))
     return found
@@ -330,23 +330,31 @@ class _RowGroup:
     """Rows as JSON lines, which pyarrow's JSON reader turns into columns in C++ (and, unlike building
     arrays from Python lists, without importing pandas when it is installed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pa: Any, pa_json: Any, schema: Any, pool: Any) -> None:
+        self._pa, self._pa_json, self._schema, self._pool = pa, pa_json, schema, pool
         self._lines = bytearray()
         self.rows = 0
-        self.bytes = 0
+
+    @property
+    def bytes(self) -> int:
+        return len(self._lines)
 
     def add(self, row: dict[str, Any]) -> None:
         _ENCODER.encode_into(row, self._lines, -1)
         self._lines += b"\n"
         self.rows += 1
-        self.bytes += row.get("_bytes", 0)
 
-    def table(self, pa: Any, pa_json: Any, options: Any) -> Any:
+    def table(self) -> Any:
+        pa, pa_json = self._pa, self._pa_json
         if not self.rows:
-            return pa.Table.from_batches([], schema=options.explicit_schema)
-        blocks = pa_json.ReadOptions(use_threads=False, block_size=max(len(self._lines), 1 << 20))
+            return pa.Table.from_batches([], schema=self._schema)
         return pa_json.read_json(
-            pa.BufferReader(bytes(self._lines)), read_options=blocks, parse_options=options
+            pa.BufferReader(bytes(self._lines)),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=max(len(self._lines), 1 << 20)),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=self._schema, unexpected_field_behavior="error"
+            ),
+            memory_pool=self._pool,
         )
 
 

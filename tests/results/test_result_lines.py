@@ -1,0 +1,70 @@
+"""The fast readers of result lines (msgspec, only the fields that decide) give the standard library's verdicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from flytekitplugins.openai.files.result_lines import (
+    LineKind,
+    custom_id_of,
+    decode_json,
+    error_of,
+    judge_result_line,
+    read_result_line,
+)
+
+LINES = [
+    b'{"custom_id":"a","response":{"status_code":200,"body":{"x":1}},"error":null}\n',
+    b'{"custom_id":"a","response":{"status_code":200,"body":{"error":{"code":"x"}}},"error":null}',
+    b'{"custom_id":"a","response":{"status_code":429,"body":{"error":{"code":"rate"}}},"error":null}',
+    b'{"custom_id":"a","response":{"status_code":400,"body":"oops"},"error":null}',
+    b'{"custom_id":"a","response":null,"error":{"code":"batch_expired","message":"m"}}',
+    b'{"custom_id":"a","response":null,"error":{"code":"other"}}',
+    b'{"custom_id":"a","response":{"status_code":true},"error":null}',
+    b'{"custom_id":"a","response":{"status_code":200.0},"error":null}',
+    b'{"custom_id":"a","response":{"status_code":503},"error":"str"}',
+    b'{"custom_id":"a","response":{"status_code":200},"error":"str"}',
+    b'{"custom_id":"a","response":"x"}',
+    b'{"custom_id":5}',
+    b'{"custom_id":"a","response":{"status_code":200},"x":NaN}',
+    b'{"custom_id":"a","resp',
+    b"[1,2]",
+    b"<html>",
+    b'{"custom_id":"\xff"}',
+    b'{"custom_id":"a","response":{"status_code":200,"body":{"error":null}}}',
+    b'{"custom_id":"a","response":{"status_code":500,"body":null}}',
+    b'{"custom_id":"a"}',
+]
+
+
+@pytest.mark.parametrize("raw", LINES)
+def test_judging_a_line_agrees_with_reading_it_whole(raw: bytes) -> None:
+    judged, read = judge_result_line(raw), read_result_line(raw)
+    assert (judged.custom_id, judged.kind, judged.problem) == (read.custom_id, read.kind, read.problem)
+
+
+def test_answers_and_failures_are_told_apart() -> None:
+    kinds = [read_result_line(raw).kind for raw in LINES[:6]]
+    assert kinds == [
+        LineKind.SUCCEEDED,
+        LineKind.PERMANENT,  # a 200 whose body carries an error
+        LineKind.TRANSIENT,
+        LineKind.PERMANENT,
+        LineKind.TRANSIENT,  # batch_expired
+        LineKind.PERMANENT,
+    ]
+    record = decode_json(LINES[1])
+    assert error_of(record) == (200, "x", "no error details given")
+
+
+def test_json_only_the_standard_library_reads_is_still_read() -> None:
+    assert decode_json(b'{"a": NaN}')["a"] != decode_json(b'{"a": NaN}')["a"]  # NaN, as json.loads gives it
+    with pytest.raises(ValueError, match="Expecting value"):
+        decode_json(b"<html>")
+    assert custom_id_of(b'{"custom_id": "x", "v": NaN}') == "x"
+    assert [custom_id_of(raw) for raw in (b"[1]", b"nope", b'{"custom_id": 3}', b"{}")] == [
+        None,
+        None,
+        3,
+        None,
+    ]
