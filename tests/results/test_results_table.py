@@ -15,6 +15,7 @@ from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
 from flytekit.types.file import JSONLFile
 
+from flytekitplugins.openai.core.errors import BatchResultError
 from flytekitplugins.openai.files import BatchResult
 from flytekitplugins.openai.files.job_results import summarize_job
 from flytekitplugins.openai.files.results_table import COLUMNS, write_results_table
@@ -183,3 +184,16 @@ def test_a_request_in_no_file_is_missing(tmp_path: Path) -> None:
     df = pd.read_parquet(table.directory)
     assert list(df.status) == ["missing", "missing"]
     assert list(df.error_code) == ["missing_result", "missing_result"]
+
+
+def test_result_files_out_of_request_order_are_refused(
+    emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    """The table merges each round's lines along the requests; a file changed since then is an error, not rows."""
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ["a", "b", "c"]))
+    ran = run_job(openai_client, [part], tmp_path)
+    assert ran.output is not None
+    first, second, third = ran.output.read_bytes().splitlines(keepends=True)
+    ran.output.write_bytes(second + first + third)
+    with pytest.raises(BatchResultError, match="has a line for request 'a' out of the order"):
+        write_results_table([str(part)], str(ran.output), None, str(tmp_path / "t"), starts=ran.starts)
