@@ -84,6 +84,12 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
         run1.output("output", MAYBE_FILE).download()
     )
 
+    # What round 2 carries of the requests for the table: each one's custom_id and model, not the request.
+    model = request(0)["body"]["model"]
+    assert lines(rerun.output("requests", MAYBE_FILE).download()) == [
+        {"custom_id": i, "body": {"model": model}} for i in ids
+    ]
+
     second = run_uploaded(openai_client, retry_part)
     round2 = collect(2)
     template2 = serialize(round2)

@@ -13,8 +13,9 @@ step (`run_round`):
 4. deletes the round's input files on the server (``delete_input_files``) once the retry parts are up,
    and the result files it downloaded (``delete_result_files``).
 
-What the next round needs travels as task outputs: the files so far (a `BatchResult`), the original
-requests in input order (the table's row order, a JSONL file, only while rounds remain) and the
+What the next round needs travels as task outputs: the files so far (a `BatchResult`), the
+requests' keys in input order (the table's row order: each request's custom_id and model, written by
+round 1 as it sorts, `request_keys`; only with a results table, and only while rounds remain) and the
 ``history`` (JSON: each round's batches for the deck's timelines, where each round's lines begin in
 the output and error files for the results table, and whether the job is done). A
 round after the final one passes the final result on unchanged and finishes at once, as does its job
@@ -38,7 +39,6 @@ from flytekitplugins.openai.core.batch_api import PARTIAL_STATUSES
 from flytekitplugins.openai.core.errors import BatchResultError, TransferError
 from flytekitplugins.openai.core.words import counted, warn
 
-from .config import READ_BUFFER
 from .deck import publish_deck, render_deck
 from .download import batch_label, download_file
 from .job_results import summarize_job
@@ -50,7 +50,7 @@ from .upload import delete_files, upload_parts
 
 OUTPUT_NAME = "job-output.jsonl"
 ERROR_NAME = "job-errors.jsonl"
-REQUESTS_NAME = "job-requests.jsonl"
+KEYS_NAME = "job-request-keys.jsonl"
 DECK_FILE = "deck.html"
 SUMMARY_PREFIX = "OpenAI batch job summary: "
 # Parts whose files download at once (in a round, and ahead of the part being counted in `collect`).
@@ -85,7 +85,7 @@ def run_round(
     attempt = settings.attempt
     directory = workdir / f"round{attempt}"
     directory.mkdir(parents=True, exist_ok=True)
-    if attempt > 1 and requests is None:
+    if attempt > 1 and requests is None and settings.results_table:
         raise BatchResultError(
             f"Round {attempt} of the collect step did not get the job's requests from round 1"
         )
@@ -93,6 +93,8 @@ def run_round(
     retry_parts: list[str] = []
     try:
         retry_path = directory / f"{retry_stem(batches)}.jsonl"
+        # Round 1 keeps each request's custom_id and model for the table (read while sorting).
+        keys_path = directory / KEYS_NAME if settings.results_table and requests is None else None
         report = collect_round(
             parts,
             attempt=attempt,
@@ -102,6 +104,7 @@ def run_round(
             retry_path=str(retry_path),
             previous_output=previous.output_file.download() if previous and previous.output_file else None,
             previous_errors=previous.error_file.download() if previous and previous.error_file else None,
+            keys_path=str(keys_path) if keys_path else None,
         )
         _report(report, parts, settings)
         if report.retried:
@@ -118,13 +121,11 @@ def run_round(
         rounds = [*past["rounds"], [dict(b) for b in batches]]
         starts = [*past["starts"], [report.output_start, report.error_start]]
         result = _result(directory)
-        carried = None if done else requests
-        if done and settings.results_table:
-            # The table's rows follow the original requests: round 1's parts, carried from then on.
-            originals = [p.input_path for p in parts] if requests is None else [requests.download()]
-            result = _final(settings, result, originals, directory, rounds, starts)
-        elif not done and attempt == 1:
-            carried = JSONLFile(_join([p.input_path for p in parts], directory))
+        # The table's rows follow the original requests: round 1's keys, carried from then on.
+        keys = str(keys_path) if keys_path else requests.download() if requests else None
+        carried = None if done or keys is None else JSONLFile(keys)
+        if done and keys is not None:
+            result = _final(settings, result, keys, directory, rounds, starts)
     except BaseException:
         # The next round will not run: its parts would be left on the server.
         delete_files(client, retry_parts, api_key=api_key)
@@ -252,14 +253,14 @@ def _result(directory: Path) -> BatchResult:
 def _final(
     settings: CollectSettings,
     result: BatchResult,
-    originals: list[str],
+    keys: str,
     directory: Path,
     rounds: list[list[dict[str, Any]]],
     starts: list[list[int]],
 ) -> BatchResult:
     """The final round's results table, the summary in the log and the deck."""
     results = summarize_job(
-        originals,
+        [keys],
         result.output_file.path if result.output_file else None,
         result.error_file.path if result.error_file else None,
         table_directory=str(directory / "table"),
@@ -279,17 +280,6 @@ def _final(
     return BatchResult(
         output_file=result.output_file, error_file=result.error_file, table=results.table.dataset()
     )
-
-
-def _join(paths: Sequence[str], directory: Path) -> str:
-    """The round's request files as one file, in part order (the table's row order)."""
-    joined = directory / REQUESTS_NAME
-    with open(joined, "wb") as sink:
-        for path in paths:
-            with open(path, "rb", buffering=READ_BUFFER) as source:
-                for raw in source:
-                    sink.write(raw if raw.endswith(b"\n") else raw + b"\n")
-    return str(joined)
 
 
 def _delete_server_files(

@@ -23,17 +23,18 @@ offset per line, the lines stay in their files) and every file is streamed.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
 from flytekitplugins.openai.core.batch_api import batch_error_text
-from flytekitplugins.openai.core.errors import BatchResultError
 from flytekitplugins.openai.core.words import counted
 
 from .config import READ_BUFFER
+from .request_keys import key_line, read_requests
 from .result_index import FileScan, IndexedLine, ResultIndex
-from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, custom_id_of, error_line, with_attempts
+from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, error_line, with_attempts
 
 # How often a request is sent before its failure is final, unless told; 1 turns retries off.
 DEFAULT_MAX_REQUEST_ATTEMPTS = 3
@@ -127,12 +128,15 @@ def collect_round(
     retry_path: str,
     previous_output: str | None = None,
     previous_errors: str | None = None,
+    keys_path: str | None = None,
 ) -> RoundReport:
     """Sort round ``attempt``'s results (see the module's docstring) into the three files named.
 
     ``previous_output`` / ``previous_errors`` are the files the round before wrote (None in round 1);
     they are copied first, so each round's files hold everything decided so far. The retry file is
     written (maybe empty) in every round; it is empty when ``attempt`` is ``max_request_attempts``.
+    With ``keys_path``, every request's custom_id and model are written there too, in order
+    (`request_keys.key_line`): what the results table needs of the requests.
     """
     if max_request_attempts < 1:
         raise ValueError(f"max_request_attempts must be at least 1, got {max_request_attempts}")
@@ -142,17 +146,19 @@ def collect_round(
         )
     retry_left = attempt < max_request_attempts
     counts: list[PartCounts] = []
-    with (
-        open(output_path, "wb") as output,
-        open(error_path, "wb") as errors,
-        open(retry_path, "wb") as retry,
-    ):
+    with ExitStack() as files:
+        output, errors, retry = (
+            files.enter_context(open(path, "wb")) for path in (output_path, error_path, retry_path)
+        )
+        keys = files.enter_context(open(keys_path, "wb")) if keys_path else None
         _copy(previous_output, output)
         _copy(previous_errors, errors)
         starts = (output.tell(), errors.tell())
         for number, part in enumerate(parts, start=1):
             with ResultIndex() as index:
-                counts.append(_sort_part(number, part, index, attempt, retry_left, output, errors, retry))
+                counts.append(
+                    _sort_part(number, part, index, attempt, retry_left, output, errors, retry, keys)
+                )
     return RoundReport(attempt, counts, *starts)
 
 
@@ -165,6 +171,7 @@ def _sort_part(
     output: IO[bytes],
     errors: IO[bytes],
     retry: IO[bytes],
+    keys: IO[bytes] | None,
 ) -> PartCounts:
     batch_id = str(part.batch.get("id") or f"of part {number}")
     status = str(part.batch.get("status") or "unknown")
@@ -175,7 +182,9 @@ def _sort_part(
         if path
     ]
     unanswered = _Unanswered(part.batch, batch_id, status, scans)
-    for raw, custom_id in _requests(part.input_path):
+    for raw, custom_id, model in read_requests(part.input_path):
+        if keys is not None:
+            keys.write(key_line(custom_id, model))
         tally.requests += 1
         found = index.find(custom_id)
         if found is not None and found.kind is LineKind.SUCCEEDED:
@@ -228,21 +237,6 @@ class _Unanswered:
 def _unreadable_reason(found: IndexedLine, scans: list[FileScan]) -> str:
     label = scans[found.file].label if found.file < len(scans) else "a result file"
     return f"the result line of this request (line {found.line} of {label}) {found.problem}"
-
-
-def _requests(path: str) -> Iterator[tuple[bytes, str]]:
-    """(raw line, custom_id) of each request of a part's input file, in order."""
-    with open(path, "rb", buffering=READ_BUFFER) as stream:
-        for line_number, raw in enumerate(stream, start=1):
-            if not raw.strip():
-                continue
-            custom_id = custom_id_of(raw)
-            if not isinstance(custom_id, str):
-                raise BatchResultError(
-                    f"Line {line_number} of the request file {path} has no readable custom_id; the file "
-                    "changed since it was validated and uploaded"
-                )
-            yield raw, custom_id
 
 
 def _copy(source: str | None, sink: IO[bytes]) -> None:

@@ -29,15 +29,8 @@ import msgspec
 from flytekitplugins.openai.core.errors import BatchResultError
 
 from .config import READ_BUFFER
-from .result_lines import (
-    MISSING_RESULT,
-    UNREADABLE_RESULT,
-    LineKind,
-    ResultLine,
-    decode_json,
-    error_of,
-    read_result_line,
-)
+from .request_keys import read_requests
+from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, ResultLine, error_of, read_result_line
 
 if TYPE_CHECKING:
     from flytekit.types.structured import StructuredDataset
@@ -188,18 +181,6 @@ class _Run:
         self._stream.close()
 
 
-class _RequestBody(msgspec.Struct):
-    model: Any = None
-
-
-class _RequestLine(msgspec.Struct):
-    custom_id: Any = None
-    body: _RequestBody | None = None
-
-
-_REQUEST_LINE = msgspec.json.Decoder(_RequestLine)
-
-
 @dataclass(frozen=True)
 class _Request:
     custom_id: str
@@ -208,34 +189,8 @@ class _Request:
 
 def _requests(inputs: Sequence[str]) -> Iterator[_Request]:
     for path in inputs:
-        with open(path, "rb", buffering=READ_BUFFER) as stream:
-            for line_number, raw in enumerate(stream, start=1):
-                if raw.isspace():
-                    continue
-                custom_id, model = _request_fields(raw)
-                if not isinstance(custom_id, str):
-                    raise BatchResultError(
-                        f"Line {line_number} of the request file {path} has no readable custom_id; the file "
-                        "changed since it was validated and uploaded"
-                    )
-                yield _Request(custom_id, model if isinstance(model, str) else None)
-
-
-def _request_fields(raw: bytes) -> tuple[Any, Any]:
-    """(custom_id, body's model) of a request line; only those are built (msgspec skips the rest)."""
-    try:
-        line = _REQUEST_LINE.decode(raw)
-        return line.custom_id, line.body.model if line.body else None
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        pass  # a shape the typed decoder refuses (a body that is not an object): read as JSON
-    try:
-        record = decode_json(raw)
-    except ValueError:
-        return None, None
-    if not isinstance(record, dict):
-        return None, None
-    body = record.get("body")
-    return record.get("custom_id"), body.get("model") if isinstance(body, dict) else None
+        for _, custom_id, model in read_requests(path):
+            yield _Request(custom_id, model)
 
 
 def _row(request: _Request, line: ResultLine | None) -> dict[str, Any]:

@@ -1,0 +1,75 @@
+"""What a job's later steps need of its requests: each one's custom_id and model, in input order.
+
+`read_requests` reads them from request files (msgspec builds only those two fields and skips the
+rest). Round 1's collect step writes them as it sorts the results, one `key_line` per request, shaped
+like a request (``{"custom_id": ..., "body": {"model": ...}}``) so `read_requests` reads that file
+too; the later rounds carry it to the results table instead of the requests themselves (a few MB
+where the requests are up to 200 MB a part).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from flytekitplugins.openai.core.errors import BatchResultError
+
+from .config import READ_BUFFER
+from .result_lines import decode_json
+
+
+class _Body(msgspec.Struct):
+    model: Any = None
+
+
+class _Request(msgspec.Struct):
+    custom_id: Any = None
+    body: _Body | None = None
+
+
+_REQUEST = msgspec.json.Decoder(_Request)
+_ENCODER = msgspec.json.Encoder()
+
+
+def read_requests(path: str) -> Iterator[tuple[bytes, str, str | None]]:
+    """(raw line, custom_id, model) of each request of a request file (or a file of `key_line` s), in order.
+
+    A line without a readable custom_id is an error: the file was validated before it was uploaded.
+    """
+    with open(path, "rb", buffering=READ_BUFFER) as stream:
+        for line_number, raw in enumerate(stream, start=1):
+            if raw.isspace():
+                continue
+            custom_id, model = _fields(raw)
+            if not isinstance(custom_id, str):
+                raise BatchResultError(
+                    f"Line {line_number} of the request file {path} has no readable custom_id; the file "
+                    "changed since it was validated and uploaded"
+                )
+            yield raw, custom_id, model if isinstance(model, str) else None
+
+
+def key_line(custom_id: str, model: str | None) -> bytes:
+    """A request's key as a line `read_requests` reads back."""
+    key: dict[str, Any] = {"custom_id": custom_id}
+    if model is not None:
+        key["body"] = {"model": model}
+    return _ENCODER.encode(key) + b"\n"
+
+
+def _fields(raw: bytes) -> tuple[Any, Any]:
+    try:
+        request = _REQUEST.decode(raw)
+        return request.custom_id, request.body.model if request.body else None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass  # a shape the typed decoder refuses (a body that is not an object): read as JSON
+    try:
+        record = decode_json(raw)
+    except ValueError:
+        return None, None
+    if not isinstance(record, dict):
+        return None, None
+    body = record.get("body")
+    return record.get("custom_id"), body.get("model") if isinstance(body, dict) else None
