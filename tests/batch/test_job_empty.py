@@ -11,7 +11,7 @@ from openai_batch_emulator import Emulator
 
 @pytest.mark.usefixtures("connector_key")
 def test_an_empty_job_succeeds_without_calling_the_api(
-    emulator: Emulator, openai_client: openai.OpenAI
+    emulator: Emulator, openai_client: openai.OpenAI, capfd: pytest.CaptureFixture[str]
 ) -> None:
     # Nothing listens on port 9 (discard): any call the job made would fail, not succeed.
     task = BatchJobTask(name="empty-job", config={}, base_url="http://127.0.0.1:9/v1")
@@ -20,3 +20,5 @@ def test_an_empty_job_succeeds_without_calling_the_api(
     assert result["parts"] == 0
     assert result["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
     assert openai_client.batches.list().data == []
+    # The local run asks at once (no first wait: `done_at_create`) and says what happened.
+    assert "empty-job: nothing to send again, no requests, 0s" in capfd.readouterr().err

@@ -27,6 +27,11 @@ class BatchJobMetadata(ResourceMeta):
     created_at: float
     settings: JobTaskSettings
 
+    @property
+    def done_at_create(self) -> bool:
+        """A job without parts (a retry round with nothing to send again) has finished when created."""
+        return not self.input_file_ids
+
     def encode(self) -> bytes:
         return json.dumps(
             {

@@ -43,9 +43,13 @@ async def poll_until_done(
     """
     start = time.monotonic()
     line = ProgressLine(name)
+    # A job with nothing to run (`BatchJobMetadata.done_at_create`) is asked at once, not after a wait.
+    wait = not getattr(resource_meta, "done_at_create", False)
     try:
         while True:
-            await _sleep(poll_delay(time.monotonic() - start), interrupted)
+            if wait:
+                await _sleep(poll_delay(time.monotonic() - start), interrupted)
+            wait = True
             resource: Resource = await mirror_async_methods(connector.get, resource_meta=resource_meta)
             if interrupted():
                 sys.exit(1)
