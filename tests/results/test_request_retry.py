@@ -209,3 +209,30 @@ def test_a_changed_request_file_is_named(tmp_path: Path) -> None:
     }
     with pytest.raises(Exception, match=r"Line 2 of the request file .*part.jsonl has no readable custom_id"):
         collect_round([RoundPart(str(part), {"id": "batch_x", "status": "completed"})], attempt=1, **kwargs)
+
+
+def test_a_repeated_answer_does_not_hide_a_request_no_file_answers(tmp_path: Path) -> None:
+    """Three result lines for three requests, but one request answered twice and one not at all."""
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ["a", "b", "c"]))
+    answer = {"status_code": 200, "request_id": "r", "body": {"choices": []}}
+    output = write_jsonl(
+        tmp_path / "output.jsonl",
+        ({"id": f"l{n}", "custom_id": c, "response": answer, "error": None} for n, c in enumerate("aab")),
+    )
+    out, err, retry = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl"))
+    batch = {
+        "id": "batch_x",
+        "status": "completed",
+        "request_counts": {"total": 3, "completed": 3, "failed": 0},
+    }
+    report = collect_round(
+        [RoundPart(str(part), batch, str(output))],
+        attempt=3,
+        output_path=str(out),
+        error_path=str(err),
+        retry_path=str(retry),
+    )
+    assert (report.succeeded, report.failed, report.missing) == (2, 1, 1)
+    assert _ids(read_jsonl(out)) == ["a", "b"]
+    [missing] = read_jsonl(err)
+    assert (missing["custom_id"], missing["error"]["code"]) == ("c", "missing_result")
