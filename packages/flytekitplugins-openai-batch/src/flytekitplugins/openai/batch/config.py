@@ -41,9 +41,15 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "api-key"})
 EXECUTION_METADATA_KEY = "flyte_task_execution"
 
 
-def is_http_url(value: object) -> bool:
-    """Whether a task's `base_url` can name an API at all (checked where the task is defined)."""
-    return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
+def check_base_url(base_url: object, task: str, error: type[Exception] = BatchConfigError) -> None:
+    """A task's `base_url`, when given, must name an http(s) API: checked where the task is defined.
+
+    ``task`` names the task in the message (e.g. "BatchJobTask 'x'"); ``error`` is the task's error type.
+    """
+    if base_url is not None and not (
+        isinstance(base_url, str) and urlsplit(base_url).scheme in ("http", "https")
+    ):
+        raise error(f"base_url of {task} must be an http(s) URL, got {base_url!r}.")
 
 
 @dataclass(frozen=True)

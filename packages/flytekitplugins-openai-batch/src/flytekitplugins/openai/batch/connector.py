@@ -4,15 +4,12 @@ FlytePropeller calls CreateTask once per task execution, then GetTask until a te
 DeleteTask on abort. Each call here is short and bounded in time, because propeller gives each a
 deadline of a few seconds and fails the task after a handful of failed calls.
 
-`create`, `get` and `delete` are coroutines, as upstream's connector had them (code that awaits them
-keeps working), and run the blocking SDK calls in a worker thread so the service's event loop stays
-free. `cancel` is the same cancellation as a plain function: the local executor's Ctrl-C handler runs
-where no event loop can be started.
+`create`, `get` and `delete` are coroutines, as upstream's connector had them, running the blocking
+calls here in a worker thread (`threaded.ThreadedConnector`, shared with the job connector).
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -41,10 +38,9 @@ from flytekitplugins.openai.core.retry import (
     is_transient,
 )
 
-from ._compat import AsyncConnectorBase, Resource, register_once
+from ._compat import Resource, register_once
 from .batches import (
     Cancelled,
-    FaultGrace,
     api_error,
     cancel_batch,
     client_for,
@@ -57,6 +53,7 @@ from .config import EXECUTION_METADATA_KEY, TASK_TYPE, BatchConfig
 from .resource_meta import BatchEndpointMetadata
 from .settings import BatchTaskSettings
 from .status import batch_phase, custom_info
+from .threaded import ThreadedConnector
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -68,39 +65,13 @@ LOOKBACK_S = 3 * 3600.0
 MAX_LIST_PAGES = 5
 
 
-class BatchEndpointConnector(AsyncConnectorBase):
+class BatchEndpointConnector(ThreadedConnector[BatchEndpointMetadata]):
     """Runs BatchEndpointTask on OpenAI's Batch API (or a compatible server)."""
 
     name = "OpenAI Batch Endpoint Connector"
 
     def __init__(self, fault_grace_s: float = POLL_FAULT_GRACE_S) -> None:
-        super().__init__(task_type_name=TASK_TYPE, metadata_type=BatchEndpointMetadata)
-        self.grace = FaultGrace(fault_grace_s)
-        # Striped locks: two CreateTask calls for one execution in this process run one after the
-        # other, so the second finds the first's batch instead of racing it.
-        self._create_locks = [threading.Lock() for _ in range(64)]
-
-    async def create(
-        self,
-        task_template: TaskTemplate,
-        inputs: LiteralMap | None = None,
-        output_prefix: str | None = None,
-        task_execution_metadata: TaskExecutionMetadata | None = None,
-        **kwargs: Any,
-    ) -> BatchEndpointMetadata:
-        """Create the task's batch (or find the one a repeated call already created).
-
-        `inputs` comes second, as in upstream's connector; flytekit itself passes every argument by name.
-        """
-        return await asyncio.to_thread(self._create, task_template, inputs, task_execution_metadata)
-
-    async def get(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> Resource:
-        """The batch's phase; on success the output `result` (the batch as a dict) as literals."""
-        return await asyncio.to_thread(self._get, resource_meta)
-
-    async def delete(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> None:
-        """Cancel the batch; a batch that is already cancelling, finished or gone is fine."""
-        await asyncio.to_thread(self.cancel, resource_meta)
+        super().__init__(TASK_TYPE, BatchEndpointMetadata, fault_grace_s)
 
     def cancel(self, resource_meta: BatchEndpointMetadata) -> Cancelled:
         """`delete` without an event loop, for the signal handlers of local runs; names the batch if
@@ -124,7 +95,7 @@ class BatchEndpointConnector(AsyncConnectorBase):
         input_file_id = _input_file_id(inputs)
         key = execution_key(task_execution_metadata)
         api_key = connector_api_key()
-        lock = self._create_locks[hash(key) % len(self._create_locks)] if key else threading.Lock()
+        lock = self.create_lock(key) if key else threading.Lock()
         # Closed on the way out: a client per call must not leave its connection pool behind.
         # Each request's timeout is what is left of CreateTask's deadline.
         with (
@@ -139,7 +110,8 @@ class BatchEndpointConnector(AsyncConnectorBase):
             accept_partial_results=settings.accept_partial_results,
         )
 
-    def _get(self, resource_meta: BatchEndpointMetadata) -> Resource:
+    def poll(self, resource_meta: BatchEndpointMetadata) -> Resource:
+        """`get` without an event loop: the batch's phase; on success the output `result` (the batch as a dict)."""
         meta = resource_meta
         api_key = connector_api_key()
         links = _log_links(meta)

@@ -15,8 +15,6 @@ then get in a loop), so the parts run at the same time there too.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -46,10 +44,9 @@ from flytekitplugins.openai.core.retry import (
 from flytekitplugins.openai.core.server_files import delete_files
 from flytekitplugins.openai.core.words import counted
 
-from ._compat import AsyncConnectorBase, Resource, register_once
+from ._compat import Resource, register_once
 from .batches import (
     Cancelled,
-    FaultGrace,
     api_error,
     cancel_batch,
     client_for,
@@ -62,6 +59,7 @@ from .config import EXECUTION_METADATA_KEY
 from .job_meta import BatchJobMetadata
 from .job_settings import JOB_TASK_TYPE, JobTaskSettings
 from .job_state import PART_METADATA_KEY, JobState, PartState, job_state
+from .threaded import ThreadedConnector
 
 T = TypeVar("T")
 
@@ -80,37 +78,15 @@ CANCEL_THREADS = 8
 CLEANUP_POLLS = 5
 
 
-class BatchJobConnector(AsyncConnectorBase):
+class BatchJobConnector(ThreadedConnector[BatchJobMetadata]):
     """Runs BatchJobTask: the batches of a job's parts on OpenAI's Batch API (or a compatible server)."""
 
     name = "OpenAI Batch Job Connector"
 
     def __init__(self, fault_grace_s: float = POLL_FAULT_GRACE_S) -> None:
-        super().__init__(task_type_name=JOB_TASK_TYPE, metadata_type=BatchJobMetadata)
-        self.grace = FaultGrace(fault_grace_s)
-        # Two CreateTask calls for one execution in this process run one after the other.
-        self._create_locks = [threading.Lock() for _ in range(64)]
+        super().__init__(JOB_TASK_TYPE, BatchJobMetadata, fault_grace_s)
         # Job key -> polls spent so far on deleting a failed job's input files.
         self._cleanup_polls: dict[str, int] = {}
-
-    async def create(
-        self,
-        task_template: TaskTemplate,
-        inputs: LiteralMap | None = None,
-        output_prefix: str | None = None,
-        task_execution_metadata: TaskExecutionMetadata | None = None,
-        **kwargs: Any,
-    ) -> BatchJobMetadata:
-        """Start the job's first batches (or find those a repeated call already started)."""
-        return await asyncio.to_thread(self._create, task_template, inputs, task_execution_metadata)
-
-    async def get(self, resource_meta: BatchJobMetadata, **kwargs: Any) -> Resource:
-        """The job's phase; submits parts as room frees up; on success the output `result`."""
-        return await asyncio.to_thread(self.poll, resource_meta)
-
-    async def delete(self, resource_meta: BatchJobMetadata, **kwargs: Any) -> None:
-        """Cancel every batch of the job that is still running; then delete its input files."""
-        await asyncio.to_thread(self.cancel, resource_meta)
 
     def _create(
         self,
@@ -129,7 +105,7 @@ class BatchJobConnector(AsyncConnectorBase):
         meta = BatchJobMetadata(key, file_ids, time.time() - CLOCK_MARGIN_S, settings)
         if not file_ids:  # a retry round with nothing to send again: nothing to create
             return meta
-        lock = self._create_locks[hash(key) % len(self._create_locks)]
+        lock = self.create_lock(key)
 
         def start(deadline: Deadline) -> BatchJobMetadata:
             # Also for a fresh local key: a retry of this call must find what the first try created.

@@ -15,10 +15,10 @@ from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
 from flytekit.models.task import TaskTemplate
 
-from flytekitplugins.openai.core.errors import BatchConfigError, OpenAIBatchError
+from flytekitplugins.openai.core.errors import OpenAIBatchError
 
 from ._compat import ResourceMeta, lookup_connector
-from .config import is_http_url
+from .config import check_base_url
 from .job_settings import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_TOKEN_LIMIT_ATTEMPTS,
@@ -63,10 +63,7 @@ class BatchJobTask(LocalRunMixin, PythonTask):
         delete_input_files: bool = True,
         **kwargs: Any,
     ) -> None:
-        if base_url is not None and not is_http_url(base_url):
-            raise BatchConfigError(
-                f"base_url of BatchJobTask {name!r} must be an http(s) URL, got {base_url!r}."
-            )
+        check_base_url(base_url, f"BatchJobTask {name!r}")
         self._task_settings = JobTaskSettings(
             config=dict(config or {}),
             openai_organization=openai_organization,

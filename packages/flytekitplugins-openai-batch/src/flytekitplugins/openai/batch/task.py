@@ -13,7 +13,6 @@ from flytekit.configuration import SerializationSettings
 from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
 
-from flytekitplugins.openai.core.errors import BatchConfigError
 from flytekitplugins.openai.files import (
     BatchResult,
     DownloadJSONFilesExecutor,
@@ -24,7 +23,7 @@ from flytekitplugins.openai.files import (
     UploadJSONLFileTask,
 )
 
-from .config import TASK_TYPE, BatchConfig, is_http_url
+from .config import TASK_TYPE, BatchConfig, check_base_url
 from .local_execution import LocalRunMixin
 from .settings import BatchTaskSettings
 
@@ -65,10 +64,7 @@ class BatchEndpointTask(LocalRunMixin, PythonTask):
         **kwargs: Any,
     ) -> None:
         BatchConfig.parse(config, task_name=name)
-        if base_url is not None and not is_http_url(base_url):
-            raise BatchConfigError(
-                f"base_url of BatchEndpointTask {name!r} must be an http(s) URL, got {base_url!r}."
-            )
+        check_base_url(base_url, f"BatchEndpointTask {name!r}")
         super().__init__(
             name=name,
             task_type=self._TASK_TYPE,

@@ -10,7 +10,7 @@ from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
 
 from flytekitplugins.openai.batch._compat import SyncExecutorMixin
-from flytekitplugins.openai.batch.config import is_http_url
+from flytekitplugins.openai.batch.config import check_base_url
 
 from .config import TASK_TYPE, parse_chatgpt_config
 from .errors import ChatGPTConfigError
@@ -41,10 +41,7 @@ class ChatGPTTask(SyncExecutorMixin, PythonTask):
         **kwargs: Any,
     ) -> None:
         parse_chatgpt_config(chatgpt_config, task_name=name)
-        if base_url is not None and not is_http_url(base_url):
-            raise ChatGPTConfigError(
-                f"base_url of ChatGPTTask {name!r} must be an http(s) URL, got {base_url!r}."
-            )
+        check_base_url(base_url, f"ChatGPTTask {name!r}", ChatGPTConfigError)
         super().__init__(
             name=name,
             task_type=self._TASK_TYPE,
