@@ -106,8 +106,8 @@ def write_results_table(
     Path(directory).mkdir(parents=True, exist_ok=True)
     rows = 0
     with ExitStack() as stack:
-        path = str(Path(directory) / TABLE_FILE)
-        writer = stack.enter_context(pq.ParquetWriter(path, schema, memory_pool=pool))
+        table_path = str(Path(directory) / TABLE_FILE)
+        writer = stack.enter_context(pq.ParquetWriter(table_path, schema, memory_pool=pool))
         runs = [
             stack.enter_context(_Run(path, label, start, end))
             for path, label, bounds in (
