@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flytekitplugins.openai.files.result_lines import (
-    LineKind,
-    custom_id_of,
-    decode_json,
-    error_of,
-    judge_result_line,
-    read_result_line,
-)
+from flytekitplugins.openai.files.json_lines import decode_json
+from flytekitplugins.openai.files.request_keys import request_key
+from flytekitplugins.openai.files.result_lines import LineKind, error_of, judge_result_line, read_result_line
 
 LINES = [
     b'{"custom_id":"a","response":{"status_code":200,"body":{"x":1}},"error":null}\n',
@@ -31,6 +26,7 @@ LINES = [
     b"[1,2]",
     b"<html>",
     b'{"custom_id":"\xff"}',
+    b'{"custom_id":"a","response":{"status_code":200,"body":{"skipped":"\xff"}},"error":null}',
     b'{"custom_id":"a","response":{"status_code":200,"body":{"error":null}}}',
     b'{"custom_id":"a","response":{"status_code":500,"body":null}}',
     b'{"custom_id":"a"}',
@@ -61,8 +57,8 @@ def test_json_only_the_standard_library_reads_is_still_read() -> None:
     assert decode_json(b'{"a": NaN}')["a"] != decode_json(b'{"a": NaN}')["a"]  # NaN, as json.loads gives it
     with pytest.raises(ValueError, match="Expecting value"):
         decode_json(b"<html>")
-    assert custom_id_of(b'{"custom_id": "x", "v": NaN}') == "x"
-    assert [custom_id_of(raw) for raw in (b"[1]", b"nope", b'{"custom_id": 3}', b"{}")] == [
+    assert request_key(b'{"custom_id": "x", "body": {"model": "m"}, "v": NaN}') == ("x", "m")
+    assert [request_key(raw)[0] for raw in (b"[1]", b"nope", b'{"custom_id": 3}', b"{}")] == [
         None,
         None,
         3,

@@ -19,7 +19,7 @@ import msgspec
 
 from .config import READ_BUFFER
 from .hashset import HashSet
-from .result_lines import custom_id_of
+from .request_keys import request_key
 
 # How many missing custom_ids a warning or error names.
 NAMED_MISSING = 5
@@ -159,7 +159,7 @@ def _result_lines(path: str) -> Iterator[tuple[Any, Any, Any]]:
 def _input_ids(path: str) -> Iterator[Any]:
     """The custom_id of each line of a request file (None for a line without one)."""
     for raw in _lines(path):
-        yield custom_id_of(raw)
+        yield request_key(raw)[0]
 
 
 def _lines(path: str) -> Iterator[bytes]:

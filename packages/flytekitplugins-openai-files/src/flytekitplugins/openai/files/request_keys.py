@@ -17,7 +17,7 @@ import msgspec
 from flytekitplugins.openai.core.errors import BatchResultError
 
 from .config import READ_BUFFER
-from .result_lines import decode_json
+from .json_lines import decode_json
 
 
 class _Body(msgspec.Struct):
@@ -42,7 +42,7 @@ def read_requests(path: str) -> Iterator[tuple[bytes, str, str | None]]:
         for line_number, raw in enumerate(stream, start=1):
             if raw.isspace():
                 continue
-            custom_id, model = _fields(raw)
+            custom_id, model = request_key(raw)
             if not isinstance(custom_id, str):
                 raise BatchResultError(
                     f"Line {line_number} of the request file {path} has no readable custom_id; the file "
@@ -59,7 +59,9 @@ def key_line(custom_id: str, model: str | None) -> bytes:
     return _ENCODER.encode(key) + b"\n"
 
 
-def _fields(raw: bytes) -> tuple[Any, Any]:
+def request_key(raw: bytes) -> tuple[Any, Any]:
+    """(custom_id, body's model) of a request line as JSON reads them; (None, None) for a line that
+    is no JSON object. Only those are built (msgspec skips the rest)."""
     try:
         request = _REQUEST.decode(raw)
         return request.custom_id, request.body.model if request.body else None

@@ -17,6 +17,8 @@ from typing import Any
 
 import msgspec
 
+from .json_lines import decode_json, is_utf8
+
 # Per-request HTTP statuses that say "try again later": timeouts, rate limits and server faults.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # The error code of lines without a response whose batch ran out of time before sending the request:
@@ -32,11 +34,6 @@ MISSING_RESULT = "missing_result"  # no result file has a line for it: counted m
 QUOTED_CHARS = 60
 
 _CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
-_ANY = msgspec.json.Decoder()
-
-
-class _IdOnly(msgspec.Struct):
-    custom_id: Any = None
 
 
 class _ErrorOnly(msgspec.Struct):
@@ -56,7 +53,6 @@ class _Verdict(msgspec.Struct):
     error: Any = None
 
 
-_ID_ONLY = msgspec.json.Decoder(_IdOnly)
 _VERDICT = msgspec.json.Decoder(_Verdict)
 
 
@@ -96,13 +92,14 @@ def judge_result_line(raw: bytes) -> ResultLine:
     """`read_result_line` without the record: custom_id and kind, building only what decides them.
 
     A line the typed decoder refuses (not an object, a response or body that is not one, JSON only
-    the standard library accepts, no JSON at all) is read by `read_result_line`: same verdict.
+    the standard library accepts, no JSON at all), or one that is not UTF-8 in a field it skipped, is
+    read by `read_result_line`: same verdict.
     """
     try:
         line = _VERDICT.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return read_result_line(raw)
-    if not isinstance(line.custom_id, str):
+    if not isinstance(line.custom_id, str) or not is_utf8(raw):
         return read_result_line(raw)
     response = line.response
     record = {
@@ -112,33 +109,6 @@ def judge_result_line(raw: bytes) -> ResultLine:
         "error": line.error,
     }
     return ResultLine(line.custom_id, classify(record))
-
-
-def decode_json(raw: bytes) -> Any:
-    """One JSON value, as ``json.loads`` reads it, several times faster.
-
-    msgspec decodes it; what msgspec refuses (``NaN``, and anything that is not JSON) goes to
-    ``json.loads``, so every line gets the standard library's verdict, and its ``ValueError``.
-    """
-    try:
-        return _ANY.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return json.loads(raw)
-
-
-def custom_id_of(raw: bytes) -> Any:
-    """The ``custom_id`` of a JSON object line (None when the line is no JSON object or has none).
-
-    Only that field is built (msgspec skips the rest), so a request file is read at the speed of its bytes.
-    """
-    try:
-        return _ID_ONLY.decode(raw).custom_id
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            return None
-        return record.get("custom_id") if isinstance(record, dict) else None
 
 
 def classify(record: Mapping[str, Any]) -> LineKind:

@@ -26,6 +26,7 @@ from flytekitplugins.openai.core.settings import CustomReader
 
 from .config import READ_BUFFER
 from .hashset import HashSet
+from .json_lines import is_utf8
 
 # OpenAI's limits, the defaults of the upload task's `max_requests` and `max_bytes`.
 DEFAULT_MAX_REQUESTS = MAX_REQUESTS_PER_BATCH
@@ -301,7 +302,7 @@ def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
         pass
     else:
         # msgspec skips the fields it does not decode without checking their UTF-8.
-        if raw.isascii() or _is_utf8(raw):
+        if is_utf8(raw):
             return request.custom_id, request.method, request.url, request.body
     try:
         record = json.loads(raw)
@@ -320,14 +321,6 @@ def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
         record.get("url", _MISSING),
         body,
     )
-
-
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _custom_id(raw: bytes) -> Any:
