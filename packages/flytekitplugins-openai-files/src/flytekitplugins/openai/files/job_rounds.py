@@ -121,11 +121,11 @@ def run_round(
         rounds = [*past["rounds"], [dict(b) for b in batches]]
         starts = [*past["starts"], [report.output_start, report.error_start]]
         result = _result(directory)
-        # The table's rows follow the original requests: round 1's keys, carried from then on.
-        keys = str(keys_path) if keys_path else requests.download() if requests else None
-        carried = None if done or keys is None else JSONLFile(keys)
+        # The table's rows follow the original requests: round 1's keys, passed on as they came since.
+        keys = JSONLFile(str(keys_path)) if keys_path else requests
+        carried = None if done else keys
         if done and keys is not None:
-            result = _final(settings, result, keys, directory, rounds, starts)
+            result = _final(settings, result, keys.download(), directory, rounds, starts)
     except BaseException:
         # The next round will not run: its parts would be left on the server.
         delete_files(client, retry_parts, api_key=api_key)
