@@ -103,7 +103,7 @@ class BatchJobConnector(ThreadedConnector[BatchJobMetadata]):
         key = execution_key(task_execution_metadata) or f"local/{uuid.uuid4().hex}"
         api_key = connector_api_key()
         meta = BatchJobMetadata(key, file_ids, time.time() - CLOCK_MARGIN_S, settings)
-        if not file_ids:  # a retry round with nothing to send again: nothing to create
+        if meta.done_at_create:  # a retry round with nothing to send again: nothing to create
             return meta
         lock = self.create_lock(key)
 
@@ -162,7 +162,7 @@ class BatchJobConnector(ThreadedConnector[BatchJobMetadata]):
     def poll(self, resource_meta: BatchJobMetadata) -> Resource:
         """`get` without an event loop."""
         meta = resource_meta
-        if not meta.input_file_ids:  # a retry round with nothing to send again: done at once
+        if meta.done_at_create:  # a retry round with nothing to send again: done at once
             state = job_state(meta, [], time.time())
             return Resource(
                 phase=state.phase,
@@ -250,7 +250,7 @@ class BatchJobConnector(ThreadedConnector[BatchJobMetadata]):
         `delete_input_files`, within DeleteTask's deadline); `delete` without an event loop, for local
         runs' signal handlers. Says which batches it cancelled and what became of the files."""
         meta = resource_meta
-        if not meta.input_file_ids:  # a retry round with nothing to send again: nothing runs
+        if meta.done_at_create:  # a retry round with nothing to send again: nothing runs
             return Cancelled([])
         api_key = connector_api_key()
         settings = meta.settings

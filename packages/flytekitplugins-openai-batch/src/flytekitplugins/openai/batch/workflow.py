@@ -16,7 +16,7 @@ from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
-from flytekitplugins.openai.files.collect import CollectResultsTask
+from flytekitplugins.openai.files.collect import CARRIED, CollectResultsTask
 from flytekitplugins.openai.files.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
 from flytekitplugins.openai.files.split import PartLimits
 from flytekitplugins.openai.files.upload import UploadPartsTask
@@ -148,12 +148,6 @@ def create_batch(
         )
         if attempt < max_request_attempts:
             parts = collected.outputs["retry_parts"]
-            carried = {
-                "previous_output": collected.outputs["output"],
-                "previous_errors": collected.outputs["errors"],
-                "previous_table": collected.outputs["table"],
-                "requests": collected.outputs["requests"],
-                "history": collected.outputs["history"],
-            }
+            carried = {name: collected.outputs[output] for name, output in CARRIED.items()}
     wf.add_workflow_output("batch_output", collected.outputs["result"], BatchResult)
     return wf

@@ -68,6 +68,14 @@ ROUND_OUTPUTS: dict[str, Any] = {
     "requests": _MAYBE_FILE,
     "history": str,
 }
+# Which of a round's outputs is which of the next round's inputs (`create_batch` wires them).
+CARRIED: dict[str, str] = {
+    "previous_output": "output",
+    "previous_errors": "errors",
+    "previous_table": "table",
+    "requests": "requests",
+    "history": "history",
+}
 
 
 class CollectResultsTask(OpenAIFileTask):
