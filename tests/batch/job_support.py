@@ -1,15 +1,28 @@
-"""Inputs of job tests: parts on an emulator, and the emulator's token estimate of a part."""
+"""What the job tests share: parts on an emulator, the emulator's token estimate of a part, and driving
+the job connector behind the real gRPC service as FlytePropeller does."""
 
 from __future__ import annotations
 
 import io
 import json
+import time
+from collections.abc import Callable
+from typing import Any
 
 import openai
+from flyteidl.core.execution_pb2 import TaskExecution
 
+from flytekitplugins.openai.batch import BatchJobTask
+from flytekitplugins.openai.batch.config import EXECUTION_METADATA_KEY
+from openai_batch_emulator import Emulator
 from openai_batch_emulator.responders import prompt_tokens
 
+from .flyte_models import template_pb
+from .service import JOB_TASK_TYPE, ConnectorService
+
 ENDPOINT = "/v1/chat/completions"
+# The most a test waits for a state of the service or the emulator (bounded waits, never sleeps alone).
+WAIT_S = 180.0
 
 
 def request_lines(part: int, count: int, url: str = ENDPOINT) -> list[dict[str, object]]:
@@ -38,3 +51,50 @@ def upload_parts(client: openai.OpenAI, parts: int, count: int = 3, bad_part: in
 def part_tokens(count: int = 3) -> int:
     """The enqueued tokens of one part as `upload_parts` writes it (the emulator's own estimate)."""
     return sum(prompt_tokens(ENDPOINT, line["body"]) for line in request_lines(0, count))  # type: ignore[arg-type]
+
+
+def job_on(emulator: Emulator, **kwargs: Any) -> Any:
+    """A job task's template whose batches go to ``emulator``."""
+    return template_pb(
+        BatchJobTask(name="openai-batch-job.grpc", config={}, base_url=emulator.base_url, **kwargs)
+    )
+
+
+def get(service: ConnectorService, meta: bytes) -> Any:
+    return service.get(meta, task_type=JOB_TASK_TYPE)
+
+
+def poll(
+    service: ConnectorService, meta: bytes, phase: int, until: Callable[[Any], bool] | None = None
+) -> tuple[Any, list[str]]:
+    """GetTask until `phase` (and `until`); returns the last resource and every message seen."""
+    messages: list[str] = []
+
+    def reached() -> Any:
+        resource = get(service, meta)
+        messages.append(resource.message)
+        if resource.phase == phase and (until is None or until(resource)):
+            return resource
+        assert resource.phase == TaskExecution.RUNNING, resource.message
+        return None
+
+    return wait_until(reached, lambda: messages[-1] if messages else ""), messages
+
+
+def wait_until(condition: Callable[[], Any], what: Callable[[], str] = lambda: "") -> Any:
+    """Ask ``condition`` every 0.2 s until it returns something truthy (returned), for at most WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while not (reached := condition()):
+        assert time.monotonic() < deadline, what()
+        time.sleep(0.2)
+    return reached
+
+
+def job_batches(client: openai.OpenAI, key: str) -> list[Any]:
+    """The emulator's batches tagged with the job's key, oldest first."""
+    listed = [
+        b
+        for b in client.batches.list(limit=100).data
+        if (b.metadata or {}).get(EXECUTION_METADATA_KEY) == key
+    ]
+    return list(reversed(listed))  # the list is newest first

@@ -1,10 +1,8 @@
-"""The job connector behind the real gRPC service, driven with flyteidl's stubs as FlytePropeller drives it."""
+"""The job connector behind the real gRPC job_service, driven with flyteidl's stubs as FlytePropeller drives it."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,63 +13,14 @@ from flytekit.models.literals import LiteralMap
 from google.protobuf.json_format import MessageToDict
 
 from flytekitplugins.openai.batch import BatchJobTask
-from flytekitplugins.openai.batch.config import EXECUTION_METADATA_KEY
 from flytekitplugins.openai.batch.job_state import PART_METADATA_KEY
 from openai_batch_emulator import Emulator
 
 from .flyte_models import batch_result, execution_metadata_pb, job_inputs_pb, template_pb
-from .job_support import part_tokens, upload_parts
+from .job_support import get, job_batches, job_on, part_tokens, poll, upload_parts, wait_until
 from .service import JOB_TASK_TYPE, ConnectorService
 
 pytestmark = pytest.mark.slow
-
-WAIT_S = 180.0
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectorService]:
-    """One service for the module; each test names its own emulator in the task's base_url."""
-    running = ConnectorService(
-        tmp_path_factory.mktemp("service"), {"FLYTE_OPENAI_API_KEY": "sk-emulator"}
-    ).start()
-    yield running
-    running.stop()
-
-
-def job_on(emulator: Emulator, **kwargs: Any) -> Any:
-    return template_pb(
-        BatchJobTask(name="openai-batch-job.grpc", config={}, base_url=emulator.base_url, **kwargs)
-    )
-
-
-def get(service: ConnectorService, meta: bytes) -> Any:
-    return service.get(meta, task_type=JOB_TASK_TYPE)
-
-
-def poll(
-    service: ConnectorService, meta: bytes, phase: int, until: Callable[[Any], bool] | None = None
-) -> tuple[Any, list[str]]:
-    """GetTask until `phase` (and `until`); returns the last resource and every message seen."""
-    deadline = time.monotonic() + WAIT_S
-    messages: list[str] = []
-    while True:
-        resource = get(service, meta)
-        messages.append(resource.message)
-        if resource.phase == phase and (until is None or until(resource)):
-            return resource, messages
-        assert resource.phase == TaskExecution.RUNNING, resource.message
-        assert time.monotonic() < deadline, resource.message
-        time.sleep(0.2)
-
-
-def job_batches(client: openai.OpenAI, key: str) -> list[Any]:
-    """The emulator's batches tagged with the job's key, oldest first."""
-    listed = [
-        b
-        for b in client.batches.list(limit=100).data
-        if (b.metadata or {}).get(EXECUTION_METADATA_KEY) == key
-    ]
-    return list(reversed(listed))  # the list is newest first
 
 
 def result_of(resource: Any) -> dict[str, Any]:
@@ -79,21 +28,21 @@ def result_of(resource: Any) -> dict[str, Any]:
 
 
 def test_parts_run_at_once_bounded_by_max_in_flight_and_a_repeated_create_makes_no_second_batch(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     emulator.configure(requests_per_second=2)
     file_ids = upload_parts(openai_client, parts=3, count=3)
     template = job_on(emulator, max_in_flight=2)
-    first = service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-twice"))
+    first = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-twice"))
     # Propeller lost the reply and calls again: the same batches, no new ones.
-    second = service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-twice"))
+    second = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-twice"))
     key = json.loads(first)["key"]
     assert key == json.loads(second)["key"] == "p/d/job-twice/n0/0"
     started = job_batches(openai_client, key)
     assert sorted(b.metadata[PART_METADATA_KEY] for b in started) == ["0", "1"]
     assert {b.input_file_id for b in started} == set(file_ids[:2])
 
-    resource, messages = poll(service, first, TaskExecution.SUCCEEDED)
+    resource, messages = poll(job_service, first, TaskExecution.SUCCEEDED)
     assert any("0 of 3 parts done, 2 running, 1 queued" in m for m in messages), messages
     batches = job_batches(openai_client, key)
     # One batch per part, never more than two at once, and two did run at the same time.
@@ -115,49 +64,43 @@ def test_parts_run_at_once_bounded_by_max_in_flight_and_a_repeated_create_makes_
 
 
 def test_delete_cancels_every_running_batch_of_the_job(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     emulator.configure(requests_per_second=0)  # batches stay in progress until cancelled
     file_ids = upload_parts(openai_client, parts=3)
-    meta = service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-abort"))
+    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-abort"))
     key = json.loads(meta)["key"]
-    poll(service, meta, TaskExecution.RUNNING, until=lambda r: "3 running" in r.message)
-    service.delete(meta, task_type=JOB_TASK_TYPE)
+    poll(job_service, meta, TaskExecution.RUNNING, until=lambda r: "3 running" in r.message)
+    job_service.delete(meta, task_type=JOB_TASK_TYPE)
     assert {b.status for b in job_batches(openai_client, key)} <= {"cancelling", "cancelled"}
-    service.delete(meta, task_type=JOB_TASK_TYPE)  # propeller may abort twice
-    resource, _ = poll(service, meta, TaskExecution.FAILED)
+    job_service.delete(meta, task_type=JOB_TASK_TYPE)  # propeller may abort twice
+    resource, _ = poll(job_service, meta, TaskExecution.FAILED)
     assert "cancelled" in resource.message
     assert len(job_batches(openai_client, key)) == 3
 
 
 def test_a_part_failing_for_bad_input_fails_the_job_naming_it_and_stops_the_others(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     emulator.configure(requests_per_second=1)
     file_ids = upload_parts(openai_client, parts=3, count=5, bad_part=1)
-    meta = service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-bad"))
-    resource, _ = poll(service, meta, TaskExecution.FAILED)
+    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-bad"))
+    resource, _ = poll(job_service, meta, TaskExecution.FAILED)
     assert f"part 2 ({file_ids[1]})" in resource.message
     assert "[url_mismatch]" in resource.message
     assert "accept_partial_results=True" in resource.message
     # Nothing is left running on the server once the job has failed.
-    deadline = time.monotonic() + WAIT_S
-    while {b.status for b in job_batches(openai_client, json.loads(meta)["key"])} - {
-        "failed",
-        "cancelled",
-        "completed",
-    }:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    ended = {"failed", "cancelled", "completed"}
+    wait_until(lambda: {b.status for b in job_batches(openai_client, json.loads(meta)["key"])} <= ended)
 
 
 def test_with_accept_partial_results_a_bad_part_is_reported_and_the_others_kept(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     file_ids = upload_parts(openai_client, parts=3, bad_part=1)
     template = job_on(emulator, accept_partial_results=True)
-    meta = service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-partial"))
-    resource, _ = poll(service, meta, TaskExecution.SUCCEEDED)
+    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-partial"))
+    resource, _ = poll(job_service, meta, TaskExecution.SUCCEEDED)
     result = result_of(resource)
     assert [b["status"] for b in result["batches"]] == ["completed", "failed", "completed"]
     assert result["failed_parts"] == [1]
@@ -168,14 +111,14 @@ def test_with_accept_partial_results_a_bad_part_is_reported_and_the_others_kept(
 
 
 def test_a_part_refused_for_the_token_limit_waits_and_is_submitted_again(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     # Room in the model's queue for one part at a time: the second part's first batch fails.
     emulator.configure(requests_per_second=3, enqueued_token_limits={"gpt-4o-mini": part_tokens(3) * 3 // 2})
     file_ids = upload_parts(openai_client, parts=2, count=3)
     template = job_on(emulator, token_limit_wait_s=1.0, token_limit_attempts=100)
-    meta = service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-tokens"))
-    resource, messages = poll(service, meta, TaskExecution.SUCCEEDED)
+    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-tokens"))
+    resource, messages = poll(job_service, meta, TaskExecution.SUCCEEDED)
     waits = [m for m in messages if "token_limit_exceeded" in m]
     assert waits, messages
     assert "submitting again" in waits[0], waits[0]
@@ -190,13 +133,13 @@ def test_a_part_refused_for_the_token_limit_waits_and_is_submitted_again(
 
 
 def test_the_token_limit_wait_is_bounded(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     emulator.configure(enqueued_token_limits={"gpt-4o-mini": 1})  # no part ever fits
     file_ids = upload_parts(openai_client, parts=1)
     template = job_on(emulator, token_limit_wait_s=0.0, token_limit_attempts=2)
-    meta = service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-no-room"))
-    resource, _ = poll(service, meta, TaskExecution.RETRYABLE_FAILED)
+    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-no-room"))
+    resource, _ = poll(job_service, meta, TaskExecution.RETRYABLE_FAILED)
     assert "token_limit_exceeded" in resource.message
     assert "no room in 2 attempts" in resource.message
     assert len(job_batches(openai_client, json.loads(meta)["key"])) == 2
@@ -224,28 +167,28 @@ def test_a_restarted_service_carries_on_with_the_job(
 
 
 def test_get_under_injected_503s_answers_running_then_carries_on(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     file_ids = upload_parts(openai_client, parts=2)
-    meta = service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-503"))
+    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-503"))
     emulator.inject_fault("GET", "/v1/batches", status=503, count=2)
     for _ in range(2):
-        resource = get(service, meta)
+        resource = get(job_service, meta)
         assert resource.phase == TaskExecution.RUNNING
         assert resource.message.startswith("Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: ")
-    resource, _ = poll(service, meta, TaskExecution.SUCCEEDED)
+    resource, _ = poll(job_service, meta, TaskExecution.SUCCEEDED)
     assert result_of(resource)["parts_done"] == 2
 
 
 def test_a_retry_round_with_nothing_to_send_succeeds_at_once(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     # Nothing listens on port 9 (discard): a call to the API would fail the job, not succeed.
     nowhere = template_pb(
         BatchJobTask(name="openai-batch-job.grpc", config={}, base_url="http://127.0.0.1:9/v1")
     )
-    meta = service.create(nowhere, job_inputs_pb([]), execution_metadata_pb("job-empty-round"))
-    resource = get(service, meta)  # the first GetTask already ends it
+    meta = job_service.create(nowhere, job_inputs_pb([]), execution_metadata_pb("job-empty-round"))
+    resource = get(job_service, meta)  # the first GetTask already ends it
     assert resource.phase == TaskExecution.SUCCEEDED, resource.message
     assert result_of(resource)["batches"] == []
     assert openai_client.batches.list().data == []

@@ -1,5 +1,5 @@
 """What a job leaves on the server when it does not succeed, counted through the SDK: the real
-`pyflyte serve connector` service, driven as FlytePropeller drives it, against the emulator.
+`pyflyte serve connector` job_service, driven as FlytePropeller drives it, against the emulator.
 
 A job that fails for good or is aborted has its input files deleted; one Flyte retries
 (RETRYABLE_FAILED) keeps them, as does a job with `delete_input_files=False`.
@@ -8,8 +8,6 @@ A job that fails for good or is aborted has its input files deleted; one Flyte r
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -19,20 +17,10 @@ from google.protobuf.json_format import MessageToDict
 from openai_batch_emulator import Emulator
 
 from .flyte_models import execution_metadata_pb, job_inputs_pb
-from .job_support import upload_parts
+from .job_support import get, job_batches, job_on, poll, upload_parts, wait_until
 from .service import JOB_TASK_TYPE, ConnectorService
-from .test_job_grpc import WAIT_S, get, job_batches, job_on, poll
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectorService]:
-    running = ConnectorService(
-        tmp_path_factory.mktemp("service"), {"FLYTE_OPENAI_API_KEY": "sk-emulator"}
-    ).start()
-    yield running
-    running.stop()
 
 
 def server_files(client: openai.OpenAI) -> set[str]:
@@ -40,12 +28,12 @@ def server_files(client: openai.OpenAI) -> set[str]:
 
 
 def test_a_job_the_server_fails_has_its_input_files_deleted(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     emulator.configure(requests_per_second=1)
     file_ids = upload_parts(openai_client, parts=3, count=5, bad_part=1)
-    meta = service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-bad"))
-    resource, _ = poll(service, meta, TaskExecution.FAILED)
+    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-bad"))
+    resource, _ = poll(job_service, meta, TaskExecution.FAILED)
     # The reason comes first, then what became of the files.
     assert resource.message.startswith(f"Job failed: part 2 ({file_ids[1]}): batch "), resource.message
     assert "[url_mismatch]" in resource.message
@@ -58,79 +46,78 @@ def test_a_job_the_server_fails_has_its_input_files_deleted(
 
 
 def test_an_aborted_job_has_its_batches_cancelled_then_its_input_files_deleted(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     emulator.configure(requests_per_second=0, cancelling_seconds=0.5)  # in progress until cancelled
     file_ids = upload_parts(openai_client, parts=2)
-    meta = service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-abort"))
+    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-abort"))
     key = json.loads(meta)["key"]
-    poll(service, meta, TaskExecution.RUNNING, until=lambda r: "2 running" in r.message)
-    service.delete(meta, task_type=JOB_TASK_TYPE)
+    poll(job_service, meta, TaskExecution.RUNNING, until=lambda r: "2 running" in r.message)
+    job_service.delete(meta, task_type=JOB_TASK_TYPE)
     assert server_files(openai_client) == set()
+
     # Deleting the input of a cancelling batch is allowed (as on OpenAI): it still ends cancelled.
-    deadline = time.monotonic() + WAIT_S
-    while {b.status for b in job_batches(openai_client, key)} != {"cancelled"}:
-        assert {b.status for b in job_batches(openai_client, key)} <= {"cancelling", "cancelled"}
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    def cancelled() -> bool:
+        statuses = {b.status for b in job_batches(openai_client, key)}
+        assert statuses <= {"cancelling", "cancelled"}, statuses
+        return statuses == {"cancelled"}
+
+    wait_until(cancelled)
     assert all(b.errors is None for b in job_batches(openai_client, key))
-    service.delete(meta, task_type=JOB_TASK_TYPE)  # propeller may abort twice: nothing left to do
+    job_service.delete(meta, task_type=JOB_TASK_TYPE)  # propeller may abort twice: nothing left to do
     assert len(job_batches(openai_client, key)) == 2
 
 
 def test_a_job_flyte_retries_keeps_its_input_files(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     emulator.configure(enqueued_token_limits={"gpt-4o-mini": 1})  # no part ever fits
     file_ids = upload_parts(openai_client, parts=2)
     template = job_on(emulator, token_limit_wait_s=0.0, token_limit_attempts=1)
-    meta = service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("left-retry"))
-    resource, _ = poll(service, meta, TaskExecution.RETRYABLE_FAILED)
+    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("left-retry"))
+    resource, _ = poll(job_service, meta, TaskExecution.RETRYABLE_FAILED)
     assert "token_limit_exceeded" in resource.message
     assert "Kept the input files: Flyte retries the task with them." in resource.message
     assert server_files(openai_client) == set(file_ids)
 
 
 def test_with_delete_input_files_off_a_failed_job_keeps_them(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     file_ids = upload_parts(openai_client, parts=1, bad_part=0)
     template = job_on(emulator, delete_input_files=False)
-    meta = service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("left-keep"))
-    resource, _ = poll(service, meta, TaskExecution.FAILED)
+    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("left-keep"))
+    resource, _ = poll(job_service, meta, TaskExecution.FAILED)
     assert "Deleted" not in resource.message
     assert server_files(openai_client) == set(file_ids)
 
 
 def test_a_delete_cut_short_by_a_transient_fault_is_finished_at_the_next_poll(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     file_ids = upload_parts(openai_client, parts=1, bad_part=0)
-    meta = service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-503"))
+    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-503"))
     # The job fails at validation; wait for that without a GetTask (which would delete at once).
-    deadline = time.monotonic() + WAIT_S
-    while openai_client.batches.list().data[0].status != "failed":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: openai_client.batches.list().data[0].status == "failed")
     emulator.inject_fault("DELETE", f"/v1/files/{file_ids[0]}", status=503)
-    resource = get(service, meta)
+    resource = get(job_service, meta)
     assert resource.phase == TaskExecution.RUNNING, resource.message
     assert "Job failed: part 1" in resource.message
     assert "Deleting its input files: 1 file left, trying again at the next poll." in resource.message
     assert MessageToDict(resource.custom_info)["counts"]["parts_done"] == 1
-    resource = get(service, meta)
+    resource = get(job_service, meta)
     assert resource.phase == TaskExecution.FAILED, resource.message
     assert resource.message.endswith("Deleted its 1 input file from the server."), resource.message
     assert server_files(openai_client) == set()
 
 
 def test_a_delete_that_keeps_failing_is_said_and_does_not_hide_why_the_job_failed(
-    service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     file_ids = upload_parts(openai_client, parts=1, bad_part=0)
-    meta = service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-down"))
+    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-down"))
     emulator.inject_fault("DELETE", "/v1/files/", status=503, count=1000)
-    resource, messages = poll(service, meta, TaskExecution.FAILED)
+    resource, messages = poll(job_service, meta, TaskExecution.FAILED)
     assert sum("trying again at the next poll" in m for m in messages) == 5, messages
     assert "[url_mismatch]" in resource.message
     assert f"Could not delete 1 input file: deleting {file_ids[0]} failed: HTTP 503" in resource.message
