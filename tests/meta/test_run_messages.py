@@ -67,14 +67,13 @@ def error_paragraph(run: subprocess.CompletedProcess[str]) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def left_on_server(emulator: Emulator) -> tuple[int, list[str]]:
+def check_left(emulator: Emulator, case: str, message: str, files: int, batches: list[str]) -> None:
+    """What is left on the server, counted through the SDK, is what the case expects; prints the row."""
     with emulator.client() as client:
-        return len(client.files.list().data), [b.status for b in client.batches.list().data]
-
-
-def show(case: str, message: str, left: tuple[int, list[str]]) -> None:
+        left = (len(client.files.list().data), [b.status for b in client.batches.list().data])
     short = message if len(message) <= 110 else message[:107] + "..."
     print(f"\n| {case} | {short} | {left[0]} files, batches: {left[1] or 'none'} |")
+    assert left == (files, batches)
 
 
 @pytest.fixture
@@ -93,9 +92,7 @@ def test_an_invalid_request_file(keyed_emulator: Emulator, tmp_path: Path) -> No
         message
     )
     assert "line 1: url '/v1/embeddings' differs from the batch's endpoint" in message
-    left = left_on_server(keyed_emulator)
-    show("url differs from the endpoint", message, left)
-    assert left == (0, [])
+    check_left(keyed_emulator, "url differs from the endpoint", message, 0, [])
 
 
 def test_a_missing_secret(keyed_emulator: Emulator, requests_file: Path) -> None:
@@ -105,18 +102,14 @@ def test_a_missing_secret(keyed_emulator: Emulator, requests_file: Path) -> None
         "The OpenAI API key secret (group='openai', key='api_key') is not available."
     ), message
     assert "environment variable OPENAI_API_KEY or _FSEC_OPENAI_API_KEY" in message
-    left = left_on_server(keyed_emulator)
-    show("OPENAI_API_KEY missing", message, left)
-    assert left == (0, [])
+    check_left(keyed_emulator, "OPENAI_API_KEY missing", message, 0, [])
 
 
 def test_a_missing_connector_key(keyed_emulator: Emulator, requests_file: Path) -> None:
     run = pyflyte_run(keyed_emulator, requests_file, {"OPENAI_API_KEY": KEY})
     message = error_paragraph(run)
     assert "The connector's OpenAI API key secret FLYTE_OPENAI_API_KEY is not set" in message
-    left = left_on_server(keyed_emulator)
-    show("FLYTE_OPENAI_API_KEY missing", message, left)
-    assert left == (0, [])
+    check_left(keyed_emulator, "FLYTE_OPENAI_API_KEY missing", message, 0, [])
 
 
 def test_a_wrong_connector_key_fails_before_anything_is_uploaded(
@@ -131,9 +124,7 @@ def test_a_wrong_connector_key_fails_before_anything_is_uploaded(
     ), message
     assert "nothing was uploaded: set FLYTE_OPENAI_API_KEY to a key this server accepts." in message
     assert WRONG_KEY not in run.stdout + run.stderr
-    left = left_on_server(keyed_emulator)
-    show("FLYTE_OPENAI_API_KEY wrong", message, left)
-    assert left == (0, [])
+    check_left(keyed_emulator, "FLYTE_OPENAI_API_KEY wrong", message, 0, [])
 
 
 def test_a_batch_the_server_fails(keyed_emulator: Emulator, requests_file: Path) -> None:
@@ -145,6 +136,4 @@ def test_a_batch_the_server_fails(keyed_emulator: Emulator, requests_file: Path)
         message,
     ), message
     assert message.endswith("Deleted its 1 input file from the server."), message
-    left = left_on_server(keyed_emulator)
-    show("a batch the server fails", message, left)
-    assert left == (0, ["failed"])
+    check_left(keyed_emulator, "a batch the server fails", message, 0, ["failed"])
