@@ -17,7 +17,7 @@ from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 from flytekitplugins.openai.files.collect import CARRIED, CollectResultsTask
-from flytekitplugins.openai.files.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
+from flytekitplugins.openai.files.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS, check_attempts
 from flytekitplugins.openai.files.split import PartLimits
 from flytekitplugins.openai.files.upload import UploadPartsTask
 from flytekitplugins.openai.files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
@@ -101,8 +101,7 @@ def create_batch(
 
     endpoint = BatchConfig.parse(dict(config or {}), task_name=f"openai-batch-{suffix}").endpoint
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
-    if max_request_attempts < 1:
-        raise ValueError(f"max_request_attempts must be at least 1, got {max_request_attempts}")
+    check_attempts(1, max_request_attempts)
     limits = PartLimits(requests=max_requests, bytes=max_bytes)
     upload = UploadPartsTask(
         name=f"openai-file-upload-{suffix}",

@@ -138,12 +138,7 @@ def collect_round(
     With ``keys_path``, every request's custom_id and model are written there too, in order
     (`request_keys.key_line`): what the results table needs of the requests.
     """
-    if max_request_attempts < 1:
-        raise ValueError(f"max_request_attempts must be at least 1, got {max_request_attempts}")
-    if not 1 <= attempt <= max_request_attempts:
-        raise ValueError(
-            f"attempt must be between 1 and max_request_attempts ({max_request_attempts}), got {attempt}"
-        )
+    check_attempts(attempt, max_request_attempts)
     retry_left = attempt < max_request_attempts
     counts: list[PartCounts] = []
     with ExitStack() as files:
@@ -160,6 +155,16 @@ def collect_round(
                     _sort_part(number, part, index, attempt, retry_left, output, errors, retry, keys)
                 )
     return RoundReport(attempt, counts, *starts)
+
+
+def check_attempts(attempt: int, max_request_attempts: int) -> None:
+    """Refuse a round outside 1..``max_request_attempts`` (ValueError naming the argument)."""
+    if max_request_attempts < 1:
+        raise ValueError(f"max_request_attempts must be at least 1, got {max_request_attempts}")
+    if not 1 <= attempt <= max_request_attempts:
+        raise ValueError(
+            f"attempt must be between 1 and max_request_attempts ({max_request_attempts}), got {attempt}"
+        )
 
 
 def _sort_part(

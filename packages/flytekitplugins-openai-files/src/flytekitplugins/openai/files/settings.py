@@ -14,6 +14,7 @@ from flytekitplugins.openai.core.prices import ModelPrice
 from flytekitplugins.openai.core.settings import CustomReader, task_label
 
 from .config import OpenAIFileConfig
+from .request_retry import check_attempts
 from .split import PartLimits
 from .validation import ValidationLimits
 
@@ -136,13 +137,7 @@ class CollectSettings:
     endpoint: str | None = None
 
     def __post_init__(self) -> None:
-        if self.max_request_attempts < 1:
-            raise ValueError(f"max_request_attempts must be at least 1, got {self.max_request_attempts}")
-        if not 1 <= self.attempt <= self.max_request_attempts:
-            raise ValueError(
-                f"attempt must be between 1 and max_request_attempts ({self.max_request_attempts}), "
-                f"got {self.attempt}"
-            )
+        check_attempts(self.attempt, self.max_request_attempts)
 
     @property
     def sorts_rounds(self) -> bool:
