@@ -117,7 +117,7 @@ def write_results_table(
             if path
             for start, end in zip(bounds, [*bounds[1:], None], strict=True)
         ]
-        group = _RowGroup(pa, pa_json, schema, pool)
+        group = _RowGroup(pa, pa_json, schema, pool)  # one buffer, emptied at each row group
         for request in _requests(inputs):
             row = _row(request, next((run.take() for run in runs if run.head_id == request.custom_id), None))
             if summary is not None:
@@ -125,10 +125,9 @@ def write_results_table(
             group.add(row)
             rows += 1
             if group.rows >= row_group_rows or group.bytes >= ROW_GROUP_BYTES:
-                writer.write_table(group.table())
-                group = _RowGroup(pa, pa_json, schema, pool)
+                writer.write_table(group.take())
         if group.rows or not rows:
-            writer.write_table(group.table())
+            writer.write_table(group.take())
         for run in runs:
             run.check_done()
     return ResultsTable(directory, rows)
@@ -139,12 +138,11 @@ class _Run:
 
     def __init__(self, path: str, label: str, start: int, end: int | None) -> None:
         self._label = label
-        self._stream = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115
-        self._stream.seek(start)
+        self._stream = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115  (closed by __exit__)
+        self._start = start
         self._left = end - start if end is not None else None
         self.head_id: str | None = None
         self._head: ResultLine | None = None
-        self._advance()
 
     def take(self) -> ResultLine:
         """The head line; the next one becomes the head."""
@@ -175,6 +173,12 @@ class _Run:
                 return
 
     def __enter__(self) -> _Run:
+        try:
+            self._stream.seek(self._start)
+            self._advance()
+        except BaseException:
+            self._stream.close()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -299,13 +303,15 @@ class _RowGroup:
         self._lines += b"\n"
         self.rows += 1
 
-    def table(self) -> Any:
+    def take(self) -> Any:
+        """The rows so far as an Arrow table; the group starts empty again."""
         pa, pa_json = self._pa, self._pa_json
-        if not self.rows:
+        lines, self._lines, self.rows = bytes(self._lines), bytearray(), 0
+        if not lines:
             return pa.Table.from_batches([], schema=self._schema)
         return pa_json.read_json(
-            pa.BufferReader(bytes(self._lines)),
-            read_options=pa_json.ReadOptions(use_threads=False, block_size=max(len(self._lines), 1 << 20)),
+            pa.BufferReader(lines),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=max(len(lines), 1 << 20)),
             parse_options=pa_json.ParseOptions(
                 explicit_schema=self._schema, unexpected_field_behavior="error"
             ),
