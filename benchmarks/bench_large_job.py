@@ -34,7 +34,7 @@ from pathlib import Path
 
 from bench_files import make_request_file
 
-from flytekitplugins.openai.files.hashset import HashSet
+from openai_batch_jobs.inputs.hashset import HashSet
 
 BATCH_REQUESTS = 50_000
 BYTES_PER_REQUEST = 400

@@ -89,8 +89,8 @@ def phase(name: str, directory: Path) -> None:
     """Run one phase (imports first, then measure) and print its figures as JSON."""
     import pyarrow.parquet  # noqa: F401  (imported before measuring: its import is not the phase's)
 
-    from flytekitplugins.openai.files.job_results import summarize_job
-    from flytekitplugins.openai.files.request_retry import RoundPart, collect_round
+    from openai_batch_jobs.report.job_results import summarize_job
+    from openai_batch_jobs.results.request_retry import RoundPart, collect_round
 
     parts = json.loads((directory / "parts.json").read_text())
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -14,12 +14,12 @@ image=${1:?usage: install.sh IMAGE VENV_DIR}
 venv=${2:?usage: install.sh IMAGE VENV_DIR}
 case $image in
     files)
-        packages="flytekitplugins-openai-files"
+        packages="flytekitplugins-openai-files openai-batch-jobs"
         flytekit="flytekit"
         ;;
     agent)
-        # The batch package names its files part unpinned; the image pins both to the release.
-        packages="flytekitplugins-openai-batch flytekitplugins-openai-files"
+        # The image pins the batch package and the two it builds on to the release.
+        packages="flytekitplugins-openai-batch flytekitplugins-openai-files openai-batch-jobs"
         # flytekit's connector extra brings what `pyflyte serve connector` needs (grpc health, prometheus).
         flytekit="flytekit[connector]"
         ;;

@@ -28,7 +28,7 @@ from flytekitplugins.openai import (
     UploadJSONLFileTask,
 )
 from flytekitplugins.openai.batch._compat import lookup_connector
-from flytekitplugins.openai.batch.config import TASK_TYPE
+from openai_batch_jobs.api.batch_config import TASK_TYPE
 
 from .target import Target
 

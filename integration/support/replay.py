@@ -62,7 +62,7 @@ def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
 
     # The connector's (and the download's) backoff sleeps in the shared retry module.
     from flytekitplugins.openai.batch import local_poll
-    from flytekitplugins.openai.core import retry
+    from openai_batch_jobs.api import retry
 
     monkeypatch.setattr(local_poll, "asyncio", _without_waits(asyncio, sleep=_checkpoint))
     for module in (retry, sdk_client):

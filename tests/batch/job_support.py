@@ -13,9 +13,9 @@ import openai
 from flyteidl.core.execution_pb2 import TaskExecution
 
 from flytekitplugins.openai.batch import BatchJobTask
-from flytekitplugins.openai.batch.config import EXECUTION_METADATA_KEY
 from openai_batch_emulator import Emulator
 from openai_batch_emulator.responders import prompt_tokens
+from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
 
 from .flyte_models import template_pb
 from .service import JOB_TASK_TYPE, ConnectorService

@@ -12,7 +12,6 @@ import openai
 import pytest
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from flytekitplugins.openai.batch.config import EXECUTION_METADATA_KEY
 from flytekitplugins.openai.batch.connector import BatchEndpointConnector
 from flytekitplugins.openai.batch.errors import (
     BaseURLNotAllowed,
@@ -22,8 +21,9 @@ from flytekitplugins.openai.batch.errors import (
 )
 from flytekitplugins.openai.batch.resource_meta import BatchEndpointMetadata
 from flytekitplugins.openai.batch.task import BatchEndpointTask
-from flytekitplugins.openai.core.errors import TaskTemplateError
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
+from openai_batch_jobs.errors import TaskTemplateError
 
 from .conftest import upload_requests
 from .flyte_models import batch_result, execution_metadata, inputs, template

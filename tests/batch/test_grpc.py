@@ -17,9 +17,9 @@ from flyteidl.core.execution_pb2 import TaskExecution
 from flytekit.models.literals import LiteralMap
 from google.protobuf.json_format import MessageToDict
 
-from flytekitplugins.openai.batch.config import EXECUTION_METADATA_KEY
 from flytekitplugins.openai.batch.task import BatchEndpointTask
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
 
 from .conftest import upload_requests
 from .flyte_models import batch_result, execution_metadata_pb, inputs_pb, template_pb

@@ -13,7 +13,7 @@ from flytekitplugins.openai.batch.errors import BatchConfigError, ResourceMetaEr
 from flytekitplugins.openai.batch.job_meta import BatchJobMetadata
 from flytekitplugins.openai.batch.job_settings import JobTaskSettings
 from flytekitplugins.openai.batch.job_state import job_state
-from flytekitplugins.openai.core.errors import TaskTemplateError
+from openai_batch_jobs.errors import TaskTemplateError
 
 KEY = "p/d/e/n0/0"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flytekitplugins.openai.batch.progress import WIDTH, ProgressLine, elapsed_text
+from openai_batch_jobs.job.progress import WIDTH, ProgressLine, elapsed_text
 
 
 class Clock:

@@ -10,11 +10,11 @@ from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.tools.translator import get_serializable
 
 from flytekitplugins.openai.batch import task as task_module
-from flytekitplugins.openai.batch.config import ALLOWED_KEYS, BatchConfig
 from flytekitplugins.openai.batch.errors import BatchConfigError
 from flytekitplugins.openai.batch.task import BatchEndpointTask
 from flytekitplugins.openai.files.errors import OpenAIBatchError
-from flytekitplugins.openai.files.validation import BATCH_ENDPOINTS
+from openai_batch_jobs.api.batch_config import ALLOWED_KEYS, BatchConfig
+from openai_batch_jobs.inputs.validation import BATCH_ENDPOINTS
 
 REFERENCE_NAMES = (
     "BatchEndpointTask",

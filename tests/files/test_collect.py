@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from flytekit import Secret
 
-from flytekitplugins.openai.core.errors import BatchResultError
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 from flytekitplugins.openai.files.collect import CollectResultsTask
-from flytekitplugins.openai.files.split import PartLimits, part_file, plan_parts
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.inputs.split import PartLimits, part_file, plan_parts
 from tests.files.conftest import SECRET_ENV, file_ids, run_batch
 from tests.files.pod import python_literal, run_in_pod, serialize
 from tests.files.requests import good_file, request, write_lines

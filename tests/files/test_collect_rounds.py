@@ -16,10 +16,10 @@ import pytest
 from flytekit import Secret
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.core.errors import TransferError
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 from flytekitplugins.openai.files.collect import CollectResultsTask
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.errors import TransferError
 from tests.files.conftest import SECRET_ENV, run_batch, run_uploaded
 from tests.files.pod import PodRun, python_literal, run_in_pod, serialize
 from tests.files.requests import request, write_lines

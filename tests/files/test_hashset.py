@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flytekitplugins.openai.files.hashset import HashSet
+from openai_batch_jobs.inputs.hashset import HashSet
 
 
 def test_values_sharing_a_slot_are_kept_apart_and_repeats_are_told() -> None:

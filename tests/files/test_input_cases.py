@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from flytekitplugins.openai.core.errors import InvalidRequestFile
-from flytekitplugins.openai.files.split import plan_parts
-from flytekitplugins.openai.files.validation import validate_request_file
+from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.inputs.split import plan_parts
+from openai_batch_jobs.inputs.validation import validate_request_file
 from tests.support.batch_input_cases import CASES, BatchInputCase
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flytekitplugins.openai.files.reconcile import RequestTally, counted_requests, reconcile
+from openai_batch_jobs.results.reconcile import RequestTally, counted_requests, reconcile
 from tests.files.requests import write_lines
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import openai
 import pytest
 
-from flytekitplugins.openai.core.redact import redact
-from flytekitplugins.openai.core.retry import describe_failure, is_transient
+from openai_batch_jobs.api.redact import redact
+from openai_batch_jobs.api.retry import describe_failure, is_transient
 from tests.support.sdk_http import sdk_http
 
 REQUEST = sdk_http.Request("GET", "http://127.0.0.1/v1/batches/batch_x")

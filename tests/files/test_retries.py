@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.core.client import make_client
-from flytekitplugins.openai.core.retry import TRANSFER
 from flytekitplugins.openai.files import OpenAIFileConfig, TransferError, UploadJSONLFileTask
 from flytekitplugins.openai.files.download import download_file
+from openai_batch_jobs.api.client import make_client
+from openai_batch_jobs.api.retry import TRANSFER
 from tests.files.conftest import SECRET, file_ids
 from tests.files.cutting_proxy import CuttingProxy
 from tests.files.requests import good_file, request, write_lines

@@ -7,7 +7,7 @@ from typing import Any
 import openai
 import pytest
 
-from flytekitplugins.openai.core.retry import (
+from openai_batch_jobs.api.retry import (
     CREATE,
     JITTER,
     TRANSFER,

@@ -14,7 +14,6 @@ from flytekit import Secret
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.core.errors import TaskTemplateError
 from flytekitplugins.openai.files import (
     DownloadJSONFilesExecutor,
     DownloadJSONFilesTask,
@@ -24,6 +23,7 @@ from flytekitplugins.openai.files import (
     ValidationLimits,
 )
 from flytekitplugins.openai.files.settings import DownloadSettings, UploadSettings
+from openai_batch_jobs.errors import TaskTemplateError
 from tests.files.requests import good_file
 
 SECRET = Secret(group="openai", key="api_key", group_version="v2", mount_requirement=Secret.MountType.FILE)

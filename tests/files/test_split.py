@@ -12,11 +12,11 @@ from typing import Any, List  # noqa: UP035
 import pytest
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.core.errors import InvalidRequestFile, MissingConnectorSecret, TransferError
 from flytekitplugins.openai.files import OpenAIFileConfig
-from flytekitplugins.openai.files.split import PartLimits, plan_parts
 from flytekitplugins.openai.files.upload import UploadPartsTask
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.errors import InvalidRequestFile, MissingConnectorSecret, TransferError
+from openai_batch_jobs.inputs.split import PartLimits, plan_parts
 from tests.files.conftest import SECRET, SECRET_ENV, file_ids
 from tests.files.pod import jsonl_literal, run_in_pod, serialize
 from tests.files.requests import good_file, request, write_lines

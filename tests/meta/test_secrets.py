@@ -110,7 +110,7 @@ import json
 from flytekit import FlyteContextManager
 from flytekit.core.context_manager import ExecutionState
 from flytekit.models.security import Secret
-from flytekitplugins.openai.core.errors import MissingSecret
+from openai_batch_jobs.errors import MissingSecret
 from flytekitplugins.openai.core.keys import flyte_secret_value
 ctx = FlyteContextManager.current_context()
 local = ctx.with_execution_state(ctx.new_execution_state().with_params(mode=ExecutionState.Mode.LOCAL_TASK_EXECUTION))

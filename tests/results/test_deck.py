@@ -12,11 +12,12 @@ import openai
 import pytest
 from PIL import Image
 
-from flytekitplugins.openai.core.batch_api import job_counts
-from flytekitplugins.openai.core.prices import BATCH_PRICES, ModelPrice, price_of
-from flytekitplugins.openai.files.deck import _usd, publish_deck, render_deck
-from flytekitplugins.openai.files.job_results import JobResults, summarize_job
+from flytekitplugins.openai.files.report import publish_deck
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.api.batch_api import job_counts
+from openai_batch_jobs.report.deck import _usd, render_deck
+from openai_batch_jobs.report.job_results import JobResults, summarize_job
+from openai_batch_jobs.report.prices import BATCH_PRICES, ModelPrice, price_of
 
 from .browser import require_browser, screenshot, shown_text
 from .rounds import chat, run_job, write_jsonl
@@ -103,7 +104,7 @@ def test_user_prices_and_snapshots() -> None:
 
 
 def test_overridden_prices_reach_the_summary(results: JobResults, tmp_path: Path) -> None:
-    from flytekitplugins.openai.files.summary import SummaryBuilder
+    from openai_batch_jobs.report.summary import SummaryBuilder
 
     builder = SummaryBuilder()
     for row in [

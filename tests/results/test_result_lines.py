@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flytekitplugins.openai.files.json_lines import decode_json
-from flytekitplugins.openai.files.request_keys import request_key
-from flytekitplugins.openai.files.result_lines import LineKind, error_of, judge_result_line, read_result_line
+from openai_batch_jobs.inputs.request_keys import request_key
+from openai_batch_jobs.json_lines import decode_json
+from openai_batch_jobs.results.result_lines import LineKind, error_of, judge_result_line, read_result_line
 
 LINES = [
     b'{"custom_id":"a","response":{"status_code":200,"body":{"x":1}},"error":null}\n',

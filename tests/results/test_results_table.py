@@ -15,11 +15,11 @@ from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.core.errors import BatchResultError
 from flytekitplugins.openai.files import BatchResult
-from flytekitplugins.openai.files.job_results import summarize_job
-from flytekitplugins.openai.files.results_table import COLUMNS, write_results_table
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.report.job_results import summarize_job
+from openai_batch_jobs.report.results_table import COLUMNS, write_results_table
 
 from .rounds import chat, embedding, read_jsonl, run_job, write_jsonl
 
@@ -108,9 +108,10 @@ def test_read_downstream_through_flyte(job: Any, tmp_path: Path) -> None:
 
     @task
     def produce() -> BatchResult:
-        from flytekitplugins.openai.files.results_table import ResultsTable
+        from flytekitplugins.openai.files.report import table_dataset
+        from openai_batch_jobs.report.results_table import ResultsTable
 
-        table = ResultsTable(directory, len(IDS)).dataset()
+        table = table_dataset(ResultsTable(directory, len(IDS)))
         return BatchResult(output_file=JSONLFile(output), error_file=JSONLFile(errors), table=table)
 
     @task

@@ -6,8 +6,8 @@ emulator), so this test is what keeps them from drifting apart.
 
 from __future__ import annotations
 
-from flytekitplugins.openai.core.batch_api import BATCH_ENDPOINTS
 from openai_batch_emulator.batches import SPEC_ENDPOINTS
+from openai_batch_jobs.api.batch_api import BATCH_ENDPOINTS
 
 
 def test_the_plugin_and_the_emulator_accept_the_same_batch_endpoints() -> None:

@@ -15,14 +15,31 @@ from tests.support.wheels import wheel_for, wheel_metadata
 def test_the_batch_package_pins_the_files_package_to_its_own_version(plugin_wheels: Path) -> None:
     metadata = wheel_metadata(wheel_for(plugin_wheels, "flytekitplugins-openai-batch"))
     requires = {r.name: r for r in map(Requirement, metadata.get_all("Requires-Dist") or [])}
-    # The batch package builds on the files package's shared layer (flytekitplugins.openai.core).
+    # The batch package builds on the files package's shared layer (flytekitplugins.openai.core) and the engine.
     assert str(requires["flytekitplugins-openai-files"].specifier) == f"=={VERSION}"
+    assert str(requires["openai-batch-jobs"].specifier) == f"=={VERSION}"
     # The hook that writes the pin keeps the dependencies listed in pyproject.toml.
     assert sorted(requires) == [
         "flytekit",
         "flytekitplugins-openai-files",
         "grpcio-health-checking",
         "openai",
+        "openai-batch-jobs",
         "prometheus-client",
     ]
     assert requires["flytekit"].extras == {"connector"}
+
+
+@pytest.mark.slow
+def test_the_files_package_pins_the_engine_to_its_own_version(plugin_wheels: Path) -> None:
+    metadata = wheel_metadata(wheel_for(plugin_wheels, "flytekitplugins-openai-files"))
+    requires = {r.name: r for r in map(Requirement, metadata.get_all("Requires-Dist") or [])}
+    assert str(requires["openai-batch-jobs"].specifier) == f"=={VERSION}"
+    assert "flytekit" in requires
+
+
+@pytest.mark.slow
+def test_the_engine_needs_no_flyte(plugin_wheels: Path) -> None:
+    metadata = wheel_metadata(wheel_for(plugin_wheels, "openai-batch-jobs"))
+    requires = {Requirement(r).name for r in metadata.get_all("Requires-Dist") or []}
+    assert not {name for name in requires if "flyte" in name or "grpc" in name}, requires

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import openai._constants as sdk_constants
 
-from flytekitplugins.openai.core.retry import (
+from flytekitplugins.openai.files.config import DEFAULT_MAX_RETRIES
+from openai_batch_jobs.api.retry import (
     CANCEL,
     CREATE,
     JITTER,
@@ -16,7 +17,6 @@ from flytekitplugins.openai.core.retry import (
     TRANSFER,
     RetryPolicy,
 )
-from flytekitplugins.openai.files.config import DEFAULT_MAX_RETRIES
 from tests.support.wheels import ROOT
 
 

@@ -11,10 +11,17 @@ from tests.support.wheels import clean_venv, pip_install, wheel_for
 
 # What each install must make importable, run with `python -I` so nothing leaks in from the workspace.
 CASES = {
+    "openai-batch-jobs": (
+        "import openai_batch_jobs.report.results_table, openai_batch_jobs.inputs.split, sys\n"
+        "assert 'flytekit' not in sys.modules\n"
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('flytekit') is None\n"
+    ),
     "flytekitplugins-openai-files": (
         "from flytekitplugins.openai.files import (BatchResult, DownloadJSONFilesExecutor, DownloadJSONFilesTask, "
         "OpenAIFileConfig, OpenAIFileDefaultImages, UploadJSONLFileExecutor, UploadJSONLFileTask)\n"
-        "from flytekitplugins.openai.core import batch_api, client, errors, keys, redact, retry, settings\n"
+        "from flytekitplugins.openai.core import keys\n"
+        "from openai_batch_jobs.api import batch_api, client, redact, retry\n"
         "import importlib.util\n"
         "assert importlib.util.find_spec('flytekitplugins.openai.batch') is None\n"
     ),
@@ -54,7 +61,7 @@ def test_files_and_batch_wheels_together_without_the_meta_package(
     python = clean_venv(tmp_path / "venv")
     wheels = [
         str(wheel_for(plugin_wheels, p))
-        for p in ("flytekitplugins-openai-files", "flytekitplugins-openai-batch")
+        for p in ("openai-batch-jobs", "flytekitplugins-openai-files", "flytekitplugins-openai-batch")
     ]
     pip_install(python, *wheels)
     code = CASES["flytekitplugins-openai-batch"] + "import flytekitplugins.openai.files\n"
@@ -71,6 +78,7 @@ def test_uv_build_builds_every_package(plugin_wheels: Path) -> None:
             "flytekitplugins_openai_batch",
             "flytekitplugins_openai_files",
             "openai_batch_emulator",
+            "openai_batch_jobs",
         ]
     )
-    assert len(list(plugin_wheels.glob("*.tar.gz"))) == 4
+    assert len(list(plugin_wheels.glob("*.tar.gz"))) == 5

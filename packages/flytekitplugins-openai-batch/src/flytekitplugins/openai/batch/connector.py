@@ -20,13 +20,22 @@ from flytekit.core.type_engine import TypeEngine
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 
-from flytekitplugins.openai.core.errors import BatchAPIError
 from flytekitplugins.openai.core.keys import (
     # Named here too: integration tests and deployments know it as the connector's setting.
     ALLOWED_BASE_URLS_ENV as ALLOWED_BASE_URLS_ENV,
 )
 from flytekitplugins.openai.core.keys import OPENAI_API_URL, connector_api_key, connector_base_url
-from flytekitplugins.openai.core.retry import (
+from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY, TASK_TYPE, BatchConfig
+from openai_batch_jobs.api.batches import (
+    Cancelled,
+    api_error,
+    cancel_batch,
+    client_for,
+    create_batch,
+    recent_batches,
+    tagged,
+)
+from openai_batch_jobs.api.retry import (
     CANCEL,
     CREATE,
     POLL,
@@ -37,22 +46,14 @@ from flytekitplugins.openai.core.retry import (
     call_with_retries,
     is_transient,
 )
+from openai_batch_jobs.errors import BatchAPIError
+from openai_batch_jobs.job.status import batch_outcome, custom_info
 
 from ._compat import Resource, register_once
-from .batches import (
-    Cancelled,
-    api_error,
-    cancel_batch,
-    client_for,
-    create_batch,
-    execution_key,
-    recent_batches,
-    tagged,
-)
-from .config import EXECUTION_METADATA_KEY, TASK_TYPE, BatchConfig
+from .execution import execution_key
+from .phases import phase_of
 from .resource_meta import BatchEndpointMetadata
 from .settings import BatchTaskSettings
-from .status import batch_phase, custom_info
 from .threaded import ThreadedConnector
 
 if TYPE_CHECKING:
@@ -124,9 +125,9 @@ class BatchEndpointConnector(ThreadedConnector[BatchEndpointMetadata]):
             message = self.grace.message(meta.batch_id, f"Reading batch {meta.batch_id}", exc, api_key)
             return Resource(phase=TaskExecution.RUNNING, message=message, log_links=links)
         self.grace.clear(meta.batch_id)
-        state = batch_phase(batch, meta.accept_partial_results)
+        state = batch_outcome(batch, meta.accept_partial_results)
         return Resource(
-            phase=state.phase,
+            phase=phase_of(state.outcome),
             message=state.message,
             log_links=links,
             outputs=_result_literals(batch) if state.succeeded else None,

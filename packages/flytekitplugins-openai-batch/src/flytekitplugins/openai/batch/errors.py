@@ -1,17 +1,26 @@
-"""The exceptions of the batch task and its connector, as this package has always exported them.
+"""The exceptions of the batch task and its connector.
 
-They are defined in `flytekitplugins.openai.core.errors`, under the base `OpenAIBatchError` that
-every error of the plugins shares.
+All but `BatchFailed` are the engine's (`openai_batch_jobs.errors`, under the base `OpenAIBatchError`);
+`BatchFailed` is also flytekit's `FlyteUserException`, so flytekit counts a failed batch as the
+user's failure (not retried as a system error).
 """
 
-from flytekitplugins.openai.core.errors import (
+from flytekit.exceptions.user import FlyteUserException
+
+from openai_batch_jobs.errors import (
     BaseURLNotAllowed,
     BatchAPIError,
     BatchConfigError,
-    BatchFailed,
     MissingConnectorSecret,
+    OpenAIBatchError,
     ResourceMetaError,
 )
+
+
+class BatchFailed(OpenAIBatchError, FlyteUserException):
+    """A local run's batch or job ended without results (failed, expired, cancelled): the connector's
+    message, which names the batch and why."""
+
 
 __all__ = [
     "BaseURLNotAllowed",

@@ -28,10 +28,19 @@ from flytekit.core.type_engine import TypeEngine
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 
-from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES
-from flytekitplugins.openai.core.errors import BatchAPIError
 from flytekitplugins.openai.core.keys import connector_api_key, connector_base_url
-from flytekitplugins.openai.core.retry import (
+from openai_batch_jobs.api.batch_api import ACTIVE_STATUSES
+from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
+from openai_batch_jobs.api.batches import (
+    Cancelled,
+    api_error,
+    cancel_batch,
+    client_for,
+    create_batch,
+    recent_batches,
+    tagged,
+)
+from openai_batch_jobs.api.retry import (
     CANCEL,
     CREATE,
     POLL,
@@ -41,21 +50,12 @@ from flytekitplugins.openai.core.retry import (
     call_with_retries,
     is_transient,
 )
-from flytekitplugins.openai.core.server_files import delete_files
-from flytekitplugins.openai.core.words import counted
+from openai_batch_jobs.api.server_files import delete_files
+from openai_batch_jobs.errors import BatchAPIError
+from openai_batch_jobs.words import counted
 
 from ._compat import Resource, register_once
-from .batches import (
-    Cancelled,
-    api_error,
-    cancel_batch,
-    client_for,
-    create_batch,
-    execution_key,
-    recent_batches,
-    tagged,
-)
-from .config import EXECUTION_METADATA_KEY
+from .execution import execution_key
 from .job_meta import BatchJobMetadata
 from .job_settings import JOB_TASK_TYPE, JobTaskSettings
 from .job_state import PART_METADATA_KEY, JobState, PartState, job_state

@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flytekitplugins.openai.core.errors import BatchConfigError
-from flytekitplugins.openai.core.settings import CustomReader, task_label
-
-from .config import BatchConfig
+from openai_batch_jobs.api.batch_config import BatchConfig
+from openai_batch_jobs.errors import BatchConfigError
+from openai_batch_jobs.settings import CustomReader, task_label
 
 JOB_TASK_TYPE = "openai-batch-job"
 

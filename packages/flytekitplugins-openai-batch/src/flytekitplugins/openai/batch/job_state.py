@@ -23,11 +23,11 @@ from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from flytekitplugins.openai.core.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors, job_counts
-from flytekitplugins.openai.core.words import counted
+from openai_batch_jobs.api.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors, job_counts
+from openai_batch_jobs.job.status import PARTIAL_STATUSES, RETRYABLE_ERROR_CODES
+from openai_batch_jobs.words import counted
 
 from .job_meta import BatchJobMetadata
-from .status import PARTIAL_STATUSES, RETRYABLE_ERROR_CODES
 
 # The batch metadata key naming the part (its index from 0) a batch belongs to.
 PART_METADATA_KEY = "flyte_job_part"

@@ -15,10 +15,10 @@ from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
 from flytekit.models.task import TaskTemplate
 
-from flytekitplugins.openai.core.errors import OpenAIBatchError
+from openai_batch_jobs.api.batch_config import check_base_url
+from openai_batch_jobs.errors import OpenAIBatchError
 
 from ._compat import ResourceMeta, lookup_connector
-from .config import check_base_url
 from .job_settings import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_TOKEN_LIMIT_ATTEMPTS,

@@ -22,9 +22,8 @@ from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 
-from flytekitplugins.openai.core.errors import BatchFailed
-
 from ._compat import AsyncExecutorMixin, Resource, ResourceMeta, lookup_connector
+from .errors import BatchFailed
 from .local_poll import poll_until_done
 
 # Signals that end a local run the way Ctrl-C does (SIGHUP does not exist on Windows).

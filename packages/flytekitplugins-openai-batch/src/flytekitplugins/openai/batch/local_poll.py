@@ -18,8 +18,9 @@ from typing import Any
 from flyteidl.core.execution_pb2 import TaskExecution
 from flytekit.extend.backend.utils import is_terminal_phase, mirror_async_methods
 
+from openai_batch_jobs.job.progress import ProgressLine
+
 from ._compat import Resource, ResourceMeta
-from .progress import ProgressLine
 
 FIRST_POLL_S = 0.1
 POLL_FRACTION = 0.1

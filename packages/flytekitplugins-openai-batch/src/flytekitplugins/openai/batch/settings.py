@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flytekitplugins.openai.core.settings import CustomReader, task_label
-
-from .config import TASK_TYPE, BatchConfig
+from openai_batch_jobs.api.batch_config import TASK_TYPE, BatchConfig
+from openai_batch_jobs.settings import CustomReader, task_label
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from flytekitplugins.openai.files import (
     UploadJSONLFileExecutor,
     UploadJSONLFileTask,
 )
+from openai_batch_jobs.api.batch_config import TASK_TYPE, BatchConfig, check_base_url
 
-from .config import TASK_TYPE, BatchConfig, check_base_url
 from .local_execution import LocalRunMixin
 from .settings import BatchTaskSettings
 

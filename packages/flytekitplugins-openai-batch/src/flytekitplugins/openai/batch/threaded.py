@@ -17,10 +17,10 @@ from typing import Any, Generic, TypeVar
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 
-from flytekitplugins.openai.core.retry import POLL_FAULT_GRACE_S
+from openai_batch_jobs.api.batches import FaultGrace
+from openai_batch_jobs.api.retry import POLL_FAULT_GRACE_S
 
 from ._compat import AsyncConnectorBase, Resource, ResourceMeta
-from .batches import FaultGrace
 
 M = TypeVar("M", bound=ResourceMeta)
 

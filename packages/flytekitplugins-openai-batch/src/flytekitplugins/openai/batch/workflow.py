@@ -17,12 +17,12 @@ from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
 from flytekitplugins.openai.files.collect import CARRIED, CollectResultsTask
-from flytekitplugins.openai.files.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS, check_attempts
-from flytekitplugins.openai.files.split import PartLimits
 from flytekitplugins.openai.files.upload import UploadPartsTask
-from flytekitplugins.openai.files.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
+from openai_batch_jobs.api.batch_config import BatchConfig
+from openai_batch_jobs.inputs.split import PartLimits
+from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
+from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS, check_attempts
 
-from .config import BatchConfig
 from .job_settings import DEFAULT_MAX_IN_FLIGHT
 from .job_task import BatchJobTask
 

@@ -20,9 +20,9 @@ from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskTemplate
 
 from flytekitplugins.openai.batch._compat import Resource, SyncConnectorBase, register_once
-from flytekitplugins.openai.core.client import make_async_client
 from flytekitplugins.openai.core.keys import connector_api_key, connector_base_url
-from flytekitplugins.openai.core.retry import TRANSFER, describe_failure, is_transient, transient_errors
+from openai_batch_jobs.api.client import make_async_client
+from openai_batch_jobs.api.retry import TRANSFER, describe_failure, is_transient, transient_errors
 
 from .config import TASK_TYPE, parse_chatgpt_config
 from .errors import ChatGPTConfigError

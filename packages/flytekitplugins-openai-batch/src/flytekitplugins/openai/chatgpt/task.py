@@ -10,7 +10,7 @@ from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
 
 from flytekitplugins.openai.batch._compat import SyncExecutorMixin
-from flytekitplugins.openai.batch.config import check_base_url
+from openai_batch_jobs.api.batch_config import check_base_url
 
 from .config import TASK_TYPE, parse_chatgpt_config
 from .errors import ChatGPTConfigError

@@ -1,4 +1,4 @@
-"""Where the API key comes from, and which servers a connector may send its key to.
+"""Where the API key comes from in Flyte: a task pod's Flyte secret, the connector's secret.
 
 Task pods read the key from the Flyte secret their template names; connectors (which serve every
 task of a deployment with one key) read `FLYTE_OPENAI_API_KEY`. Neither value is ever written down:
@@ -7,23 +7,34 @@ templates name a secret, never its value.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from urllib.parse import urlsplit
 
 import flytekit
 from flytekit.models.security import Secret
 
-from .client import BASE_URL_ENV, make_client, resolve_base_url
-from .errors import BaseURLNotAllowed, BatchAPIError, MissingConnectorSecret, MissingSecret
-from .retry import TRANSFER, describe_failure
+from openai_batch_jobs.api import servers
+from openai_batch_jobs.api.servers import (
+    ALLOWED_BASE_URLS_ENV,
+    OPENAI_API_URL,
+    is_loopback,
+    trusted_base_url,
+)
+from openai_batch_jobs.errors import MissingConnectorSecret, MissingSecret
+
+__all__ = [
+    "ALLOWED_BASE_URLS_ENV",
+    "CONNECTOR_KEY_SECRET",
+    "OPENAI_API_URL",
+    "check_connector_key",
+    "connector_api_key",
+    "connector_base_url",
+    "flyte_secret_value",
+    "is_loopback",
+    "secret_env_vars",
+]
 
 # The connector's key: flytekit's connector (agent) secret, else this environment variable.
 CONNECTOR_KEY_SECRET = "FLYTE_OPENAI_API_KEY"
-# Comma-separated base URLs (or "*") a task's `base_url` may name besides OpenAI's, the connector's
-# own OPENAI_BASE_URL and loopback: without this a task could send the connector's key anywhere.
-ALLOWED_BASE_URLS_ENV = "FLYTE_OPENAI_ALLOWED_BASE_URLS"
-OPENAI_API_URL = "https://api.openai.com/v1"
 
 
 def flyte_secret_value(secret: Secret) -> str:
@@ -78,49 +89,14 @@ def connector_api_key() -> str:
 
 def check_connector_key(base_url: str | None, organization: str | None = None) -> None:
     """Before a local run uploads anything: the connector's key is set, the connector may send it to
-    ``base_url``, and that server accepts it (one cheap authenticated call: listing one batch).
+    ``base_url``, and that server accepts it.
 
     Raises MissingConnectorSecret, BaseURLNotAllowed or BatchAPIError, each naming the variable.
     """
     api_key = connector_api_key()
-    url = connector_base_url(base_url)
-    with make_client(api_key, organization=organization, base_url=url, retry=TRANSFER) as client:
-        try:
-            client.batches.list(limit=1)
-        except Exception as exc:
-            raise BatchAPIError(
-                describe_failure(
-                    f"Checking the connector's key {CONNECTOR_KEY_SECRET} against {url}", exc, api_key
-                ).rstrip(".")
-                + f". The batch step would fail with it, so nothing was uploaded: set {CONNECTOR_KEY_SECRET} "
-                "to a key this server accepts."
-            ) from None
+    servers.check_connector_key(api_key, connector_base_url(base_url), CONNECTOR_KEY_SECRET, organization)
 
 
 def connector_base_url(explicit: str | None) -> str:
-    """The API a task's request goes to; a task-chosen server must be one the connector trusts with its key.
-
-    Trusted: OpenAI, the connector's own OPENAI_BASE_URL, loopback, and `FLYTE_OPENAI_ALLOWED_BASE_URLS`.
-    """
-    url = (resolve_base_url(explicit) or OPENAI_API_URL).rstrip("/")
-    if not explicit:
-        return url
-    allowed = {OPENAI_API_URL, os.environ.get(BASE_URL_ENV, "").rstrip("/")}
-    allowed |= {u.strip().rstrip("/") for u in os.environ.get(ALLOWED_BASE_URLS_ENV, "").split(",")}
-    if url in allowed or "*" in allowed or is_loopback(url):
-        return url
-    raise BaseURLNotAllowed(
-        f"base_url {url!r} of this task is not allowed by the connector, which sends its API key only to "
-        f"OpenAI, its own {BASE_URL_ENV}, loopback and the URLs listed in {ALLOWED_BASE_URLS_ENV}."
-    )
-
-
-def is_loopback(url: str) -> bool:
-    """Whether ``url`` names this machine (``localhost`` or a loopback address)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """The API a task's request goes to; a task-chosen server must be one the connector trusts with its key."""
+    return trusted_base_url(explicit)

@@ -3,6 +3,8 @@
 Importing this package is cheap: ``openai`` itself is loaded lazily, when a task first runs.
 """
 
+from openai_batch_jobs.inputs.validation import ValidationLimits, validate_request_file
+
 from .collect import CollectResultsExecutor, CollectResultsTask
 from .config import OpenAIFileConfig
 from .download import DownloadJSONFilesExecutor, DownloadJSONFilesTask
@@ -16,7 +18,6 @@ from .errors import (
 from .images import OpenAIFileDefaultImages
 from .result import BatchResult
 from .upload import UploadJSONLFileExecutor, UploadJSONLFileTask, UploadPartsExecutor, UploadPartsTask
-from .validation import ValidationLimits, validate_request_file
 
 __all__ = [
     "BatchResult",

@@ -32,18 +32,19 @@ from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 from flytekit.types.structured import StructuredDataset
 
-from flytekitplugins.openai.core.batch_api import PARTIAL_STATUSES
-from flytekitplugins.openai.core.errors import BatchResultError
-from flytekitplugins.openai.core.words import counted, warn
+from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
+from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.inputs.split import PartLimits
+from openai_batch_jobs.json_lines import READ_BUFFER
+from openai_batch_jobs.results.reconcile import NAMED_MISSING, RequestTally, request_total
+from openai_batch_jobs.words import counted, warn
 
 from ._task import OpenAIFileTask
-from .config import READ_BUFFER, OpenAIFileConfig
+from .config import OpenAIFileConfig
 from .download import account_for_requests, batch_label, download_file
 from .job_rounds import DOWNLOAD_WORKERS, ERROR_NAME, OUTPUT_NAME, RoundOutcome, run_round
-from .reconcile import NAMED_MISSING, RequestTally, request_total
 from .result import BatchResult
 from .settings import COLLECT_TASK_TYPE, CollectSettings, parse_prices
-from .split import PartLimits
 from .upload import delete_files
 
 # The types of a round's carried files and of the next round's parts (typing's spelling, as flytekit

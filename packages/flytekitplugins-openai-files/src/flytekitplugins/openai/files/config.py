@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from flytekit.models.security import Secret
 
-from flytekitplugins.openai.core.client import make_client
 from flytekitplugins.openai.core.keys import flyte_secret_value
-from flytekitplugins.openai.core.retry import TRANSFER, RetryPolicy
-from flytekitplugins.openai.core.settings import CustomReader
+from openai_batch_jobs.api.client import make_client
+from openai_batch_jobs.api.retry import TRANSFER, RetryPolicy
+from openai_batch_jobs.settings import CustomReader
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -18,9 +18,6 @@ if TYPE_CHECKING:
 # Retries of transient faults (429, 5xx, dropped connections) before a transfer fails: the
 # transfer policy's (core.retry.TRANSFER), with its exponential backoff.
 DEFAULT_MAX_RETRIES = TRANSFER.retries or 0
-# JSONL files are read line by line through a buffer this big: few system calls, little memory
-# (a larger one reads no faster, and its memory stays with the process after the file is closed).
-READ_BUFFER = 1 << 16
 
 
 @dataclass

@@ -16,21 +16,27 @@ from flytekit.core.shim_task import ShimTaskExecutor
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.core.batch_api import batch_error_text, batch_errors
-from flytekitplugins.openai.core.errors import BatchResultError, TransferError
-from flytekitplugins.openai.core.redact import redact
-from flytekitplugins.openai.core.retry import (
+from openai_batch_jobs.api.batch_api import batch_error_text, batch_errors
+from openai_batch_jobs.api.redact import redact
+from openai_batch_jobs.api.retry import (
     TRANSFER,
     Deadline,
     call_with_retries,
     describe_failure,
     transient_errors,
 )
-from flytekitplugins.openai.core.words import warn
+from openai_batch_jobs.errors import BatchResultError, TransferError
+from openai_batch_jobs.results.reconcile import (
+    Reconciliation,
+    RequestTally,
+    counted_requests,
+    reconcile,
+    request_total,
+)
+from openai_batch_jobs.words import warn
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
-from .reconcile import Reconciliation, RequestTally, counted_requests, reconcile, request_total
 from .result import BatchResult
 from .settings import DOWNLOAD_TASK_TYPE, DownloadSettings
 

@@ -1,6 +1,6 @@
 """The exceptions of the file tasks, as this package has always exported them (defined in `core.errors`)."""
 
-from flytekitplugins.openai.core.errors import (
+from openai_batch_jobs.errors import (
     BatchResultError,
     InvalidRequestFile,
     MissingSecret,

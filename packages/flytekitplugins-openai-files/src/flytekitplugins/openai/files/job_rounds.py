@@ -9,7 +9,7 @@ step (`run_round`):
 3. when there is something to retry and attempts remain, uploads the retry file as the next round's
    parts (cut within the same part limits the upload used), else it is the final round: it writes
    the results table and the summary (`job_results.summarize_job`), logs the summary as one JSON line
-   and adds the deck (`deck.publish_deck`);
+   and adds the deck (`report.publish_deck`);
 4. deletes the round's input files on the server (``delete_input_files``) once the retry parts are up,
    and the result files it downloaded (``delete_result_files``).
 
@@ -35,17 +35,18 @@ from typing import Any
 from flytekit.core.context_manager import FlyteContextManager
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.core.batch_api import PARTIAL_STATUSES
-from flytekitplugins.openai.core.errors import BatchResultError, TransferError
-from flytekitplugins.openai.core.words import counted, warn
+from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
+from openai_batch_jobs.errors import BatchResultError, TransferError
+from openai_batch_jobs.inputs.split import plan_parts
+from openai_batch_jobs.report.deck import render_deck
+from openai_batch_jobs.report.job_results import summarize_job
+from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, collect_round
+from openai_batch_jobs.words import counted, warn
 
-from .deck import publish_deck, render_deck
 from .download import batch_label, download_file
-from .job_results import summarize_job
-from .request_retry import RoundPart, RoundReport, collect_round
+from .report import publish_deck, table_dataset
 from .result import BatchResult
 from .settings import CollectSettings
-from .split import plan_parts
 from .upload import delete_files, upload_parts
 
 OUTPUT_NAME = "job-output.jsonl"
@@ -278,7 +279,9 @@ def _final(
         page.write_text(render_deck(results.summary), encoding="utf-8")
         print(f"The job's results deck: file://{page}", file=sys.stderr, flush=True)
     return BatchResult(
-        output_file=result.output_file, error_file=result.error_file, table=results.table.dataset()
+        output_file=result.output_file,
+        error_file=result.error_file,
+        table=table_dataset(results.table),
     )
 
 

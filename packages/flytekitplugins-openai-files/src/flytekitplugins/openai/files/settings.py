@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flytekitplugins.openai.core.prices import ModelPrice
-from flytekitplugins.openai.core.settings import CustomReader, task_label
+from openai_batch_jobs.inputs.split import PartLimits
+from openai_batch_jobs.inputs.validation import ValidationLimits
+from openai_batch_jobs.report.prices import ModelPrice
+from openai_batch_jobs.results.request_retry import check_attempts
+from openai_batch_jobs.settings import CustomReader, task_label
 
 from .config import OpenAIFileConfig
-from .request_retry import check_attempts
-from .split import PartLimits
-from .validation import ValidationLimits
 
 UPLOAD_TASK_TYPE = "openai-batch-upload-file"
 DOWNLOAD_TASK_TYPE = "openai-batch-download-files"

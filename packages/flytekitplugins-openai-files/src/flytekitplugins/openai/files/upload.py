@@ -19,17 +19,22 @@ from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.core import server_files
-from flytekitplugins.openai.core.errors import TransferError
 from flytekitplugins.openai.core.keys import check_connector_key
-from flytekitplugins.openai.core.retry import describe_failure, transient_errors
-from flytekitplugins.openai.core.words import counted
+from openai_batch_jobs.api import server_files
+from openai_batch_jobs.api.retry import describe_failure, transient_errors
+from openai_batch_jobs.errors import TransferError
+from openai_batch_jobs.inputs.split import Part, PartLimits, SplitPlan, part_file, plan_parts
+from openai_batch_jobs.inputs.validation import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_REQUESTS,
+    ValidationLimits,
+    validate_request_file,
+)
+from openai_batch_jobs.words import counted
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
 from .settings import UPLOAD_PARTS_TASK_TYPE, UPLOAD_TASK_TYPE, UploadPartsSettings, UploadSettings
-from .split import Part, PartLimits, SplitPlan, part_file, plan_parts
-from .validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, ValidationLimits, validate_request_file
 
 openai = lazy_module("openai")
 

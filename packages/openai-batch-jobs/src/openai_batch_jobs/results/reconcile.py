@@ -17,9 +17,9 @@ from typing import Any
 
 import msgspec
 
-from .config import READ_BUFFER
-from .hashset import HashSet
-from .request_keys import request_key
+from openai_batch_jobs.inputs.hashset import HashSet
+from openai_batch_jobs.inputs.request_keys import request_key
+from openai_batch_jobs.json_lines import READ_BUFFER
 
 # How many missing custom_ids a warning or error names.
 NAMED_MISSING = 5

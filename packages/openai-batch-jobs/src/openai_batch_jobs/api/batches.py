@@ -7,19 +7,17 @@ into key-free messages: each is written once here, so both connectors behave the
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flytekit import lazy_module, logger
-from flytekit.models.task import TaskExecutionMetadata
-
-from flytekitplugins.openai.core.batch_api import MAX_METADATA_VALUE_CHARS, TERMINAL_STATUSES
-from flytekitplugins.openai.core.client import make_client
-from flytekitplugins.openai.core.errors import BatchAPIError
-from flytekitplugins.openai.core.retry import (
+from openai_batch_jobs.api._sdk import openai
+from openai_batch_jobs.api.batch_api import TERMINAL_STATUSES
+from openai_batch_jobs.api.batch_config import BatchConfig
+from openai_batch_jobs.api.client import make_client
+from openai_batch_jobs.api.retry import (
     CANCEL,
     POLL_FAULT_GRACE_S,
     Deadline,
@@ -28,13 +26,13 @@ from flytekitplugins.openai.core.retry import (
     describe_failure,
     is_transient,
 )
-
-from .config import BatchConfig
+from openai_batch_jobs.errors import BatchAPIError
 
 if TYPE_CHECKING:
     from openai import OpenAI
 
-openai = lazy_module("openai")
+logger = logging.getLogger("openai_batch_jobs")
+
 
 # A run of faults not seen again for this long belongs to a batch propeller stopped polling.
 FORGET_FAULTS_AFTER_S = 3600.0
@@ -201,22 +199,6 @@ class FaultGrace:
             f"{describe_failure(action, exc, api_key)}; asking again at the next poll "
             f"(faults for {now - since:.0f} s, giving up after {self.grace_s:.0f} s)."
         )
-
-
-def execution_key(metadata: TaskExecutionMetadata | None) -> str | None:
-    """A name for one attempt of one task execution, from what propeller sends with CreateTask.
-
-    Local executions send none (None here).
-    """
-    task_execution_id = getattr(metadata, "task_execution_id", None)
-    node = getattr(task_execution_id, "node_execution_id", None)
-    workflow = getattr(node, "execution_id", None)
-    if task_execution_id is None or node is None or workflow is None or not workflow.name:
-        return None
-    key = f"{workflow.project}/{workflow.domain}/{workflow.name}/{node.node_id}/{task_execution_id.retry_attempt}"
-    if len(key) > MAX_METADATA_VALUE_CHARS:
-        key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return key
 
 
 def api_error(action: str, exc: BaseException, api_key: str) -> BatchAPIError:

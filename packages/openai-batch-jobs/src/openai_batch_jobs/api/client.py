@@ -9,14 +9,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from flytekit import lazy_module
-
-from .retry import TRANSFER, RetryPolicy
+from openai_batch_jobs.api._sdk import openai
+from openai_batch_jobs.api.retry import TRANSFER, RetryPolicy
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
 
-openai = lazy_module("openai")
 
 BASE_URL_ENV = "OPENAI_BASE_URL"
 

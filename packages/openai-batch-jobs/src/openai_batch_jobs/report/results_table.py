@@ -26,16 +26,20 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from flytekitplugins.openai.core.errors import BatchResultError
-
-from .config import READ_BUFFER
-from .request_keys import read_requests
-from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, ResultLine, error_of, read_result_line
+from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.inputs.request_keys import read_requests
+from openai_batch_jobs.json_lines import READ_BUFFER
+from openai_batch_jobs.results.result_lines import (
+    MISSING_RESULT,
+    UNREADABLE_RESULT,
+    LineKind,
+    ResultLine,
+    error_of,
+    read_result_line,
+)
 
 if TYPE_CHECKING:
-    from flytekit.types.structured import StructuredDataset
-
-    from .summary import SummaryBuilder
+    from openai_batch_jobs.report.summary import SummaryBuilder
 
 ROW_GROUP_ROWS = 4096
 # A row group is also closed once its rows took this many bytes as JSON (embeddings are large).
@@ -63,16 +67,10 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class ResultsTable:
-    """A written table: the directory holding it (what a StructuredDataset points at) and its row count."""
+    """A written table: the directory holding it (what a Flyte StructuredDataset or DataFrame points at) and its row count."""
 
     directory: str
     rows: int
-
-    def dataset(self) -> StructuredDataset:
-        """The table as a Flyte StructuredDataset (Parquet), for a task output or a BatchResult field."""
-        from flytekit.types.structured import StructuredDataset
-
-        return StructuredDataset(uri=self.directory, file_format="parquet")
 
 
 def write_results_table(

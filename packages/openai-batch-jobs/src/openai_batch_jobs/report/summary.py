@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flytekitplugins.openai.core.prices import PRICES_AS_OF, PRICES_SOURCE, ModelPrice, price_of
+from openai_batch_jobs.report.prices import PRICES_AS_OF, PRICES_SOURCE, ModelPrice, price_of
 
 # How many distinct error codes get a line of their own; the rest are counted under "other".
 SHOWN_CODES = 50

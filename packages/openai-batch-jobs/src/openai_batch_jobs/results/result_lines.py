@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from .json_lines import decode_json, is_utf8
+from openai_batch_jobs.json_lines import decode_json, is_utf8
 
 # Per-request HTTP statuses that say "try again later": timeouts, rate limits and server faults.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

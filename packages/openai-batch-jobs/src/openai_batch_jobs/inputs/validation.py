@@ -14,19 +14,17 @@ from typing import Any
 
 import msgspec
 
-from flytekitplugins.openai.core.batch_api import (
+from openai_batch_jobs.api.batch_api import (
     BATCH_ENDPOINTS,
     MAX_EMBEDDING_INPUTS_PER_BATCH,
     MAX_INPUT_FILE_BYTES,
     MAX_REQUESTS_PER_BATCH,
     MODEL_OPTIONAL_ENDPOINTS,
 )
-from flytekitplugins.openai.core.errors import InvalidRequestFile
-from flytekitplugins.openai.core.settings import CustomReader
-
-from .config import READ_BUFFER
-from .hashset import HashSet
-from .json_lines import is_utf8
+from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.inputs.hashset import HashSet
+from openai_batch_jobs.json_lines import READ_BUFFER, is_utf8
+from openai_batch_jobs.settings import CustomReader
 
 # OpenAI's limits, the defaults of the upload task's `max_requests` and `max_bytes`.
 DEFAULT_MAX_REQUESTS = MAX_REQUESTS_PER_BATCH

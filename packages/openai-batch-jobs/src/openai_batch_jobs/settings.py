@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import TaskTemplateError
+from openai_batch_jobs.errors import TaskTemplateError
 
 
 class CustomReader:

@@ -28,13 +28,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
-from flytekitplugins.openai.core.batch_api import batch_error_text
-from flytekitplugins.openai.core.words import counted
-
-from .config import READ_BUFFER
-from .request_keys import key_line, read_requests
-from .result_index import FileScan, IndexedLine, ResultIndex
-from .result_lines import MISSING_RESULT, UNREADABLE_RESULT, LineKind, error_line, with_attempts
+from openai_batch_jobs.api.batch_api import batch_error_text
+from openai_batch_jobs.inputs.request_keys import key_line, read_requests
+from openai_batch_jobs.json_lines import READ_BUFFER
+from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex
+from openai_batch_jobs.results.result_lines import (
+    MISSING_RESULT,
+    UNREADABLE_RESULT,
+    LineKind,
+    error_line,
+    with_attempts,
+)
+from openai_batch_jobs.words import counted
 
 # How often a request is sent before its failure is final, unless told; 1 turns retries off.
 DEFAULT_MAX_REQUEST_ATTEMPTS = 3

@@ -1,8 +1,8 @@
 """The last round's step: the results table and the summary of a whole job, in one pass over its requests.
 
-The collect task calls `summarize_job` once, after `request_retry.collect_round` of the last round,
-logs the summary (``print(json.dumps(results.summary))``), adds the deck (`deck.publish_deck`) and
-returns ``BatchResult(output_file, error_file, table=results.table.dataset())``.
+A job's last step calls `summarize_job` once, after `request_retry.collect_round` of the last round,
+logs the summary, shows the deck (`deck.render_deck`) and returns the table (`results.table`) in its
+framework's table type.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flytekitplugins.openai.core.prices import ModelPrice
-
-from .results_table import ResultsTable, write_results_table
-from .summary import SummaryBuilder
+from openai_batch_jobs.report.prices import ModelPrice
+from openai_batch_jobs.report.results_table import ResultsTable, write_results_table
+from openai_batch_jobs.report.summary import SummaryBuilder
 
 
 @dataclass(frozen=True)

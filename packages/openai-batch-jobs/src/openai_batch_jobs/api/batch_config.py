@@ -2,7 +2,7 @@
 
 A wrong key or value should fail where the task is defined, not hours later in the connector, so the
 task validates at definition time and the connector validates again (templates can come from other
-clients). Limits are the Batch API's own, from `flytekitplugins.openai.core.batch_api`.
+clients). Limits are the Batch API's own, from `openai_batch_jobs.api.batch_api`.
 Besides the API's arguments, the SDK's per-call options that upstream's plugin let through
 (`extra_headers`, `extra_query`, `extra_body`, `timeout`) are accepted, checked for shape.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flytekitplugins.openai.core.batch_api import (
+from openai_batch_jobs.api.batch_api import (
     BATCH_ENDPOINTS,
     COMPLETION_WINDOWS,
     MAX_METADATA_KEY_CHARS,
@@ -23,7 +23,7 @@ from flytekitplugins.openai.core.batch_api import (
     MAX_OUTPUT_EXPIRY_SECONDS,
     MIN_OUTPUT_EXPIRY_SECONDS,
 )
-from flytekitplugins.openai.core.errors import BatchConfigError
+from openai_batch_jobs.errors import BatchConfigError
 
 TASK_TYPE = "openai-batch"
 

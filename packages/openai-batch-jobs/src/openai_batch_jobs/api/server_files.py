@@ -15,12 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from flytekit import lazy_module
-
-from .retry import Deadline, DeadlinePassed, describe_failure, is_transient, transient_errors
-from .words import counted
-
-openai = lazy_module("openai")
+from openai_batch_jobs.api._sdk import openai
+from openai_batch_jobs.api.retry import (
+    Deadline,
+    DeadlinePassed,
+    describe_failure,
+    is_transient,
+    transient_errors,
+)
+from openai_batch_jobs.words import counted
 
 # Deletes of one call run this many at once.
 DELETE_THREADS = 8

@@ -2,7 +2,7 @@
 
 `render_deck` turns the summary (`summary.SummaryBuilder.build`) into one self-contained HTML page:
 inline CSS and inline SVG charts, no script and nothing fetched (Flyte's console may have no internet
-route, and a deck must not call out). `publish_deck` adds it to the running task's decks.
+route, and a deck must not call out). The Flyte faces show it (flytekit's `Deck`, Flyte 2's `flyte.report`).
 """
 
 from __future__ import annotations
@@ -49,13 +49,6 @@ def render_deck(summary: Mapping[str, Any], title: str = DECK_NAME) -> str:
         + "".join(sections)
         + "</body></html>"
     )
-
-
-def publish_deck(summary: Mapping[str, Any], title: str = DECK_NAME) -> Any:
-    """Add the deck to the running task (shown in Flyte's console when the task enables decks)."""
-    from flytekit import Deck
-
-    return Deck(title, render_deck(summary, title))
 
 
 def _totals(summary: Mapping[str, Any]) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import IO
 
-from .config import READ_BUFFER
-from .result_lines import LineKind, judge_result_line
+from openai_batch_jobs.json_lines import READ_BUFFER
+from openai_batch_jobs.results.result_lines import LineKind, judge_result_line
 
 # How many unreadable lines without a custom_id a scan keeps to quote; the rest are only counted.
 KEPT_PROBLEMS = 5

@@ -15,16 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flytekitplugins.openai.core.batch_api import (
+from openai_batch_jobs.api.batch_api import (
     MAX_EMBEDDING_INPUTS_PER_BATCH,
     MAX_INPUT_FILE_BYTES,
     MAX_REQUESTS_PER_BATCH,
 )
-from flytekitplugins.openai.core.errors import InvalidRequestFile
-from flytekitplugins.openai.core.settings import CustomReader
-
-from .config import READ_BUFFER
-from .validation import RequestChecker, RequestFileSummary
+from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.inputs.validation import RequestChecker, RequestFileSummary
+from openai_batch_jobs.json_lines import READ_BUFFER
+from openai_batch_jobs.settings import CustomReader
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import click
-from flytekit.exceptions.user import FlyteUserException
 
 
 class OpenAIBatchError(click.ClickException):
@@ -115,8 +114,3 @@ class BaseURLNotAllowed(OpenAIBatchError, ValueError):
 
 class BatchAPIError(OpenAIBatchError):
     """The Batch API refused or failed a request; the message says which and why, without the key."""
-
-
-class BatchFailed(OpenAIBatchError, FlyteUserException):
-    """A local run's batch or job ended without results (failed, expired, cancelled): the connector's
-    message, which names the batch and why. Also a FlyteUserException, which flytekit raised here before."""

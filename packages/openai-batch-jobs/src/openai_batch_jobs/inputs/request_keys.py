@@ -14,10 +14,8 @@ from typing import Any
 
 import msgspec
 
-from flytekitplugins.openai.core.errors import BatchResultError
-
-from .config import READ_BUFFER
-from .json_lines import decode_json
+from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.json_lines import READ_BUFFER, decode_json
 
 
 class _Body(msgspec.Struct):

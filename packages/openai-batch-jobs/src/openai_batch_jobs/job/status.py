@@ -1,4 +1,4 @@
-"""How a batch's status reads as a Flyte task phase, and the message people see for it.
+"""How a batch's status reads as an outcome (running, succeeded, failed, worth a new attempt), and its message.
 
 Kept apart from the connector so that the rules (what counts as success, what is worth a retry)
 are in one short place, working on the batch as the plain dict the API returns.
@@ -8,37 +8,47 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
-from flyteidl.core.execution_pb2 import TaskExecution
-
-from flytekitplugins.openai.core.batch_api import (
+from openai_batch_jobs.api.batch_api import (
     ACTIVE_STATUSES,
     PARTIAL_STATUSES,
     batch_error_text,
     batch_errors,
 )
-from flytekitplugins.openai.core.words import counted
+from openai_batch_jobs.words import counted
 
 # Batch error codes that say "not now" rather than "not this input": a new attempt of the task
 # (a new batch) can succeed once OpenAI's queue for the model has room again.
 RETRYABLE_ERROR_CODES = frozenset({"token_limit_exceeded", "rate_limit_exceeded", "server_error"})
 
 
-@dataclass(frozen=True)
-class BatchPhase:
-    """The Flyte view of one batch status."""
+class Outcome(Enum):
+    """Where a batch or a job stands, in the terms a workflow engine acts on (each Flyte face maps it
+    to its own task phase)."""
 
-    phase: int
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    # Failed for a reason that a new attempt (a new batch) may not meet: a capacity limit.
+    RETRYABLE_FAILED = "retryable_failed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one batch status means, and the message people see for it."""
+
+    outcome: Outcome
     message: str
 
     @property
     def succeeded(self) -> bool:
-        return self.phase == TaskExecution.SUCCEEDED
+        return self.outcome is Outcome.SUCCEEDED
 
 
-def batch_phase(batch: Mapping[str, Any], accept_partial_results: bool = False) -> BatchPhase:
-    """Phase and message for `batch`.
+def batch_outcome(batch: Mapping[str, Any], accept_partial_results: bool = False) -> BatchOutcome:
+    """Outcome and message for `batch`.
 
     A status this plugin does not know (the API may add some) reads as RUNNING with a message saying
     so: failing would abandon a batch that may still finish, and the task's own timeout still bounds
@@ -49,20 +59,20 @@ def batch_phase(batch: Mapping[str, Any], accept_partial_results: bool = False) 
     counts = _counts(batch)
     files = _files(batch)
     if status in ACTIVE_STATUSES:
-        return BatchPhase(TaskExecution.RUNNING, f"{name} is {status}: {counts}.")
+        return BatchOutcome(Outcome.RUNNING, f"{name} is {status}: {counts}.")
     if status == "completed":
-        return BatchPhase(TaskExecution.SUCCEEDED, f"{name} completed: {counts}{files}.")
+        return BatchOutcome(Outcome.SUCCEEDED, f"{name} completed: {counts}{files}.")
     if status == "failed":
         codes = {e.get("code") for e in batch_errors(batch)}
         retryable = bool(codes) and codes <= RETRYABLE_ERROR_CODES
-        phase = TaskExecution.RETRYABLE_FAILED if retryable else TaskExecution.FAILED
+        outcome = Outcome.RETRYABLE_FAILED if retryable else Outcome.FAILED
         hint = " This is a capacity limit, so a retry (a new batch) may succeed." if retryable else ""
-        return BatchPhase(phase, f"{name} failed: {batch_error_text(batch)}. {counts}{files}.{hint}")
+        return BatchOutcome(outcome, f"{name} failed: {batch_error_text(batch)}. {counts}{files}.{hint}")
     if status in PARTIAL_STATUSES:
         has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
         if accept_partial_results and has_results:
-            return BatchPhase(
-                TaskExecution.SUCCEEDED, f"{name} {status}; accepting its partial results: {counts}{files}."
+            return BatchOutcome(
+                Outcome.SUCCEEDED, f"{name} {status}; accepting its partial results: {counts}{files}."
             )
         errors = f" ({batch_error_text(batch)})" if batch_errors(batch) else ""
         hint = (
@@ -70,15 +80,15 @@ def batch_phase(batch: Mapping[str, Any], accept_partial_results: bool = False) 
             if has_results
             else " It produced no result files."
         )
-        return BatchPhase(TaskExecution.FAILED, f"{name} {status}{errors}: {counts}{files}.{hint}")
-    return BatchPhase(
-        TaskExecution.RUNNING,
+        return BatchOutcome(Outcome.FAILED, f"{name} {status}{errors}: {counts}{files}.{hint}")
+    return BatchOutcome(
+        Outcome.RUNNING,
         f"{name} has status {status!r}, which this plugin does not know; treating it as still running: {counts}.",
     )
 
 
 def custom_info(batch: Mapping[str, Any]) -> dict[str, Any]:
-    """What the Flyte console shows beside the phase: request counts and the result files."""
+    """What a console shows beside the outcome: request counts and the result files."""
     info: dict[str, Any] = {"batch_id": batch.get("id"), "status": batch.get("status")}
     counts = batch.get("request_counts")
     if isinstance(counts, Mapping):

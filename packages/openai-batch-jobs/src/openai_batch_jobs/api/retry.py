@@ -11,6 +11,7 @@ Reliability table is checked against it by a test.
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import re
 import sys
@@ -19,12 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from flytekit import lazy_module
-from flytekit.loggers import logger
+from openai_batch_jobs.api._sdk import openai
+from openai_batch_jobs.api.redact import redact
 
-from .redact import redact
+logger = logging.getLogger("openai_batch_jobs")
 
-openai = lazy_module("openai")
 
 T = TypeVar("T")
 

@@ -1,0 +1,15 @@
+"""OpenAI Batch API jobs of any size, with no framework: what the Flyte plugins (and any other) build on.
+
+It imports neither flytekit, flyte, flyteidl nor grpc (a test imports every module with those
+blocked), and `openai` only when a client is first built, so importing it is cheap.
+
+- `errors`: every exception raised on purpose, under one base, `OpenAIBatchError`.
+- `json_lines`: reading one JSONL line fast, with the standard library's verdict.
+- `settings`: reading a task's settings dict with errors that name the task and the key.
+- `words`: counts and warnings as a user reads them.
+- `inputs`: validating and splitting request files.
+- `api`: clients, the retry policy, the Files and Batch calls, which servers a key may go to.
+- `job`: a batch's status as an outcome, the progress line.
+- `results`: result lines, accounting for every request, request rounds.
+- `report`: the results table, the summary, the report's HTML, the price table.
+"""

@@ -1,0 +1,12 @@
+"""The OpenAI Files and Batch APIs, as every step calls them.
+
+- `client`: building an SDK client (base URL, organization, retries, timeout).
+- `retry`: the one retry policy of every call, what counts as transient, running a call under it.
+- `batch_api`: facts of the Batch API: endpoints, limits, statuses, how a batch's errors read.
+- `batch_config`: the `batches.create` arguments a task may carry, checked where it is declared.
+- `batches`: creating a batch tagged with its owner (and finding it again), cancelling one.
+- `server_files`: deleting files on the server, best effort within a deadline.
+- `servers`: which servers a shared key may be sent to, and whether a server takes a key.
+- `redact`: masking keys in text people may see.
+- `_sdk`: the `openai` module, imported on first use, thread-safe.
+"""

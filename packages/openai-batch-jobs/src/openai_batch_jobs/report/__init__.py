@@ -1,0 +1,8 @@
+"""What a finished job shows: a table, a summary, a page.
+
+- `results_table`: one row per request, in input order, as Parquet.
+- `summary`: totals, failures by code, tokens, estimated cost and batch timelines, as JSON.
+- `deck`: the summary as one self-contained HTML page (a Flyte Deck, a Flyte 2 report).
+- `job_results`: the table and the summary of a whole job in one pass.
+- `prices`: Batch API prices per model.
+"""
