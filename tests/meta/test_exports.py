@@ -48,3 +48,30 @@ def test_exports_are_the_parts_objects() -> None:
     assert meta.ChatGPTTask is chatgpt_task.ChatGPTTask
     assert meta.ChatGPTConnector is chatgpt_connector.ChatGPTConnector
     assert meta.ChatGPTAgent is chatgpt_agent.ChatGPTAgent is meta.ChatGPTConnector
+
+
+LAZY = """
+import sys
+import flytekitplugins.openai as meta
+assert not [m for m in sys.modules if m.startswith(("flytekitplugins.openai.", "openai_batch_jobs"))], sorted(sys.modules)
+from flytekitplugins.openai.chatgpt.task import ChatGPTTask
+assert "flytekitplugins.openai.batch.workflow" not in sys.modules
+from flytekitplugins.openai import create_batch
+assert create_batch is sys.modules["flytekitplugins.openai.batch.workflow"].create_batch
+assert "create_batch" in dir(meta)
+"""
+
+
+def test_the_meta_package_imports_its_parts_only_when_a_name_is_used() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", LAZY], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = meta.Nope  # type: ignore[attr-defined]

@@ -3,7 +3,12 @@
 This is the meta package: it pins `flytekitplugins-openai-files` and `flytekitplugins-openai-batch`
 to its own version and re-exports their public names (upstream's `flytekitplugins.openai` names
 included: `create_batch`, `ChatGPTTask`, `ChatGPTConnector`/`ChatGPTAgent`).
+
+The names resolve on first use (PEP 562): importing one part, or flytekit importing the plugins'
+entry points, does not import the others.
 """
+
+from __future__ import annotations
 
 # flytekitplugins.openai is shared by three distributions (files, batch and this one). In a
 # plain site-packages they sit in one folder; in editable installs each lives in its own src/,
@@ -12,48 +17,69 @@ from pkgutil import extend_path
 
 __path__ = extend_path(__path__, __name__)
 
-from .batch.agent import BatchEndpointAgent
-from .batch.connector import BatchEndpointConnector
-from .batch.job_connector import BatchJobAgent, BatchJobConnector
-from .batch.job_task import BatchJobTask
-from .batch.task import BatchEndpointTask
-from .batch.workflow import create_batch
-from .chatgpt.connector import ChatGPTAgent, ChatGPTConnector
-from .chatgpt.task import ChatGPTTask
-from .files import (
-    BatchResult,
-    CollectResultsExecutor,
-    CollectResultsTask,
-    DownloadJSONFilesExecutor,
-    DownloadJSONFilesTask,
-    OpenAIFileConfig,
-    OpenAIFileDefaultImages,
-    UploadJSONLFileExecutor,
-    UploadJSONLFileTask,
-    UploadPartsExecutor,
-    UploadPartsTask,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "BatchEndpointAgent",
-    "BatchEndpointConnector",
-    "BatchEndpointTask",
-    "BatchJobAgent",
-    "BatchJobConnector",
-    "BatchJobTask",
-    "BatchResult",
-    "ChatGPTAgent",
-    "ChatGPTConnector",
-    "ChatGPTTask",
-    "CollectResultsExecutor",
-    "CollectResultsTask",
-    "DownloadJSONFilesExecutor",
-    "DownloadJSONFilesTask",
-    "OpenAIFileConfig",
-    "OpenAIFileDefaultImages",
-    "UploadJSONLFileExecutor",
-    "UploadJSONLFileTask",
-    "UploadPartsExecutor",
-    "UploadPartsTask",
-    "create_batch",
-]
+# public name -> the module (relative to this package) that defines it
+_EXPORTS = {
+    "BatchEndpointAgent": ".batch.agent",
+    "BatchEndpointConnector": ".batch.connector",
+    "BatchEndpointTask": ".batch.task",
+    "BatchJobAgent": ".batch.job_connector",
+    "BatchJobConnector": ".batch.job_connector",
+    "BatchJobTask": ".batch.job_task",
+    "create_batch": ".batch.workflow",
+    "ChatGPTAgent": ".chatgpt.connector",
+    "ChatGPTConnector": ".chatgpt.connector",
+    "ChatGPTTask": ".chatgpt.task",
+    "BatchResult": ".files",
+    "CollectResultsExecutor": ".files",
+    "CollectResultsTask": ".files",
+    "DownloadJSONFilesExecutor": ".files",
+    "DownloadJSONFilesTask": ".files",
+    "OpenAIFileConfig": ".files",
+    "OpenAIFileDefaultImages": ".files",
+    "UploadJSONLFileExecutor": ".files",
+    "UploadJSONLFileTask": ".files",
+    "UploadPartsExecutor": ".files",
+    "UploadPartsTask": ".files",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time `__getattr__` resolves them
+    from .batch.agent import BatchEndpointAgent as BatchEndpointAgent
+    from .batch.connector import BatchEndpointConnector as BatchEndpointConnector
+    from .batch.job_connector import BatchJobAgent as BatchJobAgent
+    from .batch.job_connector import BatchJobConnector as BatchJobConnector
+    from .batch.job_task import BatchJobTask as BatchJobTask
+    from .batch.task import BatchEndpointTask as BatchEndpointTask
+    from .batch.workflow import create_batch as create_batch
+    from .chatgpt.connector import ChatGPTAgent as ChatGPTAgent
+    from .chatgpt.connector import ChatGPTConnector as ChatGPTConnector
+    from .chatgpt.task import ChatGPTTask as ChatGPTTask
+    from .files import BatchResult as BatchResult
+    from .files import CollectResultsExecutor as CollectResultsExecutor
+    from .files import CollectResultsTask as CollectResultsTask
+    from .files import DownloadJSONFilesExecutor as DownloadJSONFilesExecutor
+    from .files import DownloadJSONFilesTask as DownloadJSONFilesTask
+    from .files import OpenAIFileConfig as OpenAIFileConfig
+    from .files import OpenAIFileDefaultImages as OpenAIFileDefaultImages
+    from .files import UploadJSONLFileExecutor as UploadJSONLFileExecutor
+    from .files import UploadJSONLFileTask as UploadJSONLFileTask
+    from .files import UploadPartsExecutor as UploadPartsExecutor
+    from .files import UploadPartsTask as UploadPartsTask
