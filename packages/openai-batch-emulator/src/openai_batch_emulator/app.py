@@ -19,10 +19,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._forwarder import Forwarder
 from .batches import BatchEngine
 from .errors import ApiError, bad_request, error_body
 from .faults import FaultInjector, FaultMiddleware
 from .files import FilesApi, _int_param
+from .forwarding import ForwardOptions
 from .inference import ENDPOINTS, answer
 from .settings import Settings
 from .store import DataDir, FileStore, new_id
@@ -40,7 +42,12 @@ class Runtime:
     """The emulator's state: data directory, files, batches, knobs and armed faults."""
 
     def __init__(
-        self, data_dir: Path, *, api_key: str | None = None, settings: Settings | None = None
+        self,
+        data_dir: Path,
+        *,
+        api_key: str | None = None,
+        settings: Settings | None = None,
+        forward: ForwardOptions | None = None,
     ) -> None:
         self.api_key = api_key
         self.data = DataDir(data_dir)
@@ -48,7 +55,8 @@ class Runtime:
         self.faults = FaultInjector()
         self._settings = settings or Settings()
         self._settings_lock = threading.Lock()
-        self.engine = BatchEngine(self.data, self.files, lambda: self.settings)
+        forwarder = Forwarder(forward) if forward is not None else None
+        self.engine = BatchEngine(self.data, self.files, lambda: self.settings, forwarder)
 
     @property
     def settings(self) -> Settings:

@@ -19,16 +19,21 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from . import _forwarder
+from ._forward_files import scan
 from .errors import ApiError, bad_request, not_found
 from .failures import AttemptLedger, RequestFailures
 from .responders import RESPONDERS, Context, Reply, respond
 from .settings import Settings
 from .store import DataDir, FileStore, new_file_id, new_id, read_json, write_json_atomic
 from .validation import Limits, ValidationResult, iter_lines, parse_line, validate_input
+
+if TYPE_CHECKING:
+    from ._forwarder import Forwarder
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +103,7 @@ class BatchRecord:
     enqueued_tokens: int = 0  # estimated prompt tokens of the input, held against the model's limit
     output_file_id: str | None = None
     error_file_id: str | None = None
+    forwarded: bool = False  # answered by an upstream server (see _forwarder), not on a schedule
     _settings: Settings | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -127,7 +133,7 @@ class BatchRecord:
             return self.cancelling + knobs.cancelling_seconds
         if self.finalizing is not None:
             return self.finalizing + knobs.finalizing_seconds
-        if self.in_progress is None or knobs.requests_per_second <= 0:
+        if self.in_progress is None or knobs.requests_per_second <= 0 or self.forwarded:
             return self.expires
         answered = self.in_progress + self.total / knobs.requests_per_second
         return answered + knobs.finalizing_seconds if answered <= self.expires else self.expires
@@ -190,8 +196,10 @@ class BatchEngine:
         data: DataDir,
         files: FileStore,
         settings: Callable[[], Settings],
+        forwarder: Forwarder | None = None,
     ) -> None:
         self._data = data
+        self._forwarder = forwarder
         self._files = files
         self._settings = settings
         self._lock = threading.Lock()
@@ -218,6 +226,10 @@ class BatchEngine:
     def _recover(self, record: BatchRecord) -> None:
         """Undo what a crash left half done: lines written after the last save, results not yet adopted."""
         work = self._work(record)
+        if record.status in ACTIVE and record.forwarded:
+            if work.exists():
+                _forwarder.copy_progress(record, scan(work))
+            return
         if record.status in ACTIVE:
             for name, size in (("output.jsonl", record.output_bytes), ("errors.jsonl", record.error_bytes)):
                 path = work / name
@@ -252,7 +264,7 @@ class BatchEngine:
                 param="endpoint",
                 code="invalid_value",
             )
-        if endpoint not in RESPONDERS:
+        if endpoint not in RESPONDERS and self._forwarder is None:
             raise bad_request(
                 f"The emulator does not implement batches for '{endpoint}'; it answers "
                 f"{', '.join(RESPONDERS)}.",
@@ -288,6 +300,7 @@ class BatchEngine:
             settings=self._settings().as_dict(),
             metadata=metadata,
             output_expires_seconds=expires_seconds,
+            forwarded=self._forwarder is not None,
         )
         work = self._work(record)
         work.mkdir(parents=True)
@@ -359,6 +372,8 @@ class BatchEngine:
     # -- time passing ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self._forwarder is not None:
+            self._forwarder.start()
         self._stop.clear()
         self._ticker = threading.Thread(target=self._tick, name="batch-ticker", daemon=True)
         self._ticker.start()
@@ -368,6 +383,8 @@ class BatchEngine:
         if self._ticker is not None:
             self._ticker.join()
             self._ticker = None
+        if self._forwarder is not None:
+            self._forwarder.stop()
 
     def close(self) -> None:
         self.stop()
@@ -400,6 +417,10 @@ class BatchEngine:
                     self._expire(record, record.expires)
                 else:
                     self._validate(record, validated)
+            elif status in ("in_progress", "cancelling") and record.forwarded:
+                work = self._work(record)
+                if not _forwarder.advance(record, now, self._forwarder, work, self._finish, self._save):
+                    return
             elif status in ("in_progress", "cancelling"):
                 stop_at = min(
                     now, record.expires, record.cancelling if record.cancelling is not None else now

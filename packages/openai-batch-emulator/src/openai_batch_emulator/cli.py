@@ -1,5 +1,9 @@
 """`openai-batch-emulator`: serve the emulator until SIGINT/SIGTERM. The first line printed is the base URL.
 
+With `--forward-to URL` it answers batches with an OpenAI-compatible server's real answers (see
+forwarding.py); the upstream's key is read from OPENAI_FORWARD_API_KEY, never from an argument, so it
+shows in no process list or shell history.
+
 Without `--port` it serves a data directory on the port it had last time (kept in the directory), so
 a client, or a workflow with a batch in flight, carries on against the same base URL after a restart.
 """
@@ -16,6 +20,7 @@ from pathlib import Path
 import uvicorn
 
 from .app import Runtime, create_app
+from .forwarding import KEY_VARIABLE, ForwardOptions
 from .server import bind_socket, url_host
 from .settings import Settings
 
@@ -36,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, required=True, help="where files and batches are kept")
     parser.add_argument("--api-key", help="the only key accepted (default: any non-empty key)")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    _forward_arguments(parser)
     defaults = Settings()
     for knob in dataclasses.fields(Settings):
         parser.add_argument(
@@ -46,6 +52,44 @@ def _parser() -> argparse.ArgumentParser:
             help=f"setting {knob.name} (default {getattr(defaults, knob.name)!r})",
         )
     return parser
+
+
+def _forward_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "forwarding",
+        f"answer batches with a real OpenAI-compatible server; its key is read from ${KEY_VARIABLE}",
+    )
+    defaults = ForwardOptions(url="http://upstream", api_key=None)
+    group.add_argument(
+        "--forward-to",
+        metavar="URL",
+        help="send each batch request to URL + its path (less /v1 when URL ends in /v1), e.g. "
+        "http://127.0.0.1:8000/v1 for `vllm serve`",
+    )
+    for name, kind, meaning in (
+        ("concurrency", int, "requests in flight at once, over all batches"),
+        ("requests_per_second", float, "requests started per second, over all batches; 0: no limit"),
+        ("attempts", int, "attempts per request on 408/409/429/5xx or no answer"),
+        ("backoff_seconds", float, "first wait between attempts, doubled each time"),
+        ("max_backoff_seconds", float, "longest wait between attempts (also caps Retry-After)"),
+        ("timeout_seconds", float, "longest wait for one answer"),
+    ):
+        group.add_argument(
+            "--forward-" + name.replace("_", "-"),
+            dest="forward_" + name,
+            type=kind,
+            default=getattr(defaults, name),
+            metavar="N",
+            help=f"{meaning} (default {getattr(defaults, name)!r})",
+        )
+
+
+def _forward_options(args: argparse.Namespace) -> ForwardOptions | None:
+    if not args.forward_to:
+        return None
+    names = ("concurrency", "requests_per_second", "attempts", "backoff_seconds", "max_backoff_seconds")
+    options = {name: getattr(args, "forward_" + name) for name in (*names, "timeout_seconds")}
+    return ForwardOptions(url=args.forward_to, **options)
 
 
 def _listen(host: str, port: int | None, remembered: int | None) -> socket.socket:
@@ -77,11 +121,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     try:
         settings = Settings().updated(**changes)
+        forward = _forward_options(args)
     except ValueError as exc:
         sys.exit(f"openai-batch-emulator: {exc}")
     args.data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        runtime = Runtime(args.data_dir, api_key=args.api_key, settings=settings)
+        runtime = Runtime(args.data_dir, api_key=args.api_key, settings=settings, forward=forward)
     except RuntimeError as exc:
         sys.exit(f"openai-batch-emulator: {exc}")
     try:

@@ -16,6 +16,7 @@ import uvicorn
 
 from .app import Runtime, create_app
 from .faults import Fault
+from .forwarding import ForwardOptions
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class Emulator:
     With `data_dir=None` a temporary directory is used and removed on stop. With `api_key=None` any
     non-empty key is accepted and `api_key` is a dummy one. Other keyword arguments are settings
     (see `Settings`), e.g. `Emulator(requests_per_second=5, completion_window_seconds=1)`.
+    With `forward=ForwardOptions(url=...)` batches are answered by that server (see forwarding.py).
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         log_level: str = "warning",
+        forward: ForwardOptions | None = None,
         **settings: Any,
     ) -> None:
         self._own_dir = data_dir is None
@@ -94,6 +97,7 @@ class Emulator:
         self.host = host
         self._port = port
         self._log_level = log_level
+        self._forward = forward
         self._initial = Settings().updated(**settings)
         self._runtime: Runtime | None = None
         self._server: _PromptServer | None = None
@@ -107,7 +111,9 @@ class Emulator:
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        runtime = Runtime(self.data_dir, api_key=self._required_key, settings=self._initial)
+        runtime = Runtime(
+            self.data_dir, api_key=self._required_key, settings=self._initial, forward=self._forward
+        )
         try:
             sock = bind_socket(self.host, self._port)
         except OSError:
