@@ -81,6 +81,21 @@ CASES: list[BatchInputCase] = [
         CHAT,
         Problem("invalid_json_line", 2, "JSON"),
     ),
+    BatchInputCase(
+        "stream-true",
+        jsonl(
+            chat_request("a"),
+            chat_request("b", body={"model": "gpt-4o-mini", "messages": [], "stream": True}),
+        ),
+        CHAT,
+        Problem("stream_not_supported", 2, "stream"),
+    ),
+    BatchInputCase(
+        "stream-false",
+        jsonl(chat_request("a", body={"model": "gpt-4o-mini", "messages": [], "stream": False})),
+        CHAT,
+        None,
+    ),
     BatchInputCase("not-an-object", jsonl("[1, 2]"), CHAT, Problem("invalid_json_line", 1, "JSON")),
     BatchInputCase(
         "blank-line",

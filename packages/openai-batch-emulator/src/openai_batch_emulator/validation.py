@@ -3,8 +3,10 @@
 Error codes follow those OpenAI documents for batch input errors (`invalid_json_line`,
 `duplicate_custom_id`, `url_mismatch`, `model_mismatch`, `empty_file`, `too_many_tasks`); where OpenAI
 documents none, the code is the emulator's own (`invalid_method`, `missing_required_parameter`,
-`invalid_type`, `file_too_large`); a UTF-8 byte order mark or bytes that are not UTF-8 make an
-`invalid_json_line`.
+`invalid_type`, `file_too_large`, `stream_not_supported`); a UTF-8 byte order mark or bytes that are
+not UTF-8 make an `invalid_json_line`. A request with `"stream": true` fails validation: a batch
+writes each answer as one line of its output file, so there is nothing to stream to (OpenAI's Batch
+API refuses such lines, and the synchronous endpoints here answer `stream` with a 400).
 """
 
 from __future__ import annotations
@@ -185,6 +187,13 @@ def _check_request(
     if not isinstance(body, dict):
         result.add("invalid_type", "The body must be a JSON object.", line=line, param="body")
         return
+    if body.get("stream") is True:
+        result.add(
+            "stream_not_supported",
+            "Streaming is not supported in a batch: remove 'stream' from the request body or set it to false.",
+            line=line,
+            param="body.stream",
+        )
     model = body.get("model")
     if isinstance(model, str):
         if result.model is None:

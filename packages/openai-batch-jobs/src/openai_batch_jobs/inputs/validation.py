@@ -178,6 +178,11 @@ class RequestChecker:
         if not isinstance(body, _Body):
             problems.add(f"line {lineno}: body must be a JSON object, got {type(body).__name__}")
             return 0
+        if body.stream is True:
+            # A batch writes each answer as one line of its output file: there is nothing to stream to.
+            problems.add(
+                f"line {lineno}: body.stream is true; a batch does not stream, remove it or set it to false"
+            )
         line_model = body.model
         if line_model is _MISSING:
             if line_url not in MODEL_OPTIONAL_ENDPOINTS:
@@ -272,6 +277,7 @@ class _Body(msgspec.Struct):
 
     model: Any = _MISSING
     input: Any = None
+    stream: Any = None
 
 
 class _Request(msgspec.Struct):
@@ -312,7 +318,7 @@ def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
         return f"a request must be a JSON object, got {type(record).__name__}"
     body = record.get("body", _MISSING)
     if type(body) is dict:
-        body = _Body(model=body.get("model", _MISSING), input=body.get("input"))
+        body = _Body(model=body.get("model", _MISSING), input=body.get("input"), stream=body.get("stream"))
     return (
         record.get("custom_id", _MISSING),
         record.get("method", _MISSING),
