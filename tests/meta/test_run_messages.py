@@ -127,6 +127,26 @@ def test_a_wrong_connector_key_fails_before_anything_is_uploaded(
     check_left(keyed_emulator, "FLYTE_OPENAI_API_KEY wrong", message, 0, [])
 
 
+def test_a_server_that_cannot_be_reached_is_named_not_the_key(
+    keyed_emulator: Emulator, requests_file: Path, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port this machine listens on for nobody
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+        run = pyflyte_run(
+            keyed_emulator,
+            requests_file,
+            {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": dead},
+        )
+    message = error_paragraph(run)
+    assert message.startswith(f"The server at {dead} cannot be reached after 5 retries: "), message
+    assert "Connection refused" in message or "connect" in message.lower(), message
+    assert "key" not in message.lower(), message
+    assert run.returncode != 0
+
+
 def test_a_batch_the_server_fails(keyed_emulator: Emulator, requests_file: Path) -> None:
     keyed_emulator.configure(max_requests=5)  # the server's limit is below the file's 10 requests
     run = pyflyte_run(keyed_emulator, requests_file, {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY})

@@ -112,5 +112,9 @@ class BaseURLNotAllowed(OpenAIBatchError, ValueError):
     """A task asked the connector to send its API key to a server the connector does not trust."""
 
 
+class ServerUnreachable(OpenAIBatchError):
+    """The API's server gave no answer at all (connection refused, timed out, no such host)."""
+
+
 class BatchAPIError(OpenAIBatchError):
     """The Batch API refused or failed a request; the message says which and why, without the key."""

@@ -10,9 +10,10 @@ import ipaddress
 import os
 from urllib.parse import urlsplit
 
+from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.client import BASE_URL_ENV, make_client, resolve_base_url
 from openai_batch_jobs.api.retry import TRANSFER, describe_failure
-from openai_batch_jobs.errors import BaseURLNotAllowed, BatchAPIError
+from openai_batch_jobs.errors import BaseURLNotAllowed, BatchAPIError, ServerUnreachable
 
 # Comma-separated base URLs (or "*") a task's `base_url` may name besides OpenAI's, the connector's
 # own OPENAI_BASE_URL and loopback.
@@ -22,10 +23,18 @@ OPENAI_API_URL = "https://api.openai.com/v1"
 
 def check_connector_key(api_key: str, url: str, key_name: str, organization: str | None = None) -> None:
     """Before anything is uploaded: one cheap authenticated call (listing one batch) that tells whether
-    the server at ``url`` takes the connector's key, named ``key_name`` (whose value is ``api_key``). Raises BatchAPIError naming the key."""
+    the server at ``url`` takes the connector's key, named ``key_name`` (whose value is ``api_key``).
+
+    Raises ServerUnreachable when no answer comes (the key is not to blame then), else BatchAPIError
+    naming the key.
+    """
     with make_client(api_key, organization=organization, base_url=url, retry=TRANSFER) as client:
         try:
             client.batches.list(limit=1)
+        except openai.APIConnectionError as exc:
+            raise ServerUnreachable(
+                unreachable(url, exc, client.max_retries) + " Nothing was uploaded."
+            ) from None
         except Exception as exc:
             raise BatchAPIError(
                 describe_failure(
@@ -34,6 +43,20 @@ def check_connector_key(api_key: str, url: str, key_name: str, organization: str
                 + f". The batch step would fail with it, so nothing was uploaded: set {key_name} "
                 "to a key this server accepts."
             ) from None
+
+
+def unreachable(url: str, error: BaseException, retries: int | None = None) -> str:
+    """``url`` gave no answer: why, as the connection failed (refused, timed out, no such host), with the
+    variable that chose the server. Says nothing of keys: a server that is not there has not refused one."""
+    cause = error.__cause__ or error.__context__
+    reason = str(cause or error).strip() or type(cause or error).__name__
+    if isinstance(error, openai.APITimeoutError):
+        reason = f"timed out ({reason})" if "timed out" not in reason.lower() else reason
+    tried = f" after {retries} retries" if retries else ""
+    return (
+        f"The server at {url} cannot be reached{tried}: {reason}. Is it running, and is the base URL right "
+        f"(the task's base_url, else {BASE_URL_ENV})?"
+    )
 
 
 def trusted_base_url(explicit: str | None) -> str:
