@@ -1,6 +1,6 @@
 """Benchmark of a large job: 1,000,000 chat requests through `create_batch`, against one batch-sized job.
 
-    uv run --frozen python benchmarks/bench_large_job.py [--requests 1000000] [--batch-seconds 10] [--check]
+    ./uvw run --frozen python benchmarks/bench_large_job.py [--requests 1000000] [--batch-seconds 10] [--check]
 
 Writes a request file of `--requests` requests (400 bytes each: 400 MB at a million) and one of 50,000
 requests (OpenAI's batch size), starts the `openai-batch-emulator` command in its own process with
@@ -9,13 +9,17 @@ requests (OpenAI's batch size), starts the `openai-batch-emulator` command in it
 local run, so the upload (validate + split + upload the parts), the job connector (every batch) and the
 collect step all run in that process.
 
-For each job: wall time, peak RSS of the pyflyte process (`wait4`'s ru_maxrss) and of the emulator
-(VmHWM, over the whole benchmark), parts, and a check that nothing is lost: the job's output and error
-files hold every input custom_id exactly once (counted with 8-byte hashes, as the plugin does).
+For each job: parts (as the upload step cut them), wall time, CPU time and peak RSS of the pyflyte
+process (`wait4`'s ru_utime + ru_stime and ru_maxrss), the emulator's CPU time over the job and its
+peak RSS (VmHWM, over the whole benchmark), the machine's 1-minute load average before and after, and
+a check that nothing is lost: the job's output and error files hold every input custom_id exactly once
+(counted with 8-byte hashes, as the plugin does).
 
 Targets: the large job's wall time within 3x the 50,000-request job's (one batch after the other it
-would be requests/50,000 times), peak RSS of every process under 250 MB, nothing lost. ``--check`` exits
-1 when one is missed.
+would be requests/50,000 times; with ``--repeats N``, the median of N pairs each run back to back), peak
+RSS of every process under 250 MB, nothing lost. ``--check`` exits 1 when one is missed. The wall-time
+target is for a quiet machine: the large job is CPU-bound and the batch-sized one mostly waits for its
+batch, so other work stretches the ratio; the load columns say how busy the machine was.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +45,8 @@ BATCH_REQUESTS = 50_000
 BYTES_PER_REQUEST = 400
 MAX_SLOWDOWN = 3.0
 MAX_RSS_MB = 250.0
+# 1-minute load average per CPU below which the machine counts as quiet.
+QUIET_LOAD = 0.25
 API_KEY = "bench-emulator-key"
 
 WORKFLOW = """
@@ -60,8 +67,12 @@ class Run:
     name: str
     requests: int
     seconds: float
+    cpu_seconds: float  # the pyflyte process's, user + system
+    emulator_cpu_seconds: float
     peak_rss_mb: float
     parts: int
+    load_before: float  # 1-minute load average
+    load_after: float
     output_lines: int
     error_lines: int
     distinct_ids: int
@@ -76,6 +87,17 @@ def _emulator_peak_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc status")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process so far."""
+    # /proc/<pid>/stat: the command (field 2) may hold spaces, so count from its closing parenthesis.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
 
 
 def _start_emulator(data_dir: Path, batch_seconds: float) -> tuple[subprocess.Popen[str], str]:
@@ -120,9 +142,13 @@ def _count_results(paths: list[str]) -> tuple[int, int, int]:
     return counts[0], counts[1], len(seen)
 
 
-def _run_job(name: str, workflow: Path, path: Path, requests: int, env: dict[str, str], cwd: Path) -> Run:
+def _run_job(
+    name: str, workflow: Path, path: Path, requests: int, env: dict[str, str], cwd: Path, emulator_pid: int
+) -> Run:
     pyflyte = str(Path(sys.executable).parent / "pyflyte")
     log = cwd / f"{name}.log"
+    load_before = os.getloadavg()[0]
+    emulator_cpu = _cpu_seconds(emulator_pid)
     started = time.perf_counter()
     with open(log, "w") as out:
         process = subprocess.Popen(
@@ -134,12 +160,16 @@ def _run_job(name: str, workflow: Path, path: Path, requests: int, env: dict[str
         )
         _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    emulator_cpu = _cpu_seconds(emulator_pid) - emulator_cpu
     text = log.read_text()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"pyflyte run of the {name} job failed:\n{text[-6000:]}")
     output = re.search(r"output_file=(\S+?\.jsonl)", text)
     error = re.search(r"error_file=(\S+?\.jsonl)", text)
-    parts = re.search(r"Job of ([\d,]+) parts?:", text)
+    # The upload step's line (stderr, which the log holds too): "...; uploading it as 20 parts".
+    parts = re.search(r"uploading it as ([\d,]+) parts?$", text, flags=re.MULTILINE)
+    if parts is None:
+        raise SystemExit(f"the {name} job's log does not say how many parts it was cut into:\n{text[-6000:]}")
     output_lines, error_lines, distinct = _count_results(
         [output.group(1) if output else "", error.group(1) if error else ""]
     )
@@ -147,8 +177,12 @@ def _run_job(name: str, workflow: Path, path: Path, requests: int, env: dict[str
         name=name,
         requests=requests,
         seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        emulator_cpu_seconds=emulator_cpu,
         peak_rss_mb=usage.ru_maxrss / 1024,
-        parts=int(parts.group(1).replace(",", "")) if parts else 0,
+        parts=int(parts.group(1).replace(",", "")),
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
         output_lines=output_lines,
         error_lines=error_lines,
         distinct_ids=distinct,
@@ -162,10 +196,18 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--batch-seconds", type=float, default=10.0, help="time of one 50,000-request batch")
     parser.add_argument("--max-in-flight", type=int, default=20)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="pairs of jobs to run, one after the other; the check takes the median",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
 
+    # Before this benchmark adds its own: the load of other work on the machine.
+    load_at_start = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="bench-large-job-"))
     emulator = None
     try:
@@ -185,10 +227,21 @@ def main() -> int:
         # pyflyte's local run keeps its files (the job's results among them) under TMPDIR: here, so they go too.
         (work / "tmp").mkdir()
         env["TMPDIR"] = str(work / "tmp")
-        runs = [
-            _run_job("50,000-request", workflow, small, BATCH_REQUESTS, env, work),
-            _run_job(f"{args.requests:,}-request", workflow, large, args.requests, env, work),
-        ]
+        # Each pair runs back to back, so a burst of other work stretches the two jobs of one pair alike
+        # more often than not; the median over pairs leaves out a pair it stretched unevenly.
+        pairs: list[tuple[Run, Run]] = []
+        for _ in range(args.repeats):
+            pairs.append(
+                (
+                    _run_job("50,000-request", workflow, small, BATCH_REQUESTS, env, work, emulator.pid),
+                    _run_job(
+                        f"{args.requests:,}-request", workflow, large, args.requests, env, work, emulator.pid
+                    ),
+                )
+            )
+            # The pair's results are counted: make room for the next pair's.
+            shutil.rmtree(env["TMPDIR"])
+            os.mkdir(env["TMPDIR"])
         emulator_mb = _emulator_peak_mb(emulator.pid)
     finally:
         if emulator is not None:
@@ -198,19 +251,27 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     print(
-        f"\n{'job':<20} {'parts':>5} {'wall s':>8} {'pyflyte peak RSS MB':>20} {'output':>9} {'errors':>7} {'lost':>5}"
+        f"\n{'job':<20} {'parts':>5} {'wall s':>7} {'pyflyte CPU s':>13} {'emulator CPU s':>14} "
+        f"{'pyflyte peak RSS MB':>19} {'output':>9} {'errors':>7} {'lost':>5} {'load before, after':>18}"
     )
+    runs = [run for pair in pairs for run in pair]
     for run in runs:
         print(
-            f"{run.name:<20} {run.parts:>5} {run.seconds:>8.1f} {run.peak_rss_mb:>20.0f} "
-            f"{run.output_lines:>9,} {run.error_lines:>7,} {run.lost:>5}"
+            f"{run.name:<20} {run.parts:>5} {run.seconds:>7.1f} {run.cpu_seconds:>13.1f} "
+            f"{run.emulator_cpu_seconds:>14.1f} {run.peak_rss_mb:>19.0f} {run.output_lines:>9,} "
+            f"{run.error_lines:>7,} {run.lost:>5} {run.load_before:>12.2f}, {run.load_after:.2f}"
         )
-    single, job = runs
-    ratio = job.seconds / single.seconds
+    print(
+        f"machine: {_cpus()} CPUs; load average at start (other work) {load_at_start[0]:.2f} (1 min), "
+        f"{load_at_start[1]:.2f} (5 min); 1-minute load before and after each job in the table"
+    )
+    ratios = [job.seconds / single.seconds for single, job in pairs]
+    ratio = statistics.median(ratios)
     print(f"emulator peak RSS: {emulator_mb:.0f} MB")
     print(
-        f"large job / one batch-sized job: {ratio:.2f}x (target <= {MAX_SLOWDOWN}x; one after the other: "
-        f"{job.requests / BATCH_REQUESTS:.0f}x)"
+        f"large job / one batch-sized job: {ratio:.2f}x"
+        + (f" (median of {', '.join(f'{r:.2f}x' for r in ratios)})" if len(ratios) > 1 else "")
+        + f" (target <= {MAX_SLOWDOWN}x; one after the other: {-(-args.requests // BATCH_REQUESTS)}x)"
     )
     missed = []
     if ratio > MAX_SLOWDOWN:
@@ -223,6 +284,14 @@ def main() -> int:
             missed.append(f"{run.name}: {run.lost} lost, {run.output_lines + run.error_lines:,} result lines")
     if missed:
         print("MISSED: " + "; ".join(missed))
+    if load_at_start[0] >= QUIET_LOAD * _cpus():
+        # The large job is CPU-bound (its CPU columns), the batch-sized one mostly waits for its batch,
+        # so other work on the machine stretches the first more than the second: the ratio grows.
+        print(
+            f"NOTE: the machine was busy (load {load_at_start[0]:.2f} at start on {_cpus()} CPUs): "
+            "other work stretches the CPU-bound large job more than the batch-sized one, which mostly waits, "
+            "so the ratio reads higher than on a quiet machine, for which the target is set"
+        )
     return 1 if args.check and missed else 0
 
 

@@ -2,12 +2,12 @@
 
 With the emulator (no key, no bill), in one shell:
 
-    openai-batch-emulator --port 8080 --data-dir .emulator-data
+    ./uvw run --frozen openai-batch-emulator --port 8080 --data-dir .emulator-data
 
 and in another:
 
     OPENAI_BASE_URL=http://127.0.0.1:8080/v1 FLYTE_OPENAI_API_KEY=sk-emulator \
-        pyflyte run examples/chatgpt_workflow.py ask --question "What is Flyte?"
+        ./uvw run --frozen pyflyte run examples/chatgpt_workflow.py ask --question "What is Flyte?"
 """
 
 from flytekit import workflow

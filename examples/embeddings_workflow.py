@@ -1,6 +1,6 @@
 """Embed a JSONL file of documents with the Batch API's /v1/embeddings endpoint.
 
-pyflyte run examples/embeddings_workflow.py embeddings_batch --jsonl_in examples/data/embedding_requests.jsonl
+./uvw run --frozen pyflyte run examples/embeddings_workflow.py embeddings_batch --jsonl_in examples/data/embedding_requests.jsonl
 """
 
 from flytekit import Secret

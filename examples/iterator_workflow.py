@@ -1,6 +1,6 @@
 """Build requests in a task, stream them into a batch as an Iterator[JSON], and read the answers.
 
-pyflyte run examples/iterator_workflow.py ask --questions '["What is 2+2?", "Name a colour."]'
+./uvw run --frozen pyflyte run examples/iterator_workflow.py ask --questions '["What is 2+2?", "Name a colour."]'
 """
 
 # flytekit streams typing.Iterator[JSON] (not collections.abc.Iterator[JSON]) to a JSONL file.

@@ -1,6 +1,6 @@
 """Run a JSONL file of chat-completion requests as one OpenAI batch.
 
-pyflyte run examples/jsonl_file_workflow.py jsonl_file_batch --jsonl_in examples/data/chat_requests.jsonl
+./uvw run --frozen pyflyte run examples/jsonl_file_workflow.py jsonl_file_batch --jsonl_in examples/data/chat_requests.jsonl
 """
 
 from flytekit import Secret

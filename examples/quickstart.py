@@ -4,7 +4,7 @@ With no OPENAI_API_KEY (or with OPENAI_BASE_URL set) it starts the embedded Open
 emulator, so it needs no key and costs nothing. With OPENAI_API_KEY set and no OPENAI_BASE_URL it
 runs the same workflow against OpenAI (billed at Batch API prices).
 
-    uv run --frozen python examples/quickstart.py [--workflow jsonl|iterator|embeddings]
+    ./uvw run --frozen python examples/quickstart.py [--workflow jsonl|iterator|embeddings]
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def main() -> int:
         if returncode:
             sys.stderr.write(stdout + stderr)
             return returncode
-        summarize(client, stdout)
+        summarize(client, stdout, stderr)
     return 0
 
 
@@ -190,14 +190,17 @@ def report_interrupt(client: openai.OpenAI, returncode: int | None, pyflyte_stde
         print(f"Batch {batch_id}: {status}", file=sys.stderr)
 
 
-def summarize(client: openai.OpenAI, pyflyte_output: str) -> None:
+def summarize(client: openai.OpenAI, pyflyte_stdout: str, pyflyte_stderr: str) -> None:
     # The collect step names each part's batch ("Round 1, part 1 (batch batch_..., completed): ..."):
     # that is how we know which batch was ours.
-    paths = sorted(set(re.findall(r"(/[^\s'\"]+\.jsonl)", pyflyte_output)))
-    ids = set(re.findall(r"^Round 1, part \d+ \(batch (batch_\w+),", pyflyte_output, re.MULTILINE))
-    decks = re.findall(r"results deck: (file://\S+)", pyflyte_output)
+    paths = sorted(set(re.findall(r"(/[^\s'\"]+\.jsonl)", pyflyte_stdout)))
+    ids = set(re.findall(r"^Round 1, part \d+ \(batch (batch_\w+),", pyflyte_stdout, re.MULTILINE))
+    # pyflyte prints the workflow's BatchResult last, on stdout; the collect task says where the deck is
+    # on stderr, with the other lines meant for the user.
+    tables = re.findall(r"table=StructuredDataset\(uri='([^']+)'", pyflyte_stdout)
+    decks = re.findall(r"results deck: (file://\S+)", pyflyte_stderr)
     if len(ids) != 1:
-        print(pyflyte_output)
+        print(pyflyte_stdout)
         raise SystemExit(f"could not tell the batch from the workflow's output: {sorted(ids)}")
     batch = client.batches.retrieve(ids.pop())
     counts = batch.request_counts
@@ -212,6 +215,8 @@ def summarize(client: openai.OpenAI, pyflyte_output: str) -> None:
     print("Result files:")
     for path in paths:
         print(f"  {path}")
+    for table in tables:
+        print(f"The results table (Parquet, one row per request; pandas.read_parquet reads it): {table}")
     for deck in decks:
         print(f"The deck (counts, failures, tokens, cost): {deck}")
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,3 +35,13 @@ def test_quickstart_runs_each_example_against_the_embedded_emulator(workflow: st
     assert answers, out
     (result_file,) = re.findall(r"^  (/\S+-output\.jsonl)$", out, flags=re.MULTILINE)
     assert len(Path(result_file).read_text().splitlines()) == total
+    # Where the table and the deck are: the table's from the BatchResult pyflyte prints (stdout), the
+    # deck's from the collect task's line (stderr).
+    (table,) = re.findall(r"^The results table \(Parquet[^)]*\): (/\S+)$", out, flags=re.MULTILINE)
+    assert pq.read_table(table).num_rows == total
+    (deck,) = re.findall(r"^The deck \([^)]*\): file://(/\S+\.html)$", out, flags=re.MULTILINE)
+    assert Path(deck).stat().st_size > 0
+    # The last two lines, where a reader looks when the run ends.
+    table_line, deck_line = out.rstrip().splitlines()[-2:]
+    assert table_line.startswith("The results table"), out
+    assert deck_line.startswith("The deck"), out

@@ -61,3 +61,12 @@ def sh(
     return subprocess.run(
         ["/bin/sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def uvw_cache_with(uv: Path, directory: Path) -> Path:
+    """A `UVW_CACHE_DIR` in which `./uvw` finds `uv` as its pinned uv, as the README's setup leaves it."""
+    match = re.search(r'^UV_VERSION = "(.+)"$', (ROOT / "uvw").read_text(), flags=re.MULTILINE)
+    assert match, "uvw pins no UV_VERSION"
+    (directory / f"uv-{match.group(1)}/bin").mkdir(parents=True)
+    (directory / f"uv-{match.group(1)}/bin/uv").symlink_to(uv)
+    return directory

@@ -23,3 +23,20 @@ class BatchResult(DataClassJSONMixin):
     output_file: Optional[JSONLFile] = None  # noqa: UP045
     error_file: Optional[JSONLFile] = None  # noqa: UP045
     table: Optional[StructuredDataset] = None  # noqa: UP045
+
+    def __repr__(self) -> str:
+        # `pyflyte run` prints a local run's output with str(). A table read back from its literal keeps
+        # its location in `table.literal.uri` and leaves `table.uri` None, so the dataclass's own repr
+        # would print `uri=None` for a table that is on disk.
+        return (
+            f"BatchResult(output_file={self.output_file!r}, error_file={self.error_file!r}, "
+            f"table={_table_repr(self.table)})"
+        )
+
+
+def _table_repr(table: StructuredDataset | None) -> str:
+    if table is None:
+        return "None"
+    literal = table.literal
+    uri = table.uri or (literal.uri if literal is not None else None)
+    return f"StructuredDataset(uri={uri!r}, file_format={table.file_format!r})"
