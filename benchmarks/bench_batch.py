@@ -23,7 +23,7 @@ forks short-lived children; PSS counts the pages they share with their parent on
 during each run is read from ``/proc``, to show how much of the run is the emulator's. Every run's
 result files are checked to hold one line per request.
 
-    uv run --frozen python benchmarks/bench_batch.py [--sizes 18,200] [--repeats 3]
+    ./uvw run --frozen python benchmarks/bench_batch.py [--sizes 18,200] [--repeats 3]
         [--upstream-venv ~/upstream-venv] [--check]
 
 Targets: ``project`` at most 1.15x ``sdk`` (median wall time) at every size, and its median peak

@@ -5,7 +5,7 @@ with every delay at zero and `requests_per_second` high enough to answer every r
 the figures are the emulator's own work. For each phase it prints the wall time seen by the client,
 the CPU time the emulator process spent, and how much the emulator's peak RSS grew.
 
-    uv run --frozen python benchmarks/bench_emulator.py [--requests 50000] [--megabytes 200] [--check]
+    ./uvw run --frozen python benchmarks/bench_emulator.py [--requests 50000] [--megabytes 200] [--check]
 
 The client side is deliberately thin (httpx streaming the request body from disk and the response
 to nowhere), so it is not what is measured.

@@ -4,7 +4,7 @@ Prints validation throughput, upload and download time, and the peak RSS growth 
 each phase. Every phase runs in a fresh child process, measured from after its imports, so the figures
 are the phase's own; the emulator serving the upload and download runs in a process of its own too.
 
-    uv run --frozen python benchmarks/bench_files.py [--requests 50000] [--megabytes 200] [--check]
+    ./uvw run --frozen python benchmarks/bench_files.py [--requests 50000] [--megabytes 200] [--check]
 
 Targets (from the developers' guide): validation >= 150 MB/s; peak RSS growth < 100 MB per phase,
 whatever the file size. ``--check`` exits non-zero when a target is missed.

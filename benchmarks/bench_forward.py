@@ -13,7 +13,7 @@ forwarding, not the upload):
 - the forwarder's peak RSS, which stays flat however big the batch (`--pad` bytes per line make a
   200 MB input with 50,000 requests: `--requests 50000 --pad 3900`).
 
-    uv run --frozen python benchmarks/bench_forward.py [--requests 5000] [--concurrency 32] [--check]
+    ./uvw run --frozen python benchmarks/bench_forward.py [--requests 5000] [--concurrency 32] [--check]
 
 ``--check`` exits 1 when the CPU target is missed.
 """

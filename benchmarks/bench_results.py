@@ -1,7 +1,7 @@
 """Benchmark of a job's results on a million requests: sorting a round (request_retry.collect_round) and
 writing the results table with its summary (job_results.summarize_job).
 
-    uv run --frozen python benchmarks/bench_results.py [--requests 1000000] [--check]
+    ./uvw run --frozen python benchmarks/bench_results.py [--requests 1000000] [--check]
 
 Writes the job's request files (parts of 50,000) and result files shaped as the Batch API writes them
 (answers with usage; 5% of the requests fail with 429, 1% with 400; results in an order of their own),
