@@ -66,14 +66,11 @@ def _peak_mb() -> float:
 
 def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     """Child side: do one phase and report its time and peak RSS growth as one JSON line."""
-    from flytekitplugins.openai.files.download import download_file
     from flytekitplugins.openai.files.upload import upload_request_file
     from openai_batch_jobs.api.client import make_client
-    from openai_batch_jobs.inputs.validation import (
-        DEFAULT_MAX_BYTES,
-        ValidationLimits,
-        validate_request_file,
-    )
+    from openai_batch_jobs.api.file_download import download_file
+    from openai_batch_jobs.inputs.limits import PartLimits
+    from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, validate_request_file
 
     client = None
     if args.phase != "validate":
@@ -84,9 +81,7 @@ def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"phase": args.phase}
     if args.phase == "validate":
         # Limits lifted so an oversize file (run on purpose, to show memory stays flat) is measured too.
-        limits = ValidationLimits(
-            max_requests=10**9, max_bytes=max(DEFAULT_MAX_BYTES, os.path.getsize(args.file))
-        )
+        limits = PartLimits(requests=10**9, bytes=max(DEFAULT_MAX_BYTES, os.path.getsize(args.file)))
         summary = validate_request_file(args.file, limits)
         report["requests"] = summary.requests
     elif args.phase == "upload":

@@ -57,7 +57,7 @@ def test_output_and_error_files(
         r["custom_id"] for r in lines_of(result.output_file.download()) if r["response"]["status_code"] >= 300
     }
     assert failed == {"req-1", "req-3"}
-    assert "5 requests: 3 succeeded, 2 failed, 0 missing" in capfd.readouterr().out
+    assert "5 requests: 3 succeeded, 2 failed (0 missing)" in capfd.readouterr().out
 
 
 def cancelled_with_one_unanswered(client: Any, emulator: Any, path: Path) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def test_a_request_in_neither_file_is_named_and_can_fail_the_task(
     result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
     assert result.output_file is not None
     out, err = capfd.readouterr()  # the warning on stderr: pyflyte shows only CRITICAL logs by default
-    assert "2 requests: 1 succeeded, 0 failed, 1 missing" in out
+    assert "2 requests: 1 succeeded, 1 failed (1 missing)" in out
     assert "WARNING: Batch" in err
     assert "1 of 2 requests are in neither the output nor the error file: 'req-1'" in err
 
@@ -128,7 +128,7 @@ def test_many_missing_requests_are_named_a_few_at_a_time(
     assert result.output_file is not None
     # On stderr: pyflyte shows only CRITICAL logs by default.
     out, err = capfd.readouterr()
-    assert "10 requests: 3 succeeded, 0 failed, 7 missing" in out
+    assert "10 requests: 3 succeeded, 7 failed (7 missing)" in out
     assert "WARNING: " in err
     assert "7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'" in err
 
@@ -156,7 +156,7 @@ def test_a_repeated_id_is_caught_though_the_counts_agree(
 
     DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
     out, err = capfd.readouterr()
-    assert "3 requests: 3 succeeded, 0 failed, 1 missing" in out
+    assert "3 requests: 2 succeeded, 1 failed (1 missing)" in out
     assert "1 of 3 requests are in neither the output nor the error file: 'req-2'" in err
 
 
@@ -190,7 +190,7 @@ def test_deleted_input_file_is_not_needed_when_every_request_is_accounted_for(
     task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
     result = task(batch_endpoint_result=batch)
     assert result.output_file is not None
-    assert "3 requests: 3 succeeded, 0 failed, 0 missing" in capfd.readouterr().out
+    assert "3 requests: 3 succeeded, 0 failed (0 missing)" in capfd.readouterr().out
 
 
 def test_deleted_input_file_keeps_the_results_unless_the_count_is_required(

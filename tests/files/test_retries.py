@@ -11,8 +11,8 @@ import pytest
 from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.files import OpenAIFileConfig, TransferError, UploadJSONLFileTask
-from flytekitplugins.openai.files.download import download_file
 from openai_batch_jobs.api.client import make_client
+from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.api.retry import TRANSFER
 from tests.files.conftest import SECRET, file_ids
 from tests.files.cutting_proxy import CuttingProxy

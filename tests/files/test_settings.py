@@ -18,9 +18,9 @@ from flytekitplugins.openai.files import (
     DownloadJSONFilesExecutor,
     DownloadJSONFilesTask,
     OpenAIFileConfig,
+    PartLimits,
     UploadJSONLFileExecutor,
     UploadJSONLFileTask,
-    ValidationLimits,
 )
 from flytekitplugins.openai.files.settings import DownloadSettings, UploadSettings
 from openai_batch_jobs.errors import TaskTemplateError
@@ -40,7 +40,7 @@ def test_upload_settings_survive_the_template() -> None:
     task = UploadJSONLFileTask("wf.up", config, max_requests=10, max_bytes=1000)
     tt = through_protobuf(task)
     assert UploadSettings.from_custom(tt.custom, tt.id.name) == UploadSettings(
-        config, ValidationLimits(10, 1000)
+        config, PartLimits(requests=10, bytes=1000)
     )
 
 
@@ -55,7 +55,7 @@ def test_a_template_of_the_upstream_plugin_still_reads() -> None:
     custom = {"openai_organization": None, "secret_arg": {"group": "openai", "key": "api_key"}}
     settings = UploadSettings.from_custom(custom, "up")
     assert settings.file_config == OpenAIFileConfig(Secret(group="openai", key="api_key"))
-    assert settings.limits == ValidationLimits()
+    assert settings.limits == PartLimits()
 
 
 @pytest.mark.parametrize(

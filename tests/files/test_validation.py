@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flytekitplugins.openai.files import InvalidRequestFile, ValidationLimits, validate_request_file
+from flytekitplugins.openai.files import InvalidRequestFile, PartLimits, validate_request_file
 from tests.files.requests import BAD_FILES, good_file, request, write_lines
 
 
@@ -68,8 +68,8 @@ def test_every_repeat_of_a_custom_id_names_its_first_line_in_line_order(tmp_path
 def test_request_limit_is_configurable(tmp_path: Path) -> None:
     path = good_file(tmp_path / "in.jsonl", n=5)
     with pytest.raises(InvalidRequestFile, match="holds 5 requests; the limit is 4"):
-        validate_request_file(str(path), ValidationLimits(max_requests=4))
-    assert validate_request_file(str(path), ValidationLimits(max_requests=5)).requests == 5
+        validate_request_file(str(path), PartLimits(requests=4))
+    assert validate_request_file(str(path), PartLimits(requests=5)).requests == 5
 
 
 def test_size_limit_fails_before_reading(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_size_limit_fails_before_reading(tmp_path: Path) -> None:
     with pytest.raises(
         InvalidRequestFile, match=f"the file is {size:,} bytes; the limit is {size - 1:,} bytes"
     ):
-        validate_request_file(str(path), ValidationLimits(max_bytes=size - 1))
+        validate_request_file(str(path), PartLimits(bytes=size - 1))
 
 
 def test_moderations_may_leave_out_the_model(tmp_path: Path) -> None:

@@ -59,6 +59,6 @@ def test_files_image_runs_the_download_task(
     )
 
     assert run.returncode == 0, run.log[-4000:]
-    assert "3 requests: 2 succeeded, 1 failed, 0 missing" in run.stdout
+    assert "3 requests: 2 succeeded, 1 failed (0 missing)" in run.stdout
     assert_downloaded(run.output("result", BatchResult), batch, openai_client)
     assert emulator.api_key not in run.log

@@ -1,14 +1,17 @@
-"""Reading one JSONL line fast, with the standard library's verdict: what every reader of lines shares.
+"""Reading JSONL fast, with the standard library's verdict: the one decoding layer every reader of lines uses.
 
 msgspec decodes several times faster than ``json.loads``, but it refuses what the standard library
 accepts (``NaN``), and a typed decoder skips the fields it does not build without checking their
-UTF-8. The readers of request and result lines use msgspec first and these to stay exact.
+UTF-8. A reader declares the fields it needs as a ``msgspec.Struct`` and reads lines through a
+`FieldDecoder`: when it gives nothing, the line goes to `decode_json` (or ``json.loads`` for its
+message), so every line gets the standard library's verdict.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -16,7 +19,29 @@ import msgspec
 # (a larger one reads no faster, and its memory stays with the process after the file is closed).
 READ_BUFFER = 1 << 16
 
+Fields = TypeVar("Fields", bound=msgspec.Struct)
+
 _ANY = msgspec.json.Decoder()
+
+
+class FieldDecoder(Generic[Fields]):
+    """Builds only the fields of one ``msgspec.Struct`` from a line; skips (never builds) the rest."""
+
+    def __init__(self, fields: type[Fields]) -> None:
+        self._decoder = msgspec.json.Decoder(fields)
+
+    def decode(self, raw: bytes) -> Fields | None:
+        """The line's fields; None when only the standard library reads it exactly.
+
+        That is a shape the typed decoder refuses (not an object, a field of another type than
+        declared), JSON only the standard library accepts, no JSON at all, or bytes that are not UTF-8
+        in a skipped field.
+        """
+        try:
+            fields = self._decoder.decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        return fields if is_utf8(raw) else None
 
 
 def decode_json(raw: bytes) -> Any:
@@ -37,3 +62,11 @@ def is_utf8(raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def read_lines(path: str) -> Iterator[bytes]:
+    """The lines of a JSONL file that are not blank, streamed."""
+    with open(path, "rb", buffering=READ_BUFFER) as stream:
+        for raw in stream:
+            if not raw.isspace():
+                yield raw

@@ -50,6 +50,11 @@ PARTIAL_STATUSES = frozenset({"expired", "cancelled"})
 SHOWN_ERRORS = 5
 
 
+def batch_label(batch: Mapping[str, Any]) -> str:
+    """The batch's id, as messages name it."""
+    return str(batch.get("id") or "(unknown id)")
+
+
 def batch_errors(batch: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The entries of the batch's ``errors.data`` (absent or malformed reads as none)."""
     errors = batch.get("errors")

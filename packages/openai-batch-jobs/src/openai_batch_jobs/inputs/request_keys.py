@@ -1,7 +1,7 @@
 """What a job's later steps need of its requests: each one's custom_id and model, in input order.
 
-`read_requests` reads them from request files (msgspec builds only those two fields and skips the
-rest). Round 1's collect step writes them as it sorts the results, one `key_line` per request, shaped
+`read_requests` reads them from request files (`json_lines.FieldDecoder` builds only those two fields
+and skips the rest). Round 1's collect step writes them as it sorts the results, one `key_line` per request, shaped
 like a request (``{"custom_id": ..., "body": {"model": ...}}``) so `read_requests` reads that file
 too; the later rounds carry it to the results table instead of the requests themselves (a few MB
 where the requests are up to 200 MB a part).
@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.json_lines import READ_BUFFER, decode_json
+from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder, decode_json
 
 
 class _Body(msgspec.Struct):
@@ -27,7 +27,7 @@ class _Request(msgspec.Struct):
     body: _Body | None = None
 
 
-_REQUEST = msgspec.json.Decoder(_Request)
+_REQUEST = FieldDecoder(_Request)
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -60,11 +60,9 @@ def key_line(custom_id: str, model: str | None) -> bytes:
 def request_key(raw: bytes) -> tuple[Any, Any]:
     """(custom_id, body's model) of a request line as JSON reads them; (None, None) for a line that
     is no JSON object. Only those are built (msgspec skips the rest)."""
-    try:
-        request = _REQUEST.decode(raw)
+    request = _REQUEST.decode(raw)
+    if request is not None:
         return request.custom_id, request.body.model if request.body else None
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        pass  # a shape the typed decoder refuses (a body that is not an object): read as JSON
     try:
         record = decode_json(raw)
     except ValueError:

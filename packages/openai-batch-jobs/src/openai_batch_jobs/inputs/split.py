@@ -10,48 +10,16 @@ memory stays flat whatever the size; the parts are copied out one at a time when
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from openai_batch_jobs.api.batch_api import (
-    MAX_EMBEDDING_INPUTS_PER_BATCH,
-    MAX_INPUT_FILE_BYTES,
-    MAX_REQUESTS_PER_BATCH,
-)
 from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
 from openai_batch_jobs.inputs.validation import RequestChecker, RequestFileSummary
 from openai_batch_jobs.json_lines import READ_BUFFER
-from openai_batch_jobs.settings import CustomReader
 
-
-@dataclass(frozen=True)
-class PartLimits:
-    """The most one part (one batch) may hold: OpenAI's limits by default; other servers may differ."""
-
-    requests: int = MAX_REQUESTS_PER_BATCH
-    bytes: int = MAX_INPUT_FILE_BYTES
-    embedding_inputs: int = MAX_EMBEDDING_INPUTS_PER_BATCH
-
-    def __post_init__(self) -> None:
-        if min(self.requests, self.bytes, self.embedding_inputs) < 1:
-            raise ValueError("part limits must be positive")
-
-    def to_custom(self) -> dict[str, int]:
-        return {"requests": self.requests, "bytes": self.bytes, "embedding_inputs": self.embedding_inputs}
-
-    @classmethod
-    def from_custom(cls, custom: Mapping[str, Any] | None, task: str) -> PartLimits:
-        reader = CustomReader(custom, task=task, optional=("requests", "bytes", "embedding_inputs"))
-        try:
-            return cls(
-                requests=reader.integer("requests", MAX_REQUESTS_PER_BATCH),
-                bytes=reader.integer("bytes", MAX_INPUT_FILE_BYTES),
-                embedding_inputs=reader.integer("embedding_inputs", MAX_EMBEDDING_INPUTS_PER_BATCH),
-            )
-        except ValueError as e:
-            raise reader.error(f"its part limits are not usable ({e})") from None
+__all__ = ["Part", "PartLimits", "SplitPlan", "part_file", "plan_parts"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +46,7 @@ class SplitPlan:
     parts: list[Part]
 
 
-def plan_parts(path: str, limits: PartLimits = PartLimits(), endpoint: str | None = None) -> SplitPlan:
+def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | None = None) -> SplitPlan:
     """Validate the file and cut it into parts, in one pass; raise InvalidRequestFile for any problem.
 
     A part ends before the line that would take it past any of ``limits``; a single line that alone

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,15 +15,14 @@ import msgspec
 
 from openai_batch_jobs.api.batch_api import (
     BATCH_ENDPOINTS,
-    MAX_EMBEDDING_INPUTS_PER_BATCH,
     MAX_INPUT_FILE_BYTES,
     MAX_REQUESTS_PER_BATCH,
     MODEL_OPTIONAL_ENDPOINTS,
 )
 from openai_batch_jobs.errors import InvalidRequestFile
 from openai_batch_jobs.inputs.hashset import HashSet
-from openai_batch_jobs.json_lines import READ_BUFFER, is_utf8
-from openai_batch_jobs.settings import CustomReader
+from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
+from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder
 
 # OpenAI's limits, the defaults of the upload task's `max_requests` and `max_bytes`.
 DEFAULT_MAX_REQUESTS = MAX_REQUESTS_PER_BATCH
@@ -35,32 +33,6 @@ EMBEDDINGS_ENDPOINT = "/v1/embeddings"
 UTF8_BOM = b"\xef\xbb\xbf"
 
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class ValidationLimits:
-    """OpenAI's limits by default; compatible servers may allow more (or less)."""
-
-    max_requests: int = DEFAULT_MAX_REQUESTS
-    max_bytes: int = DEFAULT_MAX_BYTES
-
-    def __post_init__(self) -> None:
-        if self.max_requests < 1 or self.max_bytes < 1:
-            raise ValueError("validation limits must be positive")
-
-    def to_custom(self) -> dict[str, int]:
-        return {"max_requests": self.max_requests, "max_bytes": self.max_bytes}
-
-    @classmethod
-    def from_custom(cls, custom: Mapping[str, Any] | None, task: str = "the upload task") -> ValidationLimits:
-        """The limits `to_custom` wrote; ``task`` names the task in errors."""
-        reader = CustomReader(custom, task=task, optional=("max_requests", "max_bytes"))
-        max_requests = reader.integer("max_requests", DEFAULT_MAX_REQUESTS)
-        max_bytes = reader.integer("max_bytes", DEFAULT_MAX_BYTES)
-        try:
-            return cls(max_requests=max_requests, max_bytes=max_bytes)
-        except ValueError as e:
-            raise reader.error(f"its limits are not usable ({e})") from None
 
 
 @dataclass(frozen=True)
@@ -239,34 +211,33 @@ def embedding_inputs(given: Any) -> int:
 
 
 def validate_request_file(
-    path: str, limits: ValidationLimits = ValidationLimits(), endpoint: str | None = None
+    path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | None = None
 ) -> RequestFileSummary:
-    """Raise InvalidRequestFile listing every problem OpenAI would reject the file for, as ONE batch's input.
+    """Raise InvalidRequestFile listing every problem OpenAI would reject the file for, as ONE batch's input
+    (within ``limits``).
 
     ``endpoint``, when known, is the batch's: a line with another url is refused.
     """
     size = os.path.getsize(path)
     if size == 0:
         raise InvalidRequestFile(path, ["the file is empty: a batch needs at least one request"])
-    if size > limits.max_bytes:
-        raise InvalidRequestFile(
-            path, [f"the file is {size:,} bytes; the limit is {limits.max_bytes:,} bytes"]
-        )
+    if size > limits.bytes:
+        raise InvalidRequestFile(path, [f"the file is {size:,} bytes; the limit is {limits.bytes:,} bytes"])
     checker = RequestChecker(path, endpoint)
     inputs = 0
     past_limit = 0
     with open(path, "rb", buffering=READ_BUFFER) as stream:
         for lineno, raw in enumerate(stream, 1):
             inputs += checker.check(lineno, raw)
-            if not past_limit and inputs > MAX_EMBEDDING_INPUTS_PER_BATCH:
+            if not past_limit and inputs > limits.embedding_inputs:
                 past_limit = lineno
-    if checker.requests > limits.max_requests:
+    if checker.requests > limits.requests:
         checker.problems.add(
-            f"the file holds {checker.requests:,} requests; the limit is {limits.max_requests:,}"
+            f"the file holds {checker.requests:,} requests; the limit is {limits.requests:,}"
         )
     if past_limit:
         checker.problems.add(
-            f"line {past_limit}: takes the batch past {MAX_EMBEDDING_INPUTS_PER_BATCH:,} embedding inputs "
+            f"line {past_limit}: takes the batch past {limits.embedding_inputs:,} embedding inputs "
             f"(it has {inputs:,} over all its requests)"
         )
     return checker.finish(size)
@@ -289,7 +260,7 @@ class _Request(msgspec.Struct):
     body: _Body | None = _MISSING  # type: ignore[assignment]
 
 
-_REQUEST = msgspec.json.Decoder(_Request)
+_REQUEST = FieldDecoder(_Request)
 
 
 def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
@@ -300,14 +271,9 @@ def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
     JSON only the standard library accepts, or no JSON at all) is read with ``json.loads``, so every
     line gets the verdict and the message ``json.loads`` gives it.
     """
-    try:
-        request = _REQUEST.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        pass
-    else:
-        # msgspec skips the fields it does not decode without checking their UTF-8.
-        if is_utf8(raw):
-            return request.custom_id, request.method, request.url, request.body
+    request = _REQUEST.decode(raw)
+    if request is not None:
+        return request.custom_id, request.method, request.url, request.body
     try:
         record = json.loads(raw)
     except json.JSONDecodeError as e:

@@ -1,7 +1,10 @@
 """A batch's result files: what each line says, and an account of every request.
 
-- `result_lines`: one result line's kind (answer, failure worth sending again, final error) and its error.
-- `result_index`: where each request's result line is, for one part.
+- `result_lines`: one result line's kind (answer, failure worth sending again, final error, unreadable)
+  and its error: the one rule every reader of result files counts by.
+- `counts`: what became of a set of requests (`RequestCounts`), and the missing-requests report.
+- `result_index`: where each request's result line is, for one part; what a request no line answers counts as.
 - `reconcile`: every request of a batch accounted for: succeeded, failed, or in neither file.
+- `batch_results`: one finished batch's result files downloaded and accounted for (the seed's download).
 - `request_retry`: a round's results sorted into kept answers, final errors and requests to send again.
 """

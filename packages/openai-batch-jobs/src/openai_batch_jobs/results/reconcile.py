@@ -1,108 +1,63 @@
-"""Accounts for every request of a batch: succeeded, failed, or missing from both result files.
+"""Accounts for every request of one batch: succeeded, failed, or in neither result file.
 
 A batch can finish (or expire, or be cancelled) with requests in neither file; without this check
-they would silently vanish from the workflow's results. The result files are read once, taking from
-each line only its ``custom_id``, status code and error (msgspec decodes those fields and skips the
-rest), and compared with the batch's own ``request_counts.total``: when the files hold exactly that
-many requests, each once, none can be missing and the input file is not needed. Only when they
-disagree is the input file read, to name the requests that are missing.
+they would silently vanish from the workflow's results. Each line is judged by
+`result_lines.judge_result_line`, the rule the job's rounds sort by, so a 2xx line whose body carries
+an error is a failure here as there. The result files are read once and compared with the batch's
+own ``request_counts.total``: when they hold exactly that many requests, each once, and every line
+names its request, none can be missing and the input file is not needed. Otherwise the input file is
+read and each request looked up in a `ResultIndex` of the result files, as a round looks it up: a
+repeated answer counts once, and a request without a line is settled by `Unanswered`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
+from openai_batch_jobs.api.batch_api import batch_label
 from openai_batch_jobs.inputs.hashset import HashSet
 from openai_batch_jobs.inputs.request_keys import request_key
-from openai_batch_jobs.json_lines import READ_BUFFER
-
-# How many missing custom_ids a warning or error names.
-NAMED_MISSING = 5
-
-
-class _Response(msgspec.Struct):
-    status_code: Any = None
-
-
-class _ResultLine(msgspec.Struct):
-    """The fields of an output or error line that the count needs; the response body is skipped."""
-
-    custom_id: Any = None
-    response: _Response | None = None
-    error: Any = None
-
-
-_RESULT_LINE = msgspec.json.Decoder(_ResultLine)
+from openai_batch_jobs.json_lines import read_lines
+from openai_batch_jobs.results.counts import RequestCounts
+from openai_batch_jobs.results.result_index import ResultIndex, Unanswered
+from openai_batch_jobs.results.result_lines import LineKind, judge_result_line
 
 
 class RequestTally:
-    """Counts the result files' requests; keeps only a hash of each custom_id, not the id itself.
+    """Counts the result files' lines by kind; keeps only a hash of each custom_id, not the id itself.
 
     Distinct hashes prove distinct ids, so the hashes settle the usual case (every request once);
-    a repeated hash (a repeated id, or a collision) sends the count to the input file, for which
-    the ids themselves are read again.
+    a repeated hash (a repeated id, or a collision), or a line that names no request, sends the count
+    to the input file.
     """
 
     def __init__(self, expected: int = 0) -> None:
         self.succeeded = 0
         self.failed = 0
+        self.unnamed = 0  # unreadable lines whose custom_id cannot be recovered
+        self.files: list[tuple[str, str]] = []  # (path, label) of each result file, in order
         self._hashes = HashSet(expected)
-        self._paths: list[str] = []
+        self._repeated = False
 
-    def add_output_file(self, path: str) -> None:
-        """Output lines carry a response; a non-2xx status there is a failed request."""
-        self._paths.append(path)
-        for custom_id, status, error in _result_lines(path):
-            if error is None and isinstance(status, int) and 200 <= status < 300:
+    def add_file(self, path: str, label: str) -> None:
+        """Count the lines of an output or error file; ``label`` names it in messages."""
+        self.files.append((path, label))
+        for raw in read_lines(path):
+            line = judge_result_line(raw)
+            if line.custom_id is None:
+                self.unnamed += 1
+                continue
+            if line.kind is LineKind.SUCCEEDED:
                 self.succeeded += 1
             else:
                 self.failed += 1
-            self._see(custom_id)
-
-    def add_error_file(self, path: str) -> None:
-        self._paths.append(path)
-        for custom_id, _, _ in _result_lines(path):
-            self.failed += 1
-            self._see(custom_id)
+            if not self._hashes.add(hash(line.custom_id)):
+                self._repeated = True
 
     def accounts_for(self, total: int) -> bool:
         """Whether the result files hold ``total`` requests, each once: then none can be missing."""
-        return self.succeeded + self.failed == total == len(self._hashes)
-
-    def seen_ids(self) -> set[str]:
-        """The custom_ids in the result files, read again from them."""
-        return {i for path in self._paths for i, _, _ in _result_lines(path) if isinstance(i, str)}
-
-    def _see(self, custom_id: Any) -> None:
-        if isinstance(custom_id, str):
-            self._hashes.add(hash(custom_id))
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    requests: int
-    succeeded: int
-    failed: int
-    missing: list[str]
-
-    def summary(self, batch_id: str) -> str:
-        return (
-            f"Batch {batch_id}: {self.requests} requests: {self.succeeded} succeeded, "
-            f"{self.failed} failed, {len(self.missing)} missing"
-        )
-
-    def missing_message(self, batch_id: str) -> str:
-        named = ", ".join(repr(i) for i in self.missing[:NAMED_MISSING])
-        more = f" and {len(self.missing) - NAMED_MISSING} more" if len(self.missing) > NAMED_MISSING else ""
-        return (
-            f"Batch {batch_id}: {len(self.missing)} of {self.requests} requests are in neither the output "
-            f"nor the error file: {named}{more}"
-        )
+        return not self._repeated and not self.unnamed and self.succeeded + self.failed == total
 
 
 def request_total(batch: Mapping[str, Any]) -> int | None:
@@ -112,66 +67,34 @@ def request_total(batch: Mapping[str, Any]) -> int | None:
     return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
-def counted_requests(batch: Mapping[str, Any], tally: RequestTally) -> Reconciliation | None:
+def counted_requests(batch: Mapping[str, Any], tally: RequestTally) -> RequestCounts | None:
     """The account from the batch's own request count, or None when the input file must be read.
 
     That is when the count is absent, or when the result files do not hold exactly that many
-    distinct requests (some are missing, or a custom_id repeats).
+    distinct requests (some are missing, a custom_id repeats, or a line names none).
     """
     total = request_total(batch)
     if total is None or not tally.accounts_for(total):
         return None
-    return Reconciliation(requests=total, succeeded=tally.succeeded, failed=tally.failed, missing=[])
+    return RequestCounts(requests=total, succeeded=tally.succeeded, failed=tally.failed)
 
 
-def reconcile(input_path: str, tally: RequestTally) -> Reconciliation:
-    """Compare the input file's custom_ids with those seen in the results, keeping input order."""
-    requests = 0
-    missing: list[str] = []
-    seen = tally.seen_ids()
-    for custom_id in _input_ids(input_path):
-        if not isinstance(custom_id, str):
-            continue
-        requests += 1
-        if custom_id not in seen:
-            missing.append(custom_id)
-    return Reconciliation(requests=requests, succeeded=tally.succeeded, failed=tally.failed, missing=missing)
-
-
-def _result_lines(path: str) -> Iterator[tuple[Any, Any, Any]]:
-    """(custom_id, response status code, error) of each JSON object line of a result file."""
-    for raw in _lines(path):
-        try:
-            line = _RESULT_LINE.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            # A shape the fast decoder refuses (a response that is not an object, a non-object line,
-            # JSON only the standard library accepts): judged field by field as before.
-            record = _object(raw)
-            if record is None:
+def reconcile(input_path: str, tally: RequestTally, batch: Mapping[str, Any]) -> RequestCounts:
+    """Each request of the input file (in order) looked up in the result files ``tally`` read."""
+    counts = RequestCounts()
+    with ResultIndex() as index:
+        scans = [index.add_file(path, label) for path, label in tally.files]
+        unanswered = Unanswered(batch, batch_label(batch), str(batch.get("status") or "unknown"), scans)
+        for raw in read_lines(input_path):
+            custom_id = request_key(raw)[0]
+            if not isinstance(custom_id, str):
                 continue
-            response = record.get("response")
-            status = response.get("status_code") if isinstance(response, dict) else None
-            yield record.get("custom_id"), status, record.get("error")
-            continue
-        yield line.custom_id, line.response.status_code if line.response else None, line.error
-
-
-def _input_ids(path: str) -> Iterator[Any]:
-    """The custom_id of each line of a request file (None for a line without one)."""
-    for raw in _lines(path):
-        yield request_key(raw)[0]
-
-
-def _lines(path: str) -> Iterator[bytes]:
-    with open(path, "rb", buffering=READ_BUFFER) as stream:
-        for raw in stream:
-            if not raw.isspace():
-                yield raw
-
-
-def _object(raw: bytes) -> dict[str, Any] | None:
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+            counts.requests += 1
+            found = index.find(custom_id)
+            if found is None and unanswered.missing:
+                counts.add_missing(custom_id)
+            elif found is not None and found.kind is LineKind.SUCCEEDED:
+                counts.succeeded += 1
+            else:
+                counts.failed += 1
+    return counts

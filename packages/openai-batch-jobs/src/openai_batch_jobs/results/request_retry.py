@@ -28,23 +28,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
-from openai_batch_jobs.api.batch_api import batch_error_text
 from openai_batch_jobs.inputs.request_keys import key_line, read_requests
 from openai_batch_jobs.json_lines import READ_BUFFER
-from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex
-from openai_batch_jobs.results.result_lines import (
-    MISSING_RESULT,
-    UNREADABLE_RESULT,
-    LineKind,
-    error_line,
-    with_attempts,
-)
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.results.counts import RequestCounts
+from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex, Unanswered
+from openai_batch_jobs.results.result_lines import UNREADABLE_RESULT, LineKind, error_line, with_attempts
 
 # How often a request is sent before its failure is final, unless told; 1 turns retries off.
 DEFAULT_MAX_REQUEST_ATTEMPTS = 3
-# Batch statuses whose unanswered requests were never sent: they may succeed in another batch.
-_UNFINISHED_STATUSES = frozenset({"expired", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -61,24 +52,15 @@ class RoundPart:
 
 
 @dataclass
-class PartCounts:
+class PartCounts(RequestCounts):
     """What became of one part's requests in one round."""
 
     part: int
     batch_id: str
     status: str
-    requests: int = 0
-    succeeded: int = 0
-    failed: int = 0  # final failures, missing ones included
-    missing: int = 0  # final failures that no result file answered
-    retried: int = 0  # to be sent again in the next round
 
-    def text(self) -> str:
-        return (
-            f"part {self.part} (batch {self.batch_id}, {self.status}): {counted(self.requests, 'request')}: "
-            f"{self.succeeded:,} succeeded, {self.failed:,} failed ({self.missing:,} missing), "
-            f"{self.retried:,} to retry"
-        )
+    def text(self, *, retries: bool = True) -> str:
+        return f"part {self.part} (batch {self.batch_id}, {self.status}): {super().text(retries=retries)}"
 
 
 @dataclass(frozen=True)
@@ -114,12 +96,14 @@ class RoundReport:
     def retried(self) -> int:
         return sum(p.retried for p in self.parts)
 
+    @property
+    def totals(self) -> RequestCounts:
+        """The round's counts over all its parts (the missing requests named are the first ones)."""
+        return RequestCounts.total(self.parts)
+
     def lines(self) -> list[str]:
         """Human-readable lines for the task's log: one per part, then the totals."""
-        total = (
-            f"Round {self.attempt}: {counted(self.requests, 'request')}: {self.succeeded:,} succeeded, "
-            f"{self.failed:,} failed ({self.missing:,} missing), {self.retried:,} to retry"
-        )
+        total = f"Round {self.attempt}: {self.totals.text(retries=True)}"
         return [f"Round {self.attempt}, {p.text()}" for p in self.parts] + [total]
 
 
@@ -191,7 +175,7 @@ def _sort_part(
         for kind, path in (("output", part.output_path), ("error", part.error_path))
         if path
     ]
-    unanswered = _Unanswered(part.batch, batch_id, status, scans)
+    unanswered = Unanswered(part.batch, batch_id, status, scans)
     for raw, custom_id, model in read_requests(part.input_path):
         if keys is not None:
             keys.write(key_line(custom_id, model))
@@ -206,42 +190,19 @@ def _sort_part(
             retry.write(raw if raw.endswith(b"\n") else raw + b"\n")
             tally.retried += 1
             continue
-        tally.failed += 1
         if found is None:
-            tally.missing += unanswered.code == MISSING_RESULT
+            if unanswered.missing:
+                tally.add_missing(custom_id)
+            else:
+                tally.failed += 1
             errors.write(error_line(custom_id, unanswered.code, unanswered.reason, attempt))
-        elif found.kind is LineKind.UNREADABLE:
+            continue
+        tally.failed += 1
+        if found.kind is LineKind.UNREADABLE:
             errors.write(error_line(custom_id, UNREADABLE_RESULT, _unreadable_reason(found, scans), attempt))
         else:
             errors.write(with_attempts(index.read_line(found), attempt))
     return tally
-
-
-class _Unanswered:
-    """Why a part's request is in neither result file, and whether sending it again may help.
-
-    When a result file has unreadable lines that name no request, a request without a line was most
-    likely answered by one of them: it counts as failed (``unreadable_result``), not missing.
-    """
-
-    def __init__(self, batch: Mapping[str, Any], batch_id: str, status: str, scans: list[FileScan]) -> None:
-        self.transient = status in _UNFINISHED_STATUSES
-        self.code = MISSING_RESULT
-        orphans = [scan for scan in scans if scan.orphans]
-        if self.transient:
-            self.reason = f"batch {batch_id} was {status} before it answered this request"
-        elif status == "failed":
-            self.reason = (
-                f"batch {batch_id} failed before it answered this request: {batch_error_text(batch)}"
-            )
-        elif orphans:
-            unreadable = "; ".join(scan.orphan_text() for scan in orphans)
-            self.code = UNREADABLE_RESULT
-            self.reason = (
-                f"batch {batch_id} ({status}) has no readable result line for this request, and {unreadable}"
-            )
-        else:
-            self.reason = f"batch {batch_id} ({status}) returned no result line for this request"
 
 
 def _unreadable_reason(found: IndexedLine, scans: list[FileScan]) -> str:

@@ -4,15 +4,24 @@ Results come back in any order and a request is looked up by its custom_id while
 order. The index holds one part's results (a batch answers at most 50,000 requests, the Batch API's
 limit), so it lives in a dict: a few MB whatever the size of the job, since parts are sorted one at a
 time. The lines themselves stay in their files; only an id, an offset and a kind are kept per line.
+`Unanswered` says what a request no line answers counts as: the round and the single batch's download
+both settle it there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
+from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text
 from openai_batch_jobs.json_lines import READ_BUFFER
-from openai_batch_jobs.results.result_lines import LineKind, judge_result_line
+from openai_batch_jobs.results.result_lines import (
+    MISSING_RESULT,
+    UNREADABLE_RESULT,
+    LineKind,
+    judge_result_line,
+)
 
 # How many unreadable lines without a custom_id a scan keeps to quote; the rest are only counted.
 KEPT_PROBLEMS = 5
@@ -123,3 +132,38 @@ class ResultIndex:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class Unanswered:
+    """Why a batch's request is in neither result file, and whether sending it again may help.
+
+    ``code`` is `MISSING_RESULT` (the request counts as missing) unless a result file of a batch that
+    finished has unreadable lines that name no request: then a request without a line was most likely
+    answered by one of them, and it counts as failed (`UNREADABLE_RESULT`), not missing.
+    """
+
+    def __init__(
+        self, batch: Mapping[str, Any], batch_id: str, status: str, scans: Sequence[FileScan]
+    ) -> None:
+        # An expired or cancelled batch never sent its unanswered requests: another batch may answer them.
+        self.transient = status in PARTIAL_STATUSES
+        self.code = MISSING_RESULT
+        orphans = [scan for scan in scans if scan.orphans]
+        if self.transient:
+            self.reason = f"batch {batch_id} was {status} before it answered this request"
+        elif status == "failed":
+            self.reason = (
+                f"batch {batch_id} failed before it answered this request: {batch_error_text(batch)}"
+            )
+        elif orphans:
+            unreadable = "; ".join(scan.orphan_text() for scan in orphans)
+            self.code = UNREADABLE_RESULT
+            self.reason = (
+                f"batch {batch_id} ({status}) has no readable result line for this request, and {unreadable}"
+            )
+        else:
+            self.reason = f"batch {batch_id} ({status}) returned no result line for this request"
+
+    @property
+    def missing(self) -> bool:
+        return self.code == MISSING_RESULT

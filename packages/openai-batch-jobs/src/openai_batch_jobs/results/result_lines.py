@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from openai_batch_jobs.json_lines import decode_json, is_utf8
+from openai_batch_jobs.json_lines import FieldDecoder, decode_json
 
 # Per-request HTTP statuses that say "try again later": timeouts, rate limits and server faults.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -53,7 +53,7 @@ class _Verdict(msgspec.Struct):
     error: Any = None
 
 
-_VERDICT = msgspec.json.Decoder(_Verdict)
+_VERDICT = FieldDecoder(_Verdict)
 
 
 class LineKind(str, enum.Enum):
@@ -95,11 +95,8 @@ def judge_result_line(raw: bytes) -> ResultLine:
     the standard library accepts, no JSON at all), or one that is not UTF-8 in a field it skipped, is
     read by `read_result_line`: same verdict.
     """
-    try:
-        line = _VERDICT.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return read_result_line(raw)
-    if not isinstance(line.custom_id, str) or not is_utf8(raw):
+    line = _VERDICT.decode(raw)
+    if line is None or not isinstance(line.custom_id, str):
         return read_result_line(raw)
     response = line.response
     record = {

@@ -3,7 +3,8 @@
 Importing this package is cheap: ``openai`` itself is loaded lazily, when a task first runs.
 """
 
-from openai_batch_jobs.inputs.validation import ValidationLimits, validate_request_file
+from openai_batch_jobs.inputs.limits import PartLimits
+from openai_batch_jobs.inputs.validation import validate_request_file
 
 from .collect import CollectResultsExecutor, CollectResultsTask
 from .config import OpenAIFileConfig
@@ -31,11 +32,11 @@ __all__ = [
     "OpenAIBatchError",
     "OpenAIFileConfig",
     "OpenAIFileDefaultImages",
+    "PartLimits",
     "TransferError",
     "UploadJSONLFileExecutor",
     "UploadJSONLFileTask",
     "UploadPartsExecutor",
     "UploadPartsTask",
-    "ValidationLimits",
     "validate_request_file",
 ]

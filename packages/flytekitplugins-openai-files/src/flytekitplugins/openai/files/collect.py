@@ -36,7 +36,8 @@ from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
 from openai_batch_jobs.errors import BatchResultError
 from openai_batch_jobs.inputs.split import PartLimits
 from openai_batch_jobs.json_lines import READ_BUFFER
-from openai_batch_jobs.results.reconcile import NAMED_MISSING, RequestTally, request_total
+from openai_batch_jobs.results.counts import NAMED_MISSING
+from openai_batch_jobs.results.reconcile import RequestTally, request_total
 from openai_batch_jobs.words import counted, warn
 
 from ._task import OpenAIFileTask
@@ -329,10 +330,10 @@ def collect_job(
                 raise
             try:
                 if "output" in fetched:
-                    tally.add_output_file(str(fetched["output"]))
+                    tally.add_file(str(fetched["output"]), f"the output file of part {index + 1}")
                     job.output_path = _append(fetched["output"], directory / OUTPUT_NAME, job.output_path)
                 if "error" in fetched:
-                    tally.add_error_file(str(fetched["error"]))
+                    tally.add_file(str(fetched["error"]), f"the error file of part {index + 1}")
                     job.error_path = _append(fetched["error"], directory / ERROR_NAME, job.error_path)
                 # The part's files stay until it is accounted for: naming missing ids reads them again.
                 outcome = account_for_requests(
@@ -347,10 +348,10 @@ def collect_job(
                 status=str(batch.get("status")),
                 input_file_id=batch.get("input_file_id") or None,
                 requests=outcome.requests if outcome else None,
-                succeeded=tally.succeeded,
-                failed=tally.failed,
-                missing=len(outcome.missing) if outcome else 0,
-                missing_named=outcome.missing[:NAMED_MISSING] if outcome else [],
+                succeeded=outcome.succeeded if outcome else tally.succeeded,
+                failed=outcome.failed - outcome.missing if outcome else tally.failed,
+                missing=outcome.missing if outcome else 0,
+                missing_named=outcome.missing_named if outcome else [],
             )
             job.parts.append(account)
             print(account.summary(len(batches)), flush=True)

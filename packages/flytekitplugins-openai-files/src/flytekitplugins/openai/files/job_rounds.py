@@ -40,6 +40,7 @@ from openai_batch_jobs.errors import BatchResultError, TransferError
 from openai_batch_jobs.inputs.split import plan_parts
 from openai_batch_jobs.report.deck import render_deck
 from openai_batch_jobs.report.job_results import summarize_job
+from openai_batch_jobs.results.counts import missing_report
 from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, collect_round
 from openai_batch_jobs.words import counted, warn
 
@@ -234,9 +235,8 @@ def _report(report: RoundReport, parts: Sequence[RoundPart], settings: CollectSe
             )
     if report.missing:
         message = (
-            f"{counted(report.missing, 'request')} of round {settings.attempt} "
-            f"{'is' if report.missing == 1 else 'are'} in neither the output nor the error file of its batch "
-            "(each has an error line with code missing_result)"
+            missing_report(report.totals, f"Round {settings.attempt}")
+            + " (each has an error line with code missing_result)"
         )
         if settings.fail_on_missing_requests:
             raise BatchResultError(message + " (fail_on_missing_requests is set)")

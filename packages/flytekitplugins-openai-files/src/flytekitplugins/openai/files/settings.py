@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai_batch_jobs.inputs.split import PartLimits
-from openai_batch_jobs.inputs.validation import ValidationLimits
+from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.report.prices import ModelPrice
 from openai_batch_jobs.results.request_retry import check_attempts
 from openai_batch_jobs.settings import CustomReader, task_label
@@ -22,6 +21,8 @@ UPLOAD_TASK_TYPE = "openai-batch-upload-file"
 DOWNLOAD_TASK_TYPE = "openai-batch-download-files"
 UPLOAD_PARTS_TASK_TYPE = "openai-batch-upload-parts"
 COLLECT_TASK_TYPE = "openai-batch-collect"
+# The seed's upload task names its limits as its constructor arguments do, and has no embedding limit.
+UPLOAD_LIMIT_KEYS = {"requests": "max_requests", "bytes": "max_bytes"}
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,11 @@ class UploadSettings:
     """The upload task's custom: the file config's keys, `limits` and (when set) `endpoint`."""
 
     file_config: OpenAIFileConfig
-    limits: ValidationLimits = field(default_factory=ValidationLimits)
+    limits: PartLimits = field(default_factory=PartLimits)
     endpoint: str | None = None
 
     def to_custom(self) -> dict[str, Any]:
-        custom = {**self.file_config.to_custom(), "limits": self.limits.to_custom()}
+        custom = {**self.file_config.to_custom(), "limits": self.limits.to_custom(UPLOAD_LIMIT_KEYS)}
         if self.endpoint:
             custom["endpoint"] = self.endpoint
         return custom
@@ -49,7 +50,7 @@ class UploadSettings:
         )
         return cls(
             file_config=OpenAIFileConfig.from_custom(reader),
-            limits=ValidationLimits.from_custom(reader.mapping("limits"), task=task),
+            limits=PartLimits.from_custom(reader.mapping("limits"), task, UPLOAD_LIMIT_KEYS),
             endpoint=reader.optional_str("endpoint"),
         )
 
@@ -108,7 +109,7 @@ class UploadPartsSettings:
         )
         return cls(
             file_config=OpenAIFileConfig.from_custom(reader),
-            limits=PartLimits.from_custom(reader.mapping("part_limits"), task=task),
+            limits=PartLimits.from_custom(reader.mapping("part_limits"), task),
             endpoint=reader.optional_str("endpoint"),
             check_connector_key=reader.boolean("check_connector_key", False),
         )
@@ -186,7 +187,7 @@ class CollectSettings:
                 max_request_attempts=reader.integer("max_request_attempts", 1),
                 results_table=reader.boolean("results_table", False),
                 prices=parse_prices(reader.mapping("prices")),
-                limits=PartLimits.from_custom(reader.mapping("part_limits"), task=task),
+                limits=PartLimits.from_custom(reader.mapping("part_limits"), task),
                 endpoint=reader.optional_str("endpoint"),
             )
         except ValueError as e:

@@ -24,12 +24,7 @@ from openai_batch_jobs.api import server_files
 from openai_batch_jobs.api.retry import describe_failure, transient_errors
 from openai_batch_jobs.errors import TransferError
 from openai_batch_jobs.inputs.split import Part, PartLimits, SplitPlan, part_file, plan_parts
-from openai_batch_jobs.inputs.validation import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_REQUESTS,
-    ValidationLimits,
-    validate_request_file,
-)
+from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
 from openai_batch_jobs.words import counted
 
 from ._task import OpenAIFileTask
@@ -62,7 +57,7 @@ class UploadJSONLFileTask(OpenAIFileTask):
         **kwargs: Any,
     ) -> None:
         self._task_settings = UploadSettings(
-            task_config, ValidationLimits(max_requests=max_requests, max_bytes=max_bytes), endpoint
+            task_config, PartLimits(requests=max_requests, bytes=max_bytes), endpoint
         )
         super().__init__(
             name=name,
