@@ -26,7 +26,7 @@ import flyte.report
 from flyte.io import DataFrame, Dir, File
 
 from openai_batch_jobs.api.client import make_client
-from openai_batch_jobs.errors import BatchResultError, MissingSecret
+from openai_batch_jobs.errors import BatchResultError, OpenAIBatchError
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
 from openai_batch_jobs.report.deck import render_deck
 from openai_batch_jobs.report.job_results import summarize_job
@@ -128,7 +128,10 @@ class OpenAIBatch:
         """Run the job (see the module's docstring); call it from a task, `report=True` for the page."""
         api_key = os.environ.get(self.api_key_env, "").strip()
         if not api_key:
-            raise MissingSecret(None, self.api_key_env, env_vars=[self.api_key_env])
+            raise OpenAIBatchError(
+                f"The OpenAI API key is not in {self.api_key_env}: give the task's environment "
+                f'flyte.Secret(key=..., as_env_var="{self.api_key_env}") (a local run reads the variable itself).'
+            )
         workdir = Path(tempfile.mkdtemp(prefix=f"openai-batch-{self.name}-"))
         path = await local_requests(requests, workdir)
         # Every problem of the input is found here, before anything is uploaded.
