@@ -104,7 +104,9 @@ def execution_metadata(attempt: int) -> connector_pb2.TaskExecutionMetadata:
     return connector_pb2.TaskExecutionMetadata(task_execution_id=task_id)
 
 
-def wait_phase(service: C0, meta: bytes, phases: set[int], deadline_s: float = 120.0) -> connector_pb2.Resource:
+def wait_phase(
+    service: C0, meta: bytes, phases: set[int], deadline_s: float = 120.0
+) -> connector_pb2.Resource:
     """GetTask until the phase is one of `phases` (bounded)."""
     end = time.monotonic() + deadline_s
     while True:

@@ -33,7 +33,7 @@ from openai_batch_jobs.report.job_results import summarize_job
 from openai_batch_jobs.report.prices import ModelPrice
 from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS, RoundReport, collect_round
 from openai_batch_jobs.runner.parts import download_round
-from openai_batch_jobs.runner.transfer import delete_files, upload_parts
+from openai_batch_jobs.runner.transfer import delete_files, delete_in_turn, upload_parts
 from openai_batch_jobs.words import counted, warn
 
 from . import _local
@@ -156,7 +156,7 @@ class OpenAIBatch:
         directory = state.directory / f"round{attempt}"
         directory.mkdir()
         file_ids = await asyncio.to_thread(upload_parts, client, plan, api_key=api_key)
-        cleanup = _local.pending(lambda: _deleted(client, file_ids, api_key))
+        cleanup = _local.pending(lambda: self._deleted(file_ids, api_key))
         try:
             batches = await self.parts.run(f"{key}/r{attempt}", file_ids)
         except BaseException:
@@ -212,6 +212,18 @@ class OpenAIBatch:
             api_key=api_key,
         )
 
+    def _deleted(self, file_ids: list[str], api_key: str) -> str:
+        """An interrupted run's input files, deleted one by one from a client of its own: at interpreter
+        exit no thread pool (the engine's parallel delete) may start, and the run's client may be closed."""
+        if not self.delete_input_files:
+            return ""
+        settings = self.task.settings
+        with make_client(
+            api_key, organization=settings.openai_organization, base_url=settings.base_url
+        ) as client:
+            deleted = delete_in_turn(client, file_ids, api_key=api_key)
+        return f"Deleted the run's {counted(len(deleted), 'input file')} from the server." if deleted else ""
+
     async def _finish(self, state: _Round, keys: str) -> BatchResults:
         """The table and summary of the whole job, the report page, the outputs as Flyte types."""
         results = await asyncio.to_thread(
@@ -247,11 +259,6 @@ def _unlink(paths: list[str | None]) -> None:
     for path in paths:
         if path:
             Path(path).unlink(missing_ok=True)
-
-
-def _deleted(client: Any, file_ids: list[str], api_key: str) -> str:
-    deleted = delete_files(client, file_ids, api_key=api_key)
-    return f"Deleted the run's {counted(len(deleted), 'input file')} from the server." if deleted else ""
 
 
 def _run_key(name: str) -> str:

@@ -149,3 +149,19 @@ def _stream_body(client: Any, file_id: str, sink: Any, retries: int, api_key: st
         # Raised before the body started: the SDK has already spent its retries on it.
         raise TransferError(describe_failure(f"Downloading file {file_id}", e, api_key, retries)) from None
     return size
+
+
+def delete_in_turn(client: Any, file_ids: Sequence[str], *, api_key: str | None = None) -> list[str]:
+    """`delete_files` one file after another, in this thread: at interpreter exit (an interrupted run's
+    cleanup) no thread pool may start. Returns the files deleted (or already gone)."""
+    deleted = []
+    for file_id in file_ids:
+        try:
+            client.files.delete(file_id)
+        except openai.NotFoundError:
+            pass
+        except (openai.APIStatusError, *transient_errors()) as e:
+            warn(describe_failure(f"Deleting {file_id}", e, api_key) + " (delete it by hand)")
+            continue
+        deleted.append(file_id)
+    return deleted
