@@ -8,6 +8,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,6 @@ from flyteidl2.connector import connector_pb2, service_pb2_grpc
 from flyteidl2.core import identifier_pb2
 
 from flyteplugins.openai_batch import OpenAIBatchTask
-from tests.batch.service import free_port
 
 STARTUP_TIMEOUT_S = 60.0
 CALL_TIMEOUT_S = 60.0
@@ -87,6 +87,12 @@ class C0:
     def delete(self, meta: bytes) -> None:
         request = connector_pb2.DeleteTaskRequest(resource_meta=meta, task_category=category())
         self.stub.DeleteTask(request, timeout=CALL_TIMEOUT_S)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def template(task: OpenAIBatchTask) -> Any:
