@@ -1,0 +1,66 @@
+"""Ctrl-C or SIGTERM during a local Flyte 2 run cancels its batch and deletes its input file (flyte's
+stock local connector runner leaves them running): counted on the server through the SDK."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from tests.flyte2.test_docs_example import ROOT, first_python_block
+
+DEADLINE_S = 240.0
+
+
+@pytest.fixture
+def emulator_settings() -> dict[str, Any]:
+    # 0 holds every batch in_progress until it is cancelled: the run is interrupted mid-batch.
+    return {"requests_per_second": 0}
+
+
+def wait_for(condition: Any, what: str, process: subprocess.Popen[str]) -> Any:
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        assert process.poll() is None, f"the run ended before {what}: {process.communicate()}"
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {DEADLINE_S} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_cancels_the_batch(
+    tmp_path: Path, user_env: dict[str, str], openai_client: openai.OpenAI, signum: int
+) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(first_python_block(ROOT / "docs" / "flyte2.md"), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=user_env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        batch = wait_for(lambda: openai_client.batches.list().data, "batch", process)[0]
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode != 0
+    batches = openai_client.batches.list().data
+    assert [b.id for b in batches] == [batch.id]
+    assert batches[0].status in ("cancelling", "cancelled"), (batches[0].status, out, err)
+    assert f"Cancelled OpenAI batch {batch.id}." in out + err, out + err
+    assert [f.id for f in openai_client.files.list() if f.purpose == "batch"] == [], out + err
