@@ -21,9 +21,9 @@ def test_local_run_runs_the_parts_at_once(emulator: Emulator, openai_client: ope
     file_ids = upload_parts(openai_client, parts=3, count=4)
     task = BatchJobTask(name="local-job", config={}, base_url=emulator.base_url)
     result = task(input_file_ids=file_ids)
-    assert [b["status"] for b in result["batches"]] == ["completed"] * 3
-    assert [b["input_file_id"] for b in result["batches"]] == file_ids
-    assert result["request_counts"] == {"total": 12, "completed": 12, "failed": 0}
+    assert [b["status"] for b in result.batches] == ["completed"] * 3
+    assert [b["input_file_id"] for b in result.batches] == file_ids
+    assert result.request_counts == {"total": 12, "completed": 12, "failed": 0}
     batches = {b.id: b for b in openai_client.batches.list().data}
     assert len(batches) == 3
     # Every part was created before the first one finished.

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flyteidl.core import errors_pb2, literals_pb2
+from flyteidl.core import dynamic_job_pb2, errors_pb2, literals_pb2
 from flytekit.configuration import Image, ImageConfig, SerializationSettings
 from flytekit.core.base_task import PythonTask
 from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
-from flytekit.models import literals
+from flytekit.models import dynamic_job, literals
 from flytekit.models.core.types import BlobType
 from flytekit.models.task import TaskTemplate
 from flytekit.tools.translator import get_serializable
@@ -58,6 +58,8 @@ class PodRun:
     outputs: literals.LiteralMap | None
     error: str | None
     template: TaskTemplate
+    # The sub-workflow a dynamic task leaves for FlytePropeller to run (futures.pb), if it did.
+    futures: dynamic_job.DynamicJobSpec | None = None
 
     @property
     def log(self) -> str:
@@ -86,14 +88,15 @@ def serialize(task: PythonTask) -> TaskTemplate:
 
 
 def run_in_pod(
-    task: PythonTask,
+    task: PythonTask | TaskTemplate,
     inputs: dict[str, literals.Literal],
     workdir: Path,
     env: dict[str, str],
     timeout: float = 180,
     launch: Launch = on_this_machine,
 ) -> PodRun:
-    template = serialize(task)
+    """Run the task's container command; ``task`` may be a template (one a dynamic task declared)."""
+    template = task if isinstance(task, TaskTemplate) else serialize(task)
     workdir.mkdir(parents=True, exist_ok=True)
     template_path = workdir / "task_template.pb"
     template_path.write_bytes(template.to_flyte_idl().SerializeToString())
@@ -128,7 +131,11 @@ def run_in_pod(
         command, env=process_env, cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False
     )
 
-    outputs = error = None
+    outputs = error = futures = None
+    if (output_prefix / "futures.pb").exists():
+        spec = dynamic_job_pb2.DynamicJobSpec()
+        spec.ParseFromString((output_prefix / "futures.pb").read_bytes())
+        futures = dynamic_job.DynamicJobSpec.from_flyte_idl(spec)
     if (output_prefix / "outputs.pb").exists():
         proto = literals_pb2.LiteralMap()
         proto.ParseFromString((output_prefix / "outputs.pb").read_bytes())
@@ -137,4 +144,4 @@ def run_in_pod(
         doc = errors_pb2.ErrorDocument()
         doc.ParseFromString((output_prefix / "error.pb").read_bytes())
         error = doc.error.message
-    return PodRun(proc.returncode, proc.stdout, proc.stderr, outputs, error, template)
+    return PodRun(proc.returncode, proc.stdout, proc.stderr, outputs, error, template, futures)

@@ -108,13 +108,12 @@ def test_requests_missing_from_both_files_are_a_warning_on_stderr_or_a_failure(
         r"Part 2 of 2 \(batch \w+, completed\): 3 requests: 2 succeeded, 0 failed, 1 missing", out
     )
     assert "Job of 2 parts: 5 requests: 4 succeeded, 0 failed, 1 missing" in out
-    assert (
-        "WARNING: 1 request of the job is in neither the output nor the error file (part 2), among them 'req-9'"
-        in err
-    )
+    assert "WARNING: The job: 1 of 5 requests is in neither the output nor the error file: 'req-9'" in err
 
     strict = CollectResultsTask("collect", files_config, fail_on_missing_requests=True)
-    with pytest.raises(BatchResultError, match=r"1 request of the job .*fail_on_missing_requests is set"):
+    with pytest.raises(
+        BatchResultError, match=r"The job: 1 of 5 requests is in neither .*fail_on_missing_requests is set"
+    ):
         strict(job_result={"batches": batches})
 
 

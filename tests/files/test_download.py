@@ -103,7 +103,7 @@ def test_a_request_in_neither_file_is_named_and_can_fail_the_task(
     out, err = capfd.readouterr()  # the warning on stderr: pyflyte shows only CRITICAL logs by default
     assert "2 requests: 1 succeeded, 1 failed (1 missing)" in out
     assert "WARNING: Batch" in err
-    assert "1 of 2 requests are in neither the output nor the error file: 'req-1'" in err
+    assert "1 of 2 requests is in neither the output nor the error file: 'req-1'" in err
 
     task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
     with pytest.raises(
@@ -157,7 +157,7 @@ def test_a_repeated_id_is_caught_though_the_counts_agree(
     DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
     out, err = capfd.readouterr()
     assert "3 requests: 2 succeeded, 1 failed (1 missing)" in out
-    assert "1 of 3 requests are in neither the output nor the error file: 'req-2'" in err
+    assert "1 of 3 requests is in neither the output nor the error file: 'req-2'" in err
 
 
 def test_batch_with_neither_file_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""The files image runs the upload and the download task's real container command, as a Flyte pod would."""
+"""The files image runs the upload, download and collect tasks' real container command, as a Flyte pod would."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from flytekitplugins.openai.files import (
 from tests.files.conftest import SECRET, SECRET_ENV, assert_downloaded, run_batch
 from tests.files.pod import jsonl_literal, python_literal, run_in_pod, serialize
 from tests.files.requests import good_file
+from tests.files.test_collect_rounds import collect_step, next_round, round_inputs
 from tests.images.conftest import Image
 
 pytestmark = pytest.mark.slow
@@ -61,4 +62,27 @@ def test_files_image_runs_the_download_task(
     assert run.returncode == 0, run.log[-4000:]
     assert "3 requests: 2 succeeded, 1 failed (0 missing)" in run.stdout
     assert_downloaded(run.output("result", BatchResult), batch, openai_client)
+    assert emulator.api_key not in run.log
+
+
+def test_files_image_runs_the_collect_step_that_adds_a_round(
+    files_image: Image, tmp_path: Path, emulator: Any, openai_client: Any
+) -> None:
+    """The files image (no batch package, no connector) declares the next round's job task."""
+    emulator.configure(fail_requests=[{"custom_ids": "^req-1$", "status": 500, "attempts": 1}])
+    batch = run_batch(openai_client, good_file(tmp_path / "requests.jsonl", n=3))
+    step = collect_step(1)
+
+    run = run_in_pod(
+        step,
+        round_inputs(step, [batch]),
+        tmp_path / "pod",
+        env={SECRET_ENV: emulator.api_key, "OPENAI_BASE_URL": emulator.base_url},
+        launch=files_image.launch,
+    )
+
+    assert run.returncode == 0, run.log[-4000:]
+    assert run.futures is not None, "round 1 sends req-1 again: its pod returns round 2"
+    [retry_part], _, _ = next_round(run.futures)
+    assert openai_client.files.retrieve(retry_part).filename == f"retry-of-{batch['id']}.jsonl"
     assert emulator.api_key not in run.log

@@ -32,36 +32,43 @@ def serialized_tasks(wf: object) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("is_json_iterator", "input_type"), [(True, Iterator[JSON]), (False, JSONLFile)])
-def test_the_workflow_has_the_public_interface_and_a_job_and_collect_step_per_attempt(
-    is_json_iterator: bool, input_type: type
+@pytest.mark.parametrize("max_request_attempts", [1, 3, 5])
+def test_the_workflow_has_the_public_interface_and_upstreams_three_nodes(
+    is_json_iterator: bool, input_type: type, max_request_attempts: int
 ) -> None:
-    wf = create_batch(name="my.batch", secret=SECRET, is_json_iterator=is_json_iterator)
+    wf = create_batch(
+        name="my.batch",
+        secret=SECRET,
+        is_json_iterator=is_json_iterator,
+        max_request_attempts=max_request_attempts,
+    )
     assert wf.name == "openai-batch-mybatch"
     assert wf.python_interface.inputs == {"jsonl_in": input_type}
     assert wf.python_interface.outputs == {"batch_output": BatchResult}
-    # Upstream's three task names, then a job and a collect step for each later request attempt.
+    # Upstream's three task names, however many attempts: later rounds are added only when needed.
+    assert len(wf.nodes) == 3
     assert [n.flyte_entity.name for n in wf.nodes] == [
         "openai-file-upload-mybatch",
         "openai-batch-mybatch",
         "openai-download-files-mybatch",
-        "openai-batch-mybatch-round2",
-        "openai-download-files-mybatch-round2",
-        "openai-batch-mybatch-round3",
-        "openai-download-files-mybatch-round3",
     ]
     assert [n.flyte_entity.task_type for n in wf.nodes] == [
         "openai-batch-upload-parts",
-        *["openai-batch-job", "openai-batch-collect"] * 3,
+        "openai-batch-job",
+        "openai-batch-collect",
+    ]
+    collect = serialized_tasks(wf)["openai-download-files-mybatch"]
+    assert (collect.custom["attempt"], collect.custom["max_request_attempts"]) == (1, max_request_attempts)
+    # The collect step is loaded in its pod from its template, by the round resolver.
+    assert collect.container.args[-3:] == [
+        "flytekitplugins.openai.files.rounds.round_task_resolver",
+        "--",
+        "{{.taskTemplatePath}}",
     ]
 
 
-def test_one_attempt_is_upstreams_three_steps() -> None:
+def test_one_attempt_without_a_table_joins_the_files() -> None:
     wf = create_batch(name="once", secret=SECRET, max_request_attempts=1, results_table=False)
-    assert [n.flyte_entity.name for n in wf.nodes] == [
-        "openai-file-upload-once",
-        "openai-batch-once",
-        "openai-download-files-once",
-    ]
     collect = serialized_tasks(wf)["openai-download-files-once"]
     assert (collect.custom["max_request_attempts"], collect.custom["results_table"]) == (1, False)
 
@@ -92,10 +99,14 @@ def test_options_reach_the_tasks() -> None:
     assert batch.custom["config"]["endpoint"] == "/v1/embeddings"
     assert batch.custom["openai_organization"] == "org-example"
     assert batch.custom["base_url"] == upload.custom["base_url"] == "https://llm.example/v1"
-    upload_node, _, download_node, *later_rounds = wf.nodes
+    upload_node, _, _ = wf.nodes
     assert memory(upload_node) == ({"2Gi"}, {"2Gi"})
-    assert memory(download_node) == ({"3Gi"}, {"3Gi"})
-    assert [memory(n) for n in later_rounds[1::2]] == [({"3Gi"}, {"3Gi"})] * 2
+    # The collect step's own resources: the rounds it adds are declared with the same.
+    resources = download.container.resources
+    assert ({e.value for e in resources.requests}, {e.value for e in resources.limits}) == ({"3Gi"}, {"3Gi"})
+    # The job task of a later round is declared from the step's template, as the first one is.
+    assert download.custom["job"] == batch.custom
+    assert download.custom["job_name"] == "openai-batch-opts"
 
 
 def memory(node: Any) -> tuple[set[str], set[str]]:

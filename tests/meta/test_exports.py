@@ -27,6 +27,9 @@ PUBLIC = {
     "BatchJobAgent",
     "UploadPartsTask",
     "CollectResultsTask",
+    "JobRoundTask",
+    "JobTaskDeclaration",
+    "RoundState",
 }
 
 

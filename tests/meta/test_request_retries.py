@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from flytekit.core.base_task import Task
 from flytekit.types.file import JSONLFile
 from PIL import Image
 
@@ -50,6 +51,21 @@ def batch_files(emulator: Emulator) -> list[str]:
 def batches(emulator: Emulator) -> int:
     with emulator.client() as client:
         return len(client.batches.list(limit=100).data)
+
+
+@pytest.fixture
+def executed_tasks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the tasks a local run executes, in order: flytekit's local execution of each task
+    (the workflow's nodes and what a dynamic task adds) is watched, and runs as it would."""
+    executed: list[str] = []
+    local_execute = Task.local_execute
+
+    def watched(task: Task, ctx: Any, **kwargs: Any) -> Any:
+        executed.append(task.name)
+        return local_execute(task, ctx, **kwargs)
+
+    monkeypatch.setattr(Task, "local_execute", watched)
+    return executed
 
 
 def deck_page(result: BatchResult) -> Path:
@@ -106,6 +122,44 @@ def test_ten_thousand_requests_with_transient_and_permanent_failures(
     # Every round's input files are gone from the server; the three rounds ran four batches.
     assert batch_files(emulator) == []
     assert batches(emulator) == 4
+
+
+@pytest.mark.slow
+def test_a_job_with_nothing_to_retry_runs_three_tasks(
+    emulator: Emulator, local_env: dict[str, str], tmp_path: Path, executed_tasks: list[str]
+) -> None:
+    ids = [f"req-{i}" for i in range(20)]
+    wf = create_batch(name="calm", secret=SECRET, is_json_iterator=False, max_request_attempts=5)
+
+    result = wf(jsonl_in=JSONLFile(str(write_requests(tmp_path / "requests.jsonl", ids))))
+
+    assert executed_tasks == ["openai-file-upload-calm", "openai-batch-calm", "openai-download-files-calm"]
+    assert sorted(o["custom_id"] for o in read_jsonl(result.output_file)) == sorted(ids)
+    assert result.error_file is None
+    assert batches(emulator) == 1
+
+
+@pytest.mark.slow
+def test_a_round_is_added_only_while_requests_are_sent_again(
+    emulator: Emulator, local_env: dict[str, str], tmp_path: Path, executed_tasks: list[str]
+) -> None:
+    emulator.configure(fail_requests=[{"custom_ids": "^flaky-", "status": 503, "attempts": 1}])
+    ids = ["ok-1", "flaky-1", "ok-2"]
+    wf = create_batch(name="once-more", secret=SECRET, is_json_iterator=False, max_request_attempts=5)
+
+    result = wf(jsonl_in=JSONLFile(str(write_requests(tmp_path / "requests.jsonl", ids))))
+
+    # Round 2 answers the flaky request: no round 3, though three more attempts were allowed.
+    assert executed_tasks == [
+        "openai-file-upload-once-more",
+        "openai-batch-once-more",
+        "openai-download-files-once-more",
+        "openai-batch-once-more-round2",
+        "openai-download-files-once-more-round2",
+    ]
+    attempts = {o["custom_id"]: o["attempts"] for o in read_jsonl(result.output_file)}
+    assert attempts == {"ok-1": 1, "flaky-1": 2, "ok-2": 1}
+    assert batches(emulator) == 2
 
 
 @pytest.mark.slow

@@ -127,7 +127,7 @@ def run_job(
     max_request_attempts: int = 3,
     endpoint: str = "/v1/chat/completions",
 ) -> Job:
-    """Rounds until nothing is left to retry (or the attempts are spent), as the unrolled workflow runs them."""
+    """Rounds until nothing is left to retry (or the attempts are spent), as the collect steps run them, each adding the next."""
     job = Job()
     inputs = list(parts)
     for attempt in range(1, max_request_attempts + 1):

@@ -37,8 +37,11 @@ _EXPORTS = {
     "CollectResultsTask": ".files",
     "DownloadJSONFilesExecutor": ".files",
     "DownloadJSONFilesTask": ".files",
+    "JobRoundTask": ".files",
+    "JobTaskDeclaration": ".files",
     "OpenAIFileConfig": ".files",
     "OpenAIFileDefaultImages": ".files",
+    "RoundState": ".files",
     "UploadJSONLFileExecutor": ".files",
     "UploadJSONLFileTask": ".files",
     "UploadPartsExecutor": ".files",
@@ -77,8 +80,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time `__getattr__` resol
     from .files import CollectResultsTask as CollectResultsTask
     from .files import DownloadJSONFilesExecutor as DownloadJSONFilesExecutor
     from .files import DownloadJSONFilesTask as DownloadJSONFilesTask
+    from .files import JobRoundTask as JobRoundTask
+    from .files import JobTaskDeclaration as JobTaskDeclaration
     from .files import OpenAIFileConfig as OpenAIFileConfig
     from .files import OpenAIFileDefaultImages as OpenAIFileDefaultImages
+    from .files import RoundState as RoundState
     from .files import UploadJSONLFileExecutor as UploadJSONLFileExecutor
     from .files import UploadJSONLFileTask as UploadJSONLFileTask
     from .files import UploadPartsExecutor as UploadPartsExecutor

@@ -7,6 +7,7 @@
 - `batches`: creating a batch tagged with its owner (and finding it again), cancelling one.
 - `server_files`: deleting files on the server, best effort within a deadline.
 - `file_download`: downloading a file, streamed, tried again when its body breaks off.
+- `uploads`: uploading request files (a split input's parts side by side), deleting them, saying what failed.
 - `servers`: which servers a shared key may be sent to, and whether a server takes a key.
 - `redact`: masking keys in text people may see.
 - `_sdk`: the `openai` module, imported on first use, thread-safe.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 PRICES_SOURCE = (
     "https://platform.openai.com/docs/pricing (Batch prices), as copied by third parties; not verified "
@@ -78,3 +79,29 @@ def price_of(model: str, prices: Mapping[str, ModelPrice] | None = None) -> Mode
     if found is None and _SNAPSHOT.search(model):
         found = table.get(_SNAPSHOT.sub("", model))
     return found
+
+
+def parse_prices(prices: Mapping[str, Any] | None) -> dict[str, ModelPrice]:
+    """``{model: [input, output]}`` or ``{model: ModelPrice}`` (USD per million tokens) as ModelPrices."""
+    parsed: dict[str, ModelPrice] = {}
+    for model, price in (prices or {}).items():
+        if isinstance(price, ModelPrice):
+            parsed[model] = price
+            continue
+        values = [price] if isinstance(price, int | float) else price
+        if (
+            not isinstance(model, str)
+            or not isinstance(values, list | tuple)
+            or not 1 <= len(values) <= 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        ):
+            raise ValueError(
+                f"the price of {model!r} must be [input, output] US dollars per million tokens, got {price!r}"
+            )
+        parsed[model] = ModelPrice(*(float(v) for v in values))
+    return parsed
+
+
+def prices_to_custom(prices: Mapping[str, ModelPrice]) -> dict[str, list[float]]:
+    """The prices as `parse_prices` reads them back (JSON in a task template)."""
+    return {model: [p.input_per_million, p.output_per_million] for model, p in prices.items()}

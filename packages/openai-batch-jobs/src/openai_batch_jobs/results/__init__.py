@@ -7,4 +7,9 @@
 - `reconcile`: every request of a batch accounted for: succeeded, failed, or in neither file.
 - `batch_results`: one finished batch's result files downloaded and accounted for (the seed's download).
 - `request_retry`: a round's results sorted into kept answers, final errors and requests to send again.
+- `job_result`: the job step's result and a finished round's record, as dataclasses a framework carries.
+- `part_files`: the one parallel download of a job's part files, in part order.
+- `job_collection`: a job's parts joined into one output and one error file, each part accounted for.
+- `rounds`: one round of the collect step: sort, send again or end the job with its table and summary.
+- `missing`: the one report of requests that no result file answers.
 """

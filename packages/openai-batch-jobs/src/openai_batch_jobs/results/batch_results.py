@@ -3,7 +3,7 @@
 What the seed's download task does, with no framework: `require_result_files` refuses a batch with
 nothing to fetch (before any key is read), `download_batch_results` fetches what the batch produced
 and prints its account (`reconcile`), warning, or failing with ``fail_on_missing_requests``, about
-requests in neither file (`counts.missing_report`, the wording the job's rounds use too).
+requests in neither file (`counts.report_missing`, as the job's rounds report them).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from openai_batch_jobs.api.batch_api import batch_error_text, batch_errors, batc
 from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.api.redact import redact
 from openai_batch_jobs.errors import BatchResultError, TransferError
-from openai_batch_jobs.results.counts import RequestCounts, missing_report
+from openai_batch_jobs.results.counts import RequestCounts, report_missing
 from openai_batch_jobs.results.reconcile import RequestTally, counted_requests, reconcile, request_total
 from openai_batch_jobs.words import warn
 
@@ -71,11 +71,7 @@ def download_batch_results(
     if counts is not None:
         # Printed, not logged: pyflyte shows only CRITICAL logs by default, and this count always matters.
         print(f"Batch {batch_id}: {counts.text()}", flush=True)
-        if counts.missing:
-            message = missing_report(counts, f"Batch {batch_id}")
-            if fail_on_missing_requests:
-                raise BatchResultError(message + " (fail_on_missing_requests is set)")
-            warn(message)
+        report_missing(counts, f"Batch {batch_id}", fail=fail_on_missing_requests)
     return BatchFiles(paths.get("output"), paths.get("error"), counts)
 
 

@@ -2,7 +2,8 @@
 
 A request ends as exactly one of: succeeded, failed (finally: not to be sent again), or to be sent
 again (``retried``). ``missing`` counts the failed requests that no result file answers at all, the
-ones a user most needs to hear about: `missing_report` names the first few of them.
+ones a user most needs to hear about: `missing_report` names the first few of them, `report_missing`
+warns (or fails) with it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.words import counted, warn
 
 # How many missing custom_ids a count keeps, and a warning or error names.
 NAMED_MISSING = 5
@@ -62,6 +64,17 @@ def missing_report(counts: RequestCounts, subject: str) -> str:
     more = counts.missing - len(counts.missing_named)
     return (
         f"{subject}: {counts.missing:,} of {counted(counts.requests, 'request')} "
-        f"{'is' if counts.missing == 1 and counts.requests == 1 else 'are'} in neither the output nor the "
+        f"{'is' if counts.missing == 1 else 'are'} in neither the output nor the "
         f"error file: {named}{f' and {more:,} more' if more > 0 else ''}"
     )
+
+
+def report_missing(counts: RequestCounts, subject: str, note: str = "", *, fail: bool = False) -> None:
+    """The one report of requests no result file answers: a warning, or with ``fail`` (the user's
+    ``fail_on_missing_requests``) a BatchResultError. Nothing when none are missing."""
+    if not counts.missing:
+        return
+    message = missing_report(counts, subject) + note
+    if fail:
+        raise BatchResultError(message + " (fail_on_missing_requests is set)")
+    warn(message)

@@ -1,5 +1,9 @@
 """`create_batch`: the whole upload -> batches -> collect chain as one Flyte workflow, for any size.
 
+Three nodes, as upstream's: the upload, the job task (its batches) and the download, a collect step
+(`files.rounds.JobRoundTask`, a dynamic task) that adds a round (a job task and another collect step)
+only when a round has requests to send again.
+
 It lives here, in `flytekitplugins.openai.batch.workflow`, where upstream's plugin had it; the meta
 package `flytekitplugins-openai` exports the same function as `flytekitplugins.openai.create_batch`.
 """
@@ -16,14 +20,19 @@ from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
-from flytekitplugins.openai.files.collect import CARRIED, CollectResultsTask
+from flytekitplugins.openai.files.result import RoundState
+from flytekitplugins.openai.files.rounds import JobRoundTask
+from flytekitplugins.openai.files.settings import CollectSettings, RoundSettings
 from flytekitplugins.openai.files.upload import UploadPartsTask
 from openai_batch_jobs.api.batch_config import BatchConfig
 from openai_batch_jobs.inputs.split import PartLimits
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
-from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS, check_attempts
+from openai_batch_jobs.job.task_settings import DEFAULT_MAX_IN_FLIGHT
+from openai_batch_jobs.report.prices import parse_prices
+from openai_batch_jobs.results.job_collection import ServerCleanup
+from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
+from openai_batch_jobs.results.rounds import RoundRules
 
-from .job_settings import DEFAULT_MAX_IN_FLIGHT
 from .job_task import BatchJobTask
 
 
@@ -57,13 +66,15 @@ def create_batch(
     into parts of at most `max_requests` requests and `max_bytes` bytes (and 50,000 embedding inputs),
     validated and cut in one streaming pass, and its batches run `max_in_flight` at a time.
 
-    Requests that fail for a transient reason (a per-request 408, 429 or 5xx, an expired batch's or a
-    cancelled one's unanswered requests) are sent again in a follow-up batch, up to
-    `max_request_attempts` tries in all: the job and collect steps are unrolled that many times; a
-    round with nothing to send finishes at once. The collect step that ends the job publishes a Flyte
-    Deck (totals, failures by code, tokens, estimated cost, batch timelines) and logs the same
-    summary as one JSON line. Task and workflow names match the public `flytekitplugins-openai` plugin
-    (later rounds' tasks end in ``-round<N>``).
+    The workflow has upstream's three nodes: upload, batch (the job task) and download (the collect
+    step). Requests that fail for a transient reason (a per-request 408, 429 or 5xx, an expired
+    batch's or a cancelled one's unanswered requests) are sent again in a follow-up round, up to
+    `max_request_attempts` tries in all: the collect step, a dynamic task, uploads them and adds the
+    round (a job task and another collect step) to the execution; a job with nothing to send again
+    runs the three nodes alone. The collect step that ends the job publishes a Flyte Deck (totals,
+    failures by code, tokens, estimated cost, batch timelines) and logs the same summary as one JSON
+    line. Task and workflow names match the public `flytekitplugins-openai` plugin (later rounds'
+    tasks end in ``-round<N>``).
 
     :param name: Suffix of the workflow's and its tasks' names.
     :param secret: The Flyte secret holding the OpenAI API key, read by the upload and collect tasks.
@@ -101,7 +112,6 @@ def create_batch(
 
     endpoint = BatchConfig.parse(dict(config or {}), task_name=f"openai-batch-{suffix}").endpoint
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
-    check_attempts(1, max_request_attempts)
     limits = PartLimits(requests=max_requests, bytes=max_bytes)
     upload = UploadPartsTask(
         name=f"openai-file-upload-{suffix}",
@@ -111,42 +121,33 @@ def create_batch(
         endpoint=endpoint,
         check_connector_key=True,
     )
+    job = BatchJobTask(
+        name=f"openai-batch-{suffix}",
+        config=dict(config or {}),
+        openai_organization=openai_organization,
+        base_url=base_url,
+        accept_partial_results=accept_partial_results,
+        max_in_flight=max_in_flight,
+        delete_input_files=delete_input_files,
+    )
+    rules = RoundRules(1, max_request_attempts, results_table, parse_prices(prices), limits, endpoint)
+    cleanup = ServerCleanup(delete_input_files, delete_result_files, fail_on_missing_requests)
+    download = JobRoundTask(
+        name=f"openai-download-files-{suffix}",
+        settings=RoundSettings(
+            collect=CollectSettings(file_config, cleanup),
+            rules=rules,
+            job=job.task_settings,
+            job_name=job.name,
+            step_name=f"openai-download-files-{suffix}",
+            memory=file_download_mem,
+        ),
+        container_image=container_image,
+        job_task=BatchJobTask,
+    )
     uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
     uploaded.with_overrides(requests=Resources(mem=file_upload_mem), limits=Resources(mem=file_upload_mem))
-    parts = uploaded.outputs["parts"]
-    carried: dict[str, Any] = {}
-    for attempt in range(1, max_request_attempts + 1):
-        tail = "" if attempt == 1 else f"-round{attempt}"
-        job = BatchJobTask(
-            name=f"openai-batch-{suffix}{tail}",
-            config=dict(config or {}),
-            openai_organization=openai_organization,
-            base_url=base_url,
-            accept_partial_results=accept_partial_results,
-            max_in_flight=max_in_flight,
-            delete_input_files=delete_input_files,
-        )
-        collect = CollectResultsTask(
-            name=f"openai-download-files-{suffix}{tail}",
-            task_config=file_config,
-            container_image=container_image,
-            fail_on_missing_requests=fail_on_missing_requests,
-            delete_input_files=delete_input_files,
-            delete_result_files=delete_result_files,
-            attempt=attempt,
-            max_request_attempts=max_request_attempts,
-            results_table=results_table,
-            prices=prices,
-            limits=limits,
-            endpoint=endpoint,
-        )
-        ran = wf.add_entity(job, input_file_ids=parts)
-        collected = wf.add_entity(collect, job_result=ran.outputs["result"], **carried)
-        collected.with_overrides(
-            requests=Resources(mem=file_download_mem), limits=Resources(mem=file_download_mem)
-        )
-        if attempt < max_request_attempts:
-            parts = collected.outputs["retry_parts"]
-            carried = {name: collected.outputs[output] for name, output in CARRIED.items()}
+    ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])
+    collected = wf.add_entity(download, job_result=ran.outputs["result"], state=RoundState())
     wf.add_workflow_output("batch_output", collected.outputs["result"], BatchResult)
     return wf

@@ -1,4 +1,12 @@
-"""Upload and download container tasks for the OpenAI Batch API.
+"""Upload and download container tasks for the OpenAI Batch API, and a job's collect step.
+
+- `upload`, `download`: the upload tasks (a file, or its batch-sized parts) and the one-batch download.
+- `collect`: a job's parts joined into one output and one error file.
+- `rounds`: a job's collect step as a dynamic task that adds a round only when requests are sent again.
+- `job_task`: the job task's declaration, which the collect step declares for its next round.
+- `result`: what the tasks return and what a round hands to the next.
+- `settings`: each task's template settings; `config`: the OpenAI file config; `report`: the deck and
+  the table in flytekit's types; `images`: the default image; `errors`: the errors' names here.
 
 Importing this package is cheap: ``openai`` itself is loaded lazily, when a task first runs.
 """
@@ -17,7 +25,9 @@ from .errors import (
     TransferError,
 )
 from .images import OpenAIFileDefaultImages
-from .result import BatchResult
+from .job_task import JobTaskDeclaration
+from .result import BatchResult, RoundState
+from .rounds import JobRoundTask
 from .upload import UploadJSONLFileExecutor, UploadJSONLFileTask, UploadPartsExecutor, UploadPartsTask
 
 __all__ = [
@@ -28,11 +38,14 @@ __all__ = [
     "DownloadJSONFilesExecutor",
     "DownloadJSONFilesTask",
     "InvalidRequestFile",
+    "JobRoundTask",
+    "JobTaskDeclaration",
     "MissingSecret",
     "OpenAIBatchError",
     "OpenAIFileConfig",
     "OpenAIFileDefaultImages",
     "PartLimits",
+    "RoundState",
     "TransferError",
     "UploadJSONLFileExecutor",
     "UploadJSONLFileTask",

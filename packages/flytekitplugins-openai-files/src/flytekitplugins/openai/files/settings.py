@@ -1,4 +1,4 @@
-"""The typed settings of the upload and download tasks: what each writes into its template's `custom`.
+"""The typed settings of the upload, download and collect tasks: what each writes into its template's `custom`.
 
 The task writes them (`to_custom`) when it is serialized; its executor, in the pod, reads them back
 (`from_custom`) from the template alone. Each class is the only code that knows its keys.
@@ -7,12 +7,13 @@ The task writes them (`to_custom`) when it is serialized; its executor, in the p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openai_batch_jobs.inputs.limits import PartLimits
-from openai_batch_jobs.report.prices import ModelPrice
-from openai_batch_jobs.results.request_retry import check_attempts
+from openai_batch_jobs.job.task_settings import JobTaskSettings
+from openai_batch_jobs.results.job_collection import ServerCleanup
+from openai_batch_jobs.results.rounds import RoundRules
 from openai_batch_jobs.settings import CustomReader, task_label
 
 from .config import OpenAIFileConfig
@@ -117,99 +118,76 @@ class UploadPartsSettings:
 
 @dataclass(frozen=True)
 class CollectSettings:
-    """The collect task's custom: the file config's keys, what to do with missing requests and the
-    server's files once the results are downloaded, and the request-retry round it is.
-
-    ``attempt`` is the round (from 1) of ``max_request_attempts``; with more than one round, or with
-    ``results_table``, the collect step sorts the round's results (`request_retry.collect_round`) and
-    uploads the requests to send again as parts within ``limits`` for ``endpoint``. ``prices`` (USD per
-    million tokens, ``{model: [input, output]}``) are laid over the built-in Batch price table.
-    """
+    """The collect task's custom: the file config's keys, and what to do with missing requests and
+    with the server's files once the results are downloaded (`ServerCleanup`'s keys)."""
 
     file_config: OpenAIFileConfig
-    fail_on_missing_requests: bool = False
-    delete_input_files: bool = True
-    delete_result_files: bool = False
-    attempt: int = 1
-    max_request_attempts: int = 1
-    results_table: bool = False
-    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
-    limits: PartLimits = field(default_factory=PartLimits)
-    endpoint: str | None = None
-
-    def __post_init__(self) -> None:
-        check_attempts(self.attempt, self.max_request_attempts)
-
-    @property
-    def sorts_rounds(self) -> bool:
-        """Whether this step sorts its round into answers, final errors and retries (else it only joins files)."""
-        return self.max_request_attempts > 1 or self.results_table
+    cleanup: ServerCleanup = field(default_factory=ServerCleanup)
 
     def to_custom(self) -> dict[str, Any]:
-        return {
-            **self.file_config.to_custom(),
-            "fail_on_missing_requests": self.fail_on_missing_requests,
-            "delete_input_files": self.delete_input_files,
-            "delete_result_files": self.delete_result_files,
-            "attempt": self.attempt,
-            "max_request_attempts": self.max_request_attempts,
-            "results_table": self.results_table,
-            "prices": {m: [p.input_per_million, p.output_per_million] for m, p in self.prices.items()},
-            "part_limits": self.limits.to_custom(),
-            "endpoint": self.endpoint,
-        }
+        return {**self.file_config.to_custom(), **self.cleanup.to_custom()}
 
     @classmethod
     def from_custom(cls, custom: Mapping[str, Any] | None, task_name: str | None = None) -> CollectSettings:
-        flags = ("fail_on_missing_requests", "delete_input_files", "delete_result_files", "results_table")
-        task = task_label(COLLECT_TASK_TYPE, task_name)
         reader = CustomReader(
             custom,
-            task=task,
+            task=task_label(COLLECT_TASK_TYPE, task_name),
             required=OpenAIFileConfig.REQUIRED_KEYS,
-            optional=(
-                *OpenAIFileConfig.OPTIONAL_KEYS,
-                *flags,
-                "attempt",
-                "max_request_attempts",
-                "prices",
-                "part_limits",
-                "endpoint",
-            ),
+            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, *ServerCleanup.KEYS),
         )
-        try:
-            return cls(
-                file_config=OpenAIFileConfig.from_custom(reader),
-                fail_on_missing_requests=reader.boolean("fail_on_missing_requests", False),
-                delete_input_files=reader.boolean("delete_input_files", True),
-                delete_result_files=reader.boolean("delete_result_files", False),
-                attempt=reader.integer("attempt", 1),
-                max_request_attempts=reader.integer("max_request_attempts", 1),
-                results_table=reader.boolean("results_table", False),
-                prices=parse_prices(reader.mapping("prices")),
-                limits=PartLimits.from_custom(reader.mapping("part_limits"), task),
-                endpoint=reader.optional_str("endpoint"),
-            )
-        except ValueError as e:
-            raise reader.error(str(e)) from None
+        return cls(OpenAIFileConfig.from_custom(reader), ServerCleanup.from_reader(reader))
 
 
-def parse_prices(prices: Mapping[str, Any] | None) -> dict[str, ModelPrice]:
-    """``{model: [input, output]}`` or ``{model: ModelPrice}`` (USD per million tokens) as ModelPrices."""
-    parsed: dict[str, ModelPrice] = {}
-    for model, price in (prices or {}).items():
-        if isinstance(price, ModelPrice):
-            parsed[model] = price
-            continue
-        values = [price] if isinstance(price, int | float) else price
-        if (
-            not isinstance(model, str)
-            or not isinstance(values, list | tuple)
-            or not 1 <= len(values) <= 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        ):
-            raise ValueError(
-                f"the price of {model!r} must be [input, output] US dollars per million tokens, got {price!r}"
-            )
-        parsed[model] = ModelPrice(*(float(v) for v in values))
-    return parsed
+@dataclass(frozen=True)
+class RoundSettings:
+    """A job round's collect step's custom: the collect task's keys, the round's (`RoundRules`), the
+    job task's settings under ``job`` (the step declares the next round's job task), the names the
+    rounds' tasks are named after, and the memory of the step's pod (``memory``; None: the default).
+    """
+
+    collect: CollectSettings
+    rules: RoundRules
+    job: JobTaskSettings
+    job_name: str
+    step_name: str
+    memory: str | None = None
+
+    @property
+    def file_config(self) -> OpenAIFileConfig:
+        return self.collect.file_config
+
+    def next_round(self) -> RoundSettings:
+        return replace(self, rules=self.rules.next())
+
+    def round_name(self, base: str) -> str:
+        """A task's name in this round: round 1 keeps upstream's name, later rounds add ``-round<N>``."""
+        return base if self.rules.attempt == 1 else f"{base}-round{self.rules.attempt}"
+
+    def to_custom(self) -> dict[str, Any]:
+        return {
+            **self.collect.to_custom(),
+            **self.rules.to_custom(),
+            "job": self.job.to_custom(),
+            "job_name": self.job_name,
+            "step_name": self.step_name,
+            "memory": self.memory,
+        }
+
+    @classmethod
+    def from_custom(cls, custom: Mapping[str, Any] | None, task_name: str | None = None) -> RoundSettings:
+        names = ("job", "job_name", "step_name", "memory")
+        reader = CustomReader(
+            custom,
+            task=task_label(COLLECT_TASK_TYPE, task_name),
+            required=(*OpenAIFileConfig.REQUIRED_KEYS, "job_name", "step_name"),
+            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, *ServerCleanup.KEYS, *RoundRules.KEYS, *names),
+        )
+        job_name = str(reader.value("job_name"))
+        return cls(
+            collect=CollectSettings(OpenAIFileConfig.from_custom(reader), ServerCleanup.from_reader(reader)),
+            rules=RoundRules.from_reader(reader),
+            job=JobTaskSettings.from_custom(reader.mapping("job"), job_name),
+            job_name=job_name,
+            step_name=str(reader.value("step_name")),
+            memory=reader.optional_str("memory"),
+        )

@@ -1,14 +1,14 @@
-"""The upload task: validate the request file, then stream it to OpenAI Files with purpose ``batch``."""
+"""The upload tasks: validate the request file, then stream it (or its parts) to OpenAI Files with purpose ``batch``.
+
+The uploading itself is the engine's (`openai_batch_jobs.api.uploads`).
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, List  # noqa: UP035  (flytekit's interface wants typing.List on Python 3.10)
 
-from flytekit import kwtypes, lazy_module
+from flytekit import kwtypes
 from flytekit.configuration import SerializationSettings
 from flytekit.core.context_manager import FlyteContextManager
 from flytekit.core.interface import Interface
@@ -20,21 +20,15 @@ from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.core.keys import check_connector_key
-from openai_batch_jobs.api import server_files
-from openai_batch_jobs.api.retry import describe_failure, transient_errors
-from openai_batch_jobs.errors import TransferError
-from openai_batch_jobs.inputs.split import Part, PartLimits, SplitPlan, part_file, plan_parts
+from openai_batch_jobs.api.uploads import upload_parts, upload_request_file
+from openai_batch_jobs.inputs.limits import PartLimits
+from openai_batch_jobs.inputs.split import plan_parts
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
 from openai_batch_jobs.words import counted
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
 from .settings import UPLOAD_PARTS_TASK_TYPE, UPLOAD_TASK_TYPE, UploadPartsSettings, UploadSettings
-
-openai = lazy_module("openai")
-
-# Parts uploaded at once: the uploads wait on the network and the server, not on this pod's CPU.
-UPLOAD_WORKERS = 4
 
 
 class UploadJSONLFileTask(OpenAIFileTask):
@@ -161,64 +155,3 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         client, api_key = settings.file_config.client()
         with client:  # releases its connection pool however the upload ends
             return upload_parts(client, plan, api_key=api_key)
-
-
-def upload_parts(
-    client: Any, plan: SplitPlan, *, api_key: str | None = None, workers: int = UPLOAD_WORKERS
-) -> list[str]:
-    """Upload the plan's parts, ``workers`` at a time; if one fails, delete every part uploaded, then raise.
-
-    Each worker copies its part out of the input just before sending it, so the extra disk is at most
-    ``workers`` parts. The ids come back in part order whatever order the uploads end in.
-    """
-    file_ids: list[str | None] = [None] * len(plan.parts)
-
-    def upload(part: Part, directory: str) -> None:
-        with part_file(plan, part, directory) as path:
-            file_ids[part.index] = upload_request_file(client, path, api_key=api_key)
-        if len(plan.parts) > 1:
-            print(
-                f"Uploaded part {part.index + 1} of {len(plan.parts)} "
-                f"({counted(part.requests, 'request')} from line {part.first_line}) as file {file_ids[part.index]}",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix="openai-parts-") as directory,
-            ThreadPoolExecutor(max_workers=max(1, min(workers, len(plan.parts)))) as pool,
-        ):
-            futures = [pool.submit(upload, part, directory) for part in plan.parts]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-    except BaseException:
-        delete_files(client, [i for i in file_ids if i], api_key=api_key)
-        raise
-    return [i for i in file_ids if i]
-
-
-def delete_files(client: Any, file_ids: list[str], *, api_key: str | None = None) -> list[str]:
-    """Delete the files (best effort: a failure is said on stderr, not raised); returns those deleted."""
-    outcome = server_files.delete_files(client, file_ids, api_key=api_key)
-    for _, why, _ in outcome.failed:
-        print(f"{why[0].upper()}{why[1:]} (delete it by hand)", file=sys.stderr, flush=True)
-    return outcome.deleted
-
-
-def upload_request_file(client: Any, path: str, *, api_key: str | None = None) -> str:
-    """Stream the file (never read whole); the SDK rewinds the handle on each retry of a transient fault."""
-    name = os.path.basename(path)
-    if not name.endswith(".jsonl"):
-        name += ".jsonl"  # OpenAI accepts batch input only from files named .jsonl
-    try:
-        with open(path, "rb") as stream:
-            uploaded = client.files.create(file=(name, stream, "application/jsonl"), purpose="batch")
-    except (openai.APIStatusError, *transient_errors()) as e:
-        raise TransferError(describe_failure(f"Uploading {name}", e, api_key, client.max_retries)) from None
-    return str(uploaded.id)

@@ -1,0 +1,284 @@
+"""One round of a job's collect step, when failed requests are sent again or a results table is asked for.
+
+A job runs in rounds (at most ``max_request_attempts``). Round ``r``'s collect step (`run_round`):
+
+1. downloads the round's request files (its parts' input files) and result files (`fetch_parts`);
+2. sorts them with `request_retry.collect_round` into the job's output and error files so far (the
+   previous round's, then this round's) and a retry file of the requests that failed transiently;
+3. when there is something to retry and attempts remain, uploads the retry file as the next round's
+   parts (cut within the same part limits the upload used); else it is the final round: it writes
+   the results table and the summary (`job_results.summarize_job`) and logs the summary as one line;
+4. deletes the round's input files on the server (``delete_input_files``) once the retry parts are
+   up, and the result files it downloaded (``delete_result_files``).
+
+What the next round needs is `RoundFiles`: the files so far, the requests' keys in input order (the
+table's row order: each request's custom_id and model, written by round 1 as it sorts; only with a
+results table) and each round's `RoundRecord`. A framework passes them on however it carries files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
+from openai_batch_jobs.api.uploads import delete_files, upload_parts
+from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.inputs.split import PartLimits, plan_parts
+from openai_batch_jobs.report.job_results import JobResults, summarize_job
+from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
+from openai_batch_jobs.results.counts import report_missing
+from openai_batch_jobs.results.job_collection import ERROR_NAME, OUTPUT_NAME, ServerCleanup
+from openai_batch_jobs.results.job_result import RoundRecord
+from openai_batch_jobs.results.part_files import Download, PartFiles, batch_label, fetch_parts
+from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, check_attempts, collect_round
+from openai_batch_jobs.settings import CustomReader
+from openai_batch_jobs.words import counted, warn
+
+KEYS_NAME = "job-request-keys.jsonl"
+SUMMARY_PREFIX = "OpenAI batch job summary: "
+
+
+@dataclass(frozen=True)
+class RoundRules:
+    """Which round this is and what the job asked of its rounds.
+
+    ``attempt`` is the round (from 1) of ``max_request_attempts``; with more than one round, or with
+    ``results_table``, the collect step sorts each round (`sorts_rounds`) and uploads the requests to
+    send again as parts within ``limits`` for ``endpoint``. ``prices`` are laid over the built-in
+    Batch price table for the summary's cost estimate.
+    """
+
+    attempt: int = 1
+    max_request_attempts: int = 1
+    results_table: bool = False
+    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
+    limits: PartLimits = field(default_factory=PartLimits)
+    endpoint: str | None = None
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "attempt",
+        "max_request_attempts",
+        "results_table",
+        "prices",
+        "part_limits",
+        "endpoint",
+    )
+
+    def __post_init__(self) -> None:
+        check_attempts(self.attempt, self.max_request_attempts)
+
+    def to_custom(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "max_request_attempts": self.max_request_attempts,
+            "results_table": self.results_table,
+            "prices": prices_to_custom(self.prices),
+            "part_limits": self.limits.to_custom(),
+            "endpoint": self.endpoint,
+        }
+
+    @classmethod
+    def from_reader(cls, reader: CustomReader) -> RoundRules:
+        try:
+            return cls(
+                attempt=reader.integer("attempt", 1),
+                max_request_attempts=reader.integer("max_request_attempts", 1),
+                results_table=reader.boolean("results_table", False),
+                prices=parse_prices(reader.mapping("prices")),
+                limits=PartLimits.from_custom(reader.mapping("part_limits"), task=reader.task),
+                endpoint=reader.optional_str("endpoint"),
+            )
+        except ValueError as e:
+            raise reader.error(str(e)) from None
+
+    @property
+    def sorts_rounds(self) -> bool:
+        """Whether a round is sorted into answers, final errors and retries (else its files are joined)."""
+        return self.max_request_attempts > 1 or self.results_table
+
+    @property
+    def last(self) -> bool:
+        return self.attempt == self.max_request_attempts
+
+    def next(self) -> RoundRules:
+        return replace(self, attempt=self.attempt + 1)
+
+
+@dataclass(frozen=True)
+class RoundFiles:
+    """What a round hands to the next: local paths of the job's files so far (None: no such file)."""
+
+    output: str | None = None
+    errors: str | None = None
+    keys: str | None = None  # the requests' custom_ids and models, in input order (for the table)
+    rounds: Sequence[RoundRecord] = ()
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """The job's files after this round, the next round's parts (none: the job is done) and, when
+    this round ended the job with a table, its table and summary."""
+
+    files: RoundFiles
+    retry_parts: list[str]
+    results: JobResults | None = None
+
+
+def run_round(
+    client: Any,
+    batches: Sequence[Mapping[str, Any]],
+    directory: Path,
+    rules: RoundRules,
+    *,
+    download: Download,
+    previous: RoundFiles,
+    cleanup: ServerCleanup,
+    api_key: str | None = None,
+) -> RoundOutcome:
+    """Run round ``rules.attempt`` of the collect step (see the module's docstring)."""
+    attempt = rules.attempt
+    directory.mkdir(parents=True, exist_ok=True)
+    if attempt > 1 and previous.keys is None and rules.results_table:
+        raise BatchResultError(
+            f"Round {attempt} of the collect step did not get the job's requests from round 1"
+        )
+    for number, batch in enumerate(batches, start=1):
+        if not batch.get("input_file_id"):
+            raise BatchResultError(f"Part {number} of the job ({batch_label(batch)}) names no input file")
+    parts = list(fetch_parts(batches, directory, download, kinds=("input", "output", "error")))
+    retry_parts: list[str] = []
+    try:
+        retry_path = directory / f"{retry_stem(batches)}.jsonl"
+        # Round 1 keeps each request's custom_id and model for the table (read while sorting).
+        keys_path = directory / KEYS_NAME if rules.results_table and previous.keys is None else None
+        report = collect_round(
+            [RoundPart(str(p.path("input")), p.batch, p.path("output"), p.path("error")) for p in parts],
+            attempt=attempt,
+            max_request_attempts=rules.max_request_attempts,
+            output_path=str(directory / OUTPUT_NAME),
+            error_path=str(directory / ERROR_NAME),
+            retry_path=str(retry_path),
+            previous_output=previous.output,
+            previous_errors=previous.errors,
+            keys_path=str(keys_path) if keys_path else None,
+        )
+        _report(report, parts, rules, cleanup.fail_on_missing_requests)
+        if report.retried:
+            retry_parts = _upload_retries(client, retry_path, batches, rules, report.retried, api_key)
+        record = RoundRecord([dict(b) for b in batches], report.output_start, report.error_start)
+        files = RoundFiles(
+            output=_non_empty(directory / OUTPUT_NAME),
+            errors=_non_empty(directory / ERROR_NAME),
+            # The table's rows follow the original requests: round 1's keys, passed on as they came since.
+            keys=str(keys_path) if keys_path else previous.keys,
+            rounds=[*previous.rounds, record],
+        )
+        results = None if retry_parts or files.keys is None else _final(rules, files, directory)
+    except BaseException:
+        # The next round will not run: its parts would be left on the server.
+        delete_files(client, retry_parts, api_key=api_key)
+        raise
+    finally:
+        # The parts' files were read; what the step returns (the job's files, the table) stays.
+        for part in parts:
+            part.remove()
+    _delete_server_files(client, cleanup, batches, api_key)
+    return RoundOutcome(files, retry_parts, results)
+
+
+def retry_stem(batches: Sequence[Mapping[str, Any]]) -> str:
+    """The name of a round's retry file: the same for every run of the round, and no other job's."""
+    return f"retry-of-{(batches[0].get('id') if batches else None) or 'job'}"
+
+
+def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Files an earlier run of this round uploaded (named after `retry_stem`, newer than its batches).
+
+    Lists the account's batch files newest first and stops at the round's first batch's creation.
+    """
+    since = min(int(b.get("created_at") or 0) for b in batches)
+    found = []
+    for file in client.files.list(purpose="batch", order="desc", limit=100):
+        if int(file.created_at) < since:
+            break
+        if str(file.filename).startswith(stem):
+            found.append(str(file.id))
+    return found
+
+
+def _upload_retries(
+    client: Any,
+    retry_path: Path,
+    batches: Sequence[Mapping[str, Any]],
+    rules: RoundRules,
+    retried: int,
+    api_key: str | None,
+) -> list[str]:
+    # A re-run of this step (a pod retried) first deletes what the run before uploaded.
+    delete_files(client, earlier_uploads(client, retry_path.stem, batches), api_key=api_key)
+    plan = plan_parts(str(retry_path), rules.limits, rules.endpoint)
+    retry_parts = upload_parts(client, plan, api_key=api_key)
+    print(
+        f"Round {rules.attempt}: sending {counted(retried, 'request')} again in round {rules.attempt + 1} "
+        f"as {counted(len(retry_parts), 'part')}",
+        flush=True,
+    )
+    return retry_parts
+
+
+def _report(
+    report: RoundReport, parts: Sequence[PartFiles], rules: RoundRules, fail_on_missing_requests: bool
+) -> None:
+    for line in report.lines():
+        print(line, flush=True)
+    for part in parts:
+        status = str(part.batch.get("status"))
+        if status in PARTIAL_STATUSES:
+            warn(
+                f"Part {part.index + 1} (batch {batch_label(part.batch)}) was {status} and is accepted with the "
+                "results it has; its unanswered requests "
+                + ("are in the error file" if rules.last else "are sent again")
+            )
+    report_missing(
+        report.totals,
+        f"Round {rules.attempt}",
+        " (each has an error line with code missing_result)",
+        fail=fail_on_missing_requests,
+    )
+
+
+def _non_empty(path: Path) -> str | None:
+    return str(path) if path.stat().st_size else None
+
+
+def _final(rules: RoundRules, files: RoundFiles, directory: Path) -> JobResults:
+    """The final round's results table and the summary, which is also logged as one JSON line."""
+    assert files.keys is not None
+    results = summarize_job(
+        [files.keys],
+        files.output,
+        files.errors,
+        table_directory=str(directory / "table"),
+        starts=[(r.output_start, r.error_start) for r in files.rounds],
+        rounds=[r.batches for r in files.rounds],
+        prices=rules.prices,
+        max_request_attempts=rules.max_request_attempts,
+    )
+    print(SUMMARY_PREFIX + json.dumps(results.summary, separators=(",", ":")), flush=True)
+    return results
+
+
+def _delete_server_files(
+    client: Any, cleanup: ServerCleanup, batches: Sequence[Mapping[str, Any]], api_key: str | None
+) -> None:
+    if cleanup.delete_result_files:
+        results = [b.get(f"{k}_file_id") for b in batches for k in ("output", "error")]
+        delete_files(client, [str(f) for f in results if f], api_key=api_key)
+    if cleanup.delete_input_files:
+        delete_files(
+            client, [str(b["input_file_id"]) for b in batches if b.get("input_file_id")], api_key=api_key
+        )
