@@ -77,8 +77,9 @@ def test_uv_build_builds_every_package(plugin_wheels: Path) -> None:
             "flytekitplugins_openai",
             "flytekitplugins_openai_batch",
             "flytekitplugins_openai_files",
+            "flyteplugins_openai_batch",
             "openai_batch_emulator",
             "openai_batch_jobs",
         ]
     )
-    assert len(list(plugin_wheels.glob("*.tar.gz"))) == 5
+    assert len(list(plugin_wheels.glob("*.tar.gz"))) == 6
