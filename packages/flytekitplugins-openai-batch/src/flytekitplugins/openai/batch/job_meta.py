@@ -1,9 +1,9 @@
 """What FlytePropeller keeps between the job connector's calls: JSON, never pickle.
 
 All GetTask and DeleteTask get is these bytes, possibly on another connector replica or after a
-restart, so they hold everything needed to find the job's batches on the server again: the key its
-batches are tagged with, the parts' input files, when the job began (how far back to list), and the
-settings CreateTask read.
+restart, so they hold everything needed to find the job's batches on the server again: the engine's
+job description (`openai_batch_jobs.job.state.Job`: the key its batches are tagged with, the parts'
+input files, when the job began, the settings CreateTask read), which this meta is.
 """
 
 from __future__ import annotations
@@ -12,25 +12,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from openai_batch_jobs.job.settings import JobTaskSettings
+from openai_batch_jobs.job.state import Job
+
 from ._compat import ResourceMeta
 from .errors import ResourceMetaError
-from .job_settings import JobTaskSettings
 
 
 @dataclass
-class BatchJobMetadata(ResourceMeta):
-    """One job: the key its batches carry, its parts (input file ids, in order) and its settings."""
-
-    key: str
-    input_file_ids: list[str]
-    # Epoch seconds no later than the creation of the job's first batch: GetTask lists back to here.
-    created_at: float
-    settings: JobTaskSettings
-
-    @property
-    def done_at_create(self) -> bool:
-        """A job without parts (a retry round with nothing to send again) has finished when created."""
-        return not self.input_file_ids
+class BatchJobMetadata(Job, ResourceMeta):
+    """One job (the engine's `Job`) as Flyte keeps it between calls."""
 
     def encode(self) -> bytes:
         return json.dumps(

@@ -26,8 +26,8 @@ class BatchEndpointMetadata(ResourceMeta):
 
     batch_id: str
     openai_organization: str | None
-    # The API the batch was created on; None is OpenAI's. Kept so a restarted connector (or one with
-    # another OPENAI_BASE_URL) keeps polling the server that holds the batch.
+    # The server the task named; None is the connector's own (its OPENAI_BASE_URL, else OpenAI's), as
+    # upstream's meta knew no other. A task's server is kept so every poll goes where the batch is.
     base_url: str | None
     accept_partial_results: bool
 

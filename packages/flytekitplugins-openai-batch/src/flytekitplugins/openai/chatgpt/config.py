@@ -12,11 +12,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from flytekit import lazy_module
+from openai_batch_jobs.api._sdk import openai
 
 from .errors import ChatGPTConfigError
-
-openai = lazy_module("openai")
 
 TASK_TYPE = "chatgpt"
 

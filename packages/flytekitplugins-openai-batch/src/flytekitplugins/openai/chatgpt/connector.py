@@ -15,13 +15,14 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
-from flytekit import lazy_module, logger
+from flytekit import logger
 from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskTemplate
 
 from flytekitplugins.openai.batch._compat import Resource, SyncConnectorBase, register_once
 from flytekitplugins.openai.core.keys import connector_api_key, connector_base_url
-from openai_batch_jobs.api.client import make_async_client
+from openai_batch_jobs.api._sdk import openai
+from openai_batch_jobs.api.client import shared_async_client
 from openai_batch_jobs.api.retry import TRANSFER, describe_failure, is_transient, transient_errors
 
 from .config import TASK_TYPE, parse_chatgpt_config
@@ -29,8 +30,6 @@ from .errors import ChatGPTConfigError
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
-
-openai = lazy_module("openai")
 
 # Seconds the connector gives one task's answer, retries included; keep it below propeller's deadline
 # for ExecuteTaskSync (raise both together for slow models).
@@ -72,13 +71,14 @@ class ChatGPTConnector(SyncConnectorBase):
         messages = [*config.pop("messages", []), {"role": "user", "content": message}]
         action = f"Asking {config['model']}"
         try:
-            # The SDK retries under the TRANSFER policy, all of it inside `timeout`.
-            async with make_async_client(
-                api_key, organization=organization, base_url=base_url, retry=TRANSFER, timeout=timeout
-            ) as client:
-                completion = await asyncio.wait_for(
-                    client.chat.completions.create(messages=messages, **config), timeout
-                )
+            # The SDK retries under the TRANSFER policy, all of it inside `timeout`, on the client the
+            # connector keeps for this key and server.
+            client = shared_async_client(api_key, organization, base_url).with_options(
+                max_retries=TRANSFER.sdk_max_retries, timeout=timeout
+            )
+            completion = await asyncio.wait_for(
+                client.chat.completions.create(messages=messages, **config), timeout
+            )
         except asyncio.TimeoutError:
             return Resource(
                 phase=TaskExecution.RETRYABLE_FAILED,
