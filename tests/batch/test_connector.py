@@ -329,17 +329,6 @@ async def test_delete_rides_out_a_transient_fault(
     assert openai_client.batches.retrieve(meta.batch_id).status in ("cancelling", "cancelled")
 
 
-def test_log_link_points_at_the_openai_dashboard_only_for_openai() -> None:
-    from flytekitplugins.openai.batch.connector import _log_links
-
-    for base_url in (None, "https://api.openai.com/v1"):
-        links = _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url=base_url))
-        assert [(link.name, link.uri) for link in links] == [
-            ("OpenAI batch", "https://platform.openai.com/batches/batch_abc")
-        ]
-    assert _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url="http://127.0.0.1:1/v1")) == []
-
-
 async def test_create_again_finds_its_batch_beyond_the_first_page(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
