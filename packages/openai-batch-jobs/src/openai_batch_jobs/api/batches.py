@@ -9,12 +9,15 @@ connector serves many tasks from one event loop, with no thread per call.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from openai_batch_jobs.api._listing import shared_listing
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.batch_api import TERMINAL_STATUSES
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY, BatchConfig
@@ -83,21 +86,46 @@ async def owned_batches(
 ) -> tuple[list[dict[str, Any]], bool]:
     """The batches tagged with the owner `key`, created at or after `since` (epoch seconds), newest first.
 
-    Reads at most MAX_LIST_PAGES pages, each within what is left of the deadline. The flag says
-    whether the listing reached `since` (or the end): when it did not, a batch not found may exist.
+    The listing is shared with the look-ups that run at the same time (`_listing`) and reads at most
+    MAX_LIST_PAGES pages, within the deadline. The flag says whether it reached `since` (or the end):
+    when it did not, a batch not found may exist.
+    """
+    options = request_options(config, deadline)
+
+    async def read(back_to: float) -> tuple[list[dict[str, Any]], bool]:
+        return await _list_pages(client, options, back_to, Deadline(CREATE.deadline_s))
+
+    try:
+        batches, complete = await asyncio.wait_for(
+            shared_listing(client, options, since, read), deadline.remaining()
+        )
+    except asyncio.TimeoutError:
+        raise DeadlinePassed from None
+    return [b for b in tagged(batches, key) if b.get("created_at", 0) >= since], complete
+
+
+async def _list_pages(
+    client: Any, options: dict[str, Any], since: float, deadline: Deadline
+) -> tuple[list[dict[str, Any]], bool]:
+    """The server's batches created at or after `since`, newest first, and whether the pages reached it.
+
+    Pages are read as the JSON they are: building the SDK's models of every batch on the server to
+    keep a few would cost a connector most of its CPU.
     """
     found: list[dict[str, Any]] = []
     after: dict[str, str] = {}
     for _ in range(MAX_LIST_PAGES):
-        page = await client.batches.list(limit=LIST_PAGE_SIZE, **request_options(config, deadline), **after)
-        for batch in page.data:
-            if batch.created_at < since:
-                return list(tagged(found, key)), True
-            found.append(batch.to_dict(mode="json"))
-        if not page.data or not page.has_next_page():
-            return list(tagged(found, key)), True
-        after = {"after": str(page.data[-1].id)}
-    return list(tagged(found, key)), False
+        response = await client.batches.with_raw_response.list(
+            limit=LIST_PAGE_SIZE, **{**options, "timeout": deadline.remaining()}, **after
+        )
+        page = json.loads(response.content)
+        data: list[dict[str, Any]] = page.get("data") or []
+        recent = [b for b in data if b.get("created_at", 0) >= since]
+        found.extend(recent)
+        if len(recent) < len(data) or not data or not page.get("has_more"):
+            return found, True
+        after = {"after": str(data[-1]["id"])}
+    return found, False
 
 
 def tagged(batches: list[dict[str, Any]], key: str) -> Iterator[dict[str, Any]]:
