@@ -64,22 +64,25 @@ def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     from flytekitplugins.openai.batch import local_poll
     from openai_batch_jobs.api import retry
 
-    monkeypatch.setattr(local_poll, "asyncio", _without_waits(asyncio, sleep=_checkpoint))
+    for waiting in (local_poll, retry):
+        monkeypatch.setattr(waiting, "asyncio", _without_waits(asyncio, sleep=_checkpoint))
     for module in (retry, sdk_client):
         monkeypatch.setattr(module, "time", _without_waits(time, sleep=lambda seconds: None))
     monkeypatch.setattr(sdk_client, "anyio", _without_waits(anyio, sleep=_checkpoint))
 
 
 def freeze_wall_clock(cassette: Cassette, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Give the job connector the recording's wall clock: it keeps only the batches created since its
-    job began, so a replay days later must not see the recorded batches as too old.
+    """Give the connectors' batch calls the recording's wall clock: a job keeps only the batches
+    created since it began (and a repeated create looks back a few hours), so a replay days later
+    must not see the recorded batches as too old.
 
     The clock stands at the first batch the cassette created (none: nothing to freeze).
     """
     import json
     import time
 
-    from flytekitplugins.openai.batch import job_connector
+    from openai_batch_jobs.api import batches
+    from openai_batch_jobs.job import runner
 
     for request, response in zip(cassette.requests, cassette.responses, strict=False):
         if (
@@ -89,7 +92,6 @@ def freeze_wall_clock(cassette: Cassette, monkeypatch: pytest.MonkeyPatch) -> No
         ):
             body = response["body"]["string"]
             created = json.loads(body if isinstance(body, str) else body.decode())["created_at"]
-            monkeypatch.setattr(
-                job_connector, "time", _without_waits(time, time=lambda at=float(created): at)
-            )
+            for module in (batches, runner):
+                monkeypatch.setattr(module, "time", _without_waits(time, time=lambda at=float(created): at))
             return

@@ -130,21 +130,33 @@ class ConnectorService:
     # -- the calls propeller makes ------------------------------------------------------------------
 
     def create(self, template: Any, inputs: Any, metadata: Any, timeout: float = CALL_TIMEOUT_S) -> bytes:
+        return bytes(self.create_future(template, inputs, metadata, timeout).result().resource_meta)
+
+    def create_future(
+        self, template: Any, inputs: Any, metadata: Any, timeout: float = CALL_TIMEOUT_S
+    ) -> grpc.Future:
+        """CreateTask without waiting for its answer (`.result()` is the response, or raises its error)."""
         request = agent_pb2.CreateTaskRequest(
             inputs=inputs,
             template=template,
             output_prefix="s3://bucket/metadata/outputs",
             task_execution_metadata=metadata,
         )
-        return bytes(self.stub.CreateTask(request, timeout=timeout).resource_meta)
+        return self.stub.CreateTask.future(request, timeout=timeout)
 
     def get(self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S, task_type: str = TASK_TYPE) -> Any:
+        return self.get_future(resource_meta, timeout, task_type).result().resource
+
+    def get_future(
+        self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S, task_type: str = TASK_TYPE
+    ) -> grpc.Future:
+        """GetTask without waiting for its answer (`.result().resource`, or raises its error)."""
         request = agent_pb2.GetTaskRequest(
             task_type=task_type,
             task_category=agent_pb2.TaskCategory(name=task_type, version=0),
             resource_meta=resource_meta,
         )
-        return self.stub.GetTask(request, timeout=timeout).resource
+        return self.stub.GetTask.future(request, timeout=timeout)
 
     def delete(
         self, resource_meta: bytes, timeout: float = CALL_TIMEOUT_S, task_type: str = TASK_TYPE

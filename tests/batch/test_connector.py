@@ -68,7 +68,9 @@ async def test_create_then_get_until_succeeded(
     assert result["status"] == "completed"
     assert result["output_file_id"] == batch.output_file_id
     assert resource.custom_info["request_counts"] == {"total": 3, "completed": 3, "failed": 0}
-    assert "3 of 3 requests completed" in resource.message
+    # Upstream's message (none on success); the full account is beside it.
+    assert not resource.message
+    assert "3 of 3 requests completed" in resource.custom_info["message"]
     # The OpenAI dashboard does not show an emulator's batches.
     assert not resource.log_links
 
@@ -176,8 +178,11 @@ async def test_a_template_of_the_upstream_plugin_is_read(
     tt = template(batch_task(emulator))
     tt.custom.clear()
     tt.custom.update({"openai_organization": None, "config": {"endpoint": "/v1/chat/completions"}})
-    meta = await BatchEndpointConnector().create(tt, inputs=inputs(input_file_id))
-    assert meta.base_url == emulator.base_url
+    connector = BatchEndpointConnector()
+    meta = await connector.create(tt, inputs=inputs(input_file_id))
+    # As upstream's meta: no server stored that the task did not name; each call finds the connector's.
+    assert meta == BatchEndpointMetadata(openai_org=None, batch_id=meta.batch_id)
+    await wait_for_phase(connector, meta, TaskExecution.SUCCEEDED)
 
 
 async def test_a_base_url_the_connector_does_not_trust_gets_no_key(
@@ -306,8 +311,11 @@ async def test_batch_that_fails_validation_reports_the_line(
     connector = BatchEndpointConnector()
     meta = await connector.create(template(batch_task(emulator)), inputs=inputs(file_id))
     resource = await wait_for_phase(connector, meta, TaskExecution.FAILED)
-    assert "failed" in resource.message
-    assert "(line 2)" in resource.message
+    # Upstream's message: the batch's first error, exactly; where it is, beside it.
+    [error] = openai_client.batches.retrieve(meta.batch_id).errors.data
+    assert resource.message == error.message
+    assert f"Batch {meta.batch_id} failed" in resource.custom_info["message"]
+    assert "(line 2)" in resource.custom_info["message"]
 
 
 async def test_delete_rides_out_a_transient_fault(
@@ -319,17 +327,6 @@ async def test_delete_rides_out_a_transient_fault(
     emulator.inject_fault("POST", f"/v1/batches/{meta.batch_id}/cancel", status=502, count=2)
     await connector.delete(meta)
     assert openai_client.batches.retrieve(meta.batch_id).status in ("cancelling", "cancelled")
-
-
-def test_log_link_points_at_the_openai_dashboard_only_for_openai() -> None:
-    from flytekitplugins.openai.batch.connector import _log_links
-
-    for base_url in (None, "https://api.openai.com/v1"):
-        links = _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url=base_url))
-        assert [(link.name, link.uri) for link in links] == [
-            ("OpenAI batch", "https://platform.openai.com/batches/batch_abc")
-        ]
-    assert _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url="http://127.0.0.1:1/v1")) == []
 
 
 async def test_create_again_finds_its_batch_beyond_the_first_page(

@@ -13,8 +13,8 @@ from flytekit.models.literals import LiteralMap
 from google.protobuf.json_format import MessageToDict
 
 from flytekitplugins.openai.batch import BatchJobTask
-from flytekitplugins.openai.batch.job_state import PART_METADATA_KEY
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.job.state import PART_METADATA_KEY
 
 from .flyte_models import batch_result, execution_metadata_pb, job_inputs_pb, template_pb
 from .job_support import get, job_batches, job_on, part_tokens, poll, upload_parts, wait_until

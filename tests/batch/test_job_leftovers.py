@@ -77,7 +77,7 @@ def test_a_job_flyte_retries_keeps_its_input_files(
     meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("left-retry"))
     resource, _ = poll(job_service, meta, TaskExecution.RETRYABLE_FAILED)
     assert "token_limit_exceeded" in resource.message
-    assert "Kept the input files: Flyte retries the task with them." in resource.message
+    assert "Kept the input files: the task's retry sends them again." in resource.message
     assert server_files(openai_client) == set(file_ids)
 
 

@@ -7,13 +7,13 @@ import pickle
 from typing import Any
 
 import pytest
-from flyteidl.core.execution_pb2 import TaskExecution
 
 from flytekitplugins.openai.batch.errors import BatchConfigError, ResourceMetaError
 from flytekitplugins.openai.batch.job_meta import BatchJobMetadata
 from flytekitplugins.openai.batch.job_settings import JobTaskSettings
-from flytekitplugins.openai.batch.job_state import job_state
 from openai_batch_jobs.errors import TaskTemplateError
+from openai_batch_jobs.job.state import job_state
+from openai_batch_jobs.job.status import Outcome
 
 KEY = "p/d/e/n0/0"
 
@@ -40,7 +40,7 @@ def batch(
 
 def test_a_job_of_no_parts_succeeds_at_once() -> None:
     state = job_state(meta(parts=0), [], 2000.0)
-    assert state.phase == TaskExecution.SUCCEEDED
+    assert state.outcome is Outcome.SUCCEEDED
     assert state.result() == {
         "batches": [],
         "parts": 0,
@@ -52,7 +52,7 @@ def test_a_job_of_no_parts_succeeds_at_once() -> None:
 
 def test_parts_without_batches_are_submitted_and_reported_not_started() -> None:
     state = job_state(meta(parts=3), [batch(0, "in_progress", total=4, completed=1)], 2000.0)
-    assert state.phase == TaskExecution.RUNNING
+    assert state.outcome is Outcome.RUNNING
     assert [p.index for p in state.to_submit] == [1, 2]
     assert state.message == (
         "Job running: 0 of 3 parts done, 1 running, 2 queued; 1 of 4 requests completed, 0 failed "
@@ -79,15 +79,15 @@ def test_the_newest_batch_of_a_part_counts_and_a_token_limited_part_waits_then_i
 def test_failed_parts_fail_the_job_unless_partial_results_are_accepted() -> None:
     batches = [batch(0, "completed", total=2, completed=2), batch(1, "failed")]
     failed = job_state(meta(), batches, 2000.0)
-    assert failed.phase == TaskExecution.FAILED
+    assert failed.outcome is Outcome.FAILED
     assert failed.message.startswith(
         "Job failed: part 2 (file-1): batch batch-1-failed-2000 failed: no error details"
     )
     kept = job_state(meta(accept_partial_results=True), batches, 2000.0)
-    assert kept.phase == TaskExecution.SUCCEEDED
+    assert kept.outcome is Outcome.SUCCEEDED
     assert kept.result()["failed_parts"] == [1]
     everything_failed = job_state(meta(parts=1, accept_partial_results=True), [batch(0, "failed")], 2000.0)
-    assert everything_failed.phase == TaskExecution.FAILED
+    assert everything_failed.outcome is Outcome.FAILED
 
 
 def test_one_request_is_singular() -> None:

@@ -61,3 +61,18 @@ def test_a_pickle_is_refused_and_never_unpickled(tmp_path: Path) -> None:
 def test_other_bytes_are_refused_clearly(data: bytes) -> None:
     with pytest.raises(ResourceMetaError, match="is not the JSON this connector writes"):
         BatchEndpointMetadata.decode(data)
+
+
+def test_log_link_points_at_the_openai_dashboard_only_for_openai(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flytekitplugins.openai.batch.connector import _log_links
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    for base_url in (None, "https://api.openai.com/v1"):
+        links = _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url=base_url))
+        assert [(link.name, link.uri) for link in links] == [
+            ("OpenAI batch", "https://platform.openai.com/batches/batch_abc")
+        ]
+    assert _log_links(BatchEndpointMetadata(batch_id="batch_abc", base_url="http://127.0.0.1:1/v1")) == []
+    # A meta that names no server polls the connector's own, which is not OpenAI here.
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    assert _log_links(BatchEndpointMetadata(batch_id="batch_abc")) == []

@@ -10,7 +10,7 @@ from flytekit.models import dynamic_job, literals
 
 from flytekitplugins.openai.files import JobRoundTask, OpenAIFileConfig, RoundState
 from flytekitplugins.openai.files.settings import CollectSettings, RoundSettings
-from openai_batch_jobs.job.task_settings import JobTaskSettings
+from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.results.job_collection import ServerCleanup
 from openai_batch_jobs.results.job_result import JobResult
 from openai_batch_jobs.results.rounds import RoundRules

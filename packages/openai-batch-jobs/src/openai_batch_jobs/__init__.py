@@ -9,7 +9,9 @@ blocked), and `openai` only when a client is first built, so importing it is che
 - `words`: counts and warnings as a user reads them.
 - `inputs`: validating and splitting request files.
 - `api`: clients, the retry policy, the Files and Batch calls, which servers a key may go to.
-- `job`: a batch's status as an outcome, the progress line.
+- `job`: a batch's status as an outcome, the task settings, a job of many parts (its state and the
+  calls that start, poll and cancel it), what a connector keeps between calls, the progress line.
+- `chat`: one chat completion as a task (its config, asking within a bounded time).
 - `results`: result lines, accounting for every request, request rounds.
 - `report`: the results table, the summary, the report's HTML, the price table.
 """

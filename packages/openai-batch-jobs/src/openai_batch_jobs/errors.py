@@ -93,6 +93,11 @@ class BatchConfigError(OpenAIBatchError, ValueError):
     """A BatchEndpointTask config that the Batch API would reject."""
 
 
+class ChatGPTConfigError(OpenAIBatchError, ValueError):
+    """A chatgpt_config (or a connector setting) that cannot make a chat completion request; a
+    ValueError too, as upstream's ChatGPTTask raised for a config without a model."""
+
+
 class ResourceMetaError(OpenAIBatchError, ValueError):
     """Resource meta bytes that this connector did not write."""
 

@@ -4,15 +4,14 @@ Served by flyte's connector server (`c0`, found through the `flyte.connectors` e
 local run, called in-process by `OpenAIBatchTask.execute`. The batch is tagged with the task's key
 (`flyte_task_execution` metadata: the key input, plus the attempt Flyte sends), so a CreateTask that
 the backend repeats finds the batch the first call made, and a restarted server carries on from the
-resource meta alone. The SDK is synchronous and the engine's calls run in a worker thread each, so one
-slow call never holds up the server's event loop.
+resource meta alone. Every call is the engine's on the SDK's async client (one per key and server,
+shared), on the server's event loop: no thread per call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -22,28 +21,14 @@ from flyteidl2.core.execution_pb2 import TaskExecution
 from google.protobuf import json_format
 
 from openai_batch_jobs.api.batch_api import MAX_METADATA_VALUE_CHARS
-from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
-from openai_batch_jobs.api.batches import (
-    FaultGrace,
-    api_error,
-    cancel_batch,
-    client_for,
-    create_batch,
-    recent_batches,
-    tagged,
-)
-from openai_batch_jobs.api.retry import CANCEL, CREATE, POLL, Deadline, is_transient
+from openai_batch_jobs.api.batches import FaultGrace, api_error, cancel_batch, find_or_create
+from openai_batch_jobs.api.client import run_on_own_loop, shared_async_client
+from openai_batch_jobs.api.retry import POLL, is_transient
 from openai_batch_jobs.api.servers import trusted_base_url
 from openai_batch_jobs.errors import OpenAIBatchError
 from openai_batch_jobs.job.status import Outcome, batch_outcome, custom_info
 
 from ._settings import CONNECTOR_KEY_ENV, KEY_SECRET_ID, TASK_TYPE, BatchTaskSettings
-
-# How far back a CreateTask looks for the batch an earlier call made (the backend repeats within minutes).
-LOOKBACK_S = 3 * 3600.0
-MAX_LIST_PAGES = 5
-# The batch's created_at is put this much before the call: the server's clock is not ours.
-CLOCK_MARGIN_S = 300.0
 
 PHASES = {
     Outcome.RUNNING: TaskExecution.RUNNING,
@@ -96,10 +81,9 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
         """The batch tagged `key`: the one an earlier call created, else a new one of `input_file_id`."""
         api_key = connector_key(api_key, settings.key_secret)
         base_url = trusted_base_url(settings.base_url)
+        client = shared_async_client(api_key, settings.openai_organization, base_url)
         async with self._locks[key]:
-            batch_id = await asyncio.to_thread(
-                _find_or_create, settings, base_url, key, input_file_id, api_key
-            )
+            batch_id = await find_or_create(client, settings.batch_config(), input_file_id, key, api_key)
         return OpenAIBatchMetadata(
             batch_id,
             key,
@@ -112,28 +96,33 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
     async def get(self, resource_meta: OpenAIBatchMetadata, **secrets: Any) -> Resource:
         meta = resource_meta
         api_key = connector_key(secrets.get(KEY_SECRET_ID), meta.key_secret)
+        client = shared_async_client(api_key, meta.openai_organization, meta.base_url)
         try:
-            batch = await asyncio.to_thread(_retrieve, meta, api_key)
+            retrieved = await client.batches.retrieve(meta.batch_id, timeout=POLL.request_timeout_s)
         except Exception as exc:
             if not is_transient(exc):
                 raise api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
             message = self.grace.message(meta.batch_id, f"Reading batch {meta.batch_id}", exc, api_key)
             return Resource(phase=TaskExecution.RUNNING, message=message)
         self.grace.clear(meta.batch_id)
+        batch: dict[str, Any] = retrieved.to_dict(mode="json")
         outcome = batch_outcome(batch, meta.accept_partial_results)
         phase = PHASES[outcome.outcome]
         outputs = {"batch": batch} if phase == TaskExecution.SUCCEEDED else None
         return Resource(phase=phase, message=outcome.message, outputs=outputs, custom_info=custom_info(batch))
 
     async def delete(self, resource_meta: OpenAIBatchMetadata, **secrets: Any) -> None:
-        self.cancel(resource_meta, secrets.get(KEY_SECRET_ID))
+        await self.cancel_async(resource_meta, secrets.get(KEY_SECRET_ID))
+
+    async def cancel_async(self, meta: OpenAIBatchMetadata, api_key: str | None) -> bool:
+        """Cancel the batch (idempotent: a finished or gone batch is fine); whether this call cancelled it."""
+        key = connector_key(api_key, meta.key_secret)
+        client = shared_async_client(key, meta.openai_organization, meta.base_url)
+        return await cancel_batch(client, meta.batch_id, key)
 
     def cancel(self, meta: OpenAIBatchMetadata, api_key: str | None) -> bool:
-        """Cancel the batch (idempotent: a finished or gone batch is fine); whether this call cancelled it.
-        Synchronous, for a local run's exit handler, where no event loop may be left."""
-        key = connector_key(api_key, meta.key_secret)
-        with client_for(key, meta.openai_organization, meta.base_url, CANCEL) as client:
-            return cancel_batch(client, meta.batch_id, key)
+        """`cancel_async` for a local run's exit handler, which may run inside a loop or after it."""
+        return run_on_own_loop(self.cancel_async(meta, api_key))
 
 
 def connector_key(given: str | None, secret: str) -> str:
@@ -157,30 +146,6 @@ def execution_key(key: str, metadata: Any) -> str:
     if not key:
         raise ValueError("The openai_batch task needs its input `key` (what names its batch).")
     return key[-MAX_METADATA_VALUE_CHARS:]
-
-
-def _find_or_create(
-    settings: BatchTaskSettings, base_url: str, key: str, input_file_id: str, api_key: str
-) -> str:
-    config = settings.batch_config()
-    deadline = Deadline(CREATE.deadline_s)
-    with client_for(api_key, settings.openai_organization, base_url, CREATE) as client:
-        try:
-            listed, _ = recent_batches(client, config, time.time() - LOOKBACK_S, deadline, MAX_LIST_PAGES)
-            for batch in tagged(listed, EXECUTION_METADATA_KEY, key):
-                if batch.get("input_file_id") == input_file_id:
-                    return str(batch["id"])
-            return str(
-                create_batch(client, config, input_file_id, {EXECUTION_METADATA_KEY: key}, deadline)["id"]
-            )
-        except Exception as exc:
-            raise api_error(f"Creating the batch of {input_file_id}", exc, api_key) from None
-
-
-def _retrieve(meta: OpenAIBatchMetadata, api_key: str) -> dict[str, Any]:
-    with client_for(api_key, meta.openai_organization, meta.base_url, POLL) as client:
-        batch: dict[str, Any] = client.batches.retrieve(meta.batch_id).to_dict(mode="json")
-        return batch
 
 
 ConnectorRegistry.register(OpenAIBatchConnector())

@@ -1,6 +1,7 @@
 """The OpenAI Files and Batch APIs, as every step calls them.
 
-- `client`: building an SDK client (base URL, organization, retries, timeout).
+- `client`: building an SDK client (base URL, organization, retries, timeout); the connectors' shared
+  async client, one per event loop, key and server.
 - `retry`: the one retry policy of every call, what counts as transient, running a call under it.
 - `batch_api`: facts of the Batch API: endpoints, limits, statuses, how a batch's errors read.
 - `batch_config`: the `batches.create` arguments a task may carry, checked where it is declared.

@@ -1,35 +1,37 @@
 """Per-batch building blocks shared by the batch connector (one batch) and the job connector (many).
 
-Creating a batch tagged with the Flyte execution that owns it (and finding it again when propeller
-repeats a call), cancelling one, riding out transient faults while polling, and turning SDK errors
-into key-free messages: each is written once here, so both connectors behave the same way.
+Creating a batch tagged with the Flyte execution that owns it, finding the batches an owner already
+created (when propeller repeats a call), cancelling one, riding out transient faults while polling,
+and turning SDK errors into key-free messages: each is written once here, so both connectors behave
+the same way. The calls are coroutines on the SDK's async client (`client.shared_async_client`): a
+connector serves many tasks from one event loop, with no thread per call.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from openai_batch_jobs.api._listing import shared_listing
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.batch_api import TERMINAL_STATUSES
-from openai_batch_jobs.api.batch_config import BatchConfig
-from openai_batch_jobs.api.client import make_client
+from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY, BatchConfig
 from openai_batch_jobs.api.retry import (
     CANCEL,
+    CREATE,
     POLL_FAULT_GRACE_S,
     Deadline,
-    RetryPolicy,
-    call_with_retries,
+    DeadlinePassed,
+    acall_with_retries,
     describe_failure,
     is_transient,
 )
 from openai_batch_jobs.errors import BatchAPIError
-
-if TYPE_CHECKING:
-    from openai import OpenAI
 
 logger = logging.getLogger("openai_batch_jobs")
 
@@ -38,12 +40,10 @@ logger = logging.getLogger("openai_batch_jobs")
 FORGET_FAULTS_AFTER_S = 3600.0
 # Batches listed per page (the API's largest page).
 LIST_PAGE_SIZE = 100
-
-
-def client_for(api_key: str, organization: str | None, base_url: str | None, policy: RetryPolicy) -> OpenAI:
-    """A client for connector calls: the policies the connectors run under leave the SDK no retries of
-    its own (it would also retry the 409 that refuses to cancel a finished batch)."""
-    return make_client(api_key, organization=organization, base_url=base_url, retry=policy)
+# How far back a repeated CreateTask looks for what its first call created (propeller repeats within
+# minutes), and how many pages of batches one look may read.
+LOOKBACK_S = 3 * 3600.0
+MAX_LIST_PAGES = 20
 
 
 def request_options(config: BatchConfig, deadline: Deadline) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def request_options(config: BatchConfig, deadline: Deadline) -> dict[str, Any]:
     return options
 
 
-def create_batch(
+async def create_batch(
     client: Any, config: BatchConfig, input_file_id: str, tags: Mapping[str, str], deadline: Deadline
 ) -> dict[str, Any]:
     """Create one batch of `input_file_id`, its metadata the task's own plus `tags`; the batch as a dict."""
@@ -69,7 +69,7 @@ def create_batch(
         extra["metadata"] = metadata
     if config.body_extras():
         extra["extra_body"] = config.body_extras()
-    batch = client.batches.create(
+    batch = await client.batches.create(
         completion_window=config.completion_window,
         endpoint=config.endpoint,
         input_file_id=input_file_id,
@@ -81,44 +81,98 @@ def create_batch(
     return result
 
 
-def recent_batches(
-    client: Any, config: BatchConfig, since: float, deadline: Deadline, max_pages: int
+async def owned_batches(
+    client: Any, config: BatchConfig, key: str, since: float, deadline: Deadline
 ) -> tuple[list[dict[str, Any]], bool]:
-    """The batches created at or after `since` (epoch seconds), newest first, as dicts.
+    """The batches tagged with the owner `key`, created at or after `since` (epoch seconds), newest first.
 
-    Reads at most `max_pages` pages, each within what is left of the deadline. The flag says whether
-    the listing reached `since` (or the end): when it did not, a batch not in the list may still exist.
+    The listing is shared with the look-ups that run at the same time (`_listing`) and reads at most
+    MAX_LIST_PAGES pages, within the deadline. The flag says whether it reached `since` (or the end):
+    when it did not, a batch not found may exist.
+    """
+    options = request_options(config, deadline)
+
+    async def read(back_to: float) -> tuple[list[dict[str, Any]], bool]:
+        return await _list_pages(client, options, back_to, Deadline(CREATE.deadline_s))
+
+    try:
+        batches, complete = await asyncio.wait_for(
+            shared_listing(client, options, since, read), deadline.remaining()
+        )
+    except asyncio.TimeoutError:
+        raise DeadlinePassed from None
+    return [b for b in tagged(batches, key) if b.get("created_at", 0) >= since], complete
+
+
+async def _list_pages(
+    client: Any, options: dict[str, Any], since: float, deadline: Deadline
+) -> tuple[list[dict[str, Any]], bool]:
+    """The server's batches created at or after `since`, newest first, and whether the pages reached it.
+
+    Pages are read as the JSON they are: building the SDK's models of every batch on the server to
+    keep a few would cost a connector most of its CPU.
     """
     found: list[dict[str, Any]] = []
     after: dict[str, str] = {}
-    for _ in range(max_pages):
-        page = client.batches.list(limit=LIST_PAGE_SIZE, **request_options(config, deadline), **after)
-        for batch in page.data:
-            if batch.created_at < since:
-                return found, True
-            found.append(batch.to_dict(mode="json"))
-        if not page.data or not page.has_next_page():
+    for _ in range(MAX_LIST_PAGES):
+        response = await client.batches.with_raw_response.list(
+            limit=LIST_PAGE_SIZE, **{**options, "timeout": deadline.remaining()}, **after
+        )
+        page = json.loads(response.content)
+        data: list[dict[str, Any]] = page.get("data") or []
+        recent = [b for b in data if b.get("created_at", 0) >= since]
+        found.extend(recent)
+        if len(recent) < len(data) or not data or not page.get("has_more"):
             return found, True
-        after = {"after": str(page.data[-1].id)}
+        after = {"after": str(data[-1]["id"])}
     return found, False
 
 
-def tagged(batches: list[dict[str, Any]], key: str, value: str) -> Iterator[dict[str, Any]]:
-    """The batches whose metadata has `key` set to `value`."""
-    return (b for b in batches if (b.get("metadata") or {}).get(key) == value)
+def tagged(batches: list[dict[str, Any]], key: str) -> Iterator[dict[str, Any]]:
+    """The batches whose metadata names `key` as their owner."""
+    return (b for b in batches if (b.get("metadata") or {}).get(EXECUTION_METADATA_KEY) == key)
 
 
-def cancel_batch(client: Any, batch_id: str, api_key: str) -> bool:
+async def find_or_create(
+    client: Any, config: BatchConfig, input_file_id: str, key: str | None, api_key: str
+) -> str:
+    """Id of the batch of `input_file_id` that the owner `key` created, else of a new one tagged with
+    `key`; under the CREATE policy. Without a key (a local run) nothing is looked up."""
+
+    async def attempt(deadline: Deadline) -> str:
+        if key:
+            batches, _ = await owned_batches(client, config, key, time.time() - LOOKBACK_S, deadline)
+            for batch in batches:
+                if batch.get("input_file_id") == input_file_id:
+                    logger.info(f"Batch {batch['id']} already exists for {key}; not creating another")
+                    return str(batch["id"])
+        tags = {EXECUTION_METADATA_KEY: key} if key else {}
+        return str((await create_batch(client, config, input_file_id, tags, deadline))["id"])
+
+    try:
+        return await acall_with_retries(
+            attempt, CREATE, action=f"Creating a batch for input file {input_file_id}"
+        )
+    except DeadlinePassed:
+        raise BatchAPIError(
+            f"Creating the batch for input file {input_file_id} took longer than {CREATE.deadline_s:.0f} s; "
+            "a repeated CreateTask call finds the batch if it was created."
+        ) from None
+    except Exception as exc:
+        raise api_error(f"Creating a batch for input file {input_file_id}", exc, api_key) from None
+
+
+async def cancel_batch(client: Any, batch_id: str, api_key: str) -> bool:
     """Cancel under the CANCEL policy; a batch that is already cancelling, finished or gone is fine.
 
     Returns whether this call cancelled it (False: there was nothing left to cancel).
     """
 
-    def cancel(_: Deadline) -> None:
-        client.batches.cancel(batch_id)
+    async def cancel(deadline: Deadline) -> None:
+        await client.batches.cancel(batch_id, timeout=_request_timeout(deadline))
 
     try:
-        call_with_retries(
+        await acall_with_retries(
             cancel,
             CANCEL,
             action=f"Cancelling batch {batch_id}",
@@ -132,7 +186,7 @@ def cancel_batch(client: Any, batch_id: str, api_key: str) -> bool:
         cancel_error = exc
     # The API refuses to cancel a batch that has nothing left to cancel; check that this is why.
     try:
-        status = client.batches.retrieve(batch_id).status
+        status = (await client.batches.retrieve(batch_id, timeout=CANCEL.request_timeout_s)).status
     except openai.NotFoundError:
         logger.info(f"OpenAI batch {batch_id} no longer exists; nothing to cancel")
         return False
@@ -160,6 +214,13 @@ class Cancelled:
         else:
             said = f"Cancelled OpenAI batches {', '.join(self.batch_ids)}."
         return f"{said} {self.note}" if self.note else said
+
+
+def _request_timeout(deadline: Deadline) -> float | None:
+    """One cancel request's timeout: CANCEL's, within what is left of the deadline."""
+    left = deadline.remaining()
+    cap = CANCEL.request_timeout_s
+    return cap if left is None else min(left, cap) if cap is not None else left
 
 
 def _nothing_to_cancel(exc: BaseException) -> bool:

@@ -10,13 +10,14 @@ Reliability table is checked against it by a test.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import random
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -132,7 +133,6 @@ def call_with_retries(
     The last failure is raised as it is once the retries or the deadline are spent; DeadlinePassed
     when ``call`` found no time left. ``action`` names the call in the log line of each retry.
     """
-    retryable = retry_if or is_transient
     deadline = Deadline(policy.deadline_s)
     retry = 0
     while True:
@@ -142,11 +142,45 @@ def call_with_retries(
             raise
         except Exception as exc:
             retry += 1
-            wait = policy.wait_before(retry, retry_after(exc)) if retryable(exc) else None
-            if wait is None or not deadline.allows(wait):
-                raise
-            logger.info(f"{action}: {_fault(exc)}; trying again in {wait:.2f} s (retry {retry})")
-            time.sleep(wait)
+            time.sleep(_wait_or_raise(exc, policy, retry, deadline, action, retry_if))
+
+
+async def acall_with_retries(
+    call: Callable[[Deadline], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    action: str,
+    retry_if: Callable[[BaseException], bool] | None = None,
+) -> T:
+    """`call_with_retries` of a coroutine, for callers on an event loop (the connectors): the waits
+    between tries leave the loop free."""
+    deadline = Deadline(policy.deadline_s)
+    retry = 0
+    while True:
+        try:
+            return await call(deadline)
+        except DeadlinePassed:
+            raise
+        except Exception as exc:
+            retry += 1
+            await asyncio.sleep(_wait_or_raise(exc, policy, retry, deadline, action, retry_if))
+
+
+def _wait_or_raise(
+    exc: Exception,
+    policy: RetryPolicy,
+    retry: int,
+    deadline: Deadline,
+    action: str,
+    retry_if: Callable[[BaseException], bool] | None,
+) -> float:
+    """The wait before retry ``retry`` after ``exc``; re-raises ``exc`` when no retry is left."""
+    retryable = retry_if or is_transient
+    wait = policy.wait_before(retry, retry_after(exc)) if retryable(exc) else None
+    if wait is None or not deadline.allows(wait):
+        raise exc
+    logger.info(f"{action}: {_fault(exc)}; trying again in {wait:.2f} s (retry {retry})")
+    return wait
 
 
 def transient_errors() -> tuple[type[BaseException], ...]:

@@ -3,13 +3,15 @@ connector (a failed or aborted job's input files) all do.
 
 A file already gone (404) counts as deleted, so deleting again (a repeated GetTask, a second abort)
 is harmless. A failure never raises: it is returned as a key-free sentence for the caller to say
-where the user sees it. With a deadline, the deletes run side by side and each request's timeout is
-what is left of it, so a connector call stays within FlytePropeller's deadline; what the deadline
-cut short is returned as ``unfinished``.
+where the user sees it. The deletes run side by side (`delete_files` in threads, `delete_files_async`
+on the connectors' event loop); with a deadline each request's timeout is what is left of it, so a
+connector call stays within FlytePropeller's deadline; what the deadline cut short is returned as
+``unfinished``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -68,33 +70,60 @@ def delete_files(
     threads: int = DELETE_THREADS,
 ) -> Deletion:
     """Delete the files, ``threads`` at a time; never raises for a failed delete (see `Deletion`)."""
-    outcome = Deletion()
-    if not file_ids:
-        return outcome
     results: dict[str, tuple[str, str, bool] | None] = {}
 
     def delete(file_id: str) -> None:
-        options: dict[str, Any] = {}
         try:
-            if deadline is not None:
-                options["timeout"] = deadline.remaining()
-            client.files.delete(file_id, **options)
+            client.files.delete(file_id, **_options(deadline))
             results[file_id] = None
         except DeadlinePassed:
             return
-        except openai.NotFoundError:
-            results[file_id] = None  # already gone
         except (openai.APIStatusError, *transient_errors()) as exc:
-            why = describe_failure(f"deleting {file_id}", exc, api_key)
-            results[file_id] = (file_id, why, is_transient(exc))
+            results[file_id] = _failure(file_id, exc, api_key)
 
-    with ThreadPoolExecutor(max(1, min(threads, len(file_ids)))) as pool:
-        list(pool.map(delete, file_ids))
+    if file_ids:
+        with ThreadPoolExecutor(max(1, min(threads, len(file_ids)))) as pool:
+            list(pool.map(delete, file_ids))
+    return _deletion(file_ids, results)
+
+
+async def delete_files_async(
+    client: Any, file_ids: Sequence[str], *, api_key: str | None = None, deadline: Deadline | None = None
+) -> Deletion:
+    """`delete_files` with the SDK's async client, the deletes side by side on the event loop."""
+    results: dict[str, tuple[str, str, bool] | None] = {}
+
+    async def delete(file_id: str) -> None:
+        try:
+            await client.files.delete(file_id, **_options(deadline))
+            results[file_id] = None
+        except DeadlinePassed:
+            return
+        except (openai.APIStatusError, *transient_errors()) as exc:
+            results[file_id] = _failure(file_id, exc, api_key)
+
+    await asyncio.gather(*(delete(file_id) for file_id in file_ids))
+    return _deletion(file_ids, results)
+
+
+def _options(deadline: Deadline | None) -> dict[str, Any]:
+    return {} if deadline is None else {"timeout": deadline.remaining()}
+
+
+def _failure(file_id: str, exc: BaseException, api_key: str | None) -> tuple[str, str, bool] | None:
+    """What a failed delete says: None for a file already gone (404), else why and whether to retry."""
+    if isinstance(exc, openai.NotFoundError):
+        return None
+    return (file_id, describe_failure(f"deleting {file_id}", exc, api_key), is_transient(exc))
+
+
+def _deletion(file_ids: Sequence[str], results: dict[str, tuple[str, str, bool] | None]) -> Deletion:
+    outcome = Deletion()
     for file_id in file_ids:
         if file_id not in results:
             outcome.unfinished.append(file_id)
-        elif results[file_id] is None:
+        elif (failure := results[file_id]) is None:
             outcome.deleted.append(file_id)
         else:
-            outcome.failed.append(results[file_id])  # type: ignore[arg-type]
+            outcome.failed.append(failure)
     return outcome

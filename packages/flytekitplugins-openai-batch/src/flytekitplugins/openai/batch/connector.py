@@ -4,15 +4,15 @@ FlytePropeller calls CreateTask once per task execution, then GetTask until a te
 DeleteTask on abort. Each call here is short and bounded in time, because propeller gives each a
 deadline of a few seconds and fails the task after a handful of failed calls.
 
-`create`, `get` and `delete` are coroutines, as upstream's connector had them, running the blocking
-calls here in a worker thread (`threaded.ThreadedConnector`, shared with the job connector).
+It answers as upstream's connector did where upstream's own test looks: the meta holds the batch id
+and organization (and a `base_url` only when the task named one), `result` is the batch as a dict,
+and a failed batch's message is its first error's message. The fuller account of where the batch
+stands (counts, result files, hints) is in `custom_info["message"]` and the connector's log.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution, TaskLog
 from flytekit import FlyteContextManager, logger
@@ -24,49 +24,24 @@ from flytekitplugins.openai.core.keys import (
     # Named here too: integration tests and deployments know it as the connector's setting.
     ALLOWED_BASE_URLS_ENV as ALLOWED_BASE_URLS_ENV,
 )
-from flytekitplugins.openai.core.keys import OPENAI_API_URL, connector_api_key, connector_base_url
-from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY, TASK_TYPE, BatchConfig
-from openai_batch_jobs.api.batches import (
-    Cancelled,
-    api_error,
-    cancel_batch,
-    client_for,
-    create_batch,
-    recent_batches,
-    tagged,
-)
-from openai_batch_jobs.api.retry import (
-    CANCEL,
-    CREATE,
-    POLL,
-    POLL_FAULT_GRACE_S,
-    Deadline,
-    DeadlinePassed,
-    RetryPolicy,
-    call_with_retries,
-    is_transient,
-)
-from openai_batch_jobs.errors import BatchAPIError
-from openai_batch_jobs.job.status import batch_outcome, custom_info
+from flytekitplugins.openai.core.keys import OPENAI_API_URL, connector_base_url
+from openai_batch_jobs.api.batch_api import batch_errors
+from openai_batch_jobs.api.batch_config import TASK_TYPE
+from openai_batch_jobs.api.batches import Cancelled, api_error, cancel_batch, find_or_create
+from openai_batch_jobs.api.retry import POLL, POLL_FAULT_GRACE_S, is_transient
+from openai_batch_jobs.job.settings import BatchTaskSettings
+from openai_batch_jobs.job.status import BatchOutcome, Outcome, batch_outcome, custom_info
 
 from ._compat import Resource, register_once
+from .connector_base import BatchConnectorBase, client_for
 from .execution import execution_key
 from .phases import phase_of
 from .resource_meta import BatchEndpointMetadata
-from .settings import BatchTaskSettings
-from .threaded import ThreadedConnector
-
-if TYPE_CHECKING:
-    from openai import OpenAI
 
 DASHBOARD_URL = "https://platform.openai.com/batches/{}"
 
-# How far back CreateTask looks for a batch it already created (propeller repeats within minutes).
-LOOKBACK_S = 3 * 3600.0
-MAX_LIST_PAGES = 5
 
-
-class BatchEndpointConnector(ThreadedConnector[BatchEndpointMetadata]):
+class BatchEndpointConnector(BatchConnectorBase[BatchEndpointMetadata]):
     """Runs BatchEndpointTask on OpenAI's Batch API (or a compatible server)."""
 
     name = "OpenAI Batch Endpoint Connector"
@@ -74,98 +49,78 @@ class BatchEndpointConnector(ThreadedConnector[BatchEndpointMetadata]):
     def __init__(self, fault_grace_s: float = POLL_FAULT_GRACE_S) -> None:
         super().__init__(TASK_TYPE, BatchEndpointMetadata, fault_grace_s)
 
-    def cancel(self, resource_meta: BatchEndpointMetadata) -> Cancelled:
-        """`delete` without an event loop, for the signal handlers of local runs; names the batch if
-        this call cancelled it (none if it had ended)."""
-        meta = resource_meta
-        api_key = connector_api_key()
-        with _client_for(meta, api_key, CANCEL) as client:
-            return Cancelled([meta.batch_id] if cancel_batch(client, meta.batch_id, api_key) else [])
-
-    def _create(
+    async def create(
         self,
         task_template: TaskTemplate,
-        inputs: LiteralMap | None,
-        task_execution_metadata: TaskExecutionMetadata | None,
+        inputs: LiteralMap | None = None,
+        output_prefix: str | None = None,
+        task_execution_metadata: TaskExecutionMetadata | None = None,
+        **kwargs: Any,
     ) -> BatchEndpointMetadata:
+        """Create the batch, or find the one a repeated call for this execution already created.
+
+        `inputs` comes second, as in upstream's connector; flytekit itself passes every argument by name.
+        """
         task_name = task_template.id.name or None
         settings = BatchTaskSettings.from_custom(task_template.custom, task_name)
         config = settings.batch_config(task_name)
-        organization = settings.openai_organization
-        base_url = connector_base_url(settings.base_url)
+        # Checked (and refused if the connector does not trust it) before the key goes anywhere.
+        base_url = connector_base_url(settings.base_url) if settings.base_url else None
         input_file_id = _input_file_id(inputs)
         key = execution_key(task_execution_metadata)
-        api_key = connector_api_key()
-        lock = self.create_lock(key) if key else threading.Lock()
-        # Closed on the way out: a client per call must not leave its connection pool behind.
-        # Each request's timeout is what is left of CreateTask's deadline.
-        with (
-            client_for(api_key, organization, base_url, CREATE) as client,
-            lock,
-        ):
-            batch_id = _create_once(client, config, input_file_id, key, api_key)
+        client, api_key = client_for(settings.openai_organization, base_url)
+        if key:
+            async with self.create_lock(key):
+                batch_id = await find_or_create(client, config, input_file_id, key, api_key)
+        else:  # a local run: nothing to find again
+            batch_id = await find_or_create(client, config, input_file_id, None, api_key)
         return BatchEndpointMetadata(
             batch_id=batch_id,
-            openai_organization=organization,
+            openai_organization=settings.openai_organization,
             base_url=base_url,
             accept_partial_results=settings.accept_partial_results,
         )
 
-    def poll(self, resource_meta: BatchEndpointMetadata) -> Resource:
-        """`get` without an event loop: the batch's phase; on success the output `result` (the batch as a dict)."""
+    async def get(self, resource_meta: BatchEndpointMetadata, **kwargs: Any) -> Resource:
+        """The batch's phase; on success the output `result` (the batch as a dict)."""
         meta = resource_meta
-        api_key = connector_api_key()
+        client, api_key = client_for(meta.openai_organization, meta.base_url)
         links = _log_links(meta)
         try:
-            with _client_for(meta, api_key, POLL) as client:
-                batch = client.batches.retrieve(meta.batch_id).to_dict(mode="json")
+            retrieved = await client.batches.retrieve(meta.batch_id, timeout=POLL.request_timeout_s)
         except Exception as exc:
             if not is_transient(exc):
                 raise api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
             message = self.grace.message(meta.batch_id, f"Reading batch {meta.batch_id}", exc, api_key)
             return Resource(phase=TaskExecution.RUNNING, message=message, log_links=links)
         self.grace.clear(meta.batch_id)
+        batch = retrieved.to_dict(mode="json")
         state = batch_outcome(batch, meta.accept_partial_results)
+        if state.outcome is not Outcome.RUNNING:
+            logger.info(state.message)
         return Resource(
             phase=phase_of(state.outcome),
-            message=state.message,
+            message=_message(batch, state),
             log_links=links,
             outputs=_result_literals(batch) if state.succeeded else None,
-            custom_info=custom_info(batch),
+            custom_info={**custom_info(batch), "message": state.message},
         )
 
-
-def _create_once(client: Any, config: BatchConfig, input_file_id: str, key: str | None, api_key: str) -> str:
-    """Id of this execution's batch: the one already created, else a new one; under the CREATE policy."""
-
-    def find_or_create(deadline: Deadline) -> str:
-        if key:
-            since = time.time() - LOOKBACK_S
-            batches, _ = recent_batches(client, config, since, deadline, MAX_LIST_PAGES)
-            for batch in tagged(batches, EXECUTION_METADATA_KEY, key):
-                if batch.get("input_file_id") == input_file_id:
-                    logger.info(
-                        f"Batch {batch['id']} already exists for task execution {key}; not creating another"
-                    )
-                    return str(batch["id"])
-        tags = {EXECUTION_METADATA_KEY: key} if key else {}
-        return str(create_batch(client, config, input_file_id, tags, deadline)["id"])
-
-    try:
-        return call_with_retries(
-            find_or_create, CREATE, action=f"Creating a batch for input file {input_file_id}"
-        )
-    except DeadlinePassed:
-        raise BatchAPIError(
-            f"Creating the batch for input file {input_file_id} took longer than {CREATE.deadline_s:.0f} s; "
-            "a repeated CreateTask call finds the batch if it was created."
-        ) from None
-    except Exception as exc:
-        raise api_error(f"Creating a batch for input file {input_file_id}", exc, api_key) from None
+    async def cancel_async(self, resource_meta: BatchEndpointMetadata) -> Cancelled:
+        meta = resource_meta
+        client, api_key = client_for(meta.openai_organization, meta.base_url)
+        cancelled = await cancel_batch(client, meta.batch_id, api_key)
+        return Cancelled([meta.batch_id] if cancelled else [])
 
 
-def _client_for(meta: BatchEndpointMetadata, api_key: str, policy: RetryPolicy) -> OpenAI:
-    return client_for(api_key, meta.openai_organization, meta.base_url, policy)
+def _message(batch: dict[str, Any], state: BatchOutcome) -> str | None:
+    """Upstream's message: a failed batch's first error, else none; a batch that ended without
+    results and without errors (expired, cancelled) says why in our words."""
+    if state.outcome in (Outcome.RUNNING, Outcome.SUCCEEDED):
+        return None
+    errors = batch_errors(batch)
+    first = errors[0].get("message") if errors else None
+    return str(first) if first else state.message
 
 
 def string_input(inputs: LiteralMap | None, name: str) -> str | None:
@@ -194,7 +149,7 @@ def _result_literals(batch: dict[str, Any]) -> LiteralMap:
 
 def _log_links(meta: BatchEndpointMetadata) -> list[TaskLog]:
     # The dashboard shows only OpenAI's own batches.
-    if meta.base_url not in (None, OPENAI_API_URL):
+    if connector_base_url(meta.base_url) != OPENAI_API_URL:
         return []
     return [TaskLog(name="OpenAI batch", uri=DASHBOARD_URL.format(meta.batch_id))]
 

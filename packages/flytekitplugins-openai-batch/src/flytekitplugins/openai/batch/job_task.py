@@ -17,7 +17,7 @@ from flytekit.models.task import TaskTemplate
 
 from flytekitplugins.openai.files.job_task import JobTaskDeclaration
 from openai_batch_jobs.errors import OpenAIBatchError
-from openai_batch_jobs.job.task_settings import JOB_TASK_TYPE
+from openai_batch_jobs.job.settings import JOB_TASK_TYPE
 from openai_batch_jobs.results.job_result import JobResult
 
 from ._compat import Resource, ResourceMeta, lookup_connector

@@ -50,14 +50,16 @@ class LocalRunMixin(AsyncExecutorMixin):
     async def _get(self, resource_meta: ResourceMeta) -> Resource:
         """flytekit's local wait, on `local_poll`'s schedule and with our status line.
 
-        A run that ends without results raises BatchFailed with the connector's message (flytekit's
-        own FlyteUserException would print as ``USER:Unknown: error=...`` under a traceback).
+        A run that ends without results raises BatchFailed with the connector's full account (its
+        `custom_info["message"]` where the message is upstream's short one, else the message):
+        flytekit's own FlyteUserException would print as ``USER:Unknown: error=...`` under a traceback.
         """
         resource = await poll_until_done(
             self.name, lookup_connector(self._TASK_TYPE), resource_meta, lambda: self._clean_up_task
         )
         if resource.phase != TaskExecution.SUCCEEDED:
-            raise BatchFailed(f"{self.name}: {resource.message}")
+            account = (resource.custom_info or {}).get("message") or resource.message
+            raise BatchFailed(f"{self.name}: {account}")
         return resource
 
     def agent_signal_handler(self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None) -> Any:

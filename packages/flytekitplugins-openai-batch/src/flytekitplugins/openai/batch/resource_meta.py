@@ -1,110 +1,19 @@
-"""What FlytePropeller keeps between connector calls for one batch: JSON, never pickle.
-
-Propeller stores these bytes and hands them back on every GetTask and DeleteTask, possibly to another
-connector replica or a newer plugin version, so they must be plain data that decodes the same way
-everywhere. Unpickling bytes from the wire would run whatever they say, so anything that is not
-our JSON (such as the cloudpickle of the upstream plugin) is refused with a clear error.
-"""
+"""What FlytePropeller keeps between connector calls for one batch: the engine's `BatchRecord`, as
+JSON, never pickle (see `openai_batch_jobs.job.records`)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
+from openai_batch_jobs.job.records import BatchRecord
 
 from ._compat import ResourceMeta
-from .errors import ResourceMetaError
 
 
-@dataclass(init=False)
-class BatchEndpointMetadata(ResourceMeta):
-    """Which batch a task execution owns and where it lives.
-
-    Upstream's class named the organization `openai_org`; that name is accepted (as a keyword) and
-    readable too, so code that builds or reads the meta the upstream way keeps working.
-    """
-
-    batch_id: str
-    openai_organization: str | None
-    # The API the batch was created on; None is OpenAI's. Kept so a restarted connector (or one with
-    # another OPENAI_BASE_URL) keeps polling the server that holds the batch.
-    base_url: str | None
-    accept_partial_results: bool
-
-    def __init__(
-        self,
-        batch_id: str,
-        openai_organization: str | None = None,
-        base_url: str | None = None,
-        accept_partial_results: bool = False,
-        *,
-        openai_org: str | None = None,
-    ) -> None:
-        if openai_org is not None and openai_organization not in (None, openai_org):
-            raise TypeError(
-                "BatchEndpointMetadata got two organizations: give openai_organization or openai_org"
-            )
-        self.batch_id = batch_id
-        self.openai_organization = openai_organization if openai_organization is not None else openai_org
-        self.base_url = base_url
-        self.accept_partial_results = accept_partial_results
-
-    @property
-    def openai_org(self) -> str | None:
-        """Upstream's name of `openai_organization`."""
-        return self.openai_organization
+class BatchEndpointMetadata(BatchRecord, ResourceMeta):
+    """Which batch a task execution owns and where it lives; upstream's `openai_org` works too."""
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "batch_id": self.batch_id,
-                "openai_organization": self.openai_organization,
-                "base_url": self.base_url,
-                "accept_partial_results": self.accept_partial_results,
-            },
-            sort_keys=True,
-        ).encode("utf-8")
+        return self.to_json()
 
     @classmethod
     def decode(cls, data: bytes) -> BatchEndpointMetadata:
-        try:
-            fields = json.loads(bytes(data).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ResourceMetaError(_not_ours(data)) from None
-        if (
-            not isinstance(fields, dict)
-            or not isinstance(fields.get("batch_id"), str)
-            or not fields["batch_id"]
-        ):
-            raise ResourceMetaError(_not_ours(data))
-        org = _optional_str(fields, "openai_organization", data)
-        base_url = _optional_str(fields, "base_url", data)
-        partial = fields.get("accept_partial_results", False)
-        if not isinstance(partial, bool):
-            raise ResourceMetaError(_not_ours(data))
-        return cls(
-            batch_id=fields["batch_id"],
-            openai_organization=org,
-            base_url=base_url,
-            accept_partial_results=partial,
-        )
-
-
-def _optional_str(fields: dict[str, Any], name: str, data: bytes) -> str | None:
-    value = fields.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ResourceMetaError(_not_ours(data))
-    return value
-
-
-def _not_ours(data: bytes) -> str:
-    # Protocol 2+ pickles start with 0x80; say so, since that is what the upstream plugin wrote.
-    if bytes(data[:1]) == b"\x80":
-        what = "is a pickle (as the upstream flytekitplugins-openai wrote it)"
-    else:
-        what = "is not the JSON this connector writes"
-    return (
-        f"The resource meta of this openai-batch task ({len(data)} bytes) {what}; it is never unpickled. "
-        "Re-run the task so that this connector creates its batch (a batch created before can be "
-        "cancelled in the OpenAI dashboard)."
-    )
+        return cls.from_json(data)

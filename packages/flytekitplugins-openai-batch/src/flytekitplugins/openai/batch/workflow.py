@@ -27,7 +27,7 @@ from flytekitplugins.openai.files.upload import UploadPartsTask
 from openai_batch_jobs.api.batch_config import BatchConfig
 from openai_batch_jobs.inputs.split import PartLimits
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
-from openai_batch_jobs.job.task_settings import DEFAULT_MAX_IN_FLIGHT
+from openai_batch_jobs.job.settings import DEFAULT_MAX_IN_FLIGHT
 from openai_batch_jobs.report.prices import parse_prices
 from openai_batch_jobs.results.job_collection import ServerCleanup
 from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS

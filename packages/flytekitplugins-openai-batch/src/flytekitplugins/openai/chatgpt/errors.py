@@ -1,13 +1,7 @@
-"""The exception a ChatGPTTask raises on purpose; API failures become a failed task, not an exception.
+"""The exception a ChatGPTTask raises on purpose (the engine's); API failures become a failed task,
+not an exception. It is an `OpenAIBatchError` (one `except` catches every error of the plugins) and a
+`ValueError` (what upstream's ChatGPTTask raised for a config without a model)."""
 
-It extends the files package's `OpenAIBatchError` (one `except` catches every error of the plugins)
-and `ValueError` (what upstream's ChatGPTTask raised for a config without a model).
-"""
+from openai_batch_jobs.errors import ChatGPTConfigError
 
-from __future__ import annotations
-
-from flytekitplugins.openai.files.errors import OpenAIBatchError
-
-
-class ChatGPTConfigError(OpenAIBatchError, ValueError):
-    """A chatgpt_config (or a connector setting) that cannot make a chat completion request."""
+__all__ = ["ChatGPTConfigError"]

@@ -15,7 +15,7 @@ from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
 
 from openai_batch_jobs.api.batch_config import check_base_url
-from openai_batch_jobs.job.task_settings import (
+from openai_batch_jobs.job.settings import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_TOKEN_LIMIT_ATTEMPTS,
     DEFAULT_TOKEN_LIMIT_WAIT_S,

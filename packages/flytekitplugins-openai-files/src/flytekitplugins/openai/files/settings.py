@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openai_batch_jobs.inputs.limits import PartLimits
-from openai_batch_jobs.job.task_settings import JobTaskSettings
+from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.results.job_collection import ServerCleanup
 from openai_batch_jobs.results.rounds import RoundRules
 from openai_batch_jobs.settings import CustomReader, task_label

@@ -1,11 +1,13 @@
-"""Where a job stands, from its batches as the server lists them: the rules of the job connector.
+"""Where a job stands, from its batches as the server lists them: the rules of a job of many parts.
 
-Pure functions of the batches (dicts, as the API returns them), the job's resource meta and the
-time, so that every rule (which part to submit, when a part waits for room in OpenAI's queue, what
-fails the job) is in one place and reads the same after a connector restart: nothing here is
-remembered between calls except what the connector passes in.
+A job is a plain description (`Job`: the key its batches are tagged with, the parts' input files,
+when it began, its settings); `job_state` is a pure function of it, the batches (dicts, as the API
+returns them) and the time, so that every rule (which part to submit, when a part waits for room in
+OpenAI's queue, what fails the job) is in one place and reads the same after a restart. What a batch's
+status means is `status.batch_outcome`'s to say; this module adds only what is a job's own: parts,
+in flight, token-limit waits.
 
-The job's output `result` (a dict) is built here too:
+The job's `result` (a dict) is built here too:
 
 - ``batches``: per part, in part order, the newest batch of the part (the API's batch dict); a part
   that never ran has ``{"input_file_id": ..., "status": "not_started"}``.
@@ -21,18 +23,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flyteidl.core.execution_pb2 import TaskExecution
-
-from openai_batch_jobs.api.batch_api import ACTIVE_STATUSES, batch_error_text, batch_errors, job_counts
-from openai_batch_jobs.job.status import PARTIAL_STATUSES, RETRYABLE_ERROR_CODES
+from openai_batch_jobs.api.batch_api import batch_error_text, batch_errors, job_counts
+from openai_batch_jobs.job.settings import JobTaskSettings
+from openai_batch_jobs.job.status import Outcome, batch_outcome
 from openai_batch_jobs.words import counted
-
-from .job_meta import BatchJobMetadata
 
 # The batch metadata key naming the part (its index from 0) a batch belongs to.
 PART_METADATA_KEY = "flyte_job_part"
 TOKEN_LIMIT_CODE = "token_limit_exceeded"
 NOT_STARTED = "not_started"
+
+
+@dataclass
+class Job:
+    """One job: the key its batches carry, its parts (input file ids, in order), its settings."""
+
+    key: str
+    input_file_ids: list[str]
+    # Epoch seconds no later than the creation of the job's first batch: its batches are listed back to here.
+    created_at: float
+    settings: JobTaskSettings
+
+    @property
+    def done_at_create(self) -> bool:
+        """A job without parts (a retry round with nothing to send again) has finished when created."""
+        return not self.input_file_ids
 
 
 @dataclass
@@ -46,6 +61,7 @@ class PartState:
     # "done" or "failed".
     state: str = NOT_STARTED
     note: str = ""
+    outcome: Outcome = Outcome.RUNNING
 
     @property
     def newest(self) -> dict[str, Any] | None:
@@ -59,7 +75,7 @@ class PartState:
 @dataclass
 class JobState:
     parts: list[PartState]
-    phase: int
+    outcome: Outcome
     message: str
 
     @property
@@ -71,8 +87,11 @@ class JobState:
     def in_flight(self) -> int:
         return sum(p.state == "running" for p in self.parts)
 
+    @property
+    def failed(self) -> bool:
+        return self.outcome in (Outcome.FAILED, Outcome.RETRYABLE_FAILED)
+
     def result(self) -> dict[str, Any]:
-        counts = request_counts(self.parts)
         return {
             "batches": [
                 p.newest or {"input_file_id": p.input_file_id, "status": NOT_STARTED} for p in self.parts
@@ -80,12 +99,12 @@ class JobState:
             "parts": len(self.parts),
             "parts_done": sum(p.state == "done" for p in self.parts),
             "failed_parts": [p.index for p in self.parts if p.state == "failed"],
-            "request_counts": counts,
+            "request_counts": request_counts(self.parts),
         }
 
     def custom_info(self) -> dict[str, Any]:
-        """What the Flyte console shows beside the phase: parts by state, the requests' counts, and
-        the job's counts (`core.batch_api.job_counts`: parts, parts_done, requests, requests_completed,
+        """What a console shows beside the outcome: parts by state, the requests' counts, and the
+        job's counts (`batch_api.job_counts`: parts, parts_done, requests, requests_completed,
         requests_failed), the same names the collect step's summary uses."""
         states: dict[str, int] = {}
         for part in self.parts:
@@ -106,94 +125,90 @@ def part_of(batch: Mapping[str, Any], parts: int) -> int | None:
     return None
 
 
-def job_state(meta: BatchJobMetadata, batches: Sequence[Mapping[str, Any]], now: float) -> JobState:
-    """The job's phase and message from its batches (tagged with its key, newest first) at epoch `now`."""
-    settings = meta.settings
-    parts = [PartState(i, file_id) for i, file_id in enumerate(meta.input_file_ids)]
+def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> JobState:
+    """The job's outcome and message from its batches (tagged with its key, newest first) at epoch `now`."""
+    settings = job.settings
+    parts = [PartState(i, file_id) for i, file_id in enumerate(job.input_file_ids)]
     for batch in batches:
         index = part_of(batch, len(parts))
         if index is not None and batch.get("input_file_id") == parts[index].input_file_id:
             parts[index].batches.append(dict(batch))
     for part in parts:
-        _judge(
-            part,
-            settings.accept_partial_results,
-            settings.token_limit_wait_s,
-            settings.token_limit_attempts,
-            now,
-        )
+        _judge(part, settings, now)
     failed = [p for p in parts if p.state == "failed"]
-    unfinished = [p for p in parts if p.state not in ("done", "failed")]
     progress = progress_text(parts)
     if failed and not settings.accept_partial_results:
-        codes = {e.get("code") for p in failed for e in batch_errors(p.newest or {})}
-        retryable = bool(codes) and codes <= RETRYABLE_ERROR_CODES
-        phase = TaskExecution.RETRYABLE_FAILED if retryable else TaskExecution.FAILED
-        reasons = "; ".join(f"{p.label}: {p.note}" for p in failed)
+        retryable = all(p.outcome is Outcome.RETRYABLE_FAILED for p in failed)
         hint = (
             " Set accept_partial_results=True on the task to keep the other parts' results."
             if len(parts) > 1
             else ""
         )
-        return JobState(parts, phase, f"Job failed: {reasons.rstrip('.')}. {progress}.{hint}")
-    if unfinished:
-        waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in ("waiting", "ready") and p.note)
         return JobState(
-            parts, TaskExecution.RUNNING, f"Job running: {progress}." + (f" {waits}." if waits else "")
+            parts,
+            Outcome.RETRYABLE_FAILED if retryable else Outcome.FAILED,
+            f"Job failed: {_reasons(failed)}. {progress}.{hint}",
         )
+    if any(p.state not in ("done", "failed") for p in parts):
+        waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in ("waiting", "ready") and p.note)
+        return JobState(parts, Outcome.RUNNING, f"Job running: {progress}." + (f" {waits}." if waits else ""))
     if failed and len(failed) == len(parts):
-        reasons = "; ".join(f"{p.label}: {p.note}" for p in failed)
         return JobState(
-            parts, TaskExecution.FAILED, f"Job failed: every part failed: {reasons.rstrip('.')}. {progress}."
+            parts, Outcome.FAILED, f"Job failed: every part failed: {_reasons(failed)}. {progress}."
         )
     tail = "; ".join(f"{p.label} failed: {p.note}" for p in failed)
     return JobState(
         parts,
-        TaskExecution.SUCCEEDED,
+        Outcome.SUCCEEDED,
         f"Job done: {progress}." + (f" Kept the other parts' results; {tail}." if tail else ""),
     )
 
 
-def _judge(part: PartState, accept_partial: bool, wait_s: float, attempts: int, now: float) -> None:
+def _reasons(failed: Sequence[PartState]) -> str:
+    return "; ".join(f"{p.label}: {p.note}" for p in failed).rstrip(".")
+
+
+def _judge(part: PartState, settings: JobTaskSettings, now: float) -> None:
+    """The part's state from its newest batch: `batch_outcome`'s reading, and the waits for room in
+    OpenAI's queue of a part whose batch failed for the enqueued token limit."""
     batch = part.newest
     if batch is None:
         return
-    status = str(batch.get("status"))
     name = f"batch {batch.get('id')}"
-    if status in ACTIVE_STATUSES:
+    part.outcome = batch_outcome(batch, settings.accept_partial_results).outcome
+    if part.outcome is Outcome.RUNNING:
         part.state = "running"
-    elif status == "completed":
+    elif part.outcome is Outcome.SUCCEEDED:
         part.state = "done"
-    elif status == "failed" and _token_limited(batch):
-        tries = sum(1 for b in part.batches if b.get("status") == "failed" and _token_limited(b))
-        if tries >= attempts:
-            part.state = "failed"
-            part.note = (
-                f"{name} failed: {batch_error_text(batch)}; OpenAI's queue had no room in "
-                f"{counted(tries, 'attempt')} ({wait_s:.0f} s apart)"
-            )
-            return
-        since = float(batch.get("failed_at") or batch.get("created_at") or now)
-        left = since + wait_s - now
-        part.state = "ready" if left <= 0 else "waiting"
-        when = "now" if left <= 0 else f"in {left:.0f} s"
-        part.note = (
-            f"hit OpenAI's enqueued token limit ({TOKEN_LIMIT_CODE}); submitting again {when} "
-            f"(attempt {tries + 1} of {attempts}, {wait_s:.0f} s apart)"
-        )
-    elif status == "failed":
+    elif batch.get("status") == "failed" and _token_limited(batch):
+        _wait_for_room(part, batch, settings, now)
+    elif batch.get("status") == "failed":
         part.state = "failed"
         part.note = f"{name} failed: {batch_error_text(batch)}"
-    elif status in PARTIAL_STATUSES:
-        has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
-        if accept_partial and has_results:
-            part.state = "done"
-        else:
-            part.state = "failed"
-            part.note = f"{name} {status}" + ("" if has_results else " with no result files")
     else:
-        # A status this plugin does not know: still running, as the batch connector reads it.
-        part.state = "running"
+        has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
+        part.state = "failed"
+        part.note = f"{name} {batch.get('status')}" + ("" if has_results else " with no result files")
+
+
+def _wait_for_room(part: PartState, batch: Mapping[str, Any], settings: JobTaskSettings, now: float) -> None:
+    wait_s, attempts = settings.token_limit_wait_s, settings.token_limit_attempts
+    tries = sum(1 for b in part.batches if b.get("status") == "failed" and _token_limited(b))
+    if tries >= attempts:
+        part.state = "failed"
+        part.note = (
+            f"batch {batch.get('id')} failed: {batch_error_text(batch)}; OpenAI's queue had no room in "
+            f"{counted(tries, 'attempt')} ({wait_s:.0f} s apart)"
+        )
+        return
+    since = float(batch.get("failed_at") or batch.get("created_at") or now)
+    left = since + wait_s - now
+    part.state = "ready" if left <= 0 else "waiting"
+    when = "now" if left <= 0 else f"in {left:.0f} s"
+    part.note = (
+        f"hit OpenAI's enqueued token limit ({TOKEN_LIMIT_CODE}); submitting again {when} "
+        f"(attempt {tries + 1} of {attempts}, {wait_s:.0f} s apart)"
+    )
 
 
 def _token_limited(batch: Mapping[str, Any]) -> bool:
