@@ -43,20 +43,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the tests' builders of what propeller sends
 
+import connector_services as services  # noqa: E402
 import grpc  # noqa: E402
 import openai  # noqa: E402
 from connector_drive import Calls, DrivenTask, Driver, Histogram  # noqa: E402
-from connector_services import (  # noqa: E402
-    count_batches,
-    cpu_seconds,
-    peak_rss_mb,
-    retime_batches,
-    start_connector,
-    start_emulator,
-    stop,
-    upload_files,
-    versions,
-)
 from flyteidl.admin import agent_pb2  # noqa: E402
 from flyteidl.core.execution_pb2 import TaskExecution  # noqa: E402
 
@@ -160,17 +150,17 @@ def run_drive(args: argparse.Namespace, label: str, cadence: float, upstream: Pa
     serve = "connector" if upstream else serve_command()
     with tempfile.TemporaryDirectory(prefix="bench-connector-load-") as tmp:
         workdir = Path(tmp)
-        emulator, base_url = start_emulator(workdir, args.duration + 60)
+        emulator, base_url = services.start_emulator(workdir, args.duration + 60)
         connector = None
         try:
-            connector, port = start_connector(workdir, upstream, serve, base_url, KEY, task_types)
+            connector, port = services.start_connector(workdir, upstream, serve, base_url, KEY, task_types)
             drive = asyncio.run(
                 _drive(args, label, cadence, part_jobs, base_url, port, (connector.pid, emulator.pid))
             )
         finally:
-            stop(connector)
-            stop(emulator)
-    drive.versions = versions(upstream)
+            services.stop(connector)
+            services.stop(emulator)
+    drive.versions = services.versions(upstream)
     return drive
 
 
@@ -182,13 +172,13 @@ async def _drive(
     client = openai.AsyncOpenAI(base_url=base_url, api_key=KEY, max_retries=5)
     count = args.jobs + part_jobs * PARTS
     print(f"[{label}] uploading {count} request files", flush=True)
-    tasks = make_tasks(await upload_files(client, count), args.jobs, part_jobs)
+    tasks = make_tasks(await services.upload_files(client, count), args.jobs, part_jobs)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         drive = Drive(label, tasks, Driver(channel, tasks, cadence, DEADLINE_S, args.concurrency))
         await _measure(args, drive, base_url, pids)
     owners = _owners(tasks, tagged=drive.label.startswith("project"))
     drive.parts = len(owners)
-    drive.one_batch, drive.missing, drive.extra = await count_batches(client, owners)
+    drive.one_batch, drive.missing, drive.extra = await services.count_batches(client, owners)
     await client.close()
     return drive
 
@@ -199,7 +189,7 @@ async def _measure(args: argparse.Namespace, drive: Drive, base_url: str, pids: 
     load_start = os.getloadavg()[0]
     polls = asyncio.create_task(driver.run_polls())
     retime = asyncio.create_task(
-        retime_batches(base_url, lambda: driver.created, len(driver.tasks), args.duration)
+        services.retime_batches(base_url, lambda: driver.created, len(driver.tasks), args.duration)
     )
     started = time.monotonic()
     await driver.create_all(CREATES_AT_ONCE, lambda n: n % 200 or print(f"[{label}] {n} created", flush=True))
@@ -207,10 +197,17 @@ async def _measure(args: argparse.Namespace, drive: Drive, base_url: str, pids: 
     drive.stretches["ramp"], driver.calls = driver.calls, Calls()
     drive.seconds["ramp"] = time.monotonic() - started
     print(f"[{label}] ramp {drive.seconds['ramp']:.0f} s; measuring {args.duration:.0f} s", flush=True)
-    cpu, emulator_cpu, own_cpu = cpu_seconds(pid), cpu_seconds(emulator_pid), time.process_time()
+    cpu, emulator_cpu, own_cpu = (
+        services.cpu_seconds(pid),
+        services.cpu_seconds(emulator_pid),
+        time.process_time(),
+    )
     started = time.monotonic()
     await driver.until_all_ended(args.duration)
-    drive.cpu_s, drive.emulator_cpu_s = cpu_seconds(pid) - cpu, cpu_seconds(emulator_pid) - emulator_cpu
+    drive.cpu_s, drive.emulator_cpu_s = (
+        services.cpu_seconds(pid) - cpu,
+        services.cpu_seconds(emulator_pid) - emulator_cpu,
+    )
     drive.driver_cpu_s = time.process_time() - own_cpu
     drive.stretches["window"], driver.calls = driver.calls, Calls()
     drive.seconds["window"] = time.monotonic() - started
@@ -218,7 +215,7 @@ async def _measure(args: argparse.Namespace, drive: Drive, base_url: str, pids: 
     started = time.monotonic()
     await driver.until_all_ended(args.drain_timeout)
     drive.stretches["drain"], drive.seconds["drain"] = driver.calls, time.monotonic() - started
-    drive.rss_mb = peak_rss_mb(pid)
+    drive.rss_mb = services.peak_rss_mb(pid)
     drive.load = (load_start, os.getloadavg()[0])
     polls.cancel()
     await driver.cancel_polls()
