@@ -65,6 +65,17 @@ class Histogram:
         return None
 
 
+def ms(seconds: float | None) -> str:
+    """Seconds as milliseconds to print."""
+    return "-" if seconds is None else f"{1000 * seconds:.1f}" if seconds < 0.1 else f"{1000 * seconds:.0f}"
+
+
+def p50_p99(histogram: Histogram | None) -> str:
+    if histogram is None:
+        return "-"
+    return f"{ms(histogram.quantile(0.5))} / {ms(histogram.quantile(0.99))}"
+
+
 @dataclass
 class Calls:
     """The GetTask calls of one stretch of the drive (the ramp, the measured window, the drain)."""
