@@ -26,9 +26,10 @@ from openai_batch_jobs.api.client import run_on_own_loop, shared_async_client
 from openai_batch_jobs.api.retry import POLL, is_transient
 from openai_batch_jobs.api.servers import trusted_base_url
 from openai_batch_jobs.errors import OpenAIBatchError
+from openai_batch_jobs.job.settings import BatchTaskSettings
 from openai_batch_jobs.job.status import Outcome, batch_outcome, custom_info
 
-from ._settings import CONNECTOR_KEY_ENV, KEY_SECRET_ID, TASK_TYPE, BatchTaskSettings
+from ._settings import CONNECTOR_KEY_ENV, KEY_SECRET_ID, TASK_TYPE, from_custom
 
 PHASES = {
     Outcome.RUNNING: TaskExecution.RUNNING,
@@ -70,16 +71,26 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
         task_execution_metadata: Any = None,
         **secrets: Any,
     ) -> OpenAIBatchMetadata:
-        settings = BatchTaskSettings.from_custom(json_format.MessageToDict(task_template.custom))
+        custom = json_format.MessageToDict(task_template.custom)
+        settings, key_secret = from_custom(BatchTaskSettings, custom, task_template.id.name or None)
         inputs = inputs or {}
         key = execution_key(str(inputs.get("key") or ""), task_execution_metadata)
-        return await self.start(settings, key, str(inputs["input_file_id"]), secrets.get(KEY_SECRET_ID))
+        api_key = secrets.get(KEY_SECRET_ID)
+        return await self.start(
+            settings, key_secret, api_key, key=key, input_file_id=str(inputs["input_file_id"])
+        )
 
     async def start(
-        self, settings: BatchTaskSettings, key: str, input_file_id: str, api_key: str | None
+        self,
+        settings: BatchTaskSettings,
+        key_secret: str,
+        api_key: str | None,
+        *,
+        key: str,
+        input_file_id: str,
     ) -> OpenAIBatchMetadata:
         """The batch tagged `key`: the one an earlier call created, else a new one of `input_file_id`."""
-        api_key = connector_key(api_key, settings.key_secret)
+        api_key = connector_key(api_key, key_secret)
         base_url = trusted_base_url(settings.base_url)
         client = shared_async_client(api_key, settings.openai_organization, base_url)
         async with self._locks[key]:
@@ -90,7 +101,7 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
             base_url,
             settings.openai_organization,
             settings.accept_partial_results,
-            settings.key_secret,
+            key_secret,
         )
 
     async def get(self, resource_meta: OpenAIBatchMetadata, **secrets: Any) -> Resource:
@@ -120,9 +131,11 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
         client = shared_async_client(key, meta.openai_organization, meta.base_url)
         return await cancel_batch(client, meta.batch_id, key)
 
-    def cancel(self, meta: OpenAIBatchMetadata, api_key: str | None) -> bool:
-        """`cancel_async` for a local run's exit handler, which may run inside a loop or after it."""
-        return run_on_own_loop(self.cancel_async(meta, api_key))
+    def cancelled(self, meta: OpenAIBatchMetadata, api_key: str | None) -> str:
+        """`cancel_async` for a local run's exit handler, which may run inside a loop or after it; what it did."""
+        if run_on_own_loop(self.cancel_async(meta, api_key)):
+            return f"Cancelled OpenAI batch {meta.batch_id}."
+        return f"OpenAI batch {meta.batch_id} was no longer running."
 
 
 def connector_key(given: str | None, secret: str) -> str:
