@@ -29,7 +29,7 @@ from openai_batch_jobs.errors import OpenAIBatchError
 from openai_batch_jobs.job.settings import BatchTaskSettings
 from openai_batch_jobs.job.status import Outcome, batch_outcome, custom_info
 
-from ._settings import CONNECTOR_KEY_ENV, KEY_SECRET_ID, TASK_TYPE, from_custom
+from ._settings import CONNECTOR_KEY_ENV, KEY_SECRET_ID, TASK_TYPE, Settings, from_custom
 
 PHASES = {
     Outcome.RUNNING: TaskExecution.RUNNING,
@@ -71,13 +71,12 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
         task_execution_metadata: Any = None,
         **secrets: Any,
     ) -> OpenAIBatchMetadata:
-        custom = json_format.MessageToDict(task_template.custom)
-        settings, key_secret = from_custom(BatchTaskSettings, custom, task_template.id.name or None)
-        inputs = inputs or {}
-        key = execution_key(str(inputs.get("key") or ""), task_execution_metadata)
-        api_key = secrets.get(KEY_SECRET_ID)
+        settings, key_secret, key = read_task(
+            BatchTaskSettings, task_template, inputs, task_execution_metadata
+        )
+        input_file_id = str((inputs or {})["input_file_id"])
         return await self.start(
-            settings, key_secret, api_key, key=key, input_file_id=str(inputs["input_file_id"])
+            settings, key_secret, secrets.get(KEY_SECRET_ID), key=key, input_file_id=input_file_id
         )
 
     async def start(
@@ -147,6 +146,15 @@ def connector_key(given: str | None, secret: str) -> str:
             f"{secret} nor {CONNECTOR_KEY_ENV} is set in its environment."
         )
     return value
+
+
+def read_task(
+    kind: type[Settings], task_template: Any, inputs: dict[str, Any] | None, metadata: Any
+) -> tuple[Settings, str, str]:
+    """What a CreateTask names: the template's settings, the name of the key's secret, the batches' tag."""
+    custom = json_format.MessageToDict(task_template.custom)
+    settings, key_secret = from_custom(kind, custom, task_template.id.name or None)
+    return settings, key_secret, execution_key(str((inputs or {}).get("key") or ""), metadata)
 
 
 def execution_key(key: str, metadata: Any) -> str:

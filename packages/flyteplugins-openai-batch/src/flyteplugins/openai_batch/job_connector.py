@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flyte.connectors import AsyncConnector, ConnectorRegistry, Resource, ResourceMeta
-from google.protobuf import json_format
 
 from openai_batch_jobs.api.batches import Cancelled, FaultGrace
 from openai_batch_jobs.api.client import run_on_own_loop, shared_async_client
@@ -25,8 +24,8 @@ from openai_batch_jobs.job.runner import JobRunner
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.state import Job
 
-from ._settings import CONNECTOR_KEY_ENV, JOB_TASK_TYPE, KEY_SECRET_ID, from_custom
-from .connector import PHASES, connector_key, execution_key
+from ._settings import CONNECTOR_KEY_ENV, JOB_TASK_TYPE, KEY_SECRET_ID
+from .connector import PHASES, connector_key, read_task
 
 
 @dataclass
@@ -65,11 +64,8 @@ class OpenAIBatchJobConnector(AsyncConnector[OpenAIBatchJobMetadata]):
         task_execution_metadata: Any = None,
         **secrets: Any,
     ) -> OpenAIBatchJobMetadata:
-        custom = json_format.MessageToDict(task_template.custom)
-        settings, key_secret = from_custom(JobTaskSettings, custom, task_template.id.name or None)
-        inputs = inputs or {}
-        key = execution_key(str(inputs.get("key") or ""), task_execution_metadata)
-        file_ids = [str(i) for i in inputs.get("input_file_ids") or []]
+        settings, key_secret, key = read_task(JobTaskSettings, task_template, inputs, task_execution_metadata)
+        file_ids = [str(i) for i in (inputs or {}).get("input_file_ids") or []]
         return await self.start(
             settings, key_secret, secrets.get(KEY_SECRET_ID), key=key, input_file_ids=file_ids
         )
