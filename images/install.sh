@@ -3,8 +3,10 @@
 # runs it too, so the smoke tests exercise the very commands and pins the images are built with.
 #
 # usage: install.sh IMAGE VENV_DIR
-#   IMAGE             files (the upload/download tasks) or agent (the connector): what goes in the venv
-#   FLYTEKIT_VERSION  flytekit release to pin (required)
+#   IMAGE             files (the upload/download tasks), agent (the connector) or flyte2 (the Flyte 2
+#                     connector): what goes in the venv
+#   FLYTEKIT_VERSION  flytekit release to pin (required for files and agent)
+#   FLYTE_VERSION     flyte release to pin (required for flyte2)
 #   PLUGIN_VERSION    plugin release to install from PyPI; with WHEELS, the version the wheels must carry
 #   WHEELS            a directory of wheels built from the checkout; used instead of PyPI when it holds ours
 #   PYTHON            the interpreter the venv is made from (default: python3)
@@ -15,20 +17,38 @@ venv=${2:?usage: install.sh IMAGE VENV_DIR}
 case $image in
     files)
         packages="flytekitplugins-openai-files openai-batch-jobs"
-        flytekit="flytekit"
+        framework=flytekit
+        extra=
         ;;
     agent)
         # The image pins the batch package and the two it builds on to the release.
         packages="flytekitplugins-openai-batch flytekitplugins-openai-files openai-batch-jobs"
         # flytekit's connector extra brings what `pyflyte serve connector` needs (grpc health, prometheus).
-        flytekit="flytekit[connector]"
+        framework=flytekit
+        extra="[connector]"
+        ;;
+    flyte2)
+        packages="flyteplugins-openai-batch openai-batch-jobs"
+        # flyte's connector extra brings `c0`, flyte's connector server, and what it needs.
+        framework=flyte
+        extra="[connector]"
         ;;
     *)
-        echo "install.sh: unknown image '$image' (files or agent)" >&2
+        echo "install.sh: unknown image '$image' (files, agent or flyte2)" >&2
         exit 2
         ;;
 esac
-: "${FLYTEKIT_VERSION:?FLYTEKIT_VERSION must name the flytekit release to pin}"
+if [ "$framework" = flyte ]; then
+    pin=${FLYTE_VERSION:-}
+    variable=FLYTE_VERSION
+else
+    pin=${FLYTEKIT_VERSION:-}
+    variable=FLYTEKIT_VERSION
+fi
+if [ -z "$pin" ]; then
+    echo "install.sh: $variable must name the $framework release to pin" >&2
+    exit 2
+fi
 
 # The wheel of package $1 in $WHEELS (at PLUGIN_VERSION when given); fails unless exactly one matches.
 wheel() {
@@ -67,4 +87,4 @@ uv venv --quiet --python "${PYTHON:-python3}" "$venv"
 # --no-build: every dependency must come as a wheel, so no compiler is needed, in the image or here.
 # Word splitting on purpose: wheel paths and pins hold no spaces.
 # shellcheck disable=SC2086
-uv pip install --python "$venv/bin/python" --no-build $requirements "$flytekit==$FLYTEKIT_VERSION"
+uv pip install --python "$venv/bin/python" --no-build $requirements "$framework$extra==$pin"

@@ -1,6 +1,12 @@
 """flyte's own connector server (`c0`) in a subprocess, and a client that calls it as the Flyte 2
 backend does: CreateTask with the serialized template and inputs, GetTask and DeleteTask with the
-resource meta it returned."""
+resource meta it returned, and a failed CreateTask or GetTask made again.
+
+The backend's web API plugin returns a failed Create as an error (flyteplugins' `webapi.launch`:
+`return nil, core.PhaseInfo{}, err`), so the same task attempt is handled again in the next round and
+CreateTask is called again with the same request; a failed Get is asked again at the next refresh. A
+create slowed past the connector's own deadline (a loaded machine) therefore reaches the connector
+twice, and the second call must find the first one's batch."""
 
 from __future__ import annotations
 
@@ -12,20 +18,24 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from flyte._internal.runtime.convert import convert_from_native_to_inputs
 from flyte._internal.runtime.task_serde import get_proto_task
+from flyte.extend import TaskTemplate
 from flyte.models import SerializationContext
 from flyteidl2.connector import connector_pb2, service_pb2_grpc
 from flyteidl2.core import identifier_pb2
 
-from flyteplugins.openai_batch import OpenAIBatchTask
-
 STARTUP_TIMEOUT_S = 60.0
 CALL_TIMEOUT_S = 60.0
+# How often the backend's next rounds call again after a failed call, at most (bounded, so a connector
+# that always fails still fails the test).
+BACKEND_CALLS = 5
+T = TypeVar("T")
 
 
 class C0:
@@ -36,6 +46,7 @@ class C0:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.channel: grpc.Channel | None = None
+        self.failed_calls: list[str] = []  # what the connector answered with an error, then again
 
     def start(self) -> C0:
         c0 = shutil.which("c0", path=str(Path(sys.executable).parent)) or "c0"
@@ -71,22 +82,33 @@ class C0:
         assert self.channel is not None
         return service_pb2_grpc.AsyncConnectorServiceStub(self.channel)
 
-    def create(self, task: OpenAIBatchTask, attempt: int = 0, **inputs: Any) -> bytes:
+    def create(self, task: TaskTemplate, attempt: int = 0, **inputs: Any) -> bytes:
         request = connector_pb2.CreateTaskRequest(
             template=template(task),
             inputs=asyncio.run(convert_from_native_to_inputs(task.native_interface, **inputs)).proto_inputs,
             output_prefix=str(self.workdir / "outputs"),
             task_execution_metadata=execution_metadata(attempt),
         )
-        return bytes(self.stub.CreateTask(request, timeout=CALL_TIMEOUT_S).resource_meta)
+        return bytes(self.again(lambda: self.stub.CreateTask(request, timeout=CALL_TIMEOUT_S)).resource_meta)
 
-    def get(self, meta: bytes) -> connector_pb2.Resource:
-        request = connector_pb2.GetTaskRequest(resource_meta=meta, task_category=category())
-        return self.stub.GetTask(request, timeout=CALL_TIMEOUT_S).resource
+    def get(self, meta: bytes, task_type: str = "openai_batch") -> connector_pb2.Resource:
+        request = connector_pb2.GetTaskRequest(resource_meta=meta, task_category=category(task_type))
+        return self.again(lambda: self.stub.GetTask(request, timeout=CALL_TIMEOUT_S)).resource
 
-    def delete(self, meta: bytes) -> None:
-        request = connector_pb2.DeleteTaskRequest(resource_meta=meta, task_category=category())
+    def delete(self, meta: bytes, task_type: str = "openai_batch") -> None:
+        request = connector_pb2.DeleteTaskRequest(resource_meta=meta, task_category=category(task_type))
         self.stub.DeleteTask(request, timeout=CALL_TIMEOUT_S)
+
+    def again(self, call: Callable[[], T]) -> T:
+        """`call`, made again after the connector answered it with an error, as the backend does."""
+        for made in range(1, BACKEND_CALLS + 1):
+            try:
+                return call()
+            except grpc.RpcError as error:
+                if made == BACKEND_CALLS or error.code() == grpc.StatusCode.NOT_FOUND:
+                    raise
+                self.failed_calls.append(f"{error.code()}: {error.details()}")
+        raise AssertionError("unreachable: the last call returns or raises")
 
 
 def free_port() -> int:
@@ -95,13 +117,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def template(task: OpenAIBatchTask) -> Any:
+def template(task: TaskTemplate) -> Any:
     """The template as `flyte deploy` serializes it."""
     return get_proto_task(task, SerializationContext(version="v1", project="p", domain="d", org="o"))
 
 
-def category() -> connector_pb2.TaskCategory:
-    return connector_pb2.TaskCategory(name="openai_batch", version=0)
+def category(task_type: str) -> connector_pb2.TaskCategory:
+    return connector_pb2.TaskCategory(name=task_type, version=0)
 
 
 def execution_metadata(attempt: int) -> connector_pb2.TaskExecutionMetadata:
@@ -111,12 +133,12 @@ def execution_metadata(attempt: int) -> connector_pb2.TaskExecutionMetadata:
 
 
 def wait_phase(
-    service: C0, meta: bytes, phases: set[int], deadline_s: float = 120.0
+    service: C0, meta: bytes, phases: set[int], deadline_s: float = 120.0, task_type: str = "openai_batch"
 ) -> connector_pb2.Resource:
     """GetTask until the phase is one of `phases` (bounded)."""
     end = time.monotonic() + deadline_s
     while True:
-        resource = service.get(meta)
+        resource = service.get(meta, task_type)
         if resource.phase in phases or time.monotonic() > end:
             return resource
         time.sleep(0.2)

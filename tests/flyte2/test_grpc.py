@@ -1,6 +1,7 @@
-"""The connector served by flyte's own connector server (`c0`), driven over gRPC as the Flyte 2 backend
-drives it: a repeated CreateTask gets the same batch, GetTask reports it done with the batch as the
-output, DeleteTask cancels it, and a server restarted mid-job carries on from the resource meta."""
+"""The connectors served by flyte's own connector server (`c0`), driven over gRPC as the Flyte 2 backend
+drives them (a failed call made again): a repeated CreateTask gets the same batches, GetTask reports
+them done with the batch (or the job's result) as the output, DeleteTask cancels them, and a server
+restarted mid-job carries on from the resource meta."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import flyte
 import openai
 import pytest
 from flyteidl2.core.execution_pb2 import TaskExecution
 
-from flyteplugins.openai_batch import OpenAIBatch, OpenAIBatchTask
+from flyteplugins.openai_batch import OpenAIBatch, OpenAIBatchJobTask, OpenAIBatchTask
 from openai_batch_emulator import Emulator
 from tests.flyte2.c0 import C0, wait_phase
 
@@ -47,11 +49,19 @@ def service(tmp_path: Path, emulator: Emulator) -> Iterator[C0]:
 
 @pytest.fixture
 def task() -> OpenAIBatchTask:
-    return OpenAIBatch("grpc", {"endpoint": "/v1/chat/completions"}).task
+    batch = OpenAIBatchTask("grpc", {"endpoint": "/v1/chat/completions"})
+    flyte.TaskEnvironment.from_task("grpc_connector", batch)  # serialized as part of an environment
+    return batch
 
 
-def upload(client: openai.OpenAI, tmp_path: Path) -> str:
-    path = tmp_path / "requests.jsonl"
+@pytest.fixture
+def job_task() -> OpenAIBatchJobTask:
+    """The task `OpenAIBatch.run` calls for each round: two of its parts' batches at once."""
+    return OpenAIBatch("grpc_job", {"endpoint": "/v1/chat/completions"}, max_in_flight=2).task
+
+
+def upload(client: openai.OpenAI, tmp_path: Path, name: str = "requests") -> str:
+    path = tmp_path / f"{name}.jsonl"
     path.write_text(REQUESTS, encoding="utf-8")
     with open(path, "rb") as f:
         return client.files.create(file=("requests.jsonl", f), purpose="batch").id
@@ -65,7 +75,8 @@ def test_repeated_create_get_and_restart(
     meta = service.create(task, key="job/r1/p0", input_file_id=file_id)
     again = service.create(task, key="job/r1/p0", input_file_id=file_id)
     assert json.loads(again)["batch_id"] == json.loads(meta)["batch_id"]
-    assert len(openai_client.batches.list().data) == 1
+    # One batch in all, however often a slow CreateTask was made again.
+    assert len(openai_client.batches.list().data) == 1, service.failed_calls
     running = service.get(meta)
     assert running.phase == TaskExecution.RUNNING, running.message
     # A new attempt of the task (Flyte retried it) gets a batch of its own.
@@ -92,3 +103,34 @@ def test_delete_cancels_the_batch(
     assert openai_client.batches.retrieve(batch_id).status in ("cancelling", "cancelled")
     service.delete(meta)  # idempotent, as the backend may repeat it
     assert [b.id for b in openai_client.batches.list().data] == [batch_id]
+
+
+@pytest.mark.slow
+def test_job_runs_its_parts_within_max_in_flight(
+    service: C0, job_task: OpenAIBatchJobTask, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    file_ids = [upload(openai_client, tmp_path, f"part{n}") for n in range(3)]
+    meta = service.create(job_task, key="job/r1", input_file_ids=file_ids)
+    service.create(job_task, key="job/r1", input_file_ids=file_ids)
+    # Two in flight, started once however often CreateTask came.
+    assert len(openai_client.batches.list().data) == 2, service.failed_calls
+
+    done = wait_phase(
+        service, meta, {TaskExecution.SUCCEEDED, TaskExecution.FAILED}, task_type="openai_batch_job"
+    )
+    assert done.phase == TaskExecution.SUCCEEDED, done.message + service.log()
+    batches = openai_client.batches.list().data
+    assert sorted(b.input_file_id for b in batches) == sorted(file_ids)
+    assert done.custom_info["parts"]["done"] == 3
+    assert done.outputs.ByteSize() > 0
+
+
+@pytest.mark.slow
+def test_job_delete_cancels_its_batches_and_deletes_its_inputs(
+    service: C0, job_task: OpenAIBatchJobTask, openai_client: openai.OpenAI, tmp_path: Path
+) -> None:
+    file_ids = [upload(openai_client, tmp_path, f"part{n}") for n in range(2)]
+    meta = service.create(job_task, key="job/r1", input_file_ids=file_ids)
+    service.delete(meta, task_type="openai_batch_job")
+    assert {b.status for b in openai_client.batches.list().data} <= {"cancelling", "cancelled"}
+    assert [f.id for f in openai_client.files.list() if f.purpose == "batch"] == []

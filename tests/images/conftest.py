@@ -1,6 +1,6 @@
 """The images under test, each in two places: its venv stand-in and the real image.
 
-`files_image` and `agent_image` give each test the image's command and a way to run commands in it
+`files_image`, `agent_image` and `flyte2_image` give each test the image's command and a way to run commands in it
 (a `Launch`, as tests/files/pod.py takes). The `venv` variant runs install.sh into a clean venv (quick,
 in the default run); the `container` variant builds the image with buildah and runs in it (marked
 `container`: deselected by default, run by its own .ci/run step). Under CI=true a container test that
@@ -75,6 +75,11 @@ def files_image(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Imag
 @pytest.fixture(params=PLACES)
 def agent_image(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Image]:
     yield from image_in(request, "agent", tmp_path)
+
+
+@pytest.fixture(params=PLACES)
+def flyte2_image(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Image]:
+    yield from image_in(request, "flyte2", tmp_path)
 
 
 def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:

@@ -1,6 +1,6 @@
 """What the images are made of (images/matrix.json, the Dockerfile, install.sh) and their venv stand-ins.
 
-Both images are targets of one Dockerfile whose install step is one script (images/install.sh). Without a
+The images are targets of one Dockerfile whose install step is one script (images/install.sh). Without a
 container engine, these helpers run that very script into a clean venv, with the pins images/matrix.json
 gives the image builds, and run the image's commands from that venv (tests/images/container.py builds
 and runs the real images).
@@ -33,6 +33,7 @@ class Matrix:
     registry: str
     python: tuple[str, ...]
     flytekit: str
+    flyte: str  # the Flyte 2 connector image's pin
     uv: str
     images: dict[str, str]  # component (its Dockerfile target) -> image name
 
@@ -46,6 +47,7 @@ def load_matrix() -> Matrix:
         registry=raw["registry"],
         python=tuple(raw["python"]),
         flytekit=raw["flytekit"],
+        flyte=raw["flyte"],
         uv=raw["uv"],
         images={c["target"]: c["image"] for c in raw["components"]},
     )
@@ -88,6 +90,7 @@ def run_install(
     wheels: Path | None,
     plugin_version: str | None = VERSION,
     flytekit_version: str | None = None,
+    flyte_version: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run images/install.sh for one target as the Dockerfile does, with the image's pins by default."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
@@ -96,6 +99,7 @@ def run_install(
     env["PATH"] = f"{Path(uv()).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHON"] = sys.executable
     env["FLYTEKIT_VERSION"] = flytekit_version if flytekit_version is not None else load_matrix().flytekit
+    env["FLYTE_VERSION"] = flyte_version if flyte_version is not None else load_matrix().flyte
     env["WHEELS"] = str(wheels) if wheels else ""
     if plugin_version is not None:
         env["PLUGIN_VERSION"] = plugin_version

@@ -77,10 +77,11 @@ def test_image_leaves_build_tools_and_caches_behind(
     assert on_path.stdout == ""
 
 
-def test_agent_image_exposes_the_ports_its_command_serves(
-    buildah: Buildah, built_image: Callable[[str], BuiltImage]
+@pytest.mark.parametrize("target", ["agent", "flyte2"])
+def test_connector_image_exposes_the_ports_its_command_serves(
+    target: str, buildah: Buildah, built_image: Callable[[str], BuiltImage]
 ) -> None:
-    config = buildah.config(built_image("agent").tag)
+    config = buildah.config(built_image(target).tag)
     cmd = config["Cmd"]
     served = {cmd[cmd.index(option) + 1] + "/tcp" for option in ("--port", "--prometheus_port")}
     assert set(config["ExposedPorts"]) == served

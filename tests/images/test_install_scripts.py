@@ -8,11 +8,14 @@ import pytest
 
 from tests.images.image_env import TARGETS, run_install
 
+# The wheel names of the packages the images install from the checkout.
+PLUGIN_WHEELS = ("flytekitplugins_openai_files", "flytekitplugins_openai_batch", "flyteplugins_openai_batch")
+
 
 def test_the_image_must_be_named(tmp_path: Path) -> None:
     result = run_install("connector", tmp_path / "venv", wheels=None)
     assert result.returncode != 0
-    assert "unknown image 'connector' (files or agent)" in result.stderr
+    assert "unknown image 'connector' (files, agent or flyte2)" in result.stderr
     assert not (tmp_path / "venv").exists()
 
 
@@ -25,21 +28,25 @@ def test_without_wheels_the_release_must_be_named(target: str, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_flytekit_must_be_pinned(target: str, tmp_path: Path) -> None:
-    result = run_install(target, tmp_path / "venv", wheels=None, flytekit_version="")
+def test_the_framework_must_be_pinned(target: str, tmp_path: Path) -> None:
+    result = run_install(target, tmp_path / "venv", wheels=None, flytekit_version="", flyte_version="")
     assert result.returncode != 0
-    assert "FLYTEKIT_VERSION must name the flytekit release to pin" in result.stderr
+    variable, framework = (
+        ("FLYTE_VERSION", "flyte") if target == "flyte2" else ("FLYTEKIT_VERSION", "flytekit")
+    )
+    assert f"{variable} must name the {framework} release to pin" in result.stderr
+    assert not (tmp_path / "venv").exists()
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_wheels_must_carry_the_release_version(target: str, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    for name in ("flytekitplugins_openai_files", "flytekitplugins_openai_batch"):
+    for name in PLUGIN_WHEELS:
         (wheels / f"{name}-1.0.0-py3-none-any.whl").touch()
     result = run_install(target, tmp_path / "venv", wheels=wheels, plugin_version="2.0.0")
     assert result.returncode != 0
-    assert f"no wheel matches {wheels}/flytekitplugins_openai_" in result.stderr
+    assert f"no wheel matches {wheels}/" in result.stderr
     assert "-2.0.0-py3-none-any.whl" in result.stderr
     assert not (tmp_path / "venv").exists()
 
@@ -49,7 +56,7 @@ def test_two_builds_of_one_package_are_ambiguous(target: str, tmp_path: Path) ->
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     for version in ("1.0.0", "1.1.0"):
-        for name in ("flytekitplugins_openai_files", "flytekitplugins_openai_batch"):
+        for name in PLUGIN_WHEELS:
             (wheels / f"{name}-{version}-py3-none-any.whl").touch()
     result = run_install(target, tmp_path / "venv", wheels=wheels, plugin_version=None)
     assert result.returncode != 0

@@ -22,7 +22,7 @@ def python_version(text: str) -> PythonVersion:
 
 
 def test_one_dockerfile_has_a_target_for_every_image() -> None:
-    assert TARGETS == ("files", "agent")
+    assert TARGETS == ("files", "agent", "flyte2")
     assert sorted(p.name for p in IMAGES.rglob("Dockerfile")) == ["Dockerfile"]
     stages = dockerfile_stages()
     assert set(TARGETS) <= set(stages)
@@ -65,14 +65,16 @@ def test_dockerfile_defaults_are_the_matrix_pins() -> None:
     args = dockerfile_args()
     assert args["PYTHON_VERSION"] == MATRIX.python[-1]
     assert args["FLYTEKIT_VERSION"] == MATRIX.flytekit
+    assert args["FLYTE_VERSION"] == MATRIX.flyte
     assert args["UV_VERSION"] == MATRIX.uv
     # No default release: an image either installs the wheels it is given or names the release to fetch.
     assert args["PLUGIN_VERSION"] == ""
 
 
 def test_the_image_flytekit_pin_is_the_one_the_workspace_tests() -> None:
-    # The dev environment is synced from uv.lock, so this is the locked flytekit.
+    # The dev environment is synced from uv.lock, so this is the locked flytekit (and flyte).
     assert MATRIX.flytekit == metadata.version("flytekit")
+    assert MATRIX.flyte == metadata.version("flyte")
 
 
 def test_images_workflow_builds_from_the_matrix() -> None:

@@ -61,6 +61,7 @@ def image_build(target: str, python: str, dist: Path) -> ImageBuild:
         "matrix.component.target": target,
         "needs.plan.outputs.version": VERSION,
         "needs.plan.outputs.flytekit": matrix.flytekit,
+        "needs.plan.outputs.flyte": matrix.flyte,
         "needs.plan.outputs.uv": matrix.uv,
     }
 

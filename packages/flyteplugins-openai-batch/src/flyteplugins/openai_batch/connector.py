@@ -26,9 +26,10 @@ from openai_batch_jobs.api.client import run_on_own_loop, shared_async_client
 from openai_batch_jobs.api.retry import POLL, is_transient
 from openai_batch_jobs.api.servers import trusted_base_url
 from openai_batch_jobs.errors import OpenAIBatchError
+from openai_batch_jobs.job.settings import BatchTaskSettings
 from openai_batch_jobs.job.status import Outcome, batch_outcome, custom_info
 
-from ._settings import CONNECTOR_KEY_ENV, KEY_SECRET_ID, TASK_TYPE, BatchTaskSettings
+from ._settings import CONNECTOR_KEY_ENV, KEY_SECRET_ID, TASK_TYPE, Settings, from_custom
 
 PHASES = {
     Outcome.RUNNING: TaskExecution.RUNNING,
@@ -70,16 +71,25 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
         task_execution_metadata: Any = None,
         **secrets: Any,
     ) -> OpenAIBatchMetadata:
-        settings = BatchTaskSettings.from_custom(json_format.MessageToDict(task_template.custom))
-        inputs = inputs or {}
-        key = execution_key(str(inputs.get("key") or ""), task_execution_metadata)
-        return await self.start(settings, key, str(inputs["input_file_id"]), secrets.get(KEY_SECRET_ID))
+        settings, key_secret, key = read_task(
+            BatchTaskSettings, task_template, inputs, task_execution_metadata
+        )
+        input_file_id = str((inputs or {})["input_file_id"])
+        return await self.start(
+            settings, key_secret, secrets.get(KEY_SECRET_ID), key=key, input_file_id=input_file_id
+        )
 
     async def start(
-        self, settings: BatchTaskSettings, key: str, input_file_id: str, api_key: str | None
+        self,
+        settings: BatchTaskSettings,
+        key_secret: str,
+        api_key: str | None,
+        *,
+        key: str,
+        input_file_id: str,
     ) -> OpenAIBatchMetadata:
         """The batch tagged `key`: the one an earlier call created, else a new one of `input_file_id`."""
-        api_key = connector_key(api_key, settings.key_secret)
+        api_key = connector_key(api_key, key_secret)
         base_url = trusted_base_url(settings.base_url)
         client = shared_async_client(api_key, settings.openai_organization, base_url)
         async with self._locks[key]:
@@ -90,7 +100,7 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
             base_url,
             settings.openai_organization,
             settings.accept_partial_results,
-            settings.key_secret,
+            key_secret,
         )
 
     async def get(self, resource_meta: OpenAIBatchMetadata, **secrets: Any) -> Resource:
@@ -120,9 +130,11 @@ class OpenAIBatchConnector(AsyncConnector[OpenAIBatchMetadata]):
         client = shared_async_client(key, meta.openai_organization, meta.base_url)
         return await cancel_batch(client, meta.batch_id, key)
 
-    def cancel(self, meta: OpenAIBatchMetadata, api_key: str | None) -> bool:
-        """`cancel_async` for a local run's exit handler, which may run inside a loop or after it."""
-        return run_on_own_loop(self.cancel_async(meta, api_key))
+    def cancelled(self, meta: OpenAIBatchMetadata, api_key: str | None) -> str:
+        """`cancel_async` for a local run's exit handler, which may run inside a loop or after it; what it did."""
+        if run_on_own_loop(self.cancel_async(meta, api_key)):
+            return f"Cancelled OpenAI batch {meta.batch_id}."
+        return f"OpenAI batch {meta.batch_id} was no longer running."
 
 
 def connector_key(given: str | None, secret: str) -> str:
@@ -134,6 +146,15 @@ def connector_key(given: str | None, secret: str) -> str:
             f"{secret} nor {CONNECTOR_KEY_ENV} is set in its environment."
         )
     return value
+
+
+def read_task(
+    kind: type[Settings], task_template: Any, inputs: dict[str, Any] | None, metadata: Any
+) -> tuple[Settings, str, str]:
+    """What a CreateTask names: the template's settings, the name of the key's secret, the batches' tag."""
+    custom = json_format.MessageToDict(task_template.custom)
+    settings, key_secret = from_custom(kind, custom, task_template.id.name or None)
+    return settings, key_secret, execution_key(str((inputs or {}).get("key") or ""), metadata)
 
 
 def execution_key(key: str, metadata: Any) -> str:
