@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 import traceback
 from typing import Any
 
@@ -129,11 +128,11 @@ async def test_the_answer_is_bounded_by_the_connectors_timeout(
     monkeypatch.setenv(TIMEOUT_ENV, "1.5")
     # The SDK honours Retry-After: waiting 30 s would overrun any propeller deadline.
     emulator.inject_fault("POST", "/chat/completions", status=429, count=1, retry_after=30)
-    started = time.monotonic()
     resource = await ChatGPTConnector().do(template(chatgpt_on(emulator)), message("hi"))
     assert resource.phase == TaskExecution.RETRYABLE_FAILED
+    # The connector's own bound ended the call, not the server's Retry-After (the fault is not used up
+    # by a second request after the 30 s wait).
     assert f"no answer within 1.5 s (the connector's {TIMEOUT_ENV}" in resource.message
-    assert time.monotonic() - started < 25
 
 
 async def test_a_bad_timeout_setting_is_named(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> None:
