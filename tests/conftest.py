@@ -32,6 +32,15 @@ def connector_key(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> str:
     return emulator.api_key
 
 
+@pytest.fixture(autouse=True)
+def run_journals(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Local runs keep their journals (`openai_batch_jobs.recovery.journal`) in a folder of the test's
+    own, and so do the processes it starts, rather than in the user's state folder."""
+    folder = tmp_path_factory.mktemp("journals")
+    monkeypatch.setenv("OPENAI_BATCH_JOBS_STATE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """The connectors' coroutines run on asyncio, as in flytekit's service and local executor."""

@@ -60,7 +60,7 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
     [first_try], _, _ = next_round(run1.futures)
     assert batch_files(openai_client) == {
         first["input_file_id"]: "requests.jsonl",
-        first_try: f"retry-of-{first['id']}.jsonl",
+        first_try: f"openai-batch-jobs-retry-of-{first['id']}.jsonl",
     }
 
     # The pod is retried: the round replaces the retry part it finds, keeps the same answers, and
@@ -69,7 +69,7 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
     assert rerun.futures is not None
     [retry_part], step2, state_literal = next_round(rerun.futures)
     assert retry_part != first_try
-    assert batch_files(openai_client) == {retry_part: f"retry-of-{first['id']}.jsonl"}
+    assert batch_files(openai_client) == {retry_part: f"openai-batch-jobs-retry-of-{first['id']}.jsonl"}
     state = TypeEngine.to_python_value(FlyteContextManager.current_context(), state_literal, RoundState)
     assert [r.batches[0]["id"] for r in state.rounds] == [first["id"]]
     # What round 2 carries of the requests for the table: each one's custom_id and model, not the request.

@@ -14,4 +14,5 @@ blocked), and `openai` only when a client is first built, so importing it is che
 - `chat`: one chat completion as a task (its config, asking within a bounded time).
 - `results`: result lines, accounting for every request, request rounds.
 - `report`: the results table, the summary, the report's HTML, the price table.
+- `recovery`: re-attaching a killed local run to what it created; finding and removing orphans.
 """

@@ -3,6 +3,9 @@
 What the upload steps and a round that sends requests again (its retry parts) share: one file
 streamed, a split input's parts side by side, and a best-effort delete whose failures are said on
 stderr (a file left behind is the user's to delete, so they must read which).
+
+Every file uploaded here is named ``openai-batch-jobs-<name>.jsonl`` (`FILE_PREFIX`): that is how
+the orphans command (`openai_batch_jobs.recovery.orphans`) tells this plugin's files from the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from openai_batch_jobs.errors import TransferError
 from openai_batch_jobs.inputs.split import Part, SplitPlan, part_file
 from openai_batch_jobs.words import counted
 
+# The start of the name of every file this plugin uploads (input parts, retry parts).
+FILE_PREFIX = "openai-batch-jobs-"
 # Parts uploaded at once: the uploads wait on the network and the server, not on this pod's CPU.
 UPLOAD_WORKERS = 4
 
@@ -75,6 +80,8 @@ def delete_files(client: Any, file_ids: list[str], *, api_key: str | None = None
 def upload_request_file(client: Any, path: str, *, api_key: str | None = None) -> str:
     """Stream the file (never read whole); the SDK rewinds the handle on each retry of a transient fault."""
     name = os.path.basename(path)
+    if not name.startswith(FILE_PREFIX):
+        name = FILE_PREFIX + name
     if not name.endswith(".jsonl"):
         name += ".jsonl"  # OpenAI accepts batch input only from files named .jsonl
     try:

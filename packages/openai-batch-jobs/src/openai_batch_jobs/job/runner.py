@@ -77,23 +77,25 @@ class JobRunner:
         # Job key -> polls spent so far on deleting a failed job's input files.
         self._cleanup_polls: dict[str, int] = {}
 
-    async def start(self, client: Any, job: Job, api_key: str) -> Job:
+    async def start(self, client: Any, job: Job, api_key: str, since: float | None = None) -> Job:
         """Create the first parts' batches, or find those a repeated call already created; `job` with
-        its `created_at` set to how far back its batches are to be listed."""
+        its `created_at` set to how far back its batches are to be listed. `since` (epoch seconds):
+        look back to then rather than LOOKBACK_S (a local run re-attaching to a killed run's batches)."""
         job.created_at = time.time() - CLOCK_MARGIN_S
+        lookback = LOOKBACK_S if since is None else max(LOOKBACK_S, time.time() - since + CLOCK_MARGIN_S)
         if job.done_at_create:  # a retry round with nothing to send again: nothing to create
             return job
 
         async def attempt(deadline: Deadline) -> Job:
             # Also for a fresh local key: a retry of this call must find what the first try created.
             config = job.settings.batch_config()
-            found, complete = await owned_batches(client, config, job.key, time.time() - LOOKBACK_S, deadline)
+            found, complete = await owned_batches(client, config, job.key, time.time() - lookback, deadline)
             if not complete:
                 # Cannot tell which parts have batches: the polls list back as far and start them.
                 logger.info(
-                    f"Job {job.key}: listing did not reach {LOOKBACK_S:.0f} s back; starting parts later"
+                    f"Job {job.key}: listing did not reach {lookback:.0f} s back; starting parts later"
                 )
-                job.created_at = time.time() - LOOKBACK_S
+                job.created_at = time.time() - lookback
                 return job
             if found:
                 logger.info(

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
-from openai_batch_jobs.api.uploads import delete_files, upload_parts
+from openai_batch_jobs.api.uploads import FILE_PREFIX, delete_files
 from openai_batch_jobs.errors import BatchResultError
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
+from openai_batch_jobs.recovery.resume import upload_claim, upload_once
 from openai_batch_jobs.report.job_results import JobResults, summarize_job
 from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
 from openai_batch_jobs.results.counts import report_missing
@@ -138,8 +139,10 @@ def run_round(
     previous: RoundFiles,
     cleanup: ServerCleanup,
     api_key: str | None = None,
+    resumable: bool = False,
 ) -> RoundOutcome:
-    """Run round ``rules.attempt`` of the collect step (see the module's docstring)."""
+    """Run round ``rules.attempt`` of the collect step (see the module's docstring); `resumable` (a
+    local run) uses again the retry parts a killed run of this round uploaded (`recovery.resume`)."""
     attempt = rules.attempt
     directory.mkdir(parents=True, exist_ok=True)
     if attempt > 1 and previous.keys is None and rules.results_table:
@@ -168,7 +171,9 @@ def run_round(
         )
         _report(report, parts, rules, cleanup.fail_on_missing_requests)
         if report.retried:
-            retry_parts = _upload_retries(client, retry_path, batches, rules, report.retried, api_key)
+            retry_parts = _upload_retries(
+                client, retry_path, batches, rules, report.retried, api_key, resumable
+            )
         record = RoundRecord([dict(b) for b in batches], report.output_start, report.error_start)
         files = RoundFiles(
             output=_non_empty(directory / OUTPUT_NAME),
@@ -205,7 +210,7 @@ def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]
     for file in client.files.list(purpose="batch", order="desc", limit=100):
         if int(file.created_at) < since:
             break
-        if str(file.filename).startswith(stem):
+        if str(file.filename).startswith(FILE_PREFIX + stem):
             found.append(str(file.id))
     return found
 
@@ -217,11 +222,15 @@ def _upload_retries(
     rules: RoundRules,
     retried: int,
     api_key: str | None,
+    resumable: bool,
 ) -> list[str]:
-    # A re-run of this step (a pod retried) first deletes what the run before uploaded.
-    delete_files(client, earlier_uploads(client, retry_path.stem, batches), api_key=api_key)
     plan = plan_parts(str(retry_path), rules.limits, rules.endpoint)
-    retry_parts = upload_parts(client, plan, api_key=api_key)
+    limits = {"part_limits": rules.limits.to_custom(), "endpoint": rules.endpoint}
+    held = upload_claim(client, "retry", str(retry_path), limits) if resumable else None
+    if held is None or not held.left.get("file_ids"):
+        # A re-run of this step (a pod retried) first deletes what the run before uploaded.
+        delete_files(client, earlier_uploads(client, retry_path.stem, batches), api_key=api_key)
+    retry_parts = upload_once(client, plan, held, api_key=api_key)
     print(
         f"Round {rules.attempt}: sending {counted(retried, 'request')} again in round {rules.attempt + 1} "
         f"as {counted(len(retry_parts), 'part')}",

@@ -11,7 +11,6 @@ turns the engine's reports into Flyte phases and outputs. Local runs go through 
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -24,6 +23,7 @@ from flytekitplugins.openai.core.keys import connector_base_url
 from openai_batch_jobs.api.batches import Cancelled
 from openai_batch_jobs.api.retry import POLL_FAULT_GRACE_S
 from openai_batch_jobs.job.runner import JobRunner, discard_inputs
+from openai_batch_jobs.recovery.resume import local_job_key, server_of
 
 from ._compat import Resource, register_once
 from .connector_base import BatchConnectorBase, client_for, run_on_own_loop
@@ -56,14 +56,17 @@ class BatchJobConnector(BatchConnectorBase[BatchJobMetadata]):
         settings.check(task_name)
         settings = replace(settings, base_url=connector_base_url(settings.base_url))
         file_ids = _input_file_ids(inputs)
-        # Local runs have no execution id: a fresh key names this run's batches.
-        key = execution_key(task_execution_metadata) or f"local/{uuid.uuid4().hex}"
-        meta = BatchJobMetadata(key, file_ids, time.time(), settings)
+        key = execution_key(task_execution_metadata)
+        meta = BatchJobMetadata(key or "", file_ids, time.time(), settings)
         if meta.done_at_create:  # a retry round with nothing to send again: nothing to create
             return meta
         client, api_key = client_for(settings.openai_organization, settings.base_url)
-        async with self.create_lock(key):
-            await self.runner.start(client, meta, api_key)
+        since = None
+        if key is None:
+            # A local run: the key of a killed run of the same parts and settings, or a new one.
+            meta.key, since = local_job_key(file_ids, settings.to_custom(), server_of(client))
+        async with self.create_lock(meta.key):
+            await self.runner.start(client, meta, api_key, since)
         return meta
 
     async def get(self, resource_meta: BatchJobMetadata, **kwargs: Any) -> Resource:

@@ -126,6 +126,7 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
                 previous=state.files(),
                 cleanup=settings.collect.cleanup,
                 api_key=api_key,
+                resumable=_is_local(),
             )
         if not outcome.retry_parts:
             return RoundOutputs(_job_result(outcome, workdir))
@@ -160,14 +161,18 @@ def _job_result(outcome: RoundOutcome, workdir: Path) -> BatchResult:
     if outcome.results is None:
         return result
     publish_deck(outcome.results.summary)
-    context = FlyteContextManager.current_context()
-    if context.execution_state is not None and context.execution_state.is_local_execution():
+    if _is_local():
         # A local run writes no deck for a dynamic task: the page is written here, and said where.
         page = Path(files.output or files.errors or workdir / "job").parent / DECK_FILE
         page.write_text(render_deck(outcome.results.summary), encoding="utf-8")
         print(f"The job's results deck: file://{page}", file=sys.stderr, flush=True)
     result.table = table_dataset(outcome.results.table)
     return result
+
+
+def _is_local() -> bool:
+    context = FlyteContextManager.current_context()
+    return context.execution_state is not None and bool(context.execution_state.is_local_execution())
 
 
 class RoundTaskResolver(TrackedInstance, TaskResolverMixin):

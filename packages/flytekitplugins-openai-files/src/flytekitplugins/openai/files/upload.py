@@ -20,10 +20,11 @@ from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.core.keys import check_connector_key
-from openai_batch_jobs.api.uploads import upload_parts, upload_request_file
+from openai_batch_jobs.api.uploads import upload_request_file
 from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.inputs.split import plan_parts
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
+from openai_batch_jobs.recovery.resume import upload_claim, upload_once
 from openai_batch_jobs.words import counted
 
 from ._task import OpenAIFileTask
@@ -145,13 +146,14 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
             file=sys.stderr,
             flush=True,
         )
-        if (
-            settings.check_connector_key
-            and FlyteContextManager.current_context().execution_state.is_local_execution()
-        ):
+        local = FlyteContextManager.current_context().execution_state.is_local_execution()
+        if settings.check_connector_key and local:
             # The batch step of a local run runs here with FLYTE_OPENAI_API_KEY: a key missing or
             # refused fails now, naming it, before anything is uploaded.
             check_connector_key(settings.file_config.base_url, settings.file_config.openai_organization)
         client, api_key = settings.file_config.client()
         with client:  # releases its connection pool however the upload ends
-            return upload_parts(client, plan, api_key=api_key)
+            # A local run carries on from a killed run of the same input (a cluster has Flyte for that).
+            limits = {"part_limits": settings.limits.to_custom(), "endpoint": settings.endpoint}
+            held = upload_claim(client, "upload", local_path, limits) if local else None
+            return upload_once(client, plan, held, api_key=api_key)
