@@ -192,3 +192,30 @@ def test_a_retry_round_with_nothing_to_send_succeeds_at_once(
     assert resource.phase == TaskExecution.SUCCEEDED, resource.message
     assert result_of(resource)["batches"] == []
     assert openai_client.batches.list().data == []
+
+
+def test_expired_parts_are_done_with_partial_results_when_a_later_round_sends_them_again(
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    # 10 requests a second for 2 s (0.2 s of it validating): each part of 30 expires with about 18 answered.
+    emulator.configure(requests_per_second=10, completion_window_seconds=2)
+    file_ids = upload_parts(openai_client, parts=2, count=30)
+    resent = job_service.create(
+        job_on(emulator, resend_unanswered=True), job_inputs_pb(file_ids), execution_metadata_pb("job-resent")
+    )
+    strict = job_service.create(
+        job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-strict")
+    )
+    resource, _ = poll(job_service, resent, TaskExecution.SUCCEEDED)
+    result = result_of(resource)
+    assert [b["status"] for b in result["batches"]] == ["expired", "expired"]
+    assert result["parts_done"] == 2
+    assert result["failed_parts"] == []
+    assert all(b["error_file_id"] for b in result["batches"])  # the unanswered requests, batch_expired
+    assert 0 < result["request_counts"]["completed"] < 60
+    assert "Done with partial results: part 1" in resource.message
+    assert "the collect step sends them again in the next round" in resource.message
+    # The same parts without a later round: the job fails, as upstream's did.
+    failed, _ = poll(job_service, strict, TaskExecution.FAILED)
+    assert "expired" in failed.message
+    assert "accept_partial_results=True" in failed.message

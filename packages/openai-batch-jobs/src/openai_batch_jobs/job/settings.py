@@ -82,6 +82,14 @@ class JobTaskSettings:
     token_limit_attempts: int = DEFAULT_TOKEN_LIMIT_ATTEMPTS
     # Delete the job's input files from the server when it fails for good or is aborted.
     delete_input_files: bool = True
+    # A later round sends an expired or cancelled batch's unanswered requests again (`create_batch`
+    # with more than one request attempt): such a part is done with the results it has.
+    resend_unanswered: bool = False
+
+    @property
+    def keeps_partial_batches(self) -> bool:
+        """Whether an expired or cancelled batch with result files counts as its part's results."""
+        return self.accept_partial_results or self.resend_unanswered
 
     def check(self, task_name: str | None = None) -> None:
         """Refuse settings the connector could not run, naming the setting."""
@@ -112,6 +120,8 @@ class JobTaskSettings:
             custom["accept_partial_results"] = True
         if not self.delete_input_files:
             custom["delete_input_files"] = False
+        if self.resend_unanswered:
+            custom["resend_unanswered"] = True
         return custom
 
     @classmethod
@@ -128,6 +138,7 @@ class JobTaskSettings:
                 "token_limit_wait_s",
                 "token_limit_attempts",
                 "delete_input_files",
+                "resend_unanswered",
             ),
         )
         config = reader.value("config")
@@ -143,6 +154,7 @@ class JobTaskSettings:
             token_limit_wait_s=float(wait),
             token_limit_attempts=reader.integer("token_limit_attempts", DEFAULT_TOKEN_LIMIT_ATTEMPTS),
             delete_input_files=reader.boolean("delete_input_files", True),
+            resend_unanswered=reader.boolean("resend_unanswered", False),
         )
 
     def batch_config(self, task_name: str | None = None) -> BatchConfig:

@@ -12,7 +12,8 @@ The job's `result` (a dict) is built here too:
 - ``batches``: per part, in part order, the newest batch of the part (the API's batch dict); a part
   that never ran has ``{"input_file_id": ..., "status": "not_started"}``.
 - ``parts``: the number of parts; ``parts_done``: parts with results (completed, or expired /
-  cancelled with results when partial results are accepted); ``failed_parts``: indices (from 0) into
+  cancelled with results when partial results are accepted or a later round sends the unanswered
+  requests again, `JobTaskSettings.resend_unanswered`); ``failed_parts``: indices (from 0) into
   ``batches`` of the parts that failed (only with ``accept_partial_results``, else the job fails).
 - ``request_counts``: ``total``, ``completed`` and ``failed`` summed over the parts' batches.
 """
@@ -23,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai_batch_jobs.api.batch_api import batch_error_text, batch_errors, job_counts
+from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text, batch_errors, job_counts
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.status import Outcome, batch_outcome
 from openai_batch_jobs.words import counted
@@ -139,11 +140,11 @@ def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> Job
     progress = progress_text(parts)
     if failed and not settings.accept_partial_results:
         retryable = all(p.outcome is Outcome.RETRYABLE_FAILED for p in failed)
-        hint = (
-            " Set accept_partial_results=True on the task to keep the other parts' results."
-            if len(parts) > 1
-            else ""
-        )
+        hint = ""
+        if len(parts) > 1:
+            hint = " Set accept_partial_results=True on the task to keep the other parts' results."
+        elif any(_partial_with_results(p.newest or {}) for p in failed):
+            hint = " Set accept_partial_results=True on the task to keep the results it has."
         return JobState(
             parts,
             Outcome.RETRYABLE_FAILED if retryable else Outcome.FAILED,
@@ -160,7 +161,30 @@ def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> Job
     return JobState(
         parts,
         Outcome.SUCCEEDED,
-        f"Job done: {progress}." + (f" Kept the other parts' results; {tail}." if tail else ""),
+        f"Job done: {progress}."
+        + (f" Kept the other parts' results; {tail}." if tail else "")
+        + _unanswered_note(parts, settings),
+    )
+
+
+def _unanswered_note(parts: Sequence[PartState], settings: JobTaskSettings) -> str:
+    """What becomes of the unanswered requests of the parts whose batch expired or was cancelled."""
+    partial = [p for p in parts if p.state == "done" and (p.newest or {}).get("status") in PARTIAL_STATUSES]
+    if not partial:
+        return ""
+    where = (
+        "their unanswered requests: the collect step sends them again in the next round (or, after the last attempt, lists them "
+        "in the error file)"
+        if settings.resend_unanswered
+        else "their unanswered requests are not sent again (accept_partial_results)"
+    )
+    labels = ", ".join(f"{p.label} ({(p.newest or {}).get('status')})" for p in partial)
+    return f" Done with partial results: {labels}; {where}."
+
+
+def _partial_with_results(batch: Mapping[str, Any]) -> bool:
+    return batch.get("status") in PARTIAL_STATUSES and bool(
+        batch.get("output_file_id") or batch.get("error_file_id")
     )
 
 
@@ -175,7 +199,7 @@ def _judge(part: PartState, settings: JobTaskSettings, now: float) -> None:
     if batch is None:
         return
     name = f"batch {batch.get('id')}"
-    part.outcome = batch_outcome(batch, settings.accept_partial_results).outcome
+    part.outcome = batch_outcome(batch, settings.keeps_partial_batches).outcome
     if part.outcome is Outcome.RUNNING:
         part.state = "running"
     elif part.outcome is Outcome.SUCCEEDED:

@@ -129,6 +129,7 @@ def create_batch(
         accept_partial_results=accept_partial_results,
         max_in_flight=max_in_flight,
         delete_input_files=delete_input_files,
+        resend_unanswered=max_request_attempts > 1,
     )
     rules = RoundRules(1, max_request_attempts, results_table, parse_prices(prices), limits, endpoint)
     cleanup = ServerCleanup(delete_input_files, delete_result_files, fail_on_missing_requests)

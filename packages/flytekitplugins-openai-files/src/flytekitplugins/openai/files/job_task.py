@@ -42,6 +42,9 @@ class JobTaskDeclaration(PythonTask):
     :param delete_input_files: When the job fails for good (not a failure Flyte retries with the same
         files) or is aborted, delete its input files from the server: nothing can use them any more.
         (After a success the collect step of `create_batch` deletes them, by its own setting.)
+    :param resend_unanswered: A later round sends an expired or cancelled batch's unanswered requests
+        again (`create_batch` sets it when `max_request_attempts` is more than 1): such a part is done
+        with the results it has, whatever `accept_partial_results` says.
     """
 
     _TASK_TYPE = JOB_TASK_TYPE
@@ -57,6 +60,7 @@ class JobTaskDeclaration(PythonTask):
         token_limit_wait_s: float = DEFAULT_TOKEN_LIMIT_WAIT_S,
         token_limit_attempts: int = DEFAULT_TOKEN_LIMIT_ATTEMPTS,
         delete_input_files: bool = True,
+        resend_unanswered: bool = False,
         **kwargs: Any,
     ) -> None:
         check_base_url(base_url, f"BatchJobTask {name!r}")
@@ -69,6 +73,7 @@ class JobTaskDeclaration(PythonTask):
             token_limit_wait_s=float(token_limit_wait_s),
             token_limit_attempts=token_limit_attempts,
             delete_input_files=delete_input_files,
+            resend_unanswered=resend_unanswered,
         )
         self._task_settings.check(name)
         super().__init__(
