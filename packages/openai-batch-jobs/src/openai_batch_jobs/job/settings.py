@@ -14,6 +14,7 @@ from typing import Any
 
 from openai_batch_jobs.api.batch_config import TASK_TYPE, BatchConfig
 from openai_batch_jobs.errors import BatchConfigError
+from openai_batch_jobs.job.budget import TokenBudget
 from openai_batch_jobs.settings import CustomReader, task_label
 
 JOB_TASK_TYPE = "openai-batch-job"
@@ -85,6 +86,8 @@ class JobTaskSettings:
     # A later round sends an expired or cancelled batch's unanswered requests again (`create_batch`
     # with more than one request attempt): such a part is done with the results it has.
     resend_unanswered: bool = False
+    # Enqueued prompt tokens per model the job's running batches may hold (`budget`); empty: no budget.
+    max_enqueued_tokens: TokenBudget = field(default_factory=TokenBudget)
 
     @property
     def keeps_partial_batches(self) -> bool:
@@ -122,6 +125,8 @@ class JobTaskSettings:
             custom["delete_input_files"] = False
         if self.resend_unanswered:
             custom["resend_unanswered"] = True
+        if self.max_enqueued_tokens:
+            custom["max_enqueued_tokens"] = self.max_enqueued_tokens.to_custom()
         return custom
 
     @classmethod
@@ -139,6 +144,7 @@ class JobTaskSettings:
                 "token_limit_attempts",
                 "delete_input_files",
                 "resend_unanswered",
+                "max_enqueued_tokens",
             ),
         )
         config = reader.value("config")
@@ -155,8 +161,17 @@ class JobTaskSettings:
             token_limit_attempts=reader.integer("token_limit_attempts", DEFAULT_TOKEN_LIMIT_ATTEMPTS),
             delete_input_files=reader.boolean("delete_input_files", True),
             resend_unanswered=reader.boolean("resend_unanswered", False),
+            max_enqueued_tokens=_budget(reader),
         )
 
     def batch_config(self, task_name: str | None = None) -> BatchConfig:
         """The config checked against the Batch API's rules, with its defaults filled in."""
         return BatchConfig.parse(self.config, task_name=task_name)
+
+
+def _budget(reader: CustomReader) -> TokenBudget:
+    """The template's budget, as its task's declaration checked it (its models are not checked again)."""
+    try:
+        return TokenBudget.parse(reader.value("max_enqueued_tokens"), reader.task, check_models=False)
+    except BatchConfigError as e:
+        raise reader.error(str(e)) from None

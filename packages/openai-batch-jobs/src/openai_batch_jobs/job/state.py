@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text, batch_errors, job_counts
+from openai_batch_jobs.job.budget import HELD, BudgetView, hold_parts
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.status import Outcome, batch_outcome
 from openai_batch_jobs.words import counted
@@ -44,6 +45,8 @@ class Job:
     # Epoch seconds no later than the creation of the job's first batch: its batches are listed back to here.
     created_at: float
     settings: JobTaskSettings
+    # Each part's enqueued-token bound and model, read from its file's name when the job has a budget.
+    part_tokens: list[tuple[int, str | None]] | None = None
 
     @property
     def done_at_create(self) -> bool:
@@ -59,7 +62,7 @@ class PartState:
     input_file_id: str
     batches: list[dict[str, Any]] = field(default_factory=list)
     # "not_started", "running", "waiting" (for room in the queue), "ready" (to submit again),
-    # "done" or "failed".
+    # "held" (for room in the job's budget of enqueued tokens, `budget`), "done" or "failed".
     state: str = NOT_STARTED
     note: str = ""
     outcome: Outcome = Outcome.RUNNING
@@ -78,6 +81,8 @@ class JobState:
     parts: list[PartState]
     outcome: Outcome
     message: str
+    # What the budget of enqueued tokens did at this look (custom_info), when the job has one.
+    budget: dict[str, Any] | None = None
 
     @property
     def to_submit(self) -> list[PartState]:
@@ -115,6 +120,7 @@ class JobState:
             "request_counts": request_counts(self.parts),
             "counts": job_counts(_newest_batches(self.parts)),
             "batch_ids": [p.newest["id"] if p.newest else None for p in self.parts],
+            **(self.budget or {}),
         }
 
 
@@ -136,6 +142,15 @@ def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> Job
             parts[index].batches.append(dict(batch))
     for part in parts:
         _judge(part, settings, now)
+    view: BudgetView | None = None
+    if settings.max_enqueued_tokens and job.part_tokens is not None:
+        view = hold_parts(parts, settings.max_enqueued_tokens, job.part_tokens)
+    state = _job_outcome(parts, settings)
+    state.budget = view.custom_info(settings.max_enqueued_tokens) if view is not None else None
+    return state
+
+
+def _job_outcome(parts: list[PartState], settings: JobTaskSettings) -> JobState:
     failed = [p for p in parts if p.state == "failed"]
     progress = progress_text(parts)
     if failed and not settings.accept_partial_results:
@@ -151,7 +166,8 @@ def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> Job
             f"Job failed: {_reasons(failed)}. {progress}.{hint}",
         )
     if any(p.state not in ("done", "failed") for p in parts):
-        waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in ("waiting", "ready") and p.note)
+        waiting = ("waiting", "ready", HELD)
+        waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in waiting and p.note)
         return JobState(parts, Outcome.RUNNING, f"Job running: {progress}." + (f" {waits}." if waits else ""))
     if failed and len(failed) == len(parts):
         return JobState(
@@ -258,7 +274,7 @@ def progress_text(parts: Sequence[PartState]) -> str:
     """``2 of 3 parts done, 1 running; 150 of 300 requests completed, 2 failed`` (short, one line)."""
     done = sum(p.state == "done" for p in parts)
     states = []
-    for state in ("running", "waiting", "failed"):
+    for state in ("running", "waiting", HELD, "failed"):
         count = sum(p.state == state for p in parts)
         if count:
             states.append(f"{count} {state}")
