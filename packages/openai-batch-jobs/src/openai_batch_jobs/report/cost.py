@@ -40,7 +40,7 @@ class CostEstimate:
         model = self.model or "no model"
         if self.low is None or self.high is None:
             return f"unknown: no Batch price is known for {model}"
-        return f"${self.low:,.4f} to ${self.high:,.4f} ({model})"
+        return f"{_usd(self.low)} to {_usd(self.high)} ({model})"
 
     def line(self) -> str:
         """The line the upload step prints: both figures, the tokens behind them and how they were counted."""
@@ -71,14 +71,14 @@ def check_cost(estimate: CostEstimate, max_cost_usd: float | None, where: str) -
         return
     if estimate.high is None:
         raise BatchConfigError(
-            f"{where} refused the job before uploading it: max_cost_usd is ${max_cost_usd:,.4f}, but no "
+            f"{where} refused the job before uploading it: max_cost_usd is {_usd(max_cost_usd)}, but no "
             f"Batch price is known for model {estimate.model!r}, so its cost cannot be held under the cap. "
             f"Name it in prices ({{{estimate.model!r}: [input, output]}} US dollars per million tokens)."
         )
     if estimate.high > max_cost_usd:
         raise BatchConfigError(
             f"{where} refused the job before uploading it: its cost estimate is {estimate.figures()}, "
-            f"and the high figure is above max_cost_usd ${max_cost_usd:,.4f}. Nothing was uploaded. Lower "
+            f"and the high figure is above max_cost_usd {_usd(max_cost_usd)}. Nothing was uploaded. Lower "
             "the requests' max_tokens (or max_completion_tokens / max_output_tokens), send fewer "
             "requests, or raise max_cost_usd."
         )
@@ -98,3 +98,8 @@ def check_max_cost(value: Any, where: str) -> float | None:
             f"max_cost_usd of {where} must be a number of US dollars above 0 (or None for no cap), got {value!r}."
         )
     return float(value)
+
+
+def _usd(value: float) -> str:
+    """Four decimals, or six under a cent (a small job's estimate is not shown as nothing)."""
+    return f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
