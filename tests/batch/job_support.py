@@ -16,6 +16,8 @@ from flytekitplugins.openai.batch import BatchJobTask
 from openai_batch_emulator import Emulator
 from openai_batch_emulator.responders import prompt_tokens
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
+from openai_batch_jobs.inputs.estimate import request_tokens
+from openai_batch_jobs.inputs.part_names import tagged_name
 
 from .flyte_models import template_pb
 from .service import JOB_TASK_TYPE, ConnectorService
@@ -37,15 +39,26 @@ def request_lines(part: int, count: int, url: str = ENDPOINT) -> list[dict[str, 
     ]
 
 
-def upload_parts(client: openai.OpenAI, parts: int, count: int = 3, bad_part: int | None = None) -> list[str]:
+def upload_parts(
+    client: openai.OpenAI, parts: int, count: int = 3, bad_part: int | None = None, *, tagged: bool = False
+) -> list[str]:
     """Upload `parts` files of `count` chat requests; `bad_part`'s requests name another endpoint, so its
-    batch fails validating (bad input)."""
+    batch fails validating (bad input). `tagged`: each file named with its token bound and model, as the
+    upload step names it (what a budget of enqueued tokens reads)."""
     ids = []
     for part in range(parts):
         lines = request_lines(part, count, "/v1/embeddings" if part == bad_part else ENDPOINT)
         data = "".join(json.dumps(line) + "\n" for line in lines).encode()
-        ids.append(client.files.create(file=(f"part{part}.jsonl", io.BytesIO(data)), purpose="batch").id)
+        name = f"part{part}.jsonl"
+        if tagged:
+            name = tagged_name(name, part_bound(lines), "gpt-4o-mini")
+        ids.append(client.files.create(file=(name, io.BytesIO(data)), purpose="batch").id)
     return ids
+
+
+def part_bound(lines: list[dict[str, Any]]) -> int:
+    """A part's enqueued-token bound, as the upload step counts it."""
+    return sum(request_tokens(str(line["url"]), line["body"]).bound for line in lines)
 
 
 def part_tokens(count: int = 3) -> int:

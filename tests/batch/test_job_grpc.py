@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,17 @@ from openai_batch_emulator import Emulator
 from openai_batch_jobs.job.state import PART_METADATA_KEY
 
 from .flyte_models import batch_result, execution_metadata_pb, job_inputs_pb, template_pb
-from .job_support import get, job_batches, job_on, part_tokens, poll, upload_parts, wait_until
+from .job_support import (
+    get,
+    job_batches,
+    job_on,
+    part_bound,
+    part_tokens,
+    poll,
+    request_lines,
+    upload_parts,
+    wait_until,
+)
 from .service import JOB_TASK_TYPE, ConnectorService
 
 pytestmark = pytest.mark.slow
@@ -192,3 +203,80 @@ def test_a_retry_round_with_nothing_to_send_succeeds_at_once(
     assert resource.phase == TaskExecution.SUCCEEDED, resource.message
     assert result_of(resource)["batches"] == []
     assert openai_client.batches.list().data == []
+
+
+def test_expired_parts_are_done_with_partial_results_when_a_later_round_sends_them_again(
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    # 10 requests a second for 2 s (0.2 s of it validating): each part of 30 expires with about 18 answered.
+    emulator.configure(requests_per_second=10, completion_window_seconds=2)
+    file_ids = upload_parts(openai_client, parts=2, count=30)
+    resent = job_service.create(
+        job_on(emulator, resend_unanswered=True), job_inputs_pb(file_ids), execution_metadata_pb("job-resent")
+    )
+    strict = job_service.create(
+        job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-strict")
+    )
+    resource, _ = poll(job_service, resent, TaskExecution.SUCCEEDED)
+    result = result_of(resource)
+    assert [b["status"] for b in result["batches"]] == ["expired", "expired"]
+    assert result["parts_done"] == 2
+    assert result["failed_parts"] == []
+    assert all(b["error_file_id"] for b in result["batches"])  # the unanswered requests, batch_expired
+    assert 0 < result["request_counts"]["completed"] < 60
+    assert "Done with partial results: part 1" in resource.message
+    assert "the collect step sends them again in the next round" in resource.message
+    # The same parts without a later round: the job fails, as upstream's did.
+    failed, _ = poll(job_service, strict, TaskExecution.FAILED)
+    assert "expired" in failed.message
+    assert "accept_partial_results=True" in failed.message
+
+
+def test_a_token_budget_holds_parts_for_room_and_no_batch_meets_the_token_limit(
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    file_ids = upload_parts(openai_client, parts=6, count=4, tagged=True)
+    bound = part_bound(request_lines(0, 4))
+    # Room for two parts by the job's own count; the emulator's limit is the same figure, in its count
+    # (never above ours): with the budget at or below the server's limit, no batch is refused.
+    budget = 2 * bound
+    emulator.configure(requests_per_second=8, enqueued_token_limits={"gpt-4o-mini": budget})
+    template = job_on(emulator, max_enqueued_tokens={"gpt-4o-mini": budget})
+    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-budget"))
+    held: dict[int, float] = {}  # part -> when it was first seen held
+    messages: list[str] = []
+
+    def step() -> Any:
+        resource = get(job_service, meta)
+        messages.append(resource.message)
+        for part in MessageToDict(resource.custom_info).get("held_parts", []):
+            held.setdefault(int(part), time.time())
+        if resource.phase == TaskExecution.SUCCEEDED:
+            return resource
+        assert resource.phase == TaskExecution.RUNNING, resource.message
+        return None
+
+    resource = wait_until(step, lambda: messages[-1] if messages else "")
+    assert any("waiting for room in max_enqueued_tokens: needs" in m for m in messages), messages
+    assert any(f"of {budget:,} in flight" in m for m in messages), messages
+    batches = job_batches(openai_client, json.loads(meta)["key"])
+    print_timeline(batches, held, budget)
+    assert [b.status for b in batches] == ["completed"] * 6  # not one token_limit_exceeded
+    assert sorted(b.metadata[PART_METADATA_KEY] for b in batches) == [str(i) for i in range(6)]
+    assert len(held) >= 2
+    for batch in batches:
+        running = [b for b in batches if b.created_at <= batch.created_at < (b.completed_at or 0)]
+        assert len(running) <= 2, batch.id
+    assert result_of(resource)["request_counts"] == {"total": 24, "completed": 24, "failed": 0}
+
+
+def print_timeline(batches: list[Any], held: dict[int, float], budget: int) -> None:
+    start = min(b.created_at for b in batches)
+    print(f"\nper-part timeline (seconds from the first batch; budget {budget:,} tokens):")
+    for batch in batches:
+        part = int(batch.metadata[PART_METADATA_KEY])
+        note = f"held (first seen +{held[part] - start:.1f}s), " if part in held else ""
+        print(
+            f"  part {part}: {note}batch created +{batch.created_at - start}s, "
+            f"completed +{(batch.completed_at or start) - start}s, {batch.status}"
+        )

@@ -119,3 +119,27 @@ def test_resource_meta_is_json_and_a_pickle_is_refused() -> None:
     assert json.loads(original.encode())["input_file_ids"] == ["file-0", "file-1"]
     with pytest.raises(ResourceMetaError, match="is a pickle"):
         BatchJobMetadata.decode(pickle.dumps({"key": KEY}, protocol=4))
+
+
+def test_an_expired_part_is_done_when_a_later_round_sends_its_unanswered_requests_again() -> None:
+    expired = {**batch(1, "expired", total=10, completed=6), "error_file_id": "file-err"}
+    batches = [batch(0, "completed", total=10, completed=10), expired]
+    strict = job_state(meta(), batches, 3000.0)
+    assert strict.outcome is Outcome.FAILED
+    assert "accept_partial_results=True" in strict.message
+    resent = job_state(meta(resend_unanswered=True), batches, 3000.0)
+    assert resent.outcome is Outcome.SUCCEEDED
+    assert resent.result()["parts_done"] == 2
+    assert resent.result()["failed_parts"] == []
+    assert "Done with partial results: part 2 (file-1) (expired)" in resent.message
+    assert "the collect step sends them again in the next round" in resent.message
+    # A batch that failed outright still fails the job: only unanswered requests are sent again.
+    failed = job_state(meta(resend_unanswered=True), [batches[0], batch(1, "failed", code="x")], 3000.0)
+    assert failed.outcome is Outcome.FAILED
+
+
+def test_resend_unanswered_travels_in_the_template_and_only_when_set() -> None:
+    assert "resend_unanswered" not in JobTaskSettings().to_custom()
+    custom = JobTaskSettings(resend_unanswered=True).to_custom()
+    assert custom["resend_unanswered"] is True
+    assert JobTaskSettings.from_custom(custom).resend_unanswered

@@ -20,6 +20,7 @@ from openai_batch_jobs.api import server_files
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.retry import describe_failure, transient_errors
 from openai_batch_jobs.errors import TransferError
+from openai_batch_jobs.inputs.part_names import tagged_name
 from openai_batch_jobs.inputs.split import Part, SplitPlan, part_file
 from openai_batch_jobs.words import counted
 
@@ -34,14 +35,15 @@ def upload_parts(
 ) -> list[str]:
     """Upload the plan's parts, ``workers`` at a time; if one fails, delete every part uploaded, then raise.
 
-    Each worker copies its part out of the input just before sending it, so the extra disk is at most
-    ``workers`` parts. The ids come back in part order whatever order the uploads end in.
+    Each part's file is named with its enqueued-token bound and model (`part_names`). Each worker copies
+    its part out of the input just before sending it, so the extra disk is at most ``workers`` parts. The ids come back in part order whatever order the uploads end in.
     """
     file_ids: list[str | None] = [None] * len(plan.parts)
 
     def upload(part: Part, directory: str) -> None:
         with part_file(plan, part, directory) as path:
-            file_ids[part.index] = upload_request_file(client, path, api_key=api_key)
+            name = tagged_name(path, part.tokens, plan.summary.model)
+            file_ids[part.index] = upload_request_file(client, path, api_key=api_key, name=name)
         if len(plan.parts) > 1:
             print(
                 f"Uploaded part {part.index + 1} of {len(plan.parts)} "
@@ -77,9 +79,12 @@ def delete_files(client: Any, file_ids: list[str], *, api_key: str | None = None
     return outcome.deleted
 
 
-def upload_request_file(client: Any, path: str, *, api_key: str | None = None) -> str:
-    """Stream the file (never read whole); the SDK rewinds the handle on each retry of a transient fault."""
-    name = os.path.basename(path)
+def upload_request_file(
+    client: Any, path: str, *, api_key: str | None = None, name: str | None = None
+) -> str:
+    """Stream the file (never read whole) under ``name`` (default: its own), with this plugin's prefix
+    (what the orphans command recognises); the SDK rewinds the handle on each retry of a transient fault."""
+    name = name or os.path.basename(path)
     if not name.startswith(FILE_PREFIX):
         name = FILE_PREFIX + name
     if not name.endswith(".jsonl"):

@@ -31,6 +31,8 @@ class Part:
     end: int
     first_line: int
     requests: int
+    # Its requests' enqueued-token bound (`estimate`): never below what a server counts for them.
+    tokens: int = 0
 
     @property
     def size(self) -> int:
@@ -59,7 +61,7 @@ def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | No
     parts: list[Part] = []
     start = offset = 0
     first_line = 1
-    requests = inputs = 0
+    requests = inputs = tokens = 0
     with open(path, "rb", buffering=READ_BUFFER) as stream:
         for lineno, raw in enumerate(stream, 1):
             before = checker.requests
@@ -80,13 +82,14 @@ def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | No
                 or offset + len(raw) - start > limits.bytes
                 or inputs + line_inputs > limits.embedding_inputs
             ):
-                parts.append(Part(len(parts), start, offset, first_line, requests))
-                start, first_line, requests, inputs = offset, lineno, 0, 0
+                parts.append(Part(len(parts), start, offset, first_line, requests, tokens))
+                start, first_line, requests, inputs, tokens = offset, lineno, 0, 0, 0
             requests += counted
             inputs += line_inputs
+            tokens += checker.line_tokens.bound
             offset += len(raw)
     summary = checker.finish(size)
-    parts.append(Part(len(parts), start, offset, first_line, requests))
+    parts.append(Part(len(parts), start, offset, first_line, requests, tokens))
     return SplitPlan(path=path, summary=summary, parts=parts)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -20,6 +20,7 @@ from openai_batch_jobs.api.batch_api import (
     MODEL_OPTIONAL_ENDPOINTS,
 )
 from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.inputs.estimate import RequestTokens, TokenTotals, request_tokens
 from openai_batch_jobs.inputs.hashset import HashSet
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
 from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder
@@ -43,6 +44,8 @@ class RequestFileSummary:
     bytes: int
     url: str
     model: str | None
+    # The requests' token estimate (`estimate`), counted in the same pass.
+    tokens: TokenTotals = field(default_factory=TokenTotals)
 
 
 class _Problems:
@@ -94,10 +97,14 @@ class RequestChecker:
         self._model_line = 0
         self._seen_ids = HashSet()
         self._suspects: list[_Repeat] = []
+        self.tokens = TokenTotals()
+        # The estimate of the line checked last (none for a line with a problem that stops its check).
+        self.line_tokens = RequestTokens()
 
     def check(self, lineno: int, raw: bytes) -> int:
         """Check one line; returns its embedding inputs (0 unless it is a valid embeddings request)."""
         problems = self.problems
+        self.line_tokens = RequestTokens()
         if lineno == 1 and raw.startswith(UTF8_BOM):
             problems.add(
                 "line 1: the file starts with a UTF-8 byte order mark (BOM), which is not JSON; "
@@ -170,6 +177,8 @@ class RequestChecker:
                 f"line {lineno}: body.model {_shown_model(line_model)} differs from "
                 f"{_shown_model(self._model)} on line {self._model_line} (a batch uses one model)"
             )
+        self.line_tokens = request_tokens(str(line_url), body)
+        self.tokens.add(self.line_tokens)
         return embedding_inputs(body.input) if line_url == EMBEDDINGS_ENDPOINT else 0
 
     def finish(self, size: int) -> RequestFileSummary:
@@ -181,7 +190,9 @@ class RequestChecker:
             raise InvalidRequestFile(self.path, self.problems.messages(), self.problems.total)
         assert self.url is not None  # a file with requests and no problems has a url on every line
         model = None if self._model is _MISSING else str(self._model)
-        return RequestFileSummary(requests=self.requests, bytes=size, url=self.url, model=model)
+        return RequestFileSummary(
+            requests=self.requests, bytes=size, url=self.url, model=model, tokens=self.tokens
+        )
 
     def _settle_repeats(self) -> None:
         """Name the first line of each suspected repeat; a suspect first used on its own line was a
@@ -244,11 +255,18 @@ def validate_request_file(
 
 
 class _Body(msgspec.Struct):
-    """The fields of a request body that are checked; the rest is skipped, not built."""
+    """The fields of a request body that are checked or counted (`estimate`); the rest is skipped, not built."""
 
     model: Any = _MISSING
     input: Any = None
     stream: Any = None
+    messages: Any = None
+    prompt: Any = None
+    instructions: Any = None
+    n: Any = None
+    max_tokens: Any = None
+    max_completion_tokens: Any = None
+    max_output_tokens: Any = None
 
 
 class _Request(msgspec.Struct):
@@ -284,7 +302,7 @@ def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
         return f"a request must be a JSON object, got {type(record).__name__}"
     body = record.get("body", _MISSING)
     if type(body) is dict:
-        body = _Body(model=body.get("model", _MISSING), input=body.get("input"), stream=body.get("stream"))
+        body = _Body(**{name: body[name] for name in _Body.__struct_fields__ if name in body})
     return (
         record.get("custom_id", _MISSING),
         record.get("method", _MISSING),

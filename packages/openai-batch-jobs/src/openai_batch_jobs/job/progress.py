@@ -39,7 +39,7 @@ def status_text(info: Mapping[str, Any] | None, phase: str) -> tuple[str, str]:
         if not int(parts.get("total", 0)):  # a retry round that found nothing to send again
             return "nothing to send again", "no requests"
         done = int(parts.get("done", 0))
-        by_state = {k: int(parts.get(k, 0)) for k in ("running", "waiting", "failed")}
+        by_state = {k: int(parts.get(k, 0)) for k in ("running", "waiting", "held", "failed")}
         by_state["queued"] = int(parts.get("not_started", 0)) + int(parts.get("ready", 0))
         states = ", ".join(f"{v} {k}" for k, v in by_state.items() if v)
         status = f"parts {done}/{int(parts.get('total', 0))}" + (f" ({states})" if states else "")

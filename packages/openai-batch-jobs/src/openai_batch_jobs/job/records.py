@@ -87,15 +87,15 @@ class BatchRecord:
 
 
 def job_to_json(job: Job) -> bytes:
-    return json.dumps(
-        {
-            "key": job.key,
-            "input_file_ids": job.input_file_ids,
-            "created_at": job.created_at,
-            "settings": job.settings.to_custom(),
-        },
-        sort_keys=True,
-    ).encode("utf-8")
+    fields: dict[str, Any] = {
+        "key": job.key,
+        "input_file_ids": job.input_file_ids,
+        "created_at": job.created_at,
+        "settings": job.settings.to_custom(),
+    }
+    if job.part_tokens is not None:
+        fields["part_tokens"] = [[tokens, model] for tokens, model in job.part_tokens]
+    return json.dumps(fields, sort_keys=True).encode("utf-8")
 
 
 def job_from_json(cls: type[J], data: bytes) -> J:
@@ -114,7 +114,19 @@ def job_from_json(cls: type[J], data: bytes) -> J:
         input_file_ids=list(fields["input_file_ids"]),
         created_at=float(fields["created_at"]),
         settings=JobTaskSettings.from_custom(fields["settings"]),
+        part_tokens=_part_tokens(fields.get("part_tokens"), data),
     )
+
+
+def _part_tokens(value: Any, data: bytes) -> list[tuple[int, str | None]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], int) and isinstance(p[1], str | None)
+        for p in value
+    ):
+        raise ResourceMetaError(_not_ours(data, "openai-batch-job"))
+    return [(int(tokens), model) for tokens, model in value]
 
 
 def _json_object(data: bytes, task_type: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from openai_batch_jobs.api.batch_config import TASK_TYPE, BatchConfig
 from openai_batch_jobs.errors import BatchConfigError
+from openai_batch_jobs.job.budget import TokenBudget
 from openai_batch_jobs.settings import CustomReader, task_label
 
 JOB_TASK_TYPE = "openai-batch-job"
@@ -82,6 +83,16 @@ class JobTaskSettings:
     token_limit_attempts: int = DEFAULT_TOKEN_LIMIT_ATTEMPTS
     # Delete the job's input files from the server when it fails for good or is aborted.
     delete_input_files: bool = True
+    # A later round sends an expired or cancelled batch's unanswered requests again (`create_batch`
+    # with more than one request attempt): such a part is done with the results it has.
+    resend_unanswered: bool = False
+    # Enqueued prompt tokens per model the job's running batches may hold (`budget`); empty: no budget.
+    max_enqueued_tokens: TokenBudget = field(default_factory=TokenBudget)
+
+    @property
+    def keeps_partial_batches(self) -> bool:
+        """Whether an expired or cancelled batch with result files counts as its part's results."""
+        return self.accept_partial_results or self.resend_unanswered
 
     def check(self, task_name: str | None = None) -> None:
         """Refuse settings the connector could not run, naming the setting."""
@@ -112,6 +123,10 @@ class JobTaskSettings:
             custom["accept_partial_results"] = True
         if not self.delete_input_files:
             custom["delete_input_files"] = False
+        if self.resend_unanswered:
+            custom["resend_unanswered"] = True
+        if self.max_enqueued_tokens:
+            custom["max_enqueued_tokens"] = self.max_enqueued_tokens.to_custom()
         return custom
 
     @classmethod
@@ -128,6 +143,8 @@ class JobTaskSettings:
                 "token_limit_wait_s",
                 "token_limit_attempts",
                 "delete_input_files",
+                "resend_unanswered",
+                "max_enqueued_tokens",
             ),
         )
         config = reader.value("config")
@@ -143,8 +160,18 @@ class JobTaskSettings:
             token_limit_wait_s=float(wait),
             token_limit_attempts=reader.integer("token_limit_attempts", DEFAULT_TOKEN_LIMIT_ATTEMPTS),
             delete_input_files=reader.boolean("delete_input_files", True),
+            resend_unanswered=reader.boolean("resend_unanswered", False),
+            max_enqueued_tokens=_budget(reader),
         )
 
     def batch_config(self, task_name: str | None = None) -> BatchConfig:
         """The config checked against the Batch API's rules, with its defaults filled in."""
         return BatchConfig.parse(self.config, task_name=task_name)
+
+
+def _budget(reader: CustomReader) -> TokenBudget:
+    """The template's budget, as its task's declaration checked it (its models are not checked again)."""
+    try:
+        return TokenBudget.parse(reader.value("max_enqueued_tokens"), reader.task, check_models=False)
+    except BatchConfigError as e:
+        raise reader.error(str(e)) from None

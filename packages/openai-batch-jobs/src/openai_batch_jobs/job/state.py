@@ -12,7 +12,8 @@ The job's `result` (a dict) is built here too:
 - ``batches``: per part, in part order, the newest batch of the part (the API's batch dict); a part
   that never ran has ``{"input_file_id": ..., "status": "not_started"}``.
 - ``parts``: the number of parts; ``parts_done``: parts with results (completed, or expired /
-  cancelled with results when partial results are accepted); ``failed_parts``: indices (from 0) into
+  cancelled with results when partial results are accepted or a later round sends the unanswered
+  requests again, `JobTaskSettings.resend_unanswered`); ``failed_parts``: indices (from 0) into
   ``batches`` of the parts that failed (only with ``accept_partial_results``, else the job fails).
 - ``request_counts``: ``total``, ``completed`` and ``failed`` summed over the parts' batches.
 """
@@ -23,7 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai_batch_jobs.api.batch_api import batch_error_text, batch_errors, job_counts
+from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text, batch_errors, job_counts
+from openai_batch_jobs.job.budget import HELD, BudgetView, hold_parts
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.status import Outcome, batch_outcome
 from openai_batch_jobs.words import counted
@@ -43,6 +45,8 @@ class Job:
     # Epoch seconds no later than the creation of the job's first batch: its batches are listed back to here.
     created_at: float
     settings: JobTaskSettings
+    # Each part's enqueued-token bound and model, read from its file's name when the job has a budget.
+    part_tokens: list[tuple[int, str | None]] | None = None
 
     @property
     def done_at_create(self) -> bool:
@@ -58,7 +62,7 @@ class PartState:
     input_file_id: str
     batches: list[dict[str, Any]] = field(default_factory=list)
     # "not_started", "running", "waiting" (for room in the queue), "ready" (to submit again),
-    # "done" or "failed".
+    # "held" (for room in the job's budget of enqueued tokens, `budget`), "done" or "failed".
     state: str = NOT_STARTED
     note: str = ""
     outcome: Outcome = Outcome.RUNNING
@@ -77,6 +81,8 @@ class JobState:
     parts: list[PartState]
     outcome: Outcome
     message: str
+    # What the budget of enqueued tokens did at this look (custom_info), when the job has one.
+    budget: dict[str, Any] | None = None
 
     @property
     def to_submit(self) -> list[PartState]:
@@ -114,6 +120,7 @@ class JobState:
             "request_counts": request_counts(self.parts),
             "counts": job_counts(_newest_batches(self.parts)),
             "batch_ids": [p.newest["id"] if p.newest else None for p in self.parts],
+            **(self.budget or {}),
         }
 
 
@@ -135,22 +142,32 @@ def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> Job
             parts[index].batches.append(dict(batch))
     for part in parts:
         _judge(part, settings, now)
+    view: BudgetView | None = None
+    if settings.max_enqueued_tokens and job.part_tokens is not None:
+        view = hold_parts(parts, settings.max_enqueued_tokens, job.part_tokens)
+    state = _job_outcome(parts, settings)
+    state.budget = view.custom_info(settings.max_enqueued_tokens) if view is not None else None
+    return state
+
+
+def _job_outcome(parts: list[PartState], settings: JobTaskSettings) -> JobState:
     failed = [p for p in parts if p.state == "failed"]
     progress = progress_text(parts)
     if failed and not settings.accept_partial_results:
         retryable = all(p.outcome is Outcome.RETRYABLE_FAILED for p in failed)
-        hint = (
-            " Set accept_partial_results=True on the task to keep the other parts' results."
-            if len(parts) > 1
-            else ""
-        )
+        hint = ""
+        if len(parts) > 1:
+            hint = " Set accept_partial_results=True on the task to keep the other parts' results."
+        elif any(_partial_with_results(p.newest or {}) for p in failed):
+            hint = " Set accept_partial_results=True on the task to keep the results it has."
         return JobState(
             parts,
             Outcome.RETRYABLE_FAILED if retryable else Outcome.FAILED,
             f"Job failed: {_reasons(failed)}. {progress}.{hint}",
         )
     if any(p.state not in ("done", "failed") for p in parts):
-        waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in ("waiting", "ready") and p.note)
+        waiting = ("waiting", "ready", HELD)
+        waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in waiting and p.note)
         return JobState(parts, Outcome.RUNNING, f"Job running: {progress}." + (f" {waits}." if waits else ""))
     if failed and len(failed) == len(parts):
         return JobState(
@@ -160,7 +177,30 @@ def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> Job
     return JobState(
         parts,
         Outcome.SUCCEEDED,
-        f"Job done: {progress}." + (f" Kept the other parts' results; {tail}." if tail else ""),
+        f"Job done: {progress}."
+        + (f" Kept the other parts' results; {tail}." if tail else "")
+        + _unanswered_note(parts, settings),
+    )
+
+
+def _unanswered_note(parts: Sequence[PartState], settings: JobTaskSettings) -> str:
+    """What becomes of the unanswered requests of the parts whose batch expired or was cancelled."""
+    partial = [p for p in parts if p.state == "done" and (p.newest or {}).get("status") in PARTIAL_STATUSES]
+    if not partial:
+        return ""
+    where = (
+        "their unanswered requests: the collect step sends them again in the next round (or, after the last attempt, lists them "
+        "in the error file)"
+        if settings.resend_unanswered
+        else "their unanswered requests are not sent again (accept_partial_results)"
+    )
+    labels = ", ".join(f"{p.label} ({(p.newest or {}).get('status')})" for p in partial)
+    return f" Done with partial results: {labels}; {where}."
+
+
+def _partial_with_results(batch: Mapping[str, Any]) -> bool:
+    return batch.get("status") in PARTIAL_STATUSES and bool(
+        batch.get("output_file_id") or batch.get("error_file_id")
     )
 
 
@@ -175,7 +215,7 @@ def _judge(part: PartState, settings: JobTaskSettings, now: float) -> None:
     if batch is None:
         return
     name = f"batch {batch.get('id')}"
-    part.outcome = batch_outcome(batch, settings.accept_partial_results).outcome
+    part.outcome = batch_outcome(batch, settings.keeps_partial_batches).outcome
     if part.outcome is Outcome.RUNNING:
         part.state = "running"
     elif part.outcome is Outcome.SUCCEEDED:
@@ -234,7 +274,7 @@ def progress_text(parts: Sequence[PartState]) -> str:
     """``2 of 3 parts done, 1 running; 150 of 300 requests completed, 2 failed`` (short, one line)."""
     done = sum(p.state == "done" for p in parts)
     states = []
-    for state in ("running", "waiting", "failed"):
+    for state in ("running", "waiting", HELD, "failed"):
         count = sum(p.state == state for p in parts)
         if count:
             states.append(f"{count} {state}")

@@ -5,4 +5,5 @@
 - `deck`: the summary as one self-contained HTML page (a Flyte Deck, a Flyte 2 report).
 - `job_results`: the table and the summary of a whole job in one pass.
 - `prices`: Batch API prices per model.
+- `cost`: a job's cost estimated before its upload, and the cap (``max_cost_usd``) that refuses it.
 """

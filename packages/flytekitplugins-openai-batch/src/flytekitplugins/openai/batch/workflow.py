@@ -27,7 +27,9 @@ from flytekitplugins.openai.files.upload import UploadPartsTask
 from openai_batch_jobs.api.batch_config import BatchConfig
 from openai_batch_jobs.inputs.split import PartLimits
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
+from openai_batch_jobs.job.budget import TokenBudget
 from openai_batch_jobs.job.settings import DEFAULT_MAX_IN_FLIGHT
+from openai_batch_jobs.report.cost import check_max_cost
 from openai_batch_jobs.report.prices import parse_prices
 from openai_batch_jobs.results.job_collection import ServerCleanup
 from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
@@ -56,6 +58,8 @@ def create_batch(
     max_request_attempts: int = DEFAULT_MAX_REQUEST_ATTEMPTS,
     results_table: bool = True,
     prices: Mapping[str, Sequence[float]] | None = None,
+    max_cost_usd: float | None = None,
+    max_enqueued_tokens: int | Mapping[str, int] | None = None,
 ) -> Workflow:
     """Build a workflow that uploads requests, runs them as OpenAI batches and collects the results.
 
@@ -104,13 +108,24 @@ def create_batch(
         request retries off). Permanent failures (other 4xx, bad input) are never sent again.
     :param results_table: Write the results table and the deck (Parquet through pyarrow, imported only then).
     :param prices: Batch prices laid over the built-in table, ``{model: [input, output]}`` in US
-        dollars per million tokens, for the deck's and the summary's cost estimate.
+        dollars per million tokens, for the deck's and the summary's cost estimate and the upload
+        step's estimate.
+    :param max_cost_usd: Refuse the job, before anything is uploaded, when the high figure of the
+        upload step's cost estimate is above this many US dollars (or its model has no known price
+        and `prices` does not name it). The upload step prints the estimate either way.
+    :param max_enqueued_tokens: A budget of enqueued prompt tokens for the job's running batches: one
+        figure for every model, or ``{model: tokens}`` (``"*"``: every model not named); a part starts
+        only while its model's running batches stay within it (see `BatchJobTask`).
     """
     suffix = name.replace(".", "")
     wf = Workflow(name=f"openai-batch-{suffix}")
     wf.add_workflow_input("jsonl_in", Iterator[JSON] if is_json_iterator else JSONLFile)
 
+    where = f"create_batch({name!r})"
     endpoint = BatchConfig.parse(dict(config or {}), task_name=f"openai-batch-{suffix}").endpoint
+    cap = check_max_cost(max_cost_usd, where)
+    parsed_prices = parse_prices(prices)
+    budget = TokenBudget.parse(max_enqueued_tokens, where, parsed_prices)
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
     limits = PartLimits(requests=max_requests, bytes=max_bytes)
     upload = UploadPartsTask(
@@ -120,6 +135,8 @@ def create_batch(
         limits=limits,
         endpoint=endpoint,
         check_connector_key=True,
+        max_cost_usd=cap,
+        prices=prices,
     )
     job = BatchJobTask(
         name=f"openai-batch-{suffix}",
@@ -129,8 +146,10 @@ def create_batch(
         accept_partial_results=accept_partial_results,
         max_in_flight=max_in_flight,
         delete_input_files=delete_input_files,
+        resend_unanswered=max_request_attempts > 1,
+        max_enqueued_tokens=budget,
     )
-    rules = RoundRules(1, max_request_attempts, results_table, parse_prices(prices), limits, endpoint)
+    rules = RoundRules(1, max_request_attempts, results_table, parsed_prices, limits, endpoint)
     cleanup = ServerCleanup(delete_input_files, delete_result_files, fail_on_missing_requests)
     download = JobRoundTask(
         name=f"openai-download-files-{suffix}",

@@ -7,6 +7,7 @@ declaration with local runs through the connector added. Both write the same tem
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, List, TypeVar  # noqa: UP035  (flytekit's interface wants typing.List on Python 3.10)
 
@@ -15,6 +16,7 @@ from flytekit.core.base_task import PythonTask, kwtypes
 from flytekit.core.interface import Interface
 
 from openai_batch_jobs.api.batch_config import check_base_url
+from openai_batch_jobs.job.budget import TokenBudget
 from openai_batch_jobs.job.settings import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_TOKEN_LIMIT_ATTEMPTS,
@@ -42,6 +44,14 @@ class JobTaskDeclaration(PythonTask):
     :param delete_input_files: When the job fails for good (not a failure Flyte retries with the same
         files) or is aborted, delete its input files from the server: nothing can use them any more.
         (After a success the collect step of `create_batch` deletes them, by its own setting.)
+    :param resend_unanswered: A later round sends an expired or cancelled batch's unanswered requests
+        again (`create_batch` sets it when `max_request_attempts` is more than 1): such a part is done
+        with the results it has, whatever `accept_partial_results` says.
+    :param max_enqueued_tokens: A budget of enqueued prompt tokens: one figure for every model, or
+        ``{model: tokens}`` (``"*"``: every model not named). A part starts only while the estimated
+        prompt tokens of the job's running batches of its model stay within it (each part's estimate,
+        never below the server's count, is in its file's name, written by `UploadPartsTask`); set it
+        at or below your organization's enqueued token limit and no part meets `token_limit_exceeded`.
     """
 
     _TASK_TYPE = JOB_TASK_TYPE
@@ -57,6 +67,8 @@ class JobTaskDeclaration(PythonTask):
         token_limit_wait_s: float = DEFAULT_TOKEN_LIMIT_WAIT_S,
         token_limit_attempts: int = DEFAULT_TOKEN_LIMIT_ATTEMPTS,
         delete_input_files: bool = True,
+        resend_unanswered: bool = False,
+        max_enqueued_tokens: int | Mapping[str, int] | TokenBudget | None = None,
         **kwargs: Any,
     ) -> None:
         check_base_url(base_url, f"BatchJobTask {name!r}")
@@ -69,6 +81,8 @@ class JobTaskDeclaration(PythonTask):
             token_limit_wait_s=float(token_limit_wait_s),
             token_limit_attempts=token_limit_attempts,
             delete_input_files=delete_input_files,
+            resend_unanswered=resend_unanswered,
+            max_enqueued_tokens=TokenBudget.parse(max_enqueued_tokens, f"BatchJobTask {name!r}"),
         )
         self._task_settings.check(name)
         super().__init__(

@@ -12,6 +12,7 @@ from typing import Any
 
 from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.job.settings import JobTaskSettings
+from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
 from openai_batch_jobs.results.job_collection import ServerCleanup
 from openai_batch_jobs.results.rounds import RoundRules
 from openai_batch_jobs.settings import CustomReader, task_label
@@ -82,20 +83,28 @@ class DownloadSettings:
 
 @dataclass(frozen=True)
 class UploadPartsSettings:
-    """The upload-parts task's custom: the file config's keys, `part_limits`, `endpoint`, `check_connector_key`."""
+    """The upload-parts task's custom: the file config's keys, `part_limits`, `endpoint`,
+    `check_connector_key`, and (when a cap is set) `max_cost_usd` with the `prices` laid over the table."""
 
     file_config: OpenAIFileConfig
     limits: PartLimits = field(default_factory=PartLimits)
     endpoint: str | None = None
     check_connector_key: bool = False
+    max_cost_usd: float | None = None
+    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
 
     def to_custom(self) -> dict[str, Any]:
-        return {
+        custom = {
             **self.file_config.to_custom(),
             "part_limits": self.limits.to_custom(),
             "endpoint": self.endpoint,
             "check_connector_key": self.check_connector_key,
         }
+        if self.max_cost_usd is not None:
+            custom["max_cost_usd"] = self.max_cost_usd
+        if self.prices:
+            custom["prices"] = prices_to_custom(self.prices)
+        return custom
 
     @classmethod
     def from_custom(
@@ -106,13 +115,29 @@ class UploadPartsSettings:
             custom,
             task=task,
             required=OpenAIFileConfig.REQUIRED_KEYS,
-            optional=(*OpenAIFileConfig.OPTIONAL_KEYS, "part_limits", "endpoint", "check_connector_key"),
+            optional=(
+                *OpenAIFileConfig.OPTIONAL_KEYS,
+                "part_limits",
+                "endpoint",
+                "check_connector_key",
+                "max_cost_usd",
+                "prices",
+            ),
         )
+        cap = reader.value("max_cost_usd")
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int | float)):
+            raise reader.error(f"'max_cost_usd' must be a number, got {cap!r}")
+        try:
+            prices = parse_prices(reader.mapping("prices"))
+        except ValueError as e:
+            raise reader.error(str(e)) from None
         return cls(
             file_config=OpenAIFileConfig.from_custom(reader),
             limits=PartLimits.from_custom(reader.mapping("part_limits"), task),
             endpoint=reader.optional_str("endpoint"),
             check_connector_key=reader.boolean("check_connector_key", False),
+            max_cost_usd=None if cap is None else float(cap),
+            prices=prices,
         )
 
 

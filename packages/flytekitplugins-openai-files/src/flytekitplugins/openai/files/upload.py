@@ -6,6 +6,7 @@ The uploading itself is the engine's (`openai_batch_jobs.api.uploads`).
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from typing import Any, List  # noqa: UP035  (flytekit's interface wants typing.List on Python 3.10)
 
 from flytekit import kwtypes
@@ -25,6 +26,8 @@ from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.inputs.split import plan_parts
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
 from openai_batch_jobs.recovery.resume import upload_claim, upload_once
+from openai_batch_jobs.report.cost import check_cost, check_max_cost, estimate_cost
+from openai_batch_jobs.report.prices import parse_prices
 from openai_batch_jobs.words import counted
 
 from ._task import OpenAIFileTask
@@ -93,7 +96,9 @@ class UploadPartsTask(OpenAIFileTask):
     ``endpoint``, when given, is the batch's: a line with another url is refused before any upload.
     ``check_connector_key``: in a local run, also check the connector's key (FLYTE_OPENAI_API_KEY) is
     set and accepted by the server before uploading, so a run that could not create its batches
-    leaves nothing behind.
+    leaves nothing behind. The step prints the job's cost estimate (`report.cost`, priced by
+    ``prices`` over the built-in table); ``max_cost_usd`` refuses a job whose high figure is above it
+    (or whose model has no known price) before anything is uploaded.
     """
 
     _UPLOAD_PARTS_TASK_TYPE = UPLOAD_PARTS_TASK_TYPE
@@ -106,10 +111,17 @@ class UploadPartsTask(OpenAIFileTask):
         limits: PartLimits | None = None,
         endpoint: str | None = None,
         check_connector_key: bool = False,
+        max_cost_usd: float | None = None,
+        prices: Mapping[str, Sequence[float]] | None = None,
         **kwargs: Any,
     ) -> None:
         self._task_settings = UploadPartsSettings(
-            task_config, limits or PartLimits(), endpoint, check_connector_key
+            task_config,
+            limits or PartLimits(),
+            endpoint,
+            check_connector_key,
+            check_max_cost(max_cost_usd, f"UploadPartsTask {name!r}"),
+            parse_prices(prices),
         )
         super().__init__(
             name=name,
@@ -146,6 +158,9 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
             file=sys.stderr,
             flush=True,
         )
+        estimate = estimate_cost(summary.model, summary.tokens, settings.prices)
+        print(estimate.line(), file=sys.stderr, flush=True)
+        check_cost(estimate, settings.max_cost_usd, f"The upload step {tt.id.name!r}")
         local = FlyteContextManager.current_context().execution_state.is_local_execution()
         if settings.check_connector_key and local:
             # The batch step of a local run runs here with FLYTE_OPENAI_API_KEY: a key missing or

@@ -1,0 +1,151 @@
+"""How many tokens a request sends and may get back, counted in the validation pass (nothing is uploaded).
+
+Three figures per request, each cheap enough for the pass that checks every line:
+
+- ``prompt``, the default method: every text the request sends (chat message contents, a
+  completion's prompt, embedding and moderation inputs, a response's input and instructions) counts
+  its characters / 4, rounded up, and each chat message or responses input item adds
+  `MESSAGE_TOKENS` (4). It is the emulator's own count (its README, "Usage") and near OpenAI's
+  tokenizers on English text (about four characters a token); images, audio, files and tool
+  definitions are not counted. The cost estimate's prompt tokens.
+- ``bound``: prompt tokens never below a server's count, for a budget of enqueued tokens: the texts'
+  UTF-8 bytes (a BPE token holds at least one byte) plus one per text, `BOUND_MESSAGE_TOKENS` per
+  message or item (its role, name and framing) and `BOUND_REQUEST_TOKENS` per request (the reply's
+  priming). It is at least ``prompt`` (the emulator's count) and OpenAI's (o200k_base, cl100k_base)
+  for the texts it counts, and about four times ``prompt`` on English text: a budget errs safe.
+- ``output``: the most the answer may hold: ``max_completion_tokens``, ``max_tokens`` or
+  ``max_output_tokens``, times ``n`` choices; where a request sets none, `DEFAULT_OUTPUT_TOKENS` is
+  assumed and counted in ``defaulted``. Embeddings and moderations answer no tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+CHARS_PER_TOKEN = 4
+MESSAGE_TOKENS = 4
+BOUND_MESSAGE_TOKENS = 8
+BOUND_REQUEST_TOKENS = 3
+# The answer's tokens assumed for a request that sets no limit: OpenAI's models stop far sooner on most
+# prompts, and their ceilings (16,384 to 128,000) would make every estimate useless.
+DEFAULT_OUTPUT_TOKENS = 4096
+METHOD = (
+    f"characters / {CHARS_PER_TOKEN}, rounded up, per text, plus {MESSAGE_TOKENS} per chat message "
+    "or responses input item"
+)
+# The body fields each endpoint's answer is limited by.
+OUTPUT_LIMITS = {
+    "/v1/chat/completions": ("max_completion_tokens", "max_tokens"),
+    "/v1/completions": ("max_tokens",),
+    "/v1/responses": ("max_output_tokens",),
+}
+
+
+@dataclass(frozen=True)
+class RequestTokens:
+    """One request's estimate (see the module's docstring)."""
+
+    prompt: int = 0
+    bound: int = 0
+    output: int = 0
+    defaulted: bool = False
+
+
+@dataclass
+class TokenTotals:
+    """A file's (or a part's) estimate: the sums of its requests' figures."""
+
+    requests: int = 0
+    prompt: int = 0
+    bound: int = 0
+    output: int = 0
+    defaulted: int = 0
+
+    def add(self, tokens: RequestTokens) -> None:
+        self.requests += 1
+        self.prompt += tokens.prompt
+        self.bound += tokens.bound
+        self.output += tokens.output
+        self.defaulted += tokens.defaulted
+
+
+class _Texts:
+    """The texts of one request, grouped into messages, as both counts read them."""
+
+    def __init__(self) -> None:
+        self.prompt = 0
+        self.bound = BOUND_REQUEST_TOKENS
+
+    def text(self, text: str) -> None:
+        self.prompt += -(-len(text) // CHARS_PER_TOKEN)
+        self.bound += len(text.encode("utf-8", "surrogatepass")) + 1
+
+    def message(self, content: Any, extra: str = "") -> None:
+        """A chat message or responses item: its text parts joined with spaces, as the emulator reads them."""
+        self.text(_joined(content))
+        self.prompt += MESSAGE_TOKENS
+        self.bound += BOUND_MESSAGE_TOKENS + len(extra.encode("utf-8", "surrogatepass"))
+
+
+def request_tokens(url: str, body: Any) -> RequestTokens:
+    """The estimate of one request to ``url`` with ``body`` (a dict, or a struct with the same fields)."""
+    get = body.get if isinstance(body, dict) else lambda name: getattr(body, name, None)
+    texts = _Texts()
+    if url == "/v1/chat/completions":
+        for message in get("messages") or []:
+            if isinstance(message, dict):
+                texts.message(
+                    message.get("content"), f"{message.get('role') or ''}{message.get('name') or ''}"
+                )
+    elif url == "/v1/responses":
+        given = get("input")
+        if isinstance(given, str):
+            texts.message(given)
+        elif isinstance(given, list):
+            for item in given:
+                if isinstance(item, dict):
+                    texts.message(item.get("content"), str(item.get("role") or ""))
+        instructions = get("instructions")
+        if isinstance(instructions, str):
+            texts.text(instructions)
+    else:
+        field = "prompt" if url == "/v1/completions" else "input"
+        for text in _inputs(get(field)):
+            texts.text(text)
+    output, defaulted = _output(url, get)
+    return RequestTokens(texts.prompt, max(texts.bound, texts.prompt), output, defaulted)
+
+
+def _joined(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, dict)]
+        return " ".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def _inputs(given: Any) -> list[str]:
+    """A prompt's or an input's texts: a string, several, or tokens (counted as their JSON)."""
+    if given is None or given == "" or given == []:
+        return []
+    if isinstance(given, str):
+        return [given]
+    if isinstance(given, list) and not all(isinstance(x, int) for x in given):
+        return [x if isinstance(x, str) else json.dumps(x) for x in given]
+    return [json.dumps(given)]
+
+
+def _output(url: str, get: Any) -> tuple[int, bool]:
+    names = OUTPUT_LIMITS.get(url)
+    if names is None:
+        return 0, False
+    choices = get("n") if url != "/v1/responses" else 1
+    choices = choices if isinstance(choices, int) and not isinstance(choices, bool) and choices > 0 else 1
+    for name in names:
+        limit = get(name)
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
+            return limit * choices, False
+    return DEFAULT_OUTPUT_TOKENS * choices, True

@@ -1,0 +1,105 @@
+"""A job's cost, estimated before anything is uploaded, and the cap (``max_cost_usd``) that refuses it.
+
+The validation pass counts the requests' tokens (`inputs.estimate`); this module prices them with the
+deck's table (`prices`): the low figure is the prompt tokens alone, the high one adds the most every
+answer may hold. A job whose high figure is above the cap, or whose model has no known price while a
+cap is set, is refused before the upload: nothing is uploaded, nothing billed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from openai_batch_jobs.errors import BatchConfigError
+from openai_batch_jobs.inputs.estimate import DEFAULT_OUTPUT_TOKENS, METHOD, TokenTotals
+from openai_batch_jobs.report.prices import ModelPrice, price_of
+from openai_batch_jobs.words import counted
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What a request file may cost: its tokens, its model's price (None: unknown) and the two figures."""
+
+    model: str | None
+    tokens: TokenTotals
+    price: ModelPrice | None
+
+    @property
+    def low(self) -> float | None:
+        return None if self.price is None else self.price.cost(self.tokens.prompt, 0)
+
+    @property
+    def high(self) -> float | None:
+        return None if self.price is None else self.price.cost(self.tokens.prompt, self.tokens.output)
+
+    def figures(self) -> str:
+        """``$0.0012 to $0.0345 (gpt-4o-mini)``, or the unknown price said."""
+        model = self.model or "no model"
+        if self.low is None or self.high is None:
+            return f"unknown: no Batch price is known for {model}"
+        return f"{_usd(self.low)} to {_usd(self.high)} ({model})"
+
+    def line(self) -> str:
+        """The line the upload step prints: both figures, the tokens behind them and how they were counted."""
+        t = self.tokens
+        assumed = (
+            f"; {DEFAULT_OUTPUT_TOKENS:,} assumed for {counted(t.defaulted, 'request')} that set no limit"
+            if t.defaulted
+            else ""
+        )
+        return (
+            f"Cost estimate: {self.figures()} for {counted(t.requests, 'request')}: "
+            f"{t.prompt:,} prompt tokens ({METHOD}), and at most {t.output:,} output tokens "
+            f"(each request's max_completion_tokens / max_tokens / max_output_tokens{assumed}). "
+            "Low: the prompt tokens alone; high: with every answer as long as it may be."
+        )
+
+
+def estimate_cost(
+    model: str | None, tokens: TokenTotals, prices: Mapping[str, ModelPrice] | None = None
+) -> CostEstimate:
+    """The estimate of a file of ``tokens`` for ``model``, priced by ``prices`` over the built-in table."""
+    return CostEstimate(model, tokens, price_of(model, prices) if model else ModelPrice(0.0))
+
+
+def check_cost(estimate: CostEstimate, max_cost_usd: float | None, where: str) -> None:
+    """Refuse a job over the cap (or of an unknown price under one), before anything is uploaded."""
+    if max_cost_usd is None:
+        return
+    if estimate.high is None:
+        raise BatchConfigError(
+            f"{where} refused the job before uploading it: max_cost_usd is {_usd(max_cost_usd)}, but no "
+            f"Batch price is known for model {estimate.model!r}, so its cost cannot be held under the cap. "
+            f"Name it in prices ({{{estimate.model!r}: [input, output]}} US dollars per million tokens)."
+        )
+    if estimate.high > max_cost_usd:
+        raise BatchConfigError(
+            f"{where} refused the job before uploading it: its cost estimate is {estimate.figures()}, "
+            f"and the high figure is above max_cost_usd {_usd(max_cost_usd)}. Nothing was uploaded. Lower "
+            "the requests' max_tokens (or max_completion_tokens / max_output_tokens), send fewer "
+            "requests, or raise max_cost_usd."
+        )
+
+
+def check_max_cost(value: Any, where: str) -> float | None:
+    """``max_cost_usd`` as a number of US dollars above 0 (None: no cap); BatchConfigError naming it."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise BatchConfigError(
+            f"max_cost_usd of {where} must be a number of US dollars above 0 (or None for no cap), got {value!r}."
+        )
+    return float(value)
+
+
+def _usd(value: float) -> str:
+    """Four decimals, or six under a cent (a small job's estimate is not shown as nothing)."""
+    return f"${value:,.6f}" if value < 0.01 else f"${value:,.4f}"
