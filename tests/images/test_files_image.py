@@ -84,5 +84,7 @@ def test_files_image_runs_the_collect_step_that_adds_a_round(
     assert run.returncode == 0, run.log[-4000:]
     assert run.futures is not None, "round 1 sends req-1 again: its pod returns round 2"
     [retry_part], _, _ = next_round(run.futures)
-    assert openai_client.files.retrieve(retry_part).filename.startswith(f"openai-batch-jobs-retry-of-{batch['id']}~est-")
+    assert openai_client.files.retrieve(retry_part).filename.startswith(
+        f"openai-batch-jobs-retry-of-{batch['id']}~est-"
+    )
     assert emulator.api_key not in run.log

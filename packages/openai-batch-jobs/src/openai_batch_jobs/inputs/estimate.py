@@ -13,6 +13,11 @@ Three figures per request, each cheap enough for the pass that checks every line
   message or item (its role, name and framing) and `BOUND_REQUEST_TOKENS` per request (the reply's
   priming). It is at least ``prompt`` (the emulator's count) and OpenAI's (o200k_base, cl100k_base)
   for the texts it counts, and about four times ``prompt`` on English text: a budget errs safe.
+- With the optional tokenizer (`OPENAI_BATCH_TOKENIZER` = ``o200k_base`` or ``cl100k_base``, and the
+  engine's ``tokenizer`` extra, `bpe-openai`, which ships both encodings and needs no network), every
+  text counts its tokens instead: ``prompt`` is then OpenAI's count for the texts, and ``bound`` the
+  larger of that count plus the framing above and the default method's figure (the emulator counts by
+  the default method). It costs about half a second to load and its memory, so it is never the default.
 - ``output``: the most the answer may hold: ``max_completion_tokens``, ``max_tokens`` or
   ``max_output_tokens``, times ``n`` choices; where a request sets none, `DEFAULT_OUTPUT_TOKENS` is
   assumed and counted in ``defaulted``. Embeddings and moderations answer no tokens.
@@ -20,9 +25,13 @@ Three figures per request, each cheap enough for the pass that checks every line
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
+
+from openai_batch_jobs.errors import OpenAIBatchError
 
 CHARS_PER_TOKEN = 4
 MESSAGE_TOKENS = 4
@@ -31,10 +40,40 @@ BOUND_REQUEST_TOKENS = 3
 # The answer's tokens assumed for a request that sets no limit: OpenAI's models stop far sooner on most
 # prompts, and their ceilings (16,384 to 128,000) would make every estimate useless.
 DEFAULT_OUTPUT_TOKENS = 4096
-METHOD = (
-    f"characters / {CHARS_PER_TOKEN}, rounded up, per text, plus {MESSAGE_TOKENS} per chat message "
-    "or responses input item"
-)
+# Counting by a tokenizer instead: OpenAI's encodings, by name (the engine's `tokenizer` extra).
+TOKENIZER_ENV = "OPENAI_BATCH_TOKENIZER"
+TOKENIZERS = ("o200k_base", "cl100k_base")
+
+
+def method() -> str:
+    """How prompt tokens are counted, as the estimate line says it."""
+    per_text = (
+        f"{_tokenizer_name()} tokens" if _tokenizer_name() else f"characters / {CHARS_PER_TOKEN}, rounded up,"
+    )
+    return f"{per_text} per text, plus {MESSAGE_TOKENS} per chat message or responses input item"
+
+
+def _tokenizer_name() -> str | None:
+    name = os.environ.get(TOKENIZER_ENV, "").strip()
+    if name and name not in TOKENIZERS:
+        raise OpenAIBatchError(
+            f"{TOKENIZER_ENV}={name!r} is not a tokenizer this plugin knows: use one of {TOKENIZERS}."
+        )
+    return name or None
+
+
+@functools.lru_cache(maxsize=2)
+def _encoding(name: str) -> Any:
+    try:
+        import bpe_openai
+    except ImportError:
+        raise OpenAIBatchError(
+            f"{TOKENIZER_ENV}={name} needs the tokenizer: install openai-batch-jobs[tokenizer] (bpe-openai), "
+            f"or unset {TOKENIZER_ENV} to count characters / {CHARS_PER_TOKEN}."
+        ) from None
+    return bpe_openai.get_encoding(name)
+
+
 # The body fields each endpoint's answer is limited by.
 OUTPUT_LIMITS = {
     "/v1/chat/completions": ("max_completion_tokens", "max_tokens"),
@@ -77,16 +116,31 @@ class _Texts:
     def __init__(self) -> None:
         self.prompt = 0
         self.bound = BOUND_REQUEST_TOKENS
+        name = _tokenizer_name()
+        self._encoding = _encoding(name) if name else None
+        # The default method's count, which a budget never goes below (the emulator's own count).
+        self.by_characters = 0
 
     def text(self, text: str) -> None:
-        self.prompt += -(-len(text) // CHARS_PER_TOKEN)
-        self.bound += len(text.encode("utf-8", "surrogatepass")) + 1
+        characters = -(-len(text) // CHARS_PER_TOKEN)
+        self.by_characters += characters
+        if self._encoding is None:
+            self.prompt += characters
+            self.bound += len(text.encode("utf-8", "surrogatepass")) + 1
+        else:
+            tokens = len(self._encoding.encode_ordinary(text))
+            self.prompt += tokens
+            self.bound += tokens + 1
 
     def message(self, content: Any, extra: str = "") -> None:
         """A chat message or responses item: its text parts joined with spaces, as the emulator reads them."""
         self.text(_joined(content))
         self.prompt += MESSAGE_TOKENS
-        self.bound += BOUND_MESSAGE_TOKENS + len(extra.encode("utf-8", "surrogatepass"))
+        self.by_characters += MESSAGE_TOKENS
+        extra_tokens = len(extra.encode("utf-8", "surrogatepass"))
+        if self._encoding is not None and extra:
+            extra_tokens = len(self._encoding.encode_ordinary(extra))
+        self.bound += BOUND_MESSAGE_TOKENS + extra_tokens
 
 
 def request_tokens(url: str, body: Any) -> RequestTokens:
@@ -115,7 +169,7 @@ def request_tokens(url: str, body: Any) -> RequestTokens:
         for text in _inputs(get(field)):
             texts.text(text)
     output, defaulted = _output(url, get)
-    return RequestTokens(texts.prompt, max(texts.bound, texts.prompt), output, defaulted)
+    return RequestTokens(texts.prompt, max(texts.bound, texts.prompt, texts.by_characters), output, defaulted)
 
 
 def _joined(content: Any) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openai_batch_jobs.errors import BatchConfigError
-from openai_batch_jobs.inputs.estimate import DEFAULT_OUTPUT_TOKENS, METHOD, TokenTotals
+from openai_batch_jobs.inputs.estimate import DEFAULT_OUTPUT_TOKENS, TokenTotals, method
 from openai_batch_jobs.report.prices import ModelPrice, price_of
 from openai_batch_jobs.words import counted
 
@@ -52,7 +52,7 @@ class CostEstimate:
         )
         return (
             f"Cost estimate: {self.figures()} for {counted(t.requests, 'request')}: "
-            f"{t.prompt:,} prompt tokens ({METHOD}), and at most {t.output:,} output tokens "
+            f"{t.prompt:,} prompt tokens ({method()}), and at most {t.output:,} output tokens "
             f"(each request's max_completion_tokens / max_tokens / max_output_tokens{assumed}). "
             "Low: the prompt tokens alone; high: with every answer as long as it may be."
         )
