@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Iterator  # noqa: UP035
 
 from flytekit import Resources, Workflow
+from flytekit.core.context_manager import FlyteContext
 from flytekit.models.security import Secret
 from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
@@ -24,6 +25,7 @@ from flytekitplugins.openai.files.result import RoundState
 from flytekitplugins.openai.files.rounds import JobRoundTask
 from flytekitplugins.openai.files.settings import CollectSettings, RoundSettings
 from flytekitplugins.openai.files.upload import UploadPartsTask
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_config import BatchConfig
 from openai_batch_jobs.inputs.split import PartLimits
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
@@ -34,6 +36,15 @@ from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
 from openai_batch_jobs.results.rounds import RoundRules
 
 from .job_task import BatchJobTask
+
+
+class BatchWorkflow(Workflow):
+    """`create_batch`'s workflow: a local run of it (`pyflyte run`) ends on SIGINT, SIGTERM and SIGHUP
+    after each step's cleanup, with one message for the whole run (`openai_batch_jobs.interrupts`)."""
+
+    def local_execute(self, ctx: FlyteContext, **kwargs: Any) -> Any:
+        with interrupts.ending_on_signals(self.name):
+            return super().local_execute(ctx, **kwargs)
 
 
 def create_batch(
@@ -107,7 +118,7 @@ def create_batch(
         dollars per million tokens, for the deck's and the summary's cost estimate.
     """
     suffix = name.replace(".", "")
-    wf = Workflow(name=f"openai-batch-{suffix}")
+    wf = BatchWorkflow(name=f"openai-batch-{suffix}")
     wf.add_workflow_input("jsonl_in", Iterator[JSON] if is_json_iterator else JSONLFile)
 
     endpoint = BatchConfig.parse(dict(config or {}), task_name=f"openai-batch-{suffix}").endpoint

@@ -20,6 +20,7 @@ from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.core.keys import check_connector_key
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.uploads import upload_parts, upload_request_file
 from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.inputs.split import plan_parts
@@ -135,6 +136,7 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
 
     def _upload(self, tt: TaskTemplate, **kwargs: Any) -> list[str]:
         settings = UploadPartsSettings.from_custom(tt.custom, tt.id.name)
+        interrupts.set_phase(f"the upload ({tt.id.name})")
         local_path = kwargs["jsonl_in"].download()
         # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
         plan = plan_parts(local_path, settings.limits, settings.endpoint)
