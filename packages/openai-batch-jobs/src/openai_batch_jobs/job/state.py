@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai_batch_jobs.api.batch_api import batch_error_text, batch_errors, job_counts
+from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text, batch_errors, job_counts
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.status import Outcome, batch_outcome
 from openai_batch_jobs.words import counted
@@ -32,6 +32,11 @@ from openai_batch_jobs.words import counted
 PART_METADATA_KEY = "flyte_job_part"
 TOKEN_LIMIT_CODE = "token_limit_exceeded"
 NOT_STARTED = "not_started"
+# What would have kept a job going whose batch expired or was cancelled.
+KEEP_GOING_HINT = (
+    "accept_partial_results=True would have kept the job going: its answers collected, its "
+    "unanswered requests sent again (create_batch's max_request_attempts, above 1)."
+)
 
 
 @dataclass
@@ -114,6 +119,8 @@ class JobState:
             "request_counts": request_counts(self.parts),
             "counts": job_counts(_newest_batches(self.parts)),
             "batch_ids": [p.newest["id"] if p.newest else None for p in self.parts],
+            # What a job that ends without every request answered keeps (`results.kept_answers`).
+            "output_file_ids": [(p.newest or {}).get("output_file_id") for p in self.parts],
         }
 
 
@@ -140,7 +147,9 @@ def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> Job
     if failed and not settings.accept_partial_results:
         retryable = all(p.outcome is Outcome.RETRYABLE_FAILED for p in failed)
         hint = (
-            " Set accept_partial_results=True on the task to keep the other parts' results."
+            f" {KEEP_GOING_HINT}"
+            if any(p.newest and p.newest.get("status") in PARTIAL_STATUSES for p in failed)
+            else " Set accept_partial_results=True on the task to keep the other parts' results."
             if len(parts) > 1
             else ""
         )
@@ -189,6 +198,12 @@ def _judge(part: PartState, settings: JobTaskSettings, now: float) -> None:
         has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
         part.state = "failed"
         part.note = f"{name} {batch.get('status')}" + ("" if has_results else " with no result files")
+        if batch.get("output_file_id"):
+            counts = batch.get("request_counts") or {}
+            part.note += (
+                f" with {counts.get('completed', 0)} of {counted(int(counts.get('total', 0)), 'request')} "
+                f"answered (output file {batch['output_file_id']})"
+            )
 
 
 def _wait_for_room(part: PartState, batch: Mapping[str, Any], settings: JobTaskSettings, now: float) -> None:

@@ -62,8 +62,13 @@ class LocalRunMixin(AsyncExecutorMixin):
         resource = await poll_until_done(self.name, lookup_connector(self._TASK_TYPE), resource_meta)
         if resource.phase != TaskExecution.SUCCEEDED:
             account = (resource.custom_info or {}).get("message") or resource.message
-            raise BatchFailed(f"{self.name}: {account}")
+            kept = self._keep_answers(resource_meta, resource)
+            raise BatchFailed(f"{self.name}: {account}" + (f" {kept}" if kept else ""))
         return resource
+
+    def _keep_answers(self, resource_meta: ResourceMeta, resource: Resource) -> str:
+        """What a run that ended without every request answered did with the answers it has."""
+        return ""
 
     def agent_signal_handler(self, resource_meta: ResourceMeta, signum: int, frame: FrameType | None) -> Any:
         """flytekit 1.15's handler: nothing to do, `interrupts` ends our runs (see the module's docstring)."""
