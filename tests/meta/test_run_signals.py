@@ -12,13 +12,8 @@ signal x phase table (`pytest -s` shows them).
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,8 +21,8 @@ import pytest
 
 from openai_batch_emulator import Emulator
 
-HERE = Path(__file__).parent
-DEADLINE_S = 240.0
+from .pyflyte_runs import Run
+
 # Parts 1 and 2 are small, part 3 large: on a slow link parts 1 and 2 are done while part 3 is not.
 SLOW_LINK = {"transfer_bytes_per_second": 2000}
 
@@ -45,62 +40,6 @@ def requests_file(tmp_path: Path) -> Path:
     path = tmp_path / "requests.jsonl"
     path.write_text("".join(request(i, 3000 if i >= 8 else 10) for i in range(10)))
     return path
-
-
-class Run:
-    """A `pyflyte run` of the workflow, its output (stdout and stderr as one stream) read as it comes."""
-
-    def __init__(self, emulator: Emulator, requests: Path) -> None:
-        clean = {
-            k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "_FSEC_", "FLYTE_OPENAI"))
-        }
-        env = clean | {
-            "OPENAI_BASE_URL": emulator.base_url,
-            "_FSEC_OPENAI_API_KEY": emulator.api_key,
-            "FLYTE_OPENAI_API_KEY": emulator.api_key,
-        }
-        command = [str(Path(sys.executable).parent / "pyflyte"), "run", str(HERE / "signals_workflow.py")]
-        self.process = subprocess.Popen(
-            [*command, "signals_batch", "--jsonl_in", str(requests)],
-            env=env,
-            cwd=requests.parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self.changed:
-                self.lines.append(line.rstrip("\n"))
-                self.changed.notify_all()
-        with self.changed:
-            self.lines.append("<end>")
-            self.changed.notify_all()
-
-    def wait_for(self, pattern: str) -> str:
-        """The first line matching `pattern`; fails if the run ends or the deadline passes first."""
-        deadline = time.monotonic() + DEADLINE_S
-        with self.changed:
-            while True:
-                found = next((line for line in self.lines if re.search(pattern, line)), None)
-                if found is not None:
-                    return found
-                assert "<end>" not in self.lines, "\n".join(self.lines)
-                assert self.changed.wait(deadline - time.monotonic()), f"no line {pattern!r}"
-
-    def end(self) -> tuple[int, str]:
-        try:
-            code = self.process.wait(timeout=DEADLINE_S)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-        self.wait_for("<end>")
-        return code, "\n".join(self.lines[:-1])
 
 
 def hold_upload(emulator: Emulator, run: Run) -> None:
