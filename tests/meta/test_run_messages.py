@@ -193,3 +193,31 @@ def test_an_expired_batch_keeps_the_answers_it_has(
     assert "accept_partial_results=True would have kept the job going" in message, message
     # The input file is deleted; the expired batch's output and error files stay on the server.
     check_left(keyed_emulator, f"a batch that expires ({workflow[1]})", message, 2, ["expired"])
+
+
+def test_a_jsonl_file_given_to_an_iterator_workflow_is_named_as_such(
+    keyed_emulator: Emulator, requests_file: Path
+) -> None:
+    keys = {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY}
+    workflow = (ROOT / "examples/iterator_workflow.py", "questions_batch")
+    message = error_paragraph(pyflyte_run(keyed_emulator, requests_file, keys, workflow))
+    assert "Every line is a JSON string, not a request" in message, message
+    assert "build it with is_json_iterator=False" in message, message
+    check_left(keyed_emulator, "a JSONL file to is_json_iterator=True", message, 0, [])
+
+
+@pytest.mark.parametrize("given", ["missing.jsonl", "."], ids=["missing", "directory"])
+def test_a_missing_file_or_a_directory_is_one_line(
+    keyed_emulator: Emulator, tmp_path: Path, given: str
+) -> None:
+    keys = {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY}
+    run = pyflyte_run(keyed_emulator, tmp_path / given, keys)
+    message = error_paragraph(run)
+    path = tmp_path / given
+    expected = (
+        f"jsonl_in {path} is a directory, not a JSONL request file; nothing was uploaded."
+        if given == "."
+        else f"jsonl_in {path}: no such file; nothing was uploaded."
+    )
+    assert message.replace(" ", "") == expected.replace(" ", ""), message
+    check_left(keyed_emulator, f"jsonl_in {given}", message, 0, [])

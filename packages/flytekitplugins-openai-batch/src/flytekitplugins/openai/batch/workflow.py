@@ -11,7 +11,11 @@ package `flytekitplugins-openai` exports the same function as `flytekitplugins.o
 from __future__ import annotations
 
 # flytekit's JSONL transformer matches typing.Iterator[JSON], not collections.abc.Iterator[JSON].
-from collections.abc import Mapping, Sequence
+import functools
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Iterator  # noqa: UP035
 
 from flytekit import Resources, Workflow
@@ -27,6 +31,7 @@ from flytekitplugins.openai.files.settings import CollectSettings, RoundSettings
 from flytekitplugins.openai.files.upload import UploadPartsTask
 from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_config import BatchConfig
+from openai_batch_jobs.errors import BatchConfigError, OpenAIBatchError
 from openai_batch_jobs.inputs.split import PartLimits
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
 from openai_batch_jobs.job.settings import DEFAULT_MAX_IN_FLIGHT
@@ -40,13 +45,43 @@ from .job_task import BatchJobTask
 
 class BatchWorkflow(Workflow):
     """`create_batch`'s workflow: a local run of it (`pyflyte run`) ends on SIGINT, SIGTERM and SIGHUP
-    after each step's cleanup, with one message for the whole run (`openai_batch_jobs.interrupts`)."""
+    after each step's cleanup, with one message for the whole run (`openai_batch_jobs.interrupts`),
+    and a request file that is missing or a directory is one line, before flytekit's copy of it."""
 
     def local_execute(self, ctx: FlyteContext, **kwargs: Any) -> Any:
+        _check_local_file(kwargs.get("jsonl_in"))
         with interrupts.ending_on_signals(self.name):
             return super().local_execute(ctx, **kwargs)
 
 
+def _check_local_file(value: Any) -> None:
+    path = getattr(value, "path", value if isinstance(value, str | os.PathLike) else None)
+    if path is None or "://" in str(path):
+        return
+    if Path(path).is_dir():
+        raise OpenAIBatchError(
+            f"jsonl_in {path} is a directory, not a JSONL request file; nothing was uploaded."
+        )
+    if not Path(path).exists():
+        raise OpenAIBatchError(f"jsonl_in {path}: no such file; nothing was uploaded.")
+
+
+def _names_itself_in_errors(build: Callable[..., Workflow]) -> Callable[..., Workflow]:
+    """A setting refused while the workflow is declared is said as `create_batch`'s argument, not
+    as the setting of an inner task the user never named."""
+
+    @functools.wraps(build)
+    def create_batch(name: str, *args: Any, **kwargs: Any) -> Workflow:
+        try:
+            return build(name, *args, **kwargs)
+        except (OpenAIBatchError, ValueError) as exc:
+            text = re.sub(r" ?(in the config )?of (BatchEndpointTask|BatchJobTask) '[^']*'", "", str(exc))
+            raise BatchConfigError(f"create_batch(name={name!r}): {text}") from None
+
+    return create_batch
+
+
+@_names_itself_in_errors
 def create_batch(
     name: str,
     secret: Secret,
@@ -123,6 +158,10 @@ def create_batch(
 
     endpoint = BatchConfig.parse(dict(config or {}), task_name=f"openai-batch-{suffix}").endpoint
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
+    if max_requests < 1 or max_bytes < 1:
+        raise BatchConfigError(
+            f"max_requests and max_bytes must be at least 1, got {max_requests} and {max_bytes}."
+        )
     limits = PartLimits(requests=max_requests, bytes=max_bytes)
     upload = UploadPartsTask(
         name=f"openai-file-upload-{suffix}",
