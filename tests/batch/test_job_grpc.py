@@ -175,7 +175,8 @@ def test_get_under_injected_503s_answers_running_then_carries_on(
     for _ in range(2):
         resource = get(job_service, meta)
         assert resource.phase == TaskExecution.RUNNING
-        assert resource.message.startswith("Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: ")
+        assert resource.message.startswith("Job running, server answering HTTP 503 for "), resource.message
+        assert ", retrying: Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: " in resource.message
     resource, _ = poll(job_service, meta, TaskExecution.SUCCEEDED)
     assert result_of(resource)["parts_done"] == 2
 
