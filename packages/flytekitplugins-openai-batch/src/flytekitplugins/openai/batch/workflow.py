@@ -21,7 +21,7 @@ from typing import Any, Iterator  # noqa: UP035
 from flytekit import Resources, Workflow
 from flytekit.core.context_manager import FlyteContext
 from flytekit.models.security import Secret
-from flytekit.types.file import JSONLFile
+from flytekit.types.file import FlyteFile, JSONLFile
 from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
@@ -55,7 +55,14 @@ class BatchWorkflow(Workflow):
 
 
 def _check_local_file(value: Any) -> None:
-    path = getattr(value, "path", value if isinstance(value, str | os.PathLike) else None)
+    # Called with Python values or, from another workflow, promises: only a file is looked at.
+    path = (
+        value.path
+        if isinstance(value, FlyteFile)
+        else value
+        if isinstance(value, str | os.PathLike)
+        else None
+    )
     if path is None or "://" in str(path):
         return
     if Path(path).is_dir():
