@@ -176,7 +176,9 @@ def test_get_under_injected_503s_answers_running_then_carries_on(
         resource = get(job_service, meta)
         assert resource.phase == TaskExecution.RUNNING
         assert resource.message.startswith("Job running, server answering HTTP 503 for "), resource.message
-        assert ", retrying: Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: " in resource.message
+        assert (
+            ", retrying: Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: " in resource.message
+        )
     resource, _ = poll(job_service, meta, TaskExecution.SUCCEEDED)
     assert result_of(resource)["parts_done"] == 2
 
