@@ -164,10 +164,8 @@ def run_pyflyte(command: list[str], env: dict[str, str]) -> tuple[int | None, st
 
 def report_interrupt(client: openai.OpenAI, returncode: int | None, pyflyte_stderr: str) -> None:
     """Say what became of the batch after Ctrl-C, asking the server rather than trusting the log alone."""
-    # The batch task prints these two lines from its Ctrl-C handler (flytekitplugins.openai.batch.task).
-    notes = re.findall(
-        r"^(?:Cancelled|Could not cancel) OpenAI batch .*$", pyflyte_stderr, flags=re.MULTILINE
-    )
+    # The run's last line says what it cancelled (openai_batch_jobs.interrupts).
+    notes = re.findall(r"^SIG\w+: stopped .*$", pyflyte_stderr, flags=re.MULTILINE)
     for note in notes:
         print(note, file=sys.stderr)
     if returncode is None:
@@ -176,7 +174,7 @@ def report_interrupt(client: openai.OpenAI, returncode: int | None, pyflyte_stde
             "its batch, if it had one, may still be running.",
             file=sys.stderr,
         )
-    ids = re.findall(r"OpenAI batch (batch_\w+)", "\n".join(notes))
+    ids = re.findall(r"\b(batch_\w+)", "\n".join(notes))
     if not ids and returncode is not None:
         print("No batch was running, so there was nothing to cancel.", file=sys.stderr)
     # A short leash: the user asked to stop, and the server may be what is failing.

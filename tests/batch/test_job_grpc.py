@@ -186,7 +186,10 @@ def test_get_under_injected_503s_answers_running_then_carries_on(
     for _ in range(2):
         resource = get(job_service, meta)
         assert resource.phase == TaskExecution.RUNNING
-        assert resource.message.startswith("Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: ")
+        assert resource.message.startswith("Job running, server answering HTTP 503 for "), resource.message
+        assert (
+            ", retrying: Reading the batches of job p/d/job-503/n0/0 failed: HTTP 503: " in resource.message
+        )
     resource, _ = poll(job_service, meta, TaskExecution.SUCCEEDED)
     assert result_of(resource)["parts_done"] == 2
 
@@ -280,3 +283,26 @@ def print_timeline(batches: list[Any], held: dict[int, float], budget: int) -> N
             f"  part {part}: {note}batch created +{batch.created_at - start}s, "
             f"completed +{(batch.completed_at or start) - start}s, {batch.status}"
         )
+
+
+def test_while_the_server_is_down_the_job_says_so_and_carries_on_once_it_is_back(
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    emulator.configure(requests_per_second=0)  # the batches wait in progress through the outage
+    file_ids = upload_parts(openai_client, parts=2)
+    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-outage"))
+    poll(job_service, meta, TaskExecution.RUNNING, until=lambda r: "2 running" in r.message)
+    port = emulator.port
+    emulator.stop()
+    down = get(job_service, meta)
+    assert down.phase == TaskExecution.RUNNING, down.message
+    assert down.message.startswith("Job running, server unreachable for "), down.message
+    assert ", retrying: " in down.message, down.message
+    assert MessageToDict(down.custom_info)["outage"].startswith("server unreachable for "), down.custom_info
+    print(f"\njob connector's message during the outage: {down.message}")
+    with Emulator(data_dir=emulator.data_dir, port=port) as back:
+        back_client = back.client()
+        for batch in back_client.batches.list().data:  # ends the job (cancelled): the outage is over
+            back_client.batches.cancel(batch.id)
+        resource, _ = poll(job_service, meta, TaskExecution.FAILED)
+    assert "outage" not in MessageToDict(resource.custom_info), resource.custom_info

@@ -78,7 +78,8 @@ def test_a_signal_during_a_local_job_cancels_every_batch(
     out, err = finish(run)
     assert run.returncode != 0, out
     assert "result:" not in out
-    assert f"{signum.name}: cancelling what this run started on the server" in err, err
+    assert f"{signum.name}: stopped local-job-run during the batches (local-job-run)." in err, err
+    assert run.returncode == 128 + signum, err
     assert "Cancelled OpenAI batches " in err, err
     assert all(batch_id in err for batch_id in batch_ids), err
     assert "Deleted its 2 input files from the server." in err, err
@@ -97,10 +98,9 @@ def test_sigterm_during_a_local_batch_cancels_it(emulator: Emulator, openai_clie
     run.send_signal(signal.SIGTERM)
     out, err = finish(run)
     assert run.returncode != 0, out
-    assert (
-        f"SIGTERM: cancelling what this run started on the server...\nCancelled OpenAI batch {batch_id}."
-        in err
-    )
+    assert run.returncode == 128 + signal.SIGTERM, err
+    assert f"Cancelled OpenAI batch {batch_id}." in err, err
+    assert len([line for line in err.splitlines() if line.startswith("SIGTERM: stopped ")]) == 1, err
     assert openai_client.batches.retrieve(batch_id).status in ("cancelling", "cancelled")
 
 

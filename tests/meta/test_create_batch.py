@@ -13,6 +13,7 @@ from flytekit.types.file import JSONLFile
 from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai import BatchResult, OpenAIFileDefaultImages, create_batch
+from openai_batch_jobs.errors import BatchConfigError
 
 from .conftest import SECRET
 
@@ -164,3 +165,18 @@ def walk(custom: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(value, dict):
             found += walk(value)
     return found
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [
+        ({"config": {"completion_window": "48h"}}, "completion_window '48h' is not supported"),
+        ({"max_in_flight": 0}, "max_in_flight must be at least 1, got 0."),
+        ({"max_requests": 0}, "max_requests and max_bytes must be at least 1, got 0 and "),
+    ],
+)
+def test_a_bad_argument_is_said_as_create_batchs(kwargs: dict[str, Any], said: str) -> None:
+    with pytest.raises(BatchConfigError, match=r"^create_batch\(name='bad'\): ") as raised:
+        create_batch(name="bad", secret=SECRET, **kwargs)
+    assert str(raised.value).startswith(f"create_batch(name='bad'): {said}"), raised.value
+    assert "Task" not in str(raised.value), raised.value

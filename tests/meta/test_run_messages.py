@@ -36,14 +36,19 @@ def keyed_emulator(tmp_path: Path) -> Iterator[Emulator]:
         yield running
 
 
-def pyflyte_run(emulator: Emulator, requests: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def pyflyte_run(
+    emulator: Emulator,
+    requests: Path,
+    env: dict[str, str],
+    workflow: tuple[Path, str] = (ROOT / "examples/jsonl_file_workflow.py", "jsonl_file_batch"),
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "_FSEC_", "FLYTE_OPENAI"))}
     return subprocess.run(
         [
             str(Path(sys.executable).parent / "pyflyte"),
             "run",
-            str(ROOT / "examples/jsonl_file_workflow.py"),
-            "jsonl_file_batch",
+            str(workflow[0]),
+            workflow[1],
             "--jsonl_in",
             str(requests),
         ],
@@ -157,3 +162,62 @@ def test_a_batch_the_server_fails(keyed_emulator: Emulator, requests_file: Path)
     ), message
     assert message.endswith("Deleted its 1 input file from the server."), message
     check_left(keyed_emulator, "a batch the server fails", message, 0, ["failed"])
+
+
+@pytest.mark.parametrize(
+    "workflow",
+    [
+        (ROOT / "examples/jsonl_file_workflow.py", "jsonl_file_batch"),
+        (Path(__file__).parent / "single_attempt_workflow.py", "single_attempt_batch"),
+    ],
+    ids=["defaults", "max_request_attempts=1"],
+)
+def test_an_expired_batch_keeps_the_answers_it_has(
+    keyed_emulator: Emulator, requests_file: Path, workflow: tuple[Path, str]
+) -> None:
+    # 10 requests at 2 a second in a 3 s window: the batch expires with some of them answered.
+    keyed_emulator.configure(completion_window_seconds=3, requests_per_second=2)
+    keys = {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY}
+    message = error_paragraph(pyflyte_run(keyed_emulator, requests_file, keys, workflow))
+    found = re.search(r"expired with (\d+) of 10 requests answered \(output file (file-\w+)\)", message)
+    assert found, message
+    answered, output_file = int(found.group(1)), found.group(2)
+    assert 0 < answered < 10, message
+    # The panel may break the path across lines: read it with the spaces taken out.
+    kept = re.search(
+        rf"Downloadedthe{answered}answers?ithas:(\S+?)\(file{output_file}\)", message.replace(" ", "")
+    )
+    assert kept, message
+    print(f"\nkept answers: {kept.group(1)}")
+    assert len(Path(kept.group(1)).read_text().splitlines()) == answered
+    assert "accept_partial_results=True would have kept the job going" in message, message
+    # The input file is deleted; the expired batch's output and error files stay on the server.
+    check_left(keyed_emulator, f"a batch that expires ({workflow[1]})", message, 2, ["expired"])
+
+
+def test_a_jsonl_file_given_to_an_iterator_workflow_is_named_as_such(
+    keyed_emulator: Emulator, requests_file: Path
+) -> None:
+    keys = {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY}
+    workflow = (ROOT / "examples/iterator_workflow.py", "questions_batch")
+    message = error_paragraph(pyflyte_run(keyed_emulator, requests_file, keys, workflow))
+    assert "Every line is a JSON string, not a request" in message, message
+    assert "build it with is_json_iterator=False" in message, message
+    check_left(keyed_emulator, "a JSONL file to is_json_iterator=True", message, 0, [])
+
+
+@pytest.mark.parametrize("given", ["missing.jsonl", "."], ids=["missing", "directory"])
+def test_a_missing_file_or_a_directory_is_one_line(
+    keyed_emulator: Emulator, tmp_path: Path, given: str
+) -> None:
+    keys = {"OPENAI_API_KEY": KEY, "FLYTE_OPENAI_API_KEY": KEY}
+    run = pyflyte_run(keyed_emulator, tmp_path / given, keys)
+    message = error_paragraph(run)
+    path = tmp_path / given
+    expected = (
+        f"jsonl_in {path} is a directory, not a JSONL request file; nothing was uploaded."
+        if given == "."
+        else f"jsonl_in {path}: no such file; nothing was uploaded."
+    )
+    assert message.replace(" ", "") == expected.replace(" ", ""), message
+    check_left(keyed_emulator, f"jsonl_in {given}", message, 0, [])

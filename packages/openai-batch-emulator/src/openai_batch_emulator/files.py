@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -127,6 +128,7 @@ class FilesApi:
         try:
             async for chunk in request.stream():
                 await run_in_threadpool(parser.write, chunk)
+                await _at_link_speed(len(chunk), knobs)
             parser.finalize()
             upload.close()
             record = await run_in_threadpool(self._adopt, upload, target)
@@ -226,18 +228,25 @@ class FilesApi:
         except FileNotFoundError:
             raise not_found(f"No such File object: {record.id}", param="id") from None
         return StreamingResponse(
-            _chunks(handle),
+            _chunks(handle, self._settings()),
             media_type="application/octet-stream",
             headers={"content-length": str(record.bytes)},
         )
 
 
-async def _chunks(handle: IO[bytes]) -> AsyncIterator[bytes]:
+async def _chunks(handle: IO[bytes], knobs: Settings) -> AsyncIterator[bytes]:
     try:
         while chunk := await anyio.to_thread.run_sync(handle.read, CHUNK_BYTES):
+            await _at_link_speed(len(chunk), knobs)
             yield chunk
     finally:
         handle.close()
+
+
+async def _at_link_speed(size: int, knobs: Settings) -> None:
+    """Take as long over `size` bytes as `transfer_bytes_per_second` allows (a slow link)."""
+    if knobs.transfer_bytes_per_second:
+        await asyncio.sleep(size / knobs.transfer_bytes_per_second)
 
 
 def _int_param(raw: str | None, name: str, *, default: int, low: int, high: int) -> int:

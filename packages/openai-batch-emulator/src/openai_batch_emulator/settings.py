@@ -78,6 +78,8 @@ class Settings:
     max_input_bytes: int = 200 * 1024 * 1024
     max_embedding_inputs: int = 50_000
     max_upload_bytes: int = 512 * 1024 * 1024
+    # Bytes per second of each upload and download (a slow link); 0: no limit.
+    transfer_bytes_per_second: float = 0.0
     # Per model (or ANY_MODEL): the most prompt tokens its batches in flight may hold; none by default.
     enqueued_token_limits: dict[str, int] = field(default_factory=dict)
 

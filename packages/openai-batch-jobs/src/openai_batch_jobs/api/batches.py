@@ -242,6 +242,14 @@ class FaultGrace:
     def clear(self, name: str) -> None:
         self._faults.pop(name, None)
 
+    def outage(self, name: str, exc: BaseException) -> str:
+        """What the run of faults of `name` looks like from here, for a status line: ``server
+        unreachable for 40 s, retrying`` (``server answering HTTP 503 ...`` for a status)."""
+        since, latest = self._faults.get(name, (time.monotonic(), time.monotonic()))
+        status = getattr(exc, "status_code", None)
+        what = f"server answering HTTP {status}" if isinstance(status, int) else "server unreachable"
+        return f"{what} for {int(latest - since)} s, retrying"
+
     def message(self, name: str, action: str, exc: Exception, api_key: str) -> str:
         """The RUNNING message for one more fault; raises BatchAPIError once the grace is spent."""
         now = time.monotonic()

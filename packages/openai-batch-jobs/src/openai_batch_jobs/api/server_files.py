@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.retry import (
     Deadline,
@@ -126,4 +127,5 @@ def _deletion(file_ids: Sequence[str], results: dict[str, tuple[str, str, bool] 
             outcome.deleted.append(file_id)
         else:
             outcome.failed.append(failure)
+    interrupts.note_deleted(outcome.deleted)
     return outcome

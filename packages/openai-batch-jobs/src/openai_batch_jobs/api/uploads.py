@@ -16,6 +16,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.api import server_files
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.retry import describe_failure, transient_errors
@@ -45,12 +46,12 @@ def upload_parts(
             name = tagged_name(path, part.tokens, plan.summary.model)
             file_ids[part.index] = upload_request_file(client, path, api_key=api_key, name=name)
         if len(plan.parts) > 1:
-            print(
+            # One write per line (print writes the newline apart): the workers' lines do not interleave.
+            sys.stderr.write(
                 f"Uploaded part {part.index + 1} of {len(plan.parts)} "
-                f"({counted(part.requests, 'request')} from line {part.first_line}) as file {file_ids[part.index]}",
-                file=sys.stderr,
-                flush=True,
+                f"({counted(part.requests, 'request')} from line {part.first_line}) as file {file_ids[part.index]}\n"
             )
+            sys.stderr.flush()
 
     try:
         with (
@@ -94,4 +95,5 @@ def upload_request_file(
             uploaded = client.files.create(file=(name, stream, "application/jsonl"), purpose="batch")
     except (openai.APIStatusError, *transient_errors()) as e:
         raise TransferError(describe_failure(f"Uploading {name}", e, api_key, client.max_retries)) from None
+    interrupts.note_uploaded(str(uploaded.id))
     return str(uploaded.id)

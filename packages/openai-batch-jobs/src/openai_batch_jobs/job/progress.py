@@ -29,9 +29,12 @@ def elapsed_text(seconds: float) -> str:
 def status_text(info: Mapping[str, Any] | None, phase: str) -> tuple[str, str]:
     """(what changes mark a new status, the counts) from a connector's custom_info.
 
-    A batch's info has `status` and `request_counts`; a job's has `parts` (by state) and `request_counts`.
+    A batch's info has `status` and `request_counts`; a job's has `parts` (by state) and `request_counts`,
+    or, while the server cannot be read, `outage` (`FaultGrace.outage`) and no counts.
     """
     info = info or {}
+    if info.get("outage"):  # the server cannot be asked: no counts to show
+        return str(info["outage"]), ""
     counts = info.get("request_counts") or {}
     requests = f"{int(counts.get('completed', 0))}/{int(counts.get('total', 0))} done, {int(counts.get('failed', 0))} failed"
     parts = info.get("parts")
@@ -89,7 +92,7 @@ class ProgressLine:
             self._open = False
 
     def format(self, status: str, requests: str, elapsed: float) -> str:
-        tail = f" {status}, {requests}, {elapsed_text(elapsed)}"
+        tail = f" {status}, {requests + ', ' if requests else ''}{elapsed_text(elapsed)}"
         # The name gives way first (it is shortened, marked "~"), then the tail is cut.
         room = WIDTH - 2 - len(tail)
         if room < 2:

@@ -143,7 +143,8 @@ class JobRunner:
             if not is_transient(exc):
                 raise api_error(f"Reading the batches of job {job.key}", exc, api_key) from None
             message = self.grace.message(job.key, f"Reading the batches of job {job.key}", exc, api_key)
-            return JobReport(Outcome.RUNNING, message)
+            outage = self.grace.outage(job.key, exc)
+            return JobReport(Outcome.RUNNING, f"Job running, {outage}: {message}", {"outage": outage})
         self.grace.clear(job.key)
         return report
 

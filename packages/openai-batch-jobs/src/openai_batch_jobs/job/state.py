@@ -34,6 +34,11 @@ from openai_batch_jobs.words import counted
 PART_METADATA_KEY = "flyte_job_part"
 TOKEN_LIMIT_CODE = "token_limit_exceeded"
 NOT_STARTED = "not_started"
+# What would have kept a job going whose batch expired or was cancelled.
+KEEP_GOING_HINT = (
+    "accept_partial_results=True would have kept the job going: its answers collected, its "
+    "unanswered requests sent again (create_batch's max_request_attempts, above 1)."
+)
 
 
 @dataclass
@@ -121,6 +126,8 @@ class JobState:
             "counts": job_counts(_newest_batches(self.parts)),
             "batch_ids": [p.newest["id"] if p.newest else None for p in self.parts],
             **(self.budget or {}),
+            # What a job that ends without every request answered keeps (`results.kept_answers`).
+            "output_file_ids": [(p.newest or {}).get("output_file_id") for p in self.parts],
         }
 
 
@@ -155,11 +162,13 @@ def _job_outcome(parts: list[PartState], settings: JobTaskSettings) -> JobState:
     progress = progress_text(parts)
     if failed and not settings.accept_partial_results:
         retryable = all(p.outcome is Outcome.RETRYABLE_FAILED for p in failed)
-        hint = ""
-        if len(parts) > 1:
-            hint = " Set accept_partial_results=True on the task to keep the other parts' results."
-        elif any(_partial_with_results(p.newest or {}) for p in failed):
-            hint = " Set accept_partial_results=True on the task to keep the results it has."
+        hint = (
+            f" {KEEP_GOING_HINT}"
+            if any(p.newest and p.newest.get("status") in PARTIAL_STATUSES for p in failed)
+            else " Set accept_partial_results=True on the task to keep the other parts' results."
+            if len(parts) > 1
+            else ""
+        )
         return JobState(
             parts,
             Outcome.RETRYABLE_FAILED if retryable else Outcome.FAILED,
@@ -198,12 +207,6 @@ def _unanswered_note(parts: Sequence[PartState], settings: JobTaskSettings) -> s
     return f" Done with partial results: {labels}; {where}."
 
 
-def _partial_with_results(batch: Mapping[str, Any]) -> bool:
-    return batch.get("status") in PARTIAL_STATUSES and bool(
-        batch.get("output_file_id") or batch.get("error_file_id")
-    )
-
-
 def _reasons(failed: Sequence[PartState]) -> str:
     return "; ".join(f"{p.label}: {p.note}" for p in failed).rstrip(".")
 
@@ -229,6 +232,12 @@ def _judge(part: PartState, settings: JobTaskSettings, now: float) -> None:
         has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
         part.state = "failed"
         part.note = f"{name} {batch.get('status')}" + ("" if has_results else " with no result files")
+        if batch.get("output_file_id"):
+            counts = batch.get("request_counts") or {}
+            part.note += (
+                f" with {counts.get('completed', 0)} of {counted(int(counts.get('total', 0)), 'request')} "
+                f"answered (output file {batch['output_file_id']})"
+            )
 
 
 def _wait_for_room(part: PartState, batch: Mapping[str, Any], settings: JobTaskSettings, now: float) -> None:

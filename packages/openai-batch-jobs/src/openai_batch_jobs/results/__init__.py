@@ -11,5 +11,6 @@
 - `part_files`: the one parallel download of a job's part files, in part order.
 - `job_collection`: a job's parts joined into one output and one error file, each part accounted for.
 - `rounds`: one round of the collect step: sort, send again or end the job with its table and summary.
+- `kept_answers`: the answers of a job that ended without every request answered, downloaded.
 - `missing`: the one report of requests that no result file answers.
 """

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
 from openai_batch_jobs.api.uploads import FILE_PREFIX, delete_files
 from openai_batch_jobs.errors import BatchResultError
@@ -152,9 +153,10 @@ def run_round(
     for number, batch in enumerate(batches, start=1):
         if not batch.get("input_file_id"):
             raise BatchResultError(f"Part {number} of the job ({batch_label(batch)}) names no input file")
-    parts = list(fetch_parts(batches, directory, download, kinds=("input", "output", "error")))
+    parts: list[PartFiles] = []
     retry_parts: list[str] = []
     try:
+        _fetch(parts, batches, directory, download, attempt)
         retry_path = directory / f"{retry_stem(batches)}.jsonl"
         # Round 1 keeps each request's custom_id and model for the table (read while sorting).
         keys_path = directory / KEYS_NAME if rules.results_table and previous.keys is None else None
@@ -183,16 +185,61 @@ def run_round(
             rounds=[*previous.rounds, record],
         )
         results = None if retry_parts or files.keys is None else _final(rules, files, directory)
-    except BaseException:
+    except BaseException as exc:
         # The next round will not run: its parts would be left on the server.
         delete_files(client, retry_parts, api_key=api_key)
+        if isinstance(exc, KeyboardInterrupt):
+            _stop(client, cleanup, batches, parts, previous, api_key)
         raise
     finally:
         # The parts' files were read; what the step returns (the job's files, the table) stays.
         for part in parts:
             part.remove()
-    _delete_server_files(client, cleanup, batches, api_key)
+    if files.output:
+        interrupts.note_kept("job", report.output_start + report.succeeded, files.output)
+    _delete_server_files(client, cleanup, batches, batches, api_key)
     return RoundOutcome(files, retry_parts, results)
+
+
+def _fetch(
+    parts: list[PartFiles],
+    batches: Sequence[Mapping[str, Any]],
+    directory: Path,
+    download: Download,
+    attempt: int,
+) -> None:
+    """Download the round's files into `parts` part by part (so that a signal finds those done),
+    saying each part's arrival."""
+    print(f"Round {attempt}: downloading the files of {counted(len(batches), 'part')}", flush=True)
+    for part in fetch_parts(batches, directory, download, kinds=("input", "output", "error")):
+        parts.append(part)
+        print(f"Round {attempt}: downloaded part {part.index + 1} of {len(batches)}", flush=True)
+
+
+def _stop(
+    client: Any,
+    cleanup: ServerCleanup,
+    batches: Sequence[Mapping[str, Any]],
+    parts: Sequence[PartFiles],
+    previous: RoundFiles,
+    api_key: str | None,
+) -> None:
+    """A signal ends the round: keep the answers downloaded so far (the rounds before's and the
+    parts' output files, said in the run's ending message) and delete what the server keeps for no
+    one: the round's input files and, with ``delete_result_files``, the result files downloaded."""
+    if previous.output:
+        interrupts.note_kept("job", count_lines(previous.output), previous.output)
+    for part in parts:
+        output = part.paths.pop("output", None)
+        if output is not None:
+            interrupts.note_kept(str(output), count_lines(str(output)), str(output))
+    _delete_server_files(client, cleanup, batches, [p.batch for p in parts], api_key)
+
+
+def count_lines(path: str) -> int:
+    """Lines of a file, read in blocks."""
+    with open(path, "rb") as stream:
+        return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
 
 
 def retry_stem(batches: Sequence[Mapping[str, Any]]) -> str:
@@ -282,12 +329,18 @@ def _final(rules: RoundRules, files: RoundFiles, directory: Path) -> JobResults:
 
 
 def _delete_server_files(
-    client: Any, cleanup: ServerCleanup, batches: Sequence[Mapping[str, Any]], api_key: str | None
+    client: Any,
+    cleanup: ServerCleanup,
+    inputs_of: Sequence[Mapping[str, Any]],
+    results_of: Sequence[Mapping[str, Any]],
+    api_key: str | None,
 ) -> None:
+    """The input files of the batches `inputs_of` and the result files of `results_of`, as
+    `cleanup` asks."""
     if cleanup.delete_result_files:
-        results = [b.get(f"{k}_file_id") for b in batches for k in ("output", "error")]
+        results = [b.get(f"{k}_file_id") for b in results_of for k in ("output", "error")]
         delete_files(client, [str(f) for f in results if f], api_key=api_key)
     if cleanup.delete_input_files:
         delete_files(
-            client, [str(b["input_file_id"]) for b in batches if b.get("input_file_id")], api_key=api_key
+            client, [str(b["input_file_id"]) for b in inputs_of if b.get("input_file_id")], api_key=api_key
         )

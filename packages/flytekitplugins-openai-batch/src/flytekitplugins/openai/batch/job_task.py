@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from flytekit import FlyteContextManager
 from flytekit.models.task import TaskTemplate
 
+from flytekitplugins.openai.core.keys import connector_api_key, connector_base_url
 from flytekitplugins.openai.files.job_task import JobTaskDeclaration
+from openai_batch_jobs.api.client import make_client
 from openai_batch_jobs.errors import OpenAIBatchError
 from openai_batch_jobs.job.settings import JOB_TASK_TYPE
 from openai_batch_jobs.results.job_result import JobResult
+from openai_batch_jobs.results.kept_answers import keep_answers
 
 from ._compat import Resource, ResourceMeta, lookup_connector
 from .local_execution import LocalRunMixin
@@ -50,6 +55,23 @@ class BatchJobTask(LocalRunMixin, JobTaskDeclaration):
             elif note:
                 print(note, file=sys.stderr, flush=True)
             raise
+
+    def _keep_answers(self, resource_meta: ResourceMeta, resource: Resource) -> str:
+        """Download the answers of a job that failed (an expired, cancelled or failed part): they
+        are paid for, and the collect step that would have kept them does not run."""
+        file_ids = list((resource.custom_info or {}).get("output_file_ids") or [])
+        if not any(file_ids):
+            return ""
+        settings = resource_meta.settings
+        directory = FlyteContextManager.current_context().file_access.get_random_local_directory()
+        api_key = connector_api_key()
+        client = make_client(
+            api_key,
+            organization=settings.openai_organization,
+            base_url=connector_base_url(settings.base_url),
+        )
+        with client:
+            return keep_answers(client, file_ids, Path(directory) / "kept-answers", api_key)
 
     async def _get(self, resource_meta: ResourceMeta) -> Resource:
         """The local run's result as the `JobResult` the task declares (the connector's is its fields)."""

@@ -10,14 +10,13 @@ FlytePropeller decides when GetTask is called; this is only the local executor's
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 from flytekit.extend.backend.utils import is_terminal_phase, mirror_async_methods
 
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.job.progress import ProgressLine
 
 from ._compat import Resource, ResourceMeta
@@ -25,7 +24,7 @@ from ._compat import Resource, ResourceMeta
 FIRST_POLL_S = 0.1
 POLL_FRACTION = 0.1
 MAX_POLL_S = 300.0
-# How soon a Ctrl-C (whose handler cancels the batch) ends the wait, however long the current one.
+# How soon a signal ends the wait, however long the current one.
 INTERRUPT_CHECK_S = 0.2
 
 
@@ -34,40 +33,42 @@ def poll_delay(elapsed: float) -> float:
     return min(MAX_POLL_S, max(FIRST_POLL_S, elapsed * POLL_FRACTION))
 
 
-async def poll_until_done(
-    name: str, connector: Any, resource_meta: ResourceMeta, interrupted: Callable[[], bool]
-) -> Resource:
+async def poll_until_done(name: str, connector: Any, resource_meta: ResourceMeta) -> Resource:
     """flytekit's local polling loop, on the schedule of `poll_delay`, showing `progress.ProgressLine`.
 
-    `interrupted` turns true once a signal handler has cancelled the run; the run then exits,
-    as flytekit's own loop does.
+    A signal (`interrupts`) ends the wait between polls, within INTERRUPT_CHECK_S, never in the
+    middle of one.
     """
     start = time.monotonic()
     line = ProgressLine(name)
     # A job with nothing to run (`BatchJobMetadata.done_at_create`) is asked at once, not after a wait.
     wait = not getattr(resource_meta, "done_at_create", False)
-    try:
-        while True:
-            if wait:
-                await _sleep(poll_delay(time.monotonic() - start), interrupted)
-            wait = True
-            resource: Resource = await mirror_async_methods(connector.get, resource_meta=resource_meta)
-            if interrupted():
-                sys.exit(1)
-            info = resource.custom_info
-            line.update(dict(info) if info else {}, TaskExecution.Phase.Name(resource.phase))
-            if is_terminal_phase(resource.phase):
-                return resource
-    finally:
-        line.close()
+    with interrupts.patience():
+        try:
+            return await _poll(connector, resource_meta, line, start, wait)
+        finally:
+            line.close()
 
 
-async def _sleep(seconds: float, interrupted: Callable[[], bool]) -> None:
-    """Sleep in short slices, so that a Ctrl-C ends a long wait at once (exiting as flytekit does)."""
+async def _poll(
+    connector: Any, resource_meta: ResourceMeta, line: ProgressLine, start: float, wait: bool
+) -> Resource:
+    while True:
+        if wait:
+            await _sleep(poll_delay(time.monotonic() - start))
+        wait = True
+        resource: Resource = await mirror_async_methods(connector.get, resource_meta=resource_meta)
+        interrupts.check()
+        info = resource.custom_info
+        line.update(dict(info) if info else {}, TaskExecution.Phase.Name(resource.phase))
+        if is_terminal_phase(resource.phase):
+            return resource
+
+
+async def _sleep(seconds: float) -> None:
+    """Sleep in short slices, so that a signal ends a long wait at once."""
     end = time.monotonic() + seconds
-    while not interrupted():
-        left = end - time.monotonic()
-        if left <= 0:
-            return
+    while (left := end - time.monotonic()) > 0:
+        interrupts.check()
         await asyncio.sleep(min(left, INTERRUPT_CHECK_S))
-    sys.exit(1)
+    interrupts.check()

@@ -11,12 +11,17 @@ package `flytekitplugins-openai` exports the same function as `flytekitplugins.o
 from __future__ import annotations
 
 # flytekit's JSONL transformer matches typing.Iterator[JSON], not collections.abc.Iterator[JSON].
-from collections.abc import Mapping, Sequence
+import functools
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Iterator  # noqa: UP035
 
 from flytekit import Resources, Workflow
+from flytekit.core.context_manager import FlyteContext
 from flytekit.models.security import Secret
-from flytekit.types.file import JSONLFile
+from flytekit.types.file import FlyteFile, JSONLFile
 from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
@@ -24,7 +29,9 @@ from flytekitplugins.openai.files.result import RoundState
 from flytekitplugins.openai.files.rounds import JobRoundTask
 from flytekitplugins.openai.files.settings import CollectSettings, RoundSettings
 from flytekitplugins.openai.files.upload import UploadPartsTask
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_config import BatchConfig
+from openai_batch_jobs.errors import BatchConfigError, OpenAIBatchError
 from openai_batch_jobs.inputs.split import PartLimits
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS
 from openai_batch_jobs.job.budget import TokenBudget
@@ -38,6 +45,52 @@ from openai_batch_jobs.results.rounds import RoundRules
 from .job_task import BatchJobTask
 
 
+class BatchWorkflow(Workflow):
+    """`create_batch`'s workflow: a local run of it (`pyflyte run`) ends on SIGINT, SIGTERM and SIGHUP
+    after each step's cleanup, with one message for the whole run (`openai_batch_jobs.interrupts`),
+    and a request file that is missing or a directory is one line, before flytekit's copy of it."""
+
+    def local_execute(self, ctx: FlyteContext, **kwargs: Any) -> Any:
+        _check_local_file(kwargs.get("jsonl_in"))
+        with interrupts.ending_on_signals(self.name):
+            return super().local_execute(ctx, **kwargs)
+
+
+def _check_local_file(value: Any) -> None:
+    # Called with Python values or, from another workflow, promises: only a file is looked at.
+    path = (
+        value.path
+        if isinstance(value, FlyteFile)
+        else value
+        if isinstance(value, str | os.PathLike)
+        else None
+    )
+    if path is None or "://" in str(path):
+        return
+    if Path(path).is_dir():
+        raise OpenAIBatchError(
+            f"jsonl_in {path} is a directory, not a JSONL request file; nothing was uploaded."
+        )
+    if not Path(path).exists():
+        raise OpenAIBatchError(f"jsonl_in {path}: no such file; nothing was uploaded.")
+
+
+def _names_itself_in_errors(build: Callable[..., Workflow]) -> Callable[..., Workflow]:
+    """A setting refused while the workflow is declared is said as `create_batch`'s argument, not
+    as the setting of an inner task the user never named."""
+
+    @functools.wraps(build)
+    def create_batch(name: str, *args: Any, **kwargs: Any) -> Workflow:
+        try:
+            return build(name, *args, **kwargs)
+        except (OpenAIBatchError, ValueError) as exc:
+            text = re.sub(r" ?(in the config )?of (BatchEndpointTask|BatchJobTask) '[^']*'", "", str(exc))
+            raise BatchConfigError(f"create_batch(name={name!r}): {text}") from None
+
+    return create_batch
+
+
+@_names_itself_in_errors
 def create_batch(
     name: str,
     secret: Secret,
@@ -118,7 +171,7 @@ def create_batch(
         only while its model's running batches stay within it (see `BatchJobTask`).
     """
     suffix = name.replace(".", "")
-    wf = Workflow(name=f"openai-batch-{suffix}")
+    wf = BatchWorkflow(name=f"openai-batch-{suffix}")
     wf.add_workflow_input("jsonl_in", Iterator[JSON] if is_json_iterator else JSONLFile)
 
     where = f"create_batch({name!r})"
@@ -127,6 +180,10 @@ def create_batch(
     parsed_prices = parse_prices(prices)
     budget = TokenBudget.parse(max_enqueued_tokens, where, parsed_prices)
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
+    if max_requests < 1 or max_bytes < 1:
+        raise BatchConfigError(
+            f"max_requests and max_bytes must be at least 1, got {max_requests} and {max_bytes}."
+        )
     limits = PartLimits(requests=max_requests, bytes=max_bytes)
     upload = UploadPartsTask(
         name=f"openai-file-upload-{suffix}",

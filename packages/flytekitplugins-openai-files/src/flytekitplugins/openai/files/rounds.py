@@ -33,6 +33,7 @@ from flytekit.core.utils import load_proto_from_file
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.report.deck import render_deck
 from openai_batch_jobs.results.job_result import JobResult, batches_of
 from openai_batch_jobs.results.rounds import RoundOutcome, run_round
@@ -111,6 +112,7 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
 
     def _run_round(self, job_result: JobResult, state: RoundState) -> Any:
         settings = self._round_settings
+        interrupts.set_phase(f"the collect step of round {settings.rules.attempt} ({self.name})")
         workdir = Path(flytekit.current_context().working_directory)
         batches = batches_of(job_result)
         if not settings.rules.sorts_rounds:

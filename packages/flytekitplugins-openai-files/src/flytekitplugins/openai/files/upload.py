@@ -21,7 +21,9 @@ from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.core.keys import check_connector_key
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.uploads import upload_request_file
+from openai_batch_jobs.errors import InvalidRequestFile
 from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.inputs.split import plan_parts
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
@@ -33,6 +35,12 @@ from openai_batch_jobs.words import counted
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
 from .settings import UPLOAD_PARTS_TASK_TYPE, UPLOAD_TASK_TYPE, UploadPartsSettings, UploadSettings
+
+JSON_STRINGS_HINT = (
+    "Every line is a JSON string, not a request: this is how a JSONL file reaches a workflow built with "
+    "create_batch's default is_json_iterator=True (an iterator of request dicts). For a JSONL file, "
+    "build it with is_json_iterator=False."
+)
 
 
 class UploadJSONLFileTask(OpenAIFileTask):
@@ -148,9 +156,20 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
 
     def _upload(self, tt: TaskTemplate, **kwargs: Any) -> list[str]:
         settings = UploadPartsSettings.from_custom(tt.custom, tt.id.name)
+        interrupts.set_phase(f"the upload ({tt.id.name})")
         local_path = kwargs["jsonl_in"].download()
         # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
-        plan = plan_parts(local_path, settings.limits, settings.endpoint)
+        try:
+            plan = plan_parts(local_path, settings.limits, settings.endpoint)
+        except InvalidRequestFile as exc:
+            if exc.problems and all(
+                p.endswith("a request must be a JSON object, got str") for p in exc.problems
+            ):
+                # A JSONL file given to an Iterator[JSON] input arrives as one JSON string per line.
+                first, _, rest = exc.message.partition("\n")
+                setattr(exc, "message", f"{first}\n{JSON_STRINGS_HINT}\n{rest}")  # noqa: B010  (click types it Final)
+                exc.args = (exc.message,)
+            raise
         summary = plan.summary
         print(
             f"Request file is valid: {counted(summary.requests, 'request')}, {summary.bytes:,} bytes, "

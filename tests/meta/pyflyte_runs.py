@@ -1,0 +1,76 @@
+"""A `pyflyte run` of a test workflow in a subprocess, its output read line by line as it comes, so that
+a test waits on the run's own lines (bounded), never on sleeps."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from openai_batch_emulator import Emulator
+
+HERE = Path(__file__).parent
+DEADLINE_S = 240.0
+
+
+class Run:
+    """A `pyflyte run` of the workflow, its output (stdout and stderr as one stream) read as it comes."""
+
+    def __init__(
+        self, emulator: Emulator, requests: Path, workflow: str = "signals_workflow.py:signals_batch"
+    ) -> None:
+        clean = {
+            k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "_FSEC_", "FLYTE_OPENAI"))
+        }
+        env = clean | {
+            "OPENAI_BASE_URL": emulator.base_url,
+            "_FSEC_OPENAI_API_KEY": emulator.api_key,
+            "FLYTE_OPENAI_API_KEY": emulator.api_key,
+        }
+        module, entity = workflow.split(":")
+        command = [str(Path(sys.executable).parent / "pyflyte"), "run", str(HERE / module), entity]
+        self.process = subprocess.Popen(
+            [*command, "--jsonl_in", str(requests)],
+            env=env,
+            cwd=requests.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self.changed:
+                self.lines.append(line.rstrip("\n"))
+                self.changed.notify_all()
+        with self.changed:
+            self.lines.append("<end>")
+            self.changed.notify_all()
+
+    def wait_for(self, pattern: str) -> str:
+        """The first line matching `pattern`; fails if the run ends or the deadline passes first."""
+        deadline = time.monotonic() + DEADLINE_S
+        with self.changed:
+            while True:
+                found = next((line for line in self.lines if re.search(pattern, line)), None)
+                if found is not None:
+                    return found
+                assert "<end>" not in self.lines, "\n".join(self.lines)
+                assert self.changed.wait(deadline - time.monotonic()), f"no line {pattern!r}"
+
+    def end(self) -> tuple[int, str]:
+        try:
+            code = self.process.wait(timeout=DEADLINE_S)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+        self.wait_for("<end>")
+        return code, "\n".join(self.lines[:-1])
