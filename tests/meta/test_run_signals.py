@@ -81,7 +81,8 @@ PHASES: dict[str, tuple[dict[str, object], Callable[[Emulator, Run], None], str]
 
 @pytest.fixture
 def emulator_settings(request: pytest.FixtureRequest) -> dict[str, object]:
-    return dict(PHASES[request.node.callspec.params["phase"]][0])
+    phase = request.node.callspec.params.get("phase")
+    return dict(PHASES[phase][0]) if phase else {}
 
 
 @pytest.mark.parametrize("phase", list(PHASES))
@@ -130,3 +131,23 @@ def what_is_left(emulator: Emulator) -> dict[str, object]:
         "result files": sum(f.purpose == "batch_output" for f in files),
         "batches": sorted(b.status for b in batches),
     }
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_in_the_lean_collect_step_keeps_what_it_joined(
+    emulator: Emulator, requests_file: Path, signum: signal.Signals
+) -> None:
+    emulator.configure(validating_seconds=3)
+    run = Run(emulator, requests_file, workflow="signals_workflow.py:lean_batch")
+    run.wait_for(r"^openai-batch-lean: parts")  # the batches exist: they validate for 3 s
+    emulator.configure(**SLOW_LINK)
+    run.wait_for(r"^Part 2 of 3 ")
+    run.process.send_signal(signum)
+    code, output = run.end()
+    (message,) = [line for line in output.splitlines() if line.startswith(f"{signum.name}: stopped ")]
+    left = what_is_left(emulator)
+    print(f"\n| {signum.name} | lean collect | {message} | {code} | {left} |")
+    assert code == 128 + signum, output
+    assert "Traceback" not in output, output
+    assert left["request files"] == 0, (left, output)
+    check_phase("collect", message, left)

@@ -70,3 +70,9 @@ def read_lines(path: str) -> Iterator[bytes]:
         for raw in stream:
             if not raw.isspace():
                 yield raw
+
+
+def count_lines(path: str) -> int:
+    """Lines of a file, read in blocks."""
+    with open(path, "rb") as stream:
+        return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))

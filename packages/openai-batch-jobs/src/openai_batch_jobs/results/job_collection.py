@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
 from openai_batch_jobs.api.uploads import delete_files
-from openai_batch_jobs.json_lines import READ_BUFFER
+from openai_batch_jobs.json_lines import READ_BUFFER, count_lines
 from openai_batch_jobs.results.counts import RequestCounts, report_missing
 from openai_batch_jobs.results.part_files import Download, batch_label, fetch_parts
 from openai_batch_jobs.results.reconcile import RequestTally, request_total
@@ -121,26 +122,12 @@ def collect_job(
     input files once every part is.
     """
     job = JobCollection()
-    for part in fetch_parts(batches, directory, download):
-        batch = part.batch
-        tally = RequestTally(expected=request_total(batch) or 0)
-        try:
-            if output := part.path("output"):
-                tally.add_file(output, f"the output file of part {part.index + 1}")
-                job.output_path = _append(Path(output), directory / OUTPUT_NAME, job.output_path)
-            if error := part.path("error"):
-                tally.add_file(error, f"the error file of part {part.index + 1}")
-                job.error_path = _append(Path(error), directory / ERROR_NAME, job.error_path)
-            # The part's files stay until it is accounted for: naming missing ids reads them again.
-            outcome = account(batch, tally)
-        finally:
-            part.remove()
-        job.parts.append(_part_account(part.index, batch, tally, outcome))
-        print(job.parts[-1].summary(len(batches)), flush=True)
-        _warn_partial(job.parts[-1])
-        if cleanup.delete_result_files:
-            results = [batch.get("output_file_id"), batch.get("error_file_id")]
-            delete_files(client, [str(f) for f in results if f], api_key=api_key)
+    try:
+        for part in fetch_parts(batches, directory, download):
+            job.parts.append(_join(client, part, job, directory, account, cleanup, len(batches), api_key))
+    except interrupts.Interrupted:
+        _stop(client, job, batches, cleanup, api_key)
+        raise
     print(job.summary(), flush=True)
     report_missing(
         RequestCounts.total(p.counts() for p in job.parts), "The job", fail=cleanup.fail_on_missing_requests
@@ -148,6 +135,55 @@ def collect_job(
     if cleanup.delete_input_files:
         delete_files(client, [p.input_file_id for p in job.parts if p.input_file_id], api_key=api_key)
     return job
+
+
+def _join(
+    client: Any,
+    part: Any,
+    job: JobCollection,
+    directory: Path,
+    account: Account,
+    cleanup: ServerCleanup,
+    parts: int,
+    api_key: str | None,
+) -> PartAccount:
+    """One part's result files appended to the job's, accounted for, and (as asked) deleted."""
+    batch = part.batch
+    tally = RequestTally(expected=request_total(batch) or 0)
+    try:
+        if output := part.path("output"):
+            tally.add_file(output, f"the output file of part {part.index + 1}")
+            job.output_path = _append(Path(output), directory / OUTPUT_NAME, job.output_path)
+        if error := part.path("error"):
+            tally.add_file(error, f"the error file of part {part.index + 1}")
+            job.error_path = _append(Path(error), directory / ERROR_NAME, job.error_path)
+        # The part's files stay until it is accounted for: naming missing ids reads them again.
+        outcome = account(batch, tally)
+    finally:
+        part.remove()
+    joined = _part_account(part.index, batch, tally, outcome)
+    print(joined.summary(parts), flush=True)
+    _warn_partial(joined)
+    if cleanup.delete_result_files:
+        results = [batch.get("output_file_id"), batch.get("error_file_id")]
+        delete_files(client, [str(f) for f in results if f], api_key=api_key)
+    return joined
+
+
+def _stop(
+    client: Any,
+    job: JobCollection,
+    batches: Sequence[Mapping[str, Any]],
+    cleanup: ServerCleanup,
+    api_key: str | None,
+) -> None:
+    """A signal ends the collect step: keep the answers joined so far (said in the run's ending
+    message) and delete the input files, which no one needs once the batches ended."""
+    if job.output_path is not None:
+        interrupts.note_kept("job", count_lines(str(job.output_path)), str(job.output_path))
+    if cleanup.delete_input_files:
+        inputs = [str(b["input_file_id"]) for b in batches if b.get("input_file_id")]
+        delete_files(client, inputs, api_key=api_key)
 
 
 def _part_account(

@@ -14,7 +14,7 @@ from typing import Any
 
 from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.errors import TransferError
-from openai_batch_jobs.results.rounds import count_lines
+from openai_batch_jobs.json_lines import count_lines
 from openai_batch_jobs.words import counted
 
 

@@ -29,6 +29,7 @@ from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
 from openai_batch_jobs.api.uploads import FILE_PREFIX, delete_files
 from openai_batch_jobs.errors import BatchResultError
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
+from openai_batch_jobs.json_lines import count_lines
 from openai_batch_jobs.recovery.resume import upload_claim, upload_once
 from openai_batch_jobs.report.job_results import JobResults, summarize_job
 from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
@@ -234,12 +235,6 @@ def _stop(
         if output is not None:
             interrupts.note_kept(str(output), count_lines(str(output)), str(output))
     _delete_server_files(client, cleanup, batches, [p.batch for p in parts], api_key)
-
-
-def count_lines(path: str) -> int:
-    """Lines of a file, read in blocks."""
-    with open(path, "rb") as stream:
-        return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
 
 
 def retry_stem(batches: Sequence[Mapping[str, Any]]) -> str:
