@@ -173,8 +173,14 @@ def _job_result(outcome: RoundOutcome, workdir: Path) -> BatchResult:
 
 
 def _is_local() -> bool:
+    """Whether this step runs in a local run. flytekit 1.16 says so of a dynamic task's body; 1.15 runs it
+    in DYNAMIC_TASK_EXECUTION mode there as in a pod, and only the execution's id (flytekit's local
+    default, project and name "local") tells the two apart."""
     context = FlyteContextManager.current_context()
-    return context.execution_state is not None and bool(context.execution_state.is_local_execution())
+    if context.execution_state is not None and context.execution_state.is_local_execution():
+        return True
+    execution = getattr(context.user_space_params, "execution_id", None)
+    return getattr(execution, "project", None) == "local" and getattr(execution, "name", None) == "local"
 
 
 class RoundTaskResolver(TrackedInstance, TaskResolverMixin):
