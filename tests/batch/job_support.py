@@ -16,7 +16,7 @@ from flytekitplugins.openai.batch import BatchJobTask
 from openai_batch_emulator import Emulator
 from openai_batch_emulator.responders import prompt_tokens
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
-from openai_batch_jobs.inputs.estimate import request_tokens
+from openai_batch_jobs.inputs.estimate import TokenTotals, request_tokens
 from openai_batch_jobs.inputs.part_names import tagged_name
 
 from .flyte_models import template_pb
@@ -43,22 +43,30 @@ def upload_parts(
     client: openai.OpenAI, parts: int, count: int = 3, bad_part: int | None = None, *, tagged: bool = False
 ) -> list[str]:
     """Upload `parts` files of `count` chat requests; `bad_part`'s requests name another endpoint, so its
-    batch fails validating (bad input). `tagged`: each file named with its token bound and model, as the
-    upload step names it (what a budget of enqueued tokens reads)."""
+    batch fails validating (bad input). `tagged`: each file named with its token estimate and model, as
+    the upload step names it (what a budget of enqueued tokens and a cost cap read)."""
     ids = []
     for part in range(parts):
         lines = request_lines(part, count, "/v1/embeddings" if part == bad_part else ENDPOINT)
         data = "".join(json.dumps(line) + "\n" for line in lines).encode()
         name = f"part{part}.jsonl"
         if tagged:
-            name = tagged_name(name, part_bound(lines), "gpt-4o-mini")
+            name = tagged_name(name, part_estimate(lines), "gpt-4o-mini")
         ids.append(client.files.create(file=(name, io.BytesIO(data)), purpose="batch").id)
     return ids
 
 
+def part_estimate(lines: list[dict[str, Any]]) -> TokenTotals:
+    """A part's token estimate, as the upload step counts it."""
+    totals = TokenTotals()
+    for line in lines:
+        totals.add(request_tokens(str(line["url"]), line["body"]))
+    return totals
+
+
 def part_bound(lines: list[dict[str, Any]]) -> int:
     """A part's enqueued-token bound, as the upload step counts it."""
-    return sum(request_tokens(str(line["url"]), line["body"]).bound for line in lines)
+    return part_estimate(lines).bound
 
 
 def part_tokens(count: int = 3) -> int:

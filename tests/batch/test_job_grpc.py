@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grpc
 import openai
 import pytest
 from flyteidl.core.execution_pb2 import TaskExecution
@@ -306,3 +307,47 @@ def test_while_the_server_is_down_the_job_says_so_and_carries_on_once_it_is_back
             back_client.batches.cancel(batch.id)
         resource, _ = poll(job_service, meta, TaskExecution.FAILED)
     assert "outage" not in MessageToDict(resource.custom_info), resource.custom_info
+
+
+# Three parts of three chat requests with no max_tokens (4,096 output tokens assumed each), gpt-4o-mini:
+# 54 prompt tokens at $0.075 and 36,864 output tokens at $0.30 a million.
+CAPPED_FIGURES = "$0.000004 to $0.0111 (gpt-4o-mini)"
+
+
+def test_a_job_over_max_cost_usd_is_refused_at_create_before_any_batch(
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    file_ids = upload_parts(openai_client, parts=3, count=3, tagged=True)
+    template = job_on(emulator, max_cost_usd=0.01)
+    with pytest.raises(grpc.RpcError) as refused:
+        job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-capped"))
+    details = refused.value.details()
+    print(details)
+    assert (
+        f"The job task refused the job before creating any batch: its cost estimate is {CAPPED_FIGURES}, "
+        "and the high figure is above max_cost_usd $0.0100. No batch was created: nothing was billed."
+    ) in details
+    assert openai_client.batches.list().data == []  # nothing billed
+    # The same files under a cap they fit in: the job runs.
+    meta = job_service.create(
+        job_on(emulator, max_cost_usd=0.02), job_inputs_pb(file_ids), execution_metadata_pb("job-fits")
+    )
+    resource, _ = poll(job_service, meta, TaskExecution.SUCCEEDED)
+    assert result_of(resource)["request_counts"] == {"total": 9, "completed": 9, "failed": 0}
+
+
+def test_a_capped_job_of_files_without_an_estimate_is_refused_rather_than_guessed(
+    job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    file_ids = upload_parts(openai_client, parts=2)  # named as another tool would: no estimate
+    with pytest.raises(grpc.RpcError) as refused:
+        job_service.create(
+            job_on(emulator, max_cost_usd=100), job_inputs_pb(file_ids), execution_metadata_pb("job-untagged")
+        )
+    details = refused.value.details()
+    assert (
+        f"has max_cost_usd, but its input file {file_ids[0]} ('part0.jsonl') does not say its token"
+        in details
+    )
+    assert "No batch was created." in details
+    assert openai_client.batches.list().data == []

@@ -11,6 +11,7 @@ from flytekit.exceptions.user import FlyteUserException
 from flytekitplugins.openai.batch import BatchJobTask
 from flytekitplugins.openai.batch.errors import BatchAPIError, BatchFailed
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.errors import BatchConfigError
 
 from .job_support import upload_parts
 
@@ -68,4 +69,24 @@ def test_a_local_job_that_fails_raises_one_clear_error_and_deletes_its_input_fil
     assert str(raised.value).startswith(f"local-job: Job failed: part 1 ({file_ids[0]}): batch ")
     assert str(raised.value).endswith("Deleted its 1 input file from the server.")
     assert "USER:" not in str(raised.value)
+    assert openai_client.files.list().data == []
+
+
+@pytest.mark.usefixtures("connector_key")
+def test_a_local_job_over_max_cost_usd_is_refused_before_any_batch(
+    emulator: Emulator, openai_client: openai.OpenAI
+) -> None:
+    file_ids = upload_parts(openai_client, parts=3, count=3, tagged=True)
+    task = BatchJobTask(name="local-job", config={}, base_url=emulator.base_url, max_cost_usd=0.01)
+    with pytest.raises(BatchConfigError) as refused:
+        task(input_file_ids=file_ids)
+    message = str(refused.value)
+    print(message)
+    assert message.startswith(
+        "The job task refused the job before creating any batch: its cost estimate is "
+        "$0.000004 to $0.0111 (gpt-4o-mini), and the high figure is above max_cost_usd $0.0100. "
+    )
+    # A local run's job that cannot run deletes its input files, as `delete_input_files` says.
+    assert message.endswith("Deleted its 3 input files from the server.")
+    assert openai_client.batches.list().data == []
     assert openai_client.files.list().data == []

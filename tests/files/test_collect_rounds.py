@@ -21,7 +21,7 @@ from flytekit.core.type_engine import TypeEngine
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig, RoundState
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.errors import TransferError
-from openai_batch_jobs.inputs.part_names import TAG, tokens_of
+from openai_batch_jobs.inputs.part_names import TAG, PartEstimate, estimate_of
 from openai_batch_jobs.results.job_result import JobResult
 from tests.files.conftest import SECRET_ENV, run_batch, run_uploaded
 from tests.files.pod import PodRun, python_literal, run_in_pod
@@ -75,8 +75,11 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
     [retry_part], step2, state_literal = next_round(rerun.futures)
     assert retry_part != first_try
     assert batch_files(openai_client) == {retry_part: f"openai-batch-jobs-retry-of-{first['id']}.jsonl"}
-    # Its name carries its token estimate (2 chat requests) and model, for a budget of enqueued tokens.
-    assert tokens_of(openai_client.files.retrieve(retry_part).filename) == (42, "gpt-4o-mini")
+    # Its name carries its token estimate (2 chat requests: the enqueued-token bound, the prompt tokens,
+    # max_tokens 5 each) and model, for a budget of enqueued tokens and a cost cap.
+    assert estimate_of(openai_client.files.retrieve(retry_part).filename) == PartEstimate(
+        42, 12, 10, "gpt-4o-mini"
+    )
     state = TypeEngine.to_python_value(FlyteContextManager.current_context(), state_literal, RoundState)
     assert [r.batches[0]["id"] for r in state.rounds] == [first["id"]]
     # What round 2 carries of the requests for the table: each one's custom_id and model, not the request.

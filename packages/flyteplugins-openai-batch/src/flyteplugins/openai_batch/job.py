@@ -2,19 +2,22 @@
 
 Flyte 2 tasks are async Python that may call other tasks, so the job is a coroutine (`OpenAIBatch.run`)
 the user's task awaits. Each step is the engine's, as the flytekit `create_batch` runs it: the requests
-are validated and split before anything is uploaded (`inputs.split`), the parts uploaded
-(`api.uploads`), each round's batches run by one `OpenAIBatchJobTask` (the engine's job runner behind
-the connector: in-flight limit, token-limit waits, cancel), and each round collected
-(`results.rounds.run_round`: sorted, the requests that failed transiently uploaded as the next
-round's parts, the round's files deleted on the server; the last round writes the table and the
-summary). The output file, the error file and the table come back as Flyte types, with the same HTML
-page as the flytekit deck in the task's report.
+are validated and split before anything is uploaded (`inputs.split`), their cost estimate printed
+and held under ``max_cost_usd`` (`report.cost`), the parts uploaded (`api.uploads`, each file named
+with its part's token estimate, which a budget of enqueued tokens reads), each round's batches run
+by one `OpenAIBatchJobTask` (the engine's job runner behind the connector: in-flight limit,
+``max_enqueued_tokens``, token-limit waits, cancel), and each round collected
+(`results.rounds.run_round`: sorted, the requests that failed transiently or went unanswered in an
+expired or cancelled batch uploaded as the next round's parts, the round's files deleted on the
+server; the last round writes the table and the summary). The output file, the error file and the
+table come back as Flyte types, with the same HTML page as the flytekit deck in the task's report.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Mapping
@@ -32,10 +35,12 @@ from openai_batch_jobs.api.servers import trusted_base_url
 from openai_batch_jobs.api.uploads import delete_files, upload_parts
 from openai_batch_jobs.errors import OpenAIBatchError
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
+from openai_batch_jobs.job.budget import TokenBudget
 from openai_batch_jobs.job.runner import discard_inputs
 from openai_batch_jobs.job.settings import JobTaskSettings
+from openai_batch_jobs.report.cost import check_cost, check_max_cost, estimate_cost
 from openai_batch_jobs.report.deck import render_deck
-from openai_batch_jobs.report.prices import ModelPrice
+from openai_batch_jobs.report.prices import ModelPrice, parse_prices
 from openai_batch_jobs.results.job_collection import ServerCleanup
 from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
 from openai_batch_jobs.results.rounds import RoundFiles, RoundOutcome, RoundRules, run_round
@@ -65,6 +70,14 @@ class OpenAIBatch:
     :param api_key_env: The variable the calling task reads its own key from (upload, download): give
         the task's environment `flyte.Secret(key=..., as_env_var=api_key_env)`.
     :param key_secret: The secret the connector's key is in (`FLYTE_OPENAI_API_KEY` in a local run).
+    :param max_cost_usd: Refuse the job, before anything is uploaded, when the high figure of its cost
+        estimate (printed either way) is above this many US dollars, or its model has no known price
+        and `prices` does not name it.
+    :param max_enqueued_tokens: A budget of enqueued prompt tokens for the job's running batches: one
+        figure for every model, or ``{model: tokens}`` (``"*"``: every model not named).
+
+    With ``max_request_attempts`` above 1 (the default), an expired or cancelled batch's unanswered
+    requests are sent again in the next round, whatever ``accept_partial_results`` says.
     """
 
     def __init__(
@@ -83,21 +96,29 @@ class OpenAIBatch:
         delete_input_files: bool = True,
         delete_result_files: bool = False,
         fail_on_missing_requests: bool = False,
-        prices: Mapping[str, ModelPrice] | None = None,
+        prices: Mapping[str, ModelPrice | list[float]] | None = None,
         api_key_env: str = "OPENAI_API_KEY",
         key_secret: str = CONNECTOR_KEY_ENV,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        max_cost_usd: float | None = None,
+        max_enqueued_tokens: int | Mapping[str, int] | None = None,
     ) -> None:
         self.name = name
+        where = f"OpenAIBatch({name!r})"
+        self.max_cost_usd = check_max_cost(max_cost_usd, where)
+        parsed_prices = parse_prices(prices)
         self.settings = settings = JobTaskSettings(
-            dict(config or {}),
-            openai_organization,
-            base_url,
-            accept_partial_results,
-            max_in_flight,
-            token_limit_wait_s,
-            token_limit_attempts,
-            delete_input_files,
+            config=dict(config or {}),
+            openai_organization=openai_organization,
+            base_url=base_url,
+            accept_partial_results=accept_partial_results,
+            max_in_flight=max_in_flight,
+            token_limit_wait_s=token_limit_wait_s,
+            token_limit_attempts=token_limit_attempts,
+            delete_input_files=delete_input_files,
+            # A later round sends an expired or cancelled batch's unanswered requests again.
+            resend_unanswered=max_request_attempts > 1,
+            max_enqueued_tokens=TokenBudget.parse(max_enqueued_tokens, where, parsed_prices),
         )
         self.task = OpenAIBatchJobTask(name, settings, key_secret, poll_interval_s)
         self.env = flyte.TaskEnvironment.from_task(f"{name}_connector", self.task)
@@ -105,7 +126,7 @@ class OpenAIBatch:
         self.rules = RoundRules(
             max_request_attempts=max_request_attempts,
             results_table=True,
-            prices=dict(prices or {}),
+            prices=parsed_prices,
             limits=part_limits or PartLimits(),
             endpoint=settings.batch_config(name).endpoint,
         )
@@ -124,6 +145,9 @@ class OpenAIBatch:
         path = await local_requests(requests, workdir)
         # Every problem of the input is found here, before anything is uploaded.
         plan = await asyncio.to_thread(plan_parts, path, self.rules.limits, self.rules.endpoint)
+        estimate = estimate_cost(plan.summary.model, plan.summary.tokens, self.rules.prices)
+        print(estimate.line(), file=sys.stderr, flush=True)
+        check_cost(estimate, self.max_cost_usd, f"OpenAIBatch {self.name!r}")
         key, rules, previous = _run_key(self.name), self.rules, RoundFiles()
         settings = self.settings
         with make_client(

@@ -4,7 +4,7 @@ engine's job runner (`openai_batch_jobs.job.runner`), as the flytekit job connec
 CreateTask starts the first parts (or finds those a repeated call created), GetTask submits the rest
 while fewer than `max_in_flight` run and waits out OpenAI's enqueued token limit, DeleteTask cancels
 every running batch and deletes the round's input files. This face reads the template and inputs,
-keeps the job in its resource meta (JSON) and turns the runner's reports into Flyte phases and outputs.
+keeps the job in its resource meta (JSON: with a token budget, each part's bound read at start) and turns the runner's reports into Flyte phases and outputs.
 """
 
 from __future__ import annotations
@@ -38,10 +38,13 @@ class OpenAIBatchJobMetadata(ResourceMeta):
     # `JobTaskSettings.to_custom()`, the base URL resolved where CreateTask ran.
     settings: dict[str, Any] = field(default_factory=dict)
     key_secret: str = CONNECTOR_KEY_ENV
+    # Each part's enqueued-token bound and model (`Job.part_tokens`), read at start for a token budget.
+    part_tokens: list[list[Any]] | None = None
 
     def job(self) -> Job:
         settings = JobTaskSettings.from_custom(self.settings)
-        return Job(self.key, list(self.input_file_ids), self.created_at, settings)
+        tokens = None if self.part_tokens is None else [(int(t), m) for t, m in self.part_tokens]
+        return Job(self.key, list(self.input_file_ids), self.created_at, settings, tokens)
 
 
 class OpenAIBatchJobConnector(AsyncConnector[OpenAIBatchJobMetadata]):
@@ -86,7 +89,10 @@ class OpenAIBatchJobConnector(AsyncConnector[OpenAIBatchJobMetadata]):
             client, api_key = _client(settings, key_secret, api_key)
             async with self._locks[key]:
                 job = await self.runner.start(client, job, api_key)
-        return OpenAIBatchJobMetadata(key, input_file_ids, job.created_at, settings.to_custom(), key_secret)
+        tokens = None if job.part_tokens is None else [[t, m] for t, m in job.part_tokens]
+        return OpenAIBatchJobMetadata(
+            key, input_file_ids, job.created_at, settings.to_custom(), key_secret, tokens
+        )
 
     async def get(self, resource_meta: OpenAIBatchJobMetadata, **secrets: Any) -> Resource:
         """Where the job stands; on success its output `result` (see `openai_batch_jobs.job.state`)."""

@@ -36,7 +36,7 @@ def upload_parts(
 ) -> list[str]:
     """Upload the plan's parts, ``workers`` at a time; if one fails, delete every part uploaded, then raise.
 
-    Each part's file is named with its enqueued-token bound and model (`part_names`). Each worker copies
+    Each part's file is named with its token estimate and model (`part_names`). Each worker copies
     its part out of the input just before sending it, so the extra disk is at most ``workers`` parts. The ids come back in part order whatever order the uploads end in.
     """
     file_ids: list[str | None] = [None] * len(plan.parts)

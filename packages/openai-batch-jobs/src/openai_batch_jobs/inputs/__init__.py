@@ -4,7 +4,7 @@
 - `validation`: the checks OpenAI would make after an upload, made before it (`RequestChecker`).
 - `estimate`: each request's prompt tokens (a cheap method, and a bound for a token budget) and the
   most its answer may hold, counted in the validation pass.
-- `part_names`: a part's file name on the server, tagged with its token bound and model.
+- `part_names`: a part's file name on the server, tagged with its token estimate and model.
 - `split`: the parts a file of any size is cut into (`plan_parts`).
 - `request_keys`: each request's custom_id and model, in input order (what later steps need of them).
 - `hashset`: a flat set of 64-bit hashes, for repeated custom_ids in flat memory.

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.inputs.estimate import TokenTotals
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
 from openai_batch_jobs.inputs.validation import RequestChecker, RequestFileSummary
 from openai_batch_jobs.json_lines import READ_BUFFER
@@ -31,8 +32,8 @@ class Part:
     end: int
     first_line: int
     requests: int
-    # Its requests' enqueued-token bound (`estimate`): never below what a server counts for them.
-    tokens: int = 0
+    # Its requests' estimate (`estimate`): the enqueued-token bound, prompt and output tokens.
+    tokens: TokenTotals = field(default_factory=TokenTotals)
 
     @property
     def size(self) -> int:
@@ -61,7 +62,8 @@ def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | No
     parts: list[Part] = []
     start = offset = 0
     first_line = 1
-    requests = inputs = tokens = 0
+    requests = inputs = 0
+    tokens = TokenTotals()
     with open(path, "rb", buffering=READ_BUFFER) as stream:
         for lineno, raw in enumerate(stream, 1):
             before = checker.requests
@@ -83,10 +85,11 @@ def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | No
                 or inputs + line_inputs > limits.embedding_inputs
             ):
                 parts.append(Part(len(parts), start, offset, first_line, requests, tokens))
-                start, first_line, requests, inputs, tokens = offset, lineno, 0, 0, 0
+                start, first_line, requests, inputs, tokens = offset, lineno, 0, 0, TokenTotals()
             requests += counted
             inputs += line_inputs
-            tokens += checker.line_tokens.bound
+            if counted:
+                tokens.add(checker.line_tokens)
             offset += len(raw)
     summary = checker.finish(size)
     parts.append(Part(len(parts), start, offset, first_line, requests, tokens))

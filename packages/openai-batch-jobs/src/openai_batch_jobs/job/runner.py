@@ -1,10 +1,12 @@
 """Running a job of many parts on the Batch API: the calls behind a job connector's CreateTask,
 GetTask and DeleteTask, with no workflow engine's types.
 
-`start` starts the first parts' batches (or finds those a repeated call already created), `poll`
-lists the job's batches back, submits the parts that have none while fewer than `max_in_flight` run
-(and, with `max_enqueued_tokens`, while their model's running batches stay within its budget: each
-part's token bound is read from its file's name at start, `budget`), submits again a part whose batch failed for OpenAI's enqueued token limit after a bounded wait, and
+`start` reads the parts' estimates from their files' names when the job has a budget or a cost cap
+(`part_estimates`: ``max_cost_usd`` refuses the job there, before any batch), then starts the first
+parts' batches (or finds those a repeated call already created); `poll` lists the job's batches
+back, submits the parts that have none while fewer than `max_in_flight` run (and, with
+`max_enqueued_tokens`, while their model's running batches stay within its budget, `budget`),
+submits again a part whose batch failed for OpenAI's enqueued token limit after a bounded wait, and
 reports the job (`JobReport`); `cancel` cancels every batch of the job still running. A job that
 fails for good (not RETRYABLE_FAILED: the task is retried with the same input files) or is aborted
 has its input files deleted from the server (`delete_input_files`, best effort, said in the
@@ -43,7 +45,7 @@ from openai_batch_jobs.api.retry import (
 )
 from openai_batch_jobs.api.server_files import delete_files_async
 from openai_batch_jobs.errors import BatchAPIError, BatchConfigError
-from openai_batch_jobs.inputs.part_names import tokens_of
+from openai_batch_jobs.job.part_estimates import check_job_cost, needs_estimates, read_estimates
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.state import PART_METADATA_KEY, Job, JobState, PartState, job_state
 from openai_batch_jobs.job.status import Outcome
@@ -89,8 +91,11 @@ class JobRunner:
             return job
 
         async def attempt(deadline: Deadline) -> Job:
-            if job.settings.max_enqueued_tokens and job.part_tokens is None:
-                job.part_tokens = await _part_tokens(client, job, deadline)
+            if needs_estimates(job.settings) and job.part_tokens is None:
+                estimates = await read_estimates(client, job.key, job.input_file_ids, job.settings, deadline)
+                check_job_cost(job.settings, estimates)
+                if job.settings.max_enqueued_tokens:
+                    job.part_tokens = [(e.bound, e.model) for e in estimates]
             # Also for a fresh local key: a retry of this call must find what the first try created.
             config = job.settings.batch_config()
             found, complete = await owned_batches(client, config, job.key, time.time() - lookback, deadline)
@@ -258,26 +263,6 @@ async def discard_inputs(
         return ""
     deadline = deadline or Deadline(CANCEL.deadline_s)
     return (await delete_files_async(client, file_ids, api_key=api_key, deadline=deadline)).text()
-
-
-async def _part_tokens(client: Any, job: Job, deadline: Deadline) -> list[tuple[int, str | None]]:
-    """Each part's enqueued-token bound and model, from its file's name (`inputs.part_names`).
-
-    A part uploaded by another tool has no such name: a budget cannot count it, so the job is refused.
-    """
-    options = {"timeout": deadline.remaining()}
-    files = await asyncio.gather(*(client.files.retrieve(f, **options) for f in job.input_file_ids))
-    found = []
-    for file_id, file in zip(job.input_file_ids, files, strict=True):
-        tokens = tokens_of(str(getattr(file, "filename", "") or ""))
-        if tokens is None:
-            raise BatchConfigError(
-                f"Job {job.key} has max_enqueued_tokens, but its input file {file_id} ({file.filename!r}) "
-                "does not say its token estimate: upload the parts with UploadPartsTask (or create_batch), "
-                "which names each part's file with it, or run the job without max_enqueued_tokens."
-            )
-        found.append(tokens)
-    return found
 
 
 async def _cancel_all(client: Any, parts: list[PartState], api_key: str) -> list[str]:

@@ -15,6 +15,8 @@ from typing import Any
 from openai_batch_jobs.api.batch_config import TASK_TYPE, BatchConfig
 from openai_batch_jobs.errors import BatchConfigError
 from openai_batch_jobs.job.budget import TokenBudget
+from openai_batch_jobs.report.cost import check_max_cost
+from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
 from openai_batch_jobs.settings import CustomReader, task_label
 
 JOB_TASK_TYPE = "openai-batch-job"
@@ -88,6 +90,10 @@ class JobTaskSettings:
     resend_unanswered: bool = False
     # Enqueued prompt tokens per model the job's running batches may hold (`budget`); empty: no budget.
     max_enqueued_tokens: TokenBudget = field(default_factory=TokenBudget)
+    # Refuse the job before any batch when its parts' cost estimate (from their files' names) is above
+    # this many US dollars; `prices` lays the user's prices over the built-in table for it.
+    max_cost_usd: float | None = None
+    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
 
     @property
     def keeps_partial_batches(self) -> bool:
@@ -108,6 +114,7 @@ class JobTaskSettings:
             raise BatchConfigError(
                 f"token_limit_attempts of {where} must be at least 1, got {self.token_limit_attempts}."
             )
+        check_max_cost(self.max_cost_usd, where)
 
     def to_custom(self) -> dict[str, Any]:
         custom: dict[str, Any] = {
@@ -127,6 +134,10 @@ class JobTaskSettings:
             custom["resend_unanswered"] = True
         if self.max_enqueued_tokens:
             custom["max_enqueued_tokens"] = self.max_enqueued_tokens.to_custom()
+        if self.max_cost_usd is not None:
+            custom["max_cost_usd"] = self.max_cost_usd
+        if self.prices:
+            custom["prices"] = prices_to_custom(self.prices)
         return custom
 
     @classmethod
@@ -145,6 +156,8 @@ class JobTaskSettings:
                 "delete_input_files",
                 "resend_unanswered",
                 "max_enqueued_tokens",
+                "max_cost_usd",
+                "prices",
             ),
         )
         config = reader.value("config")
@@ -162,6 +175,8 @@ class JobTaskSettings:
             delete_input_files=reader.boolean("delete_input_files", True),
             resend_unanswered=reader.boolean("resend_unanswered", False),
             max_enqueued_tokens=_budget(reader),
+            max_cost_usd=_cap(reader),
+            prices=_prices(reader),
         )
 
     def batch_config(self, task_name: str | None = None) -> BatchConfig:
@@ -175,3 +190,20 @@ def _budget(reader: CustomReader) -> TokenBudget:
         return TokenBudget.parse(reader.value("max_enqueued_tokens"), reader.task, check_models=False)
     except BatchConfigError as e:
         raise reader.error(str(e)) from None
+
+
+def _cap(reader: CustomReader) -> float | None:
+    cap = reader.value("max_cost_usd")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, float))):
+        raise reader.error(f"'max_cost_usd' must be a number, got {cap!r}")
+    return None if cap is None else float(cap)
+
+
+def _prices(reader: CustomReader) -> dict[str, ModelPrice]:
+    prices = reader.value("prices")
+    if prices is not None and not isinstance(prices, Mapping):
+        raise reader.error(f"'prices' must be a map {{model: [input, output]}}, got {prices!r}")
+    try:
+        return parse_prices(prices)
+    except ValueError as e:
+        raise reader.error(f"'prices': {e}") from None

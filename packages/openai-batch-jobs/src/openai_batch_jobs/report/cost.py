@@ -3,13 +3,15 @@
 The validation pass counts the requests' tokens (`inputs.estimate`); this module prices them with the
 deck's table (`prices`): the low figure is the prompt tokens alone, the high one adds the most every
 answer may hold. A job whose high figure is above the cap, or whose model has no known price while a
-cap is set, is refused before the upload: nothing is uploaded, nothing billed.
+cap is set, is refused before the upload (nothing is uploaded, nothing billed), or, given to a job
+task as files uploaded already, before any batch is created (from the figures in the parts' file
+names, `inputs.part_names`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,23 +67,49 @@ def estimate_cost(
     return CostEstimate(model, tokens, price_of(model, prices) if model else ModelPrice(0.0))
 
 
-def check_cost(estimate: CostEstimate, max_cost_usd: float | None, where: str) -> None:
-    """Refuse a job over the cap (or of an unknown price under one), before anything is uploaded."""
+# Where a cap refuses a job: before its upload (the upload steps), or before its batches (a job task
+# given files uploaded already): what the job was refused before, and what that spared.
+BEFORE_UPLOAD = ("uploading it", "Nothing was uploaded.")
+BEFORE_BATCHES = ("creating any batch", "No batch was created: nothing was billed.")
+
+
+def check_cost(
+    estimates: CostEstimate | Sequence[CostEstimate],
+    max_cost_usd: float | None,
+    where: str,
+    stage: tuple[str, str] = BEFORE_UPLOAD,
+) -> None:
+    """Refuse a job (of one estimate per model) over the cap, or of an unknown price under one, before
+    ``stage`` (`BEFORE_UPLOAD`, `BEFORE_BATCHES`)."""
     if max_cost_usd is None:
         return
-    if estimate.high is None:
+    estimates = [estimates] if isinstance(estimates, CostEstimate) else list(estimates)
+    before, spared = stage
+    unpriced = [repr(e.model) for e in estimates if e.high is None]
+    if unpriced:
+        named = f"model {unpriced[0]}" if len(unpriced) == 1 else f"models {', '.join(unpriced)}"
         raise BatchConfigError(
-            f"{where} refused the job before uploading it: max_cost_usd is {_usd(max_cost_usd)}, but no "
-            f"Batch price is known for model {estimate.model!r}, so its cost cannot be held under the cap. "
-            f"Name it in prices ({{{estimate.model!r}: [input, output]}} US dollars per million tokens)."
+            f"{where} refused the job before {before}: max_cost_usd is {_usd(max_cost_usd)}, but no "
+            f"Batch price is known for {named}, so its cost cannot be held under the cap. "
+            f"Name it in prices ({{{unpriced[0]}: [input, output]}} US dollars per million tokens)."
         )
-    if estimate.high > max_cost_usd:
+    if sum(e.high or 0.0 for e in estimates) > max_cost_usd:
         raise BatchConfigError(
-            f"{where} refused the job before uploading it: its cost estimate is {estimate.figures()}, "
-            f"and the high figure is above max_cost_usd {_usd(max_cost_usd)}. Nothing was uploaded. Lower "
+            f"{where} refused the job before {before}: its cost estimate is {figures(estimates)}, "
+            f"and the high figure is above max_cost_usd {_usd(max_cost_usd)}. {spared} Lower "
             "the requests' max_tokens (or max_completion_tokens / max_output_tokens), send fewer "
             "requests, or raise max_cost_usd."
         )
+
+
+def figures(estimates: Sequence[CostEstimate]) -> str:
+    """Both figures of a job of one estimate per model: ``$0.0012 to $0.0345 (gpt-4o-mini, gpt-4o)``."""
+    if len(estimates) == 1:
+        return estimates[0].figures()
+    low = sum(e.low or 0.0 for e in estimates)
+    high = sum(e.high or 0.0 for e in estimates)
+    models = ", ".join(e.model or "no model" for e in estimates)
+    return f"{_usd(low)} to {_usd(high)} ({models})"
 
 
 def check_max_cost(value: Any, where: str) -> float | None:

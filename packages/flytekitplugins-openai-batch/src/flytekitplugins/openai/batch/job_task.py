@@ -36,7 +36,8 @@ class BatchJobTask(LocalRunMixin, JobTaskDeclaration):
 
     Takes the arguments of `JobTaskDeclaration` (``config``, ``openai_organization``, ``base_url``,
     ``accept_partial_results``, ``max_in_flight``, ``token_limit_wait_s``, ``token_limit_attempts``,
-    ``delete_input_files``).
+    ``delete_input_files``, ``resend_unanswered``, ``max_enqueued_tokens``, ``max_cost_usd``,
+    ``prices``).
     """
 
     async def _create(

@@ -7,7 +7,7 @@ declaration with local runs through the connector added. Both write the same tem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any, List, TypeVar  # noqa: UP035  (flytekit's interface wants typing.List on Python 3.10)
 
@@ -24,6 +24,7 @@ from openai_batch_jobs.job.settings import (
     JOB_TASK_TYPE,
     JobTaskSettings,
 )
+from openai_batch_jobs.report.prices import ModelPrice, parse_prices
 from openai_batch_jobs.results.job_result import JobResult
 
 Declared = TypeVar("Declared", bound="JobTaskDeclaration")
@@ -52,6 +53,13 @@ class JobTaskDeclaration(PythonTask):
         prompt tokens of the job's running batches of its model stay within it (each part's estimate,
         never below the server's count, is in its file's name, written by `UploadPartsTask`); set it
         at or below your organization's enqueued token limit and no part meets `token_limit_exceeded`.
+    :param max_cost_usd: Refuse the job, before any batch is created, when the high figure of its
+        parts' cost estimate (prompt tokens and the most every answer may hold, priced per model; each
+        part's figures are in its file's name, written by `UploadPartsTask`) is above this many US
+        dollars, or a part's model has no known price and `prices` does not name it. A part whose
+        file's name carries no estimate (uploaded by another tool) refuses the job too.
+    :param prices: Batch prices laid over the built-in table for `max_cost_usd` (and the models
+        `max_enqueued_tokens` may name), ``{model: [input, output]}`` in US dollars per million tokens.
     """
 
     _TASK_TYPE = JOB_TASK_TYPE
@@ -69,9 +77,13 @@ class JobTaskDeclaration(PythonTask):
         delete_input_files: bool = True,
         resend_unanswered: bool = False,
         max_enqueued_tokens: int | Mapping[str, int] | TokenBudget | None = None,
+        max_cost_usd: float | None = None,
+        prices: Mapping[str, Sequence[float] | ModelPrice] | None = None,
         **kwargs: Any,
     ) -> None:
-        check_base_url(base_url, f"BatchJobTask {name!r}")
+        where = f"BatchJobTask {name!r}"
+        check_base_url(base_url, where)
+        parsed_prices = parse_prices(prices)
         self._task_settings = JobTaskSettings(
             config=dict(config or {}),
             openai_organization=openai_organization,
@@ -82,7 +94,9 @@ class JobTaskDeclaration(PythonTask):
             token_limit_attempts=token_limit_attempts,
             delete_input_files=delete_input_files,
             resend_unanswered=resend_unanswered,
-            max_enqueued_tokens=TokenBudget.parse(max_enqueued_tokens, f"BatchJobTask {name!r}"),
+            max_enqueued_tokens=TokenBudget.parse(max_enqueued_tokens, where, parsed_prices),
+            max_cost_usd=max_cost_usd,
+            prices=parsed_prices,
         )
         self._task_settings.check(name)
         super().__init__(
