@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
 
 import openai
 import pytest
-from openai.types import Batch, Completion, CreateEmbeddingResponse, ModerationCreateResponse
+from openai.types import (
+    Batch,
+    Completion,
+    CreateEmbeddingResponse,
+    ImagesResponse,
+    ModerationCreateResponse,
+    Video,
+)
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
@@ -84,6 +92,11 @@ def _bodies(endpoint: str) -> list[dict[str, Any]]:
             {"model": "gpt-4.1", "input": [{"role": "user", "content": "hi"}], "instructions": "be"}
         ],
         "/v1/moderations": [{"model": "omni-moderation-latest", "input": ["fine", "text"]}],
+        "/v1/images/generations": [
+            {"model": "gpt-image-1", "prompt": "a red fox", "n": 2, "size": "1024x1024"}
+        ],
+        "/v1/images/edits": [{"model": "gpt-image-1", "prompt": "make it blue", "image": "file-abc"}],
+        "/v1/videos": [{"model": "sora-2", "prompt": "a fox running", "seconds": "8", "size": "1280x720"}],
     }
     return bodies[endpoint]
 
@@ -94,6 +107,9 @@ PARSERS: dict[str, Any] = {
     "/v1/embeddings": CreateEmbeddingResponse,
     "/v1/responses": Response,
     "/v1/moderations": ModerationCreateResponse,
+    "/v1/images/generations": ImagesResponse,
+    "/v1/images/edits": ImagesResponse,
+    "/v1/videos": Video,
 }
 
 
@@ -133,6 +149,28 @@ def test_each_endpoint_answers_sdk_shaped_bodies(
         assert parsed[0].usage.total_tokens > 0
     if endpoint == "/v1/moderations":
         assert [r.flagged for r in parsed[0].results] == [False, False]
+    if endpoint.startswith("/v1/images/"):
+        images = parsed[0].data
+        assert images
+        assert all(base64.b64decode(i.b64_json or "").startswith(b"\x89PNG") for i in images)
+        assert len(images) == (2 if endpoint.endswith("generations") else 1)
+        assert parsed[0].usage is not None
+        assert parsed[0].usage.output_tokens > 0
+    if endpoint == "/v1/videos":
+        assert (parsed[0].status, parsed[0].seconds, parsed[0].size) == ("queued", "8", "1280x720")
+
+
+def test_every_endpoint_the_sdk_accepts_for_a_batch_is_answered() -> None:
+    import typing
+
+    from openai.types import batch_create_params
+
+    from openai_batch_emulator.responders import RESPONDERS
+
+    hint = typing.get_type_hints(batch_create_params.BatchCreateParams)["endpoint"]
+    while typing.get_origin(hint) is not typing.Literal:  # Required[Literal[...]]
+        (hint,) = typing.get_args(hint)
+    assert set(typing.get_args(hint)) == set(RESPONDERS) == set(PARSERS)
 
 
 def test_response_options_are_honoured(emulator: Emulator, openai_client: openai.OpenAI) -> None:
@@ -316,7 +354,6 @@ def _create(client: openai.OpenAI, **overrides: Any) -> Batch:
     [
         ({"completion_window": "48h"}, openai.BadRequestError, "completion_window"),
         ({"endpoint": "/v1/audio/speech"}, openai.BadRequestError, "endpoint"),
-        ({"endpoint": "/v1/images/generations"}, openai.BadRequestError, "endpoint"),
         ({"input_file_id": "file-doesnotexist"}, openai.NotFoundError, "input_file_id"),
         ({"metadata": {f"k{i}": "v" for i in range(17)}}, openai.BadRequestError, "metadata"),
         ({"metadata": {"k": "v" * 513}}, openai.BadRequestError, "metadata.k"),

@@ -27,7 +27,7 @@ from . import _forwarder
 from ._forward_files import scan
 from .errors import ApiError, bad_request, not_found
 from .failures import AttemptLedger, RequestFailures
-from .responders import RESPONDERS, Context, Reply, respond
+from .responders import Context, Reply, respond
 from .settings import Settings
 from .store import DataDir, FileStore, new_file_id, new_id, read_json, write_json_atomic
 from .validation import Limits, ValidationResult, iter_lines, parse_line, validate_input
@@ -263,13 +263,6 @@ class BatchEngine:
                 f"Invalid value: '{endpoint}'. Supported values are: {supported}.",
                 param="endpoint",
                 code="invalid_value",
-            )
-        if endpoint not in RESPONDERS and self._forwarder is None:
-            raise bad_request(
-                f"The emulator does not implement batches for '{endpoint}'; it answers "
-                f"{', '.join(RESPONDERS)}.",
-                param="endpoint",
-                code="unsupported_value",
             )
         if body["completion_window"] != "24h":
             raise bad_request(

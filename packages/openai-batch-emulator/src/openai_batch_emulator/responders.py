@@ -1,7 +1,7 @@
 """Deterministic stand-ins for the models: the same request always gets the same answer.
 
 Bodies parse as the SDK's types (ChatCompletion, Completion, CreateEmbeddingResponse, Response,
-ModerationCreateResponse). Text answers echo the input; embeddings are unit vectors seeded by a hash of
+ModerationCreateResponse, ImagesResponse and Video, those two from `_media`). Text answers echo the input; embeddings are unit vectors seeded by a hash of
 the model and input. Token counts come from one estimate (`tokens`, `prompt_tokens`): about one per
 four characters, plus 4 per chat message or responses input item.
 """
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import _media
 from .errors import error_body
 
 SYSTEM_FINGERPRINT = "fp_emulator"
@@ -129,6 +130,9 @@ _PROMPT_ESTIMATES: dict[str, Callable[[dict[str, Any]], int]] = {
     "/v1/embeddings": lambda body: sum(tokens(text) for text in _embedding_inputs(body)),
     "/v1/responses": _response_prompt,
     "/v1/moderations": lambda body: sum(tokens(text) for text in _moderation_inputs(body)),
+    "/v1/images/generations": _media.prompt_tokens,
+    "/v1/images/edits": _media.prompt_tokens,
+    "/v1/videos": _media.prompt_tokens,
 }
 
 
@@ -399,12 +403,25 @@ def moderation(body: dict[str, Any], ctx: Context) -> Reply:
     )
 
 
+def image(body: dict[str, Any], ctx: Context) -> Reply:
+    status, answer, output = _media.image(body, ctx.created)
+    return Reply(status, answer, _media.prompt_tokens(body) if status == 200 else 0, output)
+
+
+def video(body: dict[str, Any], ctx: Context) -> Reply:
+    status, answer = _media.video(body, ctx.seed, ctx.created)
+    return Reply(status, answer, _media.prompt_tokens(body) if status == 200 else 0, 0)
+
+
 RESPONDERS: dict[str, Callable[[dict[str, Any], Context], Reply]] = {
     "/v1/chat/completions": chat_completion,
     "/v1/completions": completion,
     "/v1/embeddings": embeddings,
     "/v1/responses": response,
     "/v1/moderations": moderation,
+    "/v1/images/generations": image,
+    "/v1/images/edits": image,
+    "/v1/videos": video,
 }
 
 

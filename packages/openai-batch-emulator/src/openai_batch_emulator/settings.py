@@ -18,7 +18,7 @@ CORRUPTIONS = ("truncated", "not_json")
 # Model names the real API would recognise; anything else answers like an unknown model (HTTP 404).
 DEFAULT_KNOWN_MODELS = (
     r"^(gpt-|chatgpt-|o[1-9]|text-embedding-|davinci|babbage|omni-moderation|text-moderation|"
-    r"computer-use|codex-|ft:)"
+    r"computer-use|codex-|gpt-image-|dall-e-|sora-|ft:)"
 )
 
 
