@@ -178,7 +178,7 @@ def test_the_deck_as_a_person_sees_it(results: JobResults, tmp_path: Path) -> No
     assert "invalid_request_error 2 400 mini-10" in text
     tokens = summary["tokens"]
     assert (
-        f"Prompt tokens {tokens['prompt']:,}, completion tokens {tokens['completion']:,}, total {tokens['total']:,}."
+        f"Prompt tokens {tokens['prompt']:,}, completion tokens {tokens['completion']:,}, total {tokens['total']:,}, as each batch reported it (its usage)."
         in text
     )
     mini = next(m for m in summary["cost"]["models"] if m["model"] == "gpt-4o-mini")
@@ -189,3 +189,28 @@ def test_the_deck_as_a_person_sees_it(results: JobResults, tmp_path: Path) -> No
     assert "round 2 part 1" in text
     for batch in summary["batches"]:
         assert batch["id"] in text
+
+
+def test_the_tokens_are_the_servers_own_count_when_every_batch_reports_it(results: JobResults) -> None:
+    # The emulator reports each batch's usage and model, as OpenAI does: the summary and deck use them.
+    assert results.summary["tokens"]["source"] == "reported"
+    assert "as each batch reported it" in render_deck(results.summary)
+
+
+def test_without_every_batch_reporting_usage_the_tokens_are_counted_from_the_lines() -> None:
+    from openai_batch_jobs.report.summary import SummaryBuilder, reported_usage
+
+    batches = [
+        {"model": "gpt-4o-mini", "usage": {"input_tokens": 10, "output_tokens": 5}},
+        {"model": "gpt-4o-mini"},
+    ]
+    assert reported_usage([batches]) is None
+    assert reported_usage([batches[:1], batches[:1]]) == {"gpt-4o-mini": (20, 10)}
+    builder = SummaryBuilder()
+    builder.add({"status": "succeeded", "model": "gpt-4o-mini", "prompt_tokens": 3, "completion_tokens": 2})
+    counted = builder.build([batches])
+    assert (counted["tokens"]["prompt"], counted["tokens"]["source"]) == (3, "counted")
+    assert "counted from the answers in the result files" in render_deck(counted)
+    reported = builder.build([batches[:1]])
+    assert (reported["tokens"]["prompt"], reported["tokens"]["completion"]) == (10, 5)
+    assert reported["tokens"]["source"] == "reported"

@@ -160,16 +160,21 @@ def _usage(summary: Mapping[str, Any]) -> str:
     total = _usd(cost.get("known_usd"))
     if unknown:
         total += " + unknown (" + ", ".join(_e(m) for m in unknown) + ")"
+    counted = (
+        "as each batch reported it (its usage)"
+        if tokens.get("source") == "reported"
+        else "counted from the answers in the result files"
+    )
     overridden = cost.get("overridden") or []
     override = f" Prices given for: {', '.join(_e(m) for m in overridden)}." if overridden else ""
     return (
         "<h2>Tokens and estimated cost</h2>"
         f'<p id="tokens">Prompt tokens {_n(tokens.get("prompt"))}, completion tokens '
-        f"{_n(tokens.get('completion'))}, total {_n(tokens.get('total'))}.</p>"
+        f"{_n(tokens.get('completion'))}, total {_n(tokens.get('total'))}, {counted}.</p>"
         "<table><tr><th>model</th><th>answered</th><th>prompt tokens</th><th>completion tokens</th>"
         f"<th>Batch price per 1M (in / out)</th><th>estimated cost</th></tr>{rows}"
         f'<tr><th colspan="5">total</th><td class="num" id="cost-total">{total}</td></tr></table>'
-        f'<p class="note">Estimated from the answers\' token usage at Batch API prices from {_e(cost.get("source"))}, '
+        f'<p class="note">Estimated from these tokens at Batch API prices from {_e(cost.get("source"))}, '
         f"as of {_e(cost.get('as_of'))}.{override} A model without a price is shown as unknown, not as free.</p>"
     )
 

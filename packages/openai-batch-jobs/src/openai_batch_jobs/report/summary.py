@@ -88,8 +88,15 @@ class SummaryBuilder:
         timelines; ``prices`` are laid over the Batch price table (`core.prices.BATCH_PRICES`).
         """
         requests = sum(self.statuses.values())
+        reported = reported_usage(rounds)
+        if reported is not None:
+            # The server's own count (each batch's `usage`) wins over the answers' lines, model by model.
+            for model, (prompt_tokens, completion_tokens) in reported.items():
+                tokens = self.tokens.setdefault(model, _Tokens())
+                tokens.prompt, tokens.completion = prompt_tokens, completion_tokens
         prompt = sum(t.prompt for t in self.tokens.values())
         completion = sum(t.completion for t in self.tokens.values())
+        source = "reported" if reported is not None else "counted"
         return {
             "requests": requests,
             "succeeded": self.statuses["succeeded"],
@@ -99,7 +106,12 @@ class SummaryBuilder:
             "max_request_attempts": max_request_attempts,
             "attempts": {str(n): self.attempts[n] for n in sorted(self.attempts)},
             "failures": sorted(self.failures.values(), key=lambda f: (-f["count"], f["code"])),
-            "tokens": {"prompt": prompt, "completion": completion, "total": prompt + completion},
+            "tokens": {
+                "prompt": prompt,
+                "completion": completion,
+                "total": prompt + completion,
+                "source": source,
+            },
             "cost": self._cost(prices),
             "batches": [
                 timeline(batch, round_number, part)
@@ -169,3 +181,20 @@ def timeline(batch: Mapping[str, Any], round_number: int, part: int) -> dict[str
         "ended_at": end,
         "phases": phases,
     }
+
+
+def reported_usage(rounds: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, tuple[int, int]] | None:
+    """Input and output tokens per model as the server reported them (each batch's `usage` and `model`),
+    or None unless every batch of the job reports both: a partial sum would read as the whole."""
+    per_model: dict[str, tuple[int, int]] = {}
+    batches = [batch for round_batches in rounds for batch in round_batches]
+    for batch in batches:
+        usage, model = batch.get("usage"), batch.get("model")
+        if not isinstance(usage, Mapping) or not isinstance(model, str) or not model:
+            return None
+        prompt, completion = per_model.get(model, (0, 0))
+        per_model[model] = (
+            prompt + int(usage.get("input_tokens") or 0),
+            completion + int(usage.get("output_tokens") or 0),
+        )
+    return per_model or None
