@@ -22,11 +22,11 @@ import pytest
 from vcr import VCR
 from vcr.cassette import Cassette
 
-from flytekitplugins.openai.batch import job_connector
 from flytekitplugins.openai.batch.connector import ALLOWED_BASE_URLS_ENV
 from integration.support import compact, matchers, scrub
 from integration.support.replay import PlayLog, drop_waits, freeze_wall_clock
 from integration.support.target import Target, record_kind
+from openai_batch_jobs.recovery import resume
 
 # A batch on OpenAI takes minutes to hours; the suite's usual per-test timeout would cut it off.
 OPENAI_RECORDING_TIMEOUT_S = 6 * 3600
@@ -129,7 +129,9 @@ def target(
     # sequence of keys for each test, recording or replaying, keeps the bodies matching.
     seed = int.from_bytes(hashlib.sha256(request.node.nodeid.encode()).digest()[:8], "big")
     keys = (uuid.UUID(int=(seed << 32) + n) for n in itertools.count())
-    monkeypatch.setattr(job_connector, "uuid", types.SimpleNamespace(uuid4=lambda: next(keys)))
+    monkeypatch.setattr(resume, "uuid", types.SimpleNamespace(uuid4=lambda: next(keys)))
+    # A local run's journal (what a re-run after a kill re-attaches to) stays with this test.
+    monkeypatch.setenv("OPENAI_BATCH_JOBS_STATE_DIR", str(request.getfixturevalue("tmp_path") / "journals"))
 
     # The key reaches the tasks and the connector the way Flyte gives it (env secrets), and nothing else.
     for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_ORGANIZATION"):

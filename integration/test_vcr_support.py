@@ -274,11 +274,20 @@ def test_multipart_bodies_match_whatever_their_boundary() -> None:
 
 def test_random_flytekit_file_names_match_and_chosen_names_do_not() -> None:
     matchers.body(
-        _multipart("5f8e2a1c9b7d4e3f", REQUESTS, "6ca19c54f2d8e5200fa4a9be354e77cb.jsonl"),
-        _multipart("0a1b2c3d4e5f6a7b", REQUESTS, "0123456789abcdef0123456789abcdef.jsonl"),
+        _multipart(
+            "5f8e2a1c9b7d4e3f", REQUESTS, "openai-batch-jobs-6ca19c54f2d8e5200fa4a9be354e77cb~est-1.jsonl"
+        ),
+        _multipart(
+            "0a1b2c3d4e5f6a7b", REQUESTS, "openai-batch-jobs-0123456789abcdef0123456789abcdef~est-1.jsonl"
+        ),
     )
     with pytest.raises(AssertionError):
         matchers.body(_multipart("x1", REQUESTS, "a.jsonl"), _multipart("x1", REQUESTS, "b.jsonl"))
+    with pytest.raises(AssertionError):  # the token tag after the random name is compared
+        matchers.body(
+            _multipart("x1", REQUESTS, "openai-batch-jobs-6ca19c54f2d8e5200fa4a9be354e77cb~est-1.jsonl"),
+            _multipart("x1", REQUESTS, "openai-batch-jobs-6ca19c54f2d8e5200fa4a9be354e77cb~est-2.jsonl"),
+        )
 
 
 def test_json_bodies_match_as_data_and_no_further() -> None:

@@ -15,9 +15,10 @@ import re
 from typing import Any
 
 BOUNDARY_TOKEN = b"vcr-boundary"
-RANDOM_NAME_TOKEN = b'filename="<random>.jsonl"'
-# flytekit's random local paths are 32 hex digits (a uuid4's hex).
-_RANDOM_FILENAME = re.compile(rb'filename="[0-9a-f]{32}(?:\.jsonl)?"')
+RANDOM_NAME_TOKEN = b'filename="openai-batch-jobs-<random>'
+# flytekit's random local paths are 32 hex digits (a uuid4's hex); the upload adds the plugin's prefix
+# before them and its token tag after them, which are kept.
+_RANDOM_FILENAME = re.compile(rb'filename="openai-batch-jobs-[0-9a-f]{32}')
 # A multipart body opens with "--" and its boundary (RFC 2046: 1-70 characters, no spaces at the end).
 _OPENING = re.compile(rb"\A--([0-9A-Za-z'()+_,\-./:=?]{1,70})\r\n")
 

@@ -84,7 +84,10 @@ def local_job_key(
             flush=True,
         )
         return left["key"], float(left["started_at"])
-    key = f"local/{print_[:KEY_PRINT_CHARS]}/{uuid.uuid4().hex[:12]}"
+    # The tag names the job by its parts and settings, not by the server's URL (file ids are the
+    # server's own), so the same job reads the same whatever name the server goes by.
+    tag = fingerprint("job", list(file_ids), {k: v for k, v in settings.items() if k != "base_url"})
+    key = f"local/{tag[:KEY_PRINT_CHARS]}/{uuid.uuid4().hex[:12]}"
     if held is not None:
         held.record(key=key, started_at=time.time())
     return key, None
