@@ -41,16 +41,19 @@ def flyte_secret_value(secret: Secret) -> str:
     """The API key from the Flyte secret a task requested; fails naming the secret, not its value."""
     secrets = flytekit.current_context().secrets
     names = {"group": secret.group, "key": secret.key, "group_version": secret.group_version}
+    env_vars = secret_env_vars(secrets.get_secrets_env_var(**names), **names)
     try:
         value = secrets.get(**names)
     except ValueError:
-        value = ""
+        # flytekit 1.15 reads the plain GROUP_KEY variable only in a local run's own tasks, not in
+        # those of a dynamic step's sub-workflow (a job's later rounds): read it as the run's first did.
+        value = next((os.environ[name] for name in env_vars if os.environ.get(name)), "")
     if not value:
         raise MissingSecret(
             secret.group,
             secret.key,
             secret.group_version,
-            env_vars=secret_env_vars(secrets.get_secrets_env_var(**names), **names),
+            env_vars=env_vars,
             file_path=secrets.get_secrets_file(**names),
         )
     return value
