@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 
 MAX_RSS_GROWTH_MB = 100.0
-# Rows per CPU second, per phase (the table's from issue 27).
-MIN_ROWS_PER_CPU_SECOND = {"round": 200_000, "table": 200_000}
+# Rows per CPU second, per phase: the table's from issue 27; the round's sort has no target (shown only).
+MIN_ROWS_PER_CPU_SECOND = {"table": 200_000}
 PART = 50_000
 
 
@@ -136,12 +136,13 @@ def report(figures: dict[str, object]) -> bool:
     """Print a phase's figures beside their targets; True when one is missed."""
     name = str(figures["phase"])
     rate, growth = int(str(figures["rows_per_cpu_second"])), float(str(figures["rss_growth_mb"]))
-    rate_ok = rate >= MIN_ROWS_PER_CPU_SECOND[name]
+    target = MIN_ROWS_PER_CPU_SECOND.get(name)
+    rate_ok = target is None or rate >= target
+    rate_target = "no target" if target is None else f"target >= {target:,}: {'ok' if rate_ok else 'MISSED'}"
     growth_ok = growth < MAX_RSS_GROWTH_MB
     print(
         f"{name}: {figures['rows']:,} rows in {figures['seconds']} s wall, {figures['cpu_seconds']} s CPU; "
-        f"{rate:,} rows per CPU second (target >= {MIN_ROWS_PER_CPU_SECOND[name]:,}: "
-        f"{'ok' if rate_ok else 'MISSED'}); peak RSS growth {growth} MB (target < {MAX_RSS_GROWTH_MB:.0f}: "
+        f"{rate:,} rows per CPU second ({rate_target}); peak RSS growth {growth} MB (target < {MAX_RSS_GROWTH_MB:.0f}: "
         f"{'ok' if growth_ok else 'MISSED'})"
     )
     print(f"  {json.dumps(figures)}")
