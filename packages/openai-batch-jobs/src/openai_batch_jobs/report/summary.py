@@ -57,7 +57,58 @@ class SummaryBuilder:
         tokens.prompt += row.get("prompt_tokens") or 0
         tokens.completion += row.get("completion_tokens") or 0
 
-    def _failure(self, row: Mapping[str, Any]) -> None:
+    def add_columns(self, table: Any) -> None:
+        """Count a block of the table's rows at once (a pyarrow Table with the table's columns)."""
+        import pyarrow.compute as pc
+
+        from openai_batch_jobs.report._column_files import constant
+
+        for entry in pc.value_counts(table.column("status")).to_pylist():
+            self.statuses[entry["values"]] += entry["counts"]
+        attempts = table.column("attempts")
+        for entry in pc.value_counts(attempts.drop_null()).to_pylist():
+            self.attempts[entry["values"]] += entry["counts"]
+        self.retried += pc.sum(pc.greater(attempts, constant(1))).as_py() or 0
+        succeeded = pc.equal(table.column("status"), constant("succeeded"))
+        self._failures(table.filter(pc.invert(succeeded)))
+        answered = table.filter(succeeded)
+        model = answered.column("model")
+        no_model = pc.fill_null(pc.equal(pc.utf8_length(model), constant(0)), constant(True))
+        model = pc.if_else(no_model, constant("(no model)"), model)
+        counted = pc.value_counts(model)  # a job has few models: a pass over the block for each
+        for name, count in zip(counted.field("values"), counted.field("counts").to_pylist(), strict=True):
+            mine = pc.equal(model, name)
+            tokens = self.tokens.setdefault(name.as_py(), _Tokens())
+            tokens.requests += count
+            tokens.prompt += pc.sum(answered.column("prompt_tokens").filter(mine)).as_py() or 0
+            tokens.completion += pc.sum(answered.column("completion_tokens").filter(mine)).as_py() or 0
+
+    def _failures(self, failed: Any) -> None:
+        """`_failure` for a block of failed rows: each code counted at once, examples from its first row."""
+        import pyarrow.compute as pc
+
+        from openai_batch_jobs.report._column_files import constant
+
+        codes = failed.column("error_code")
+        codes = pc.if_else(
+            pc.fill_null(pc.equal(pc.utf8_length(codes), constant(0)), constant(True)),
+            constant("unknown_error"),
+            codes,
+        )
+        counted = pc.value_counts(codes)
+        for code, count in zip(counted.field("values"), counted.field("counts").to_pylist(), strict=True):
+            first = failed.slice(pc.index(codes, code).as_py(), 1).to_pylist()[0]
+            self._failure({**first, "error_code": code.as_py()}, count)
+
+    def clear(self) -> None:
+        """Forget every row counted (the table is being written again)."""
+        self.statuses.clear()
+        self.attempts.clear()
+        self.retried = 0
+        self.failures.clear()
+        self.tokens.clear()
+
+    def _failure(self, row: Mapping[str, Any], count: int = 1) -> None:
         code = str(row.get("error_code") or "unknown_error")
         if code not in self.failures and len(self.failures) >= SHOWN_CODES:
             code = "other"
@@ -73,7 +124,7 @@ class SummaryBuilder:
                 },
             },
         )
-        entry["count"] += 1
+        entry["count"] += count
 
     def build(
         self,

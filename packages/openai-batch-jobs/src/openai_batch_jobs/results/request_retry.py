@@ -180,11 +180,12 @@ def _sort_part(
         if keys is not None:
             keys.write(key_line(custom_id, model))
         tally.requests += 1
-        found = index.find(custom_id)
-        if found is not None and found.kind is LineKind.SUCCEEDED:
-            output.write(with_attempts(index.read_line(found), attempt))
+        answer = index.answer(custom_id)
+        if answer is not None:
+            output.write(with_attempts(answer, attempt))
             tally.succeeded += 1
             continue
+        found = index.find(custom_id)
         transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
         if transient and retry_left:
             retry.write(raw if raw.endswith(b"\n") else raw + b"\n")

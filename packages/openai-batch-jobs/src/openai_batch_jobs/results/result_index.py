@@ -10,6 +10,7 @@ both settle it there.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -36,6 +37,7 @@ class IndexedLine:
     kind: LineKind
     line: int
     problem: str | None
+    length: int
 
 
 @dataclass
@@ -62,7 +64,7 @@ class ResultIndex:
     """
 
     def __init__(self) -> None:
-        # custom_id -> offset << 8 | file << 2 | kind: one int per line.
+        # custom_id -> (offset << 32 | length) << 8 | file << 2 | kind: one int per line.
         self._where: dict[str, int] = {}
         # custom_id -> (line number, problem) of the unreadable lines that name their request.
         self._unreadable: dict[str, tuple[int, str | None]] = {}
@@ -95,7 +97,7 @@ class ResultIndex:
                 if held is not None and held & 3 == _SUCCEEDED:
                     continue
                 kind = _KINDS.index(result.kind)
-                where[custom_id] = start << 8 | number << 2 | kind
+                where[custom_id] = (start << 32 | len(raw)) << 8 | number << 2 | kind
                 if result.kind is LineKind.UNREADABLE:
                     unreadable[custom_id] = (line_number, result.problem)
                 else:
@@ -110,15 +112,25 @@ class ResultIndex:
         line, problem = (
             self._unreadable.get(custom_id, (0, None)) if kind is LineKind.UNREADABLE else (0, None)
         )
-        return IndexedLine((packed >> 2) & 0x3F, packed >> 8, kind, line, problem)
+        return IndexedLine((packed >> 2) & 0x3F, packed >> 40, kind, line, problem, packed >> 8 & 0xFFFFFFFF)
+
+    def answer(self, custom_id: str) -> bytes | None:
+        """The raw line that answers ``custom_id`` when it is an answer (what most lookups find)."""
+        packed = self._where.get(custom_id)
+        if packed is None or packed & 3 != _SUCCEEDED:
+            return None
+        return self._read((packed >> 2) & 0x3F, packed >> 40, packed >> 8 & 0xFFFFFFFF)
 
     def read_line(self, entry: IndexedLine) -> bytes:
         """The raw result line an entry points at."""
-        handle = self._handles.get(entry.file)
+        return self._read(entry.file, entry.offset, entry.length)
+
+    def _read(self, file: int, offset: int, length: int) -> bytes:
+        # One read of exactly the line: lines are looked up in the requests' order, not the file's.
+        handle = self._handles.get(file)
         if handle is None:
-            handle = self._handles[entry.file] = open(self._paths[entry.file], "rb")  # noqa: SIM115
-        handle.seek(entry.offset)
-        return handle.readline()
+            handle = self._handles[file] = open(self._paths[file], "rb")  # noqa: SIM115
+        return os.pread(handle.fileno(), length, offset)
 
     def close(self) -> None:
         for handle in self._handles.values():

@@ -99,6 +99,10 @@ def judge_result_line(raw: bytes) -> ResultLine:
     if line is None or not isinstance(line.custom_id, str):
         return read_result_line(raw)
     response = line.response
+    if line.error is None and response is not None:  # the common case first: an answer (`error_of`)
+        status, body = response.status_code, response.body
+        if type(status) is int and 200 <= status < 300 and (body is None or type(body.error) is not dict):
+            return ResultLine(line.custom_id, LineKind.SUCCEEDED)
     record = {
         "response": None
         if response is None
