@@ -24,7 +24,8 @@ from tests.images.image_env import dockerfile_cmd, in_venv, install_venv
 
 # A build on a busy machine takes minutes, and the first test to use an image waits for it.
 BUILD_TIMEOUT = pytest.mark.timeout(1800)
-PLACES = ["venv", pytest.param("container", marks=[pytest.mark.container, BUILD_TIMEOUT])]
+# Slow too, so the fast tier (`-m "not slow"`, which replaces the default `-m "not container"`) builds nothing.
+PLACES = ["venv", pytest.param("container", marks=[pytest.mark.container, pytest.mark.slow, BUILD_TIMEOUT])]
 REPORTED = "image"  # the user property the terminal summary lists
 
 

@@ -13,7 +13,7 @@ from tests.images.conftest import BUILD_TIMEOUT, REPORTED
 from tests.images.container import BuiltImage, added_paths, working_container
 from tests.images.image_env import TARGETS
 
-pytestmark = [pytest.mark.container, BUILD_TIMEOUT]
+pytestmark = [pytest.mark.container, pytest.mark.slow, BUILD_TIMEOUT]
 
 # All a runtime stage may add to its base: the venv, the user with its home, and what buildah's RUN leaves.
 ADDED_TREES = ("/opt/venv", "/home/flyte")

@@ -1,4 +1,4 @@
-"""The README's shell commands, read from the README itself, and a shell as bare as a fresh machine's.
+"""The docs' shell commands, read from the docs themselves, and a shell as bare as a fresh machine's.
 
 Tests run exactly what a user copies, so the README and the tests cannot drift apart.
 """
@@ -25,14 +25,15 @@ _SESSION_PREFIXES = ("UV_INTERNAL__", "PYENV", "CONDA", "PYTEST_", "OPENAI_", "_
 
 
 def commands(heading: str | None = None, readme: Path = ROOT / "README.md") -> list[str]:
-    """The command lines (not comments) of the first ```sh block after `heading`, or of the README's first."""
+    """The command lines (not comments) of the first ```sh block after `heading` in `readme` (the README
+    or a page of docs/), or of its first."""
     text = readme.read_text()
     if heading is not None:
         match = re.search(rf"^{re.escape(heading)}$", text, flags=re.MULTILINE)
-        assert match, f"README.md has no heading {heading!r}"
+        assert match, f"{readme.name} has no heading {heading!r}"
         text = text[match.end() :]
     block = re.search(r"^```sh\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
-    assert block, f"README.md has no sh block after {heading!r}"
+    assert block, f"{readme.name} has no sh block after {heading!r}"
     return [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
 
 

@@ -1,4 +1,4 @@
-"""The README's "Keys for a local run": the variables it names are the ones each step reads."""
+"""docs/keys.md's "Keys for a local run": the variables it names are the ones each step reads."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ KEY = "sk-proj-fake-localkeys-0123456789abcdefghijkl"
 
 
 def readme_keys_and_command() -> tuple[list[str], list[str]]:
-    """The variables the README exports, and the pyflyte command it runs with them."""
-    export, run = commands("### Keys for a local run")
+    """The variables the page exports, and the pyflyte command it runs with them."""
+    export, run = commands("## Keys for a local run", readme=ROOT / "docs" / "keys.md")
     names = re.findall(r"(\w+)=sk-\.\.\.", export)
     argv = shlex.split(run, comments=True)
     assert argv[:3] == ["./uvw", "run", "--frozen"], run
@@ -50,14 +50,14 @@ def pyflyte_run(emulator: Emulator, variables: list[str]) -> subprocess.Complete
     )
 
 
-def test_the_readme_names_one_variable_per_step() -> None:
+def test_the_page_names_one_variable_per_step() -> None:
     names, _ = readme_keys_and_command()
     assert names == ["OPENAI_API_KEY", "FLYTE_OPENAI_API_KEY"]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_the_readme_variables_are_enough(keyed_emulator: Emulator) -> None:
+def test_the_page_variables_are_enough(keyed_emulator: Emulator) -> None:
     names, _ = readme_keys_and_command()
     run = pyflyte_run(keyed_emulator, names)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -72,7 +72,7 @@ def test_ci_runs_the_readme_test_command_as_written() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_the_install_commands_build_and_install_the_plugin(clone: Path, tmp_path: Path) -> None:
-    build, install = commands("### Install", readme=clone / "README.md")
+    build, install = commands("## Install", readme=clone / "README.md")
     # The user's virtual environment, made from the system Python, with pip in it.
     venv = tmp_path / "venv"
     subprocess.run(

@@ -4,8 +4,8 @@ Every call of the plugins runs under one of the policies below: the upload's and
 under `TRANSFER` (the SDK's own retries apply it, and the download's re-fetch of a body cut short
 runs it through `call_with_retries`), the connector's CreateTask and DeleteTask under `CREATE` and
 `CANCEL` (within propeller's call deadline), each GetTask once under `POLL`, through faults for up
-to `POLL_FAULT_GRACE_S`. Changing how the plugins retry is a change to this file; the README's
-Reliability table is checked against it by a test.
+to `POLL_FAULT_GRACE_S`. Changing how the plugins retry is a change to this file; the table in
+docs/reliability.md is checked against it by a test.
 """
 
 from __future__ import annotations
