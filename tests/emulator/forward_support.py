@@ -22,8 +22,8 @@ from openai.types import Batch
 
 from openai_batch_emulator import Emulator, ForwardOptions
 
-UPSTREAM_KEY = "sk-upstream-7f3a9c1e5b2d4068"  # what OPENAI_FORWARD_API_KEY holds in these tests
-CLIENT_KEY = "sk-client-0b8e2f6a4c1d9357"  # what clients of the forwarding server send
+UPSTREAM_KEY = "sk-fake-upstream-7f3a9c1e5b2d4068"  # what OPENAI_FORWARD_API_KEY holds in these tests
+CLIENT_KEY = "sk-fake-client-0b8e2f6a4c1d9357"  # what clients of the forwarding server send
 DEADLINE = 60.0
 FAST = {"validating_seconds": 0.05, "finalizing_seconds": 0.05, "cancelling_seconds": 0.05}
 
