@@ -51,9 +51,9 @@ from flyteidl.admin import agent_pb2  # noqa: E402
 from flyteidl.core.execution_pb2 import TaskExecution  # noqa: E402
 
 from flytekitplugins.openai.batch import BatchJobTask  # noqa: E402
-from flytekitplugins.openai.batch.job_state import PART_METADATA_KEY  # noqa: E402
 from flytekitplugins.openai.batch.task import BatchEndpointTask  # noqa: E402
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY  # noqa: E402
+from openai_batch_jobs.job.state import PART_METADATA_KEY  # noqa: E402
 from tests.batch.flyte_models import execution_metadata_pb, inputs_pb, job_inputs_pb, template_pb  # noqa: E402
 from tests.batch.service import JOB_TASK_TYPE, TASK_TYPE, serve_command  # noqa: E402
 

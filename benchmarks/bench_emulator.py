@@ -20,7 +20,6 @@ when a target is missed.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -32,24 +31,12 @@ from typing import Any
 
 import httpx
 from bench_files import make_request_file
+from proc_stats import cpu_seconds, peak_rss_mb
 
 MAX_CPU_SECONDS = 3.0
 MAX_RSS_GROWTH_MB = 100.0
 API_KEY = "bench-emulator-key"
 CHUNK = 1024 * 1024
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
 
 
 class Phase:
@@ -59,8 +46,8 @@ class Phase:
         self.name, self.pid, self.results = name, pid, results
 
     def __enter__(self) -> Phase:
-        self.rss = _peak_rss_mb(self.pid)
-        self.cpu = _cpu_seconds(self.pid)
+        self.rss = peak_rss_mb(self.pid)
+        self.cpu = cpu_seconds(self.pid)
         self.wall = time.perf_counter()
         return self
 
@@ -69,8 +56,8 @@ class Phase:
             {
                 "phase": self.name,
                 "seconds": time.perf_counter() - self.wall,
-                "cpu_seconds": _cpu_seconds(self.pid) - self.cpu,
-                "rss_growth_mb": _peak_rss_mb(self.pid) - self.rss,
+                "cpu_seconds": cpu_seconds(self.pid) - self.cpu,
+                "rss_growth_mb": peak_rss_mb(self.pid) - self.rss,
             }
         )
 

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import httpx
+from proc_stats import cpu_seconds, peak_rss_mb
 
 MAX_CPU_MS_PER_REQUEST = 1.0
 CLIENT_KEY = "bench-forward-client"
@@ -77,18 +78,6 @@ async def _serve_canned() -> None:
         await server.serve_forever()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
-
-
 def _write_requests(path: Path, count: int, pad: int) -> None:
     padding = "x" * pad
     with path.open("w") as out:
@@ -114,12 +103,12 @@ def _run_batch(base_url: str, source: Path, total: int, pid: int) -> dict[str, f
             "endpoint": "/v1/chat/completions",
             "completion_window": "24h",
         }
-        start_wall, start_cpu = time.monotonic(), _cpu_seconds(pid)
+        start_wall, start_cpu = time.monotonic(), cpu_seconds(pid)
         batch = http.post("/batches", json=body).json()
         while batch["status"] in ("validating", "in_progress"):
             time.sleep(0.05)
             batch = http.get(f"/batches/{batch['id']}").json()
-        end_wall, end_cpu = time.monotonic(), _cpu_seconds(pid)
+        end_wall, end_cpu = time.monotonic(), cpu_seconds(pid)
     counts = batch["request_counts"]
     if batch["status"] not in ("finalizing", "completed") or counts["completed"] != total:
         raise SystemExit(f"the batch did not complete: {batch['status']} {counts}")
@@ -163,10 +152,10 @@ def main() -> int:
             try:
                 assert server.stdout is not None
                 base_url = server.stdout.readline().strip()
-                upstream_cpu = _cpu_seconds(upstream.pid)
+                upstream_cpu = cpu_seconds(upstream.pid)
                 figures = _run_batch(base_url, source, args.requests, server.pid)
-                figures["upstream_cpu"] = _cpu_seconds(upstream.pid) - upstream_cpu
-                figures["rss"] = _peak_rss_mb(server.pid)
+                figures["upstream_cpu"] = cpu_seconds(upstream.pid) - upstream_cpu
+                figures["rss"] = peak_rss_mb(server.pid)
             finally:
                 server.terminate()
                 server.wait(30)

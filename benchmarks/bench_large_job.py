@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench_files import make_request_file
+from proc_stats import cpu_seconds, peak_rss_mb
 
 from openai_batch_jobs.inputs.hashset import HashSet
 
@@ -80,20 +81,6 @@ class Run:
     @property
     def lost(self) -> int:
         return self.requests - self.distinct_ids
-
-
-def _emulator_peak_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process so far."""
-    # /proc/<pid>/stat: the command (field 2) may hold spaces, so count from its closing parenthesis.
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpus() -> int:
@@ -148,7 +135,7 @@ def _run_job(
     pyflyte = str(Path(sys.executable).parent / "pyflyte")
     log = cwd / f"{name}.log"
     load_before = os.getloadavg()[0]
-    emulator_cpu = _cpu_seconds(emulator_pid)
+    emulator_cpu = cpu_seconds(emulator_pid)
     started = time.perf_counter()
     with open(log, "w") as out:
         process = subprocess.Popen(
@@ -160,7 +147,7 @@ def _run_job(
         )
         _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    emulator_cpu = _cpu_seconds(emulator_pid) - emulator_cpu
+    emulator_cpu = cpu_seconds(emulator_pid) - emulator_cpu
     text = log.read_text()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"pyflyte run of the {name} job failed:\n{text[-6000:]}")
@@ -242,7 +229,7 @@ def main() -> int:
             # The pair's results are counted: make room for the next pair's.
             shutil.rmtree(env["TMPDIR"])
             os.mkdir(env["TMPDIR"])
-        emulator_mb = _emulator_peak_mb(emulator.pid)
+        emulator_mb = peak_rss_mb(emulator.pid)
     finally:
         if emulator is not None:
             emulator.terminate()

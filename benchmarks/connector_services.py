@@ -20,25 +20,14 @@ import httpx
 import openai
 from flyteidl.admin import agent_pb2
 from flyteidl.service import agent_pb2_grpc
+from proc_stats import cpu_seconds as cpu_seconds
+from proc_stats import peak_rss_mb as peak_rss_mb
 
 STARTUP_TIMEOUT_S = 90.0
 REQUESTS_PER_FILE = 2
 UPLOADS_AT_ONCE = 16
 # A batch is kept validating until this long after the measured window is expected to end.
 BATCH_TAIL_S = 20.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads) from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
 
 
 def load_average() -> float:
