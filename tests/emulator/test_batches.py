@@ -165,7 +165,7 @@ def test_every_endpoint_the_sdk_accepts_for_a_batch_is_answered() -> None:
 
     from openai.types import batch_create_params
 
-    from openai_batch_emulator.responders import RESPONDERS
+    from openai_batch_emulator.answers.responders import RESPONDERS
 
     hint = typing.get_type_hints(batch_create_params.BatchCreateParams)["endpoint"]
     while typing.get_origin(hint) is not typing.Literal:  # Required[Literal[...]]

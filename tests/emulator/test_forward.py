@@ -13,7 +13,7 @@ import pytest
 from openai.types import Batch
 
 from openai_batch_emulator import Emulator
-from openai_batch_emulator._upstream import target_path
+from openai_batch_emulator.forwarding.upstream import target_path
 
 from .forward_support import (
     UPSTREAM_KEY,

@@ -75,6 +75,6 @@ def test_loading_the_plugin_is_cheap() -> None:
     import subprocess
     import sys
 
-    code = "import sys, openai_batch_emulator.pytest_plugin; print(sorted({'uvicorn', 'starlette', 'openai'} & set(sys.modules)))"
+    code = "import sys, openai_batch_emulator.server.pytest_plugin; print(sorted({'uvicorn', 'starlette', 'openai'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"

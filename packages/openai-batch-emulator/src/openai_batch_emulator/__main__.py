@@ -1,5 +1,5 @@
 """`python -m openai_batch_emulator` is the `openai-batch-emulator` command."""
 
-from .cli import main
+from .server.cli import main
 
 main()

@@ -15,8 +15,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import status_error
-from .store import new_id
+from ..errors import status_error
+from ..files.store import new_id
 
 FAULT_KINDS: tuple[int | str, ...] = (429, 500, 502, 503, "drop")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from .responders import prompt_tokens
+from ..answers.responders import prompt_tokens
 
 UTF8_BOM = b"\xef\xbb\xbf"
 # Lines are short next to this, so each read brings many of them (the default 8 KiB means a system

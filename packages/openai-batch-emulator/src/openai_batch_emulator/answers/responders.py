@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import error_body
 from . import _media
-from .errors import error_body
 
 SYSTEM_FINGERPRINT = "fp_emulator"
 MODERATION_CATEGORIES = (

@@ -15,7 +15,7 @@ import struct
 import zlib
 from typing import Any
 
-from .errors import error_body
+from ..errors import error_body
 
 # What one generated image "costs" in output tokens (gpt-image-1 bills a 1024x1024 low-quality image ~272).
 IMAGE_OUTPUT_TOKENS = 272

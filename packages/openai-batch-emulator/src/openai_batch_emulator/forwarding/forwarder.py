@@ -17,12 +17,12 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._forward_files import ERRORS, Progress, scan, write_expired
-from ._forward_job import ForwardJob, Shared
-from .forwarding import ForwardOptions
+from ._job import ForwardJob, Shared
+from .options import ForwardOptions
+from .result_files import ERRORS, Progress, scan, write_expired
 
 if TYPE_CHECKING:
-    from .batches import BatchRecord
+    from ..batches.engine import BatchRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

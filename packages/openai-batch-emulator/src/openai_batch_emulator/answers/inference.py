@@ -3,7 +3,7 @@
 They answer one request at once with the very responders a batch uses for its lines, so a request gets
 the same body whether it is sent alone or inside a batch, and a ChatGPT-style task runs against the
 emulator with no key. Authentication, fault injection and request ids come from the middlewares that
-wrap every `/v1` route (see app.py); errors have OpenAI's shape.
+wrap every `/v1` route (see `server.app`); errors have OpenAI's shape.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from .errors import bad_request
+from ..errors import bad_request
+from ..settings import Settings
 from .responders import RESPONDERS, Context, respond
-from .settings import Settings
 
 # Every endpoint a batch can target has a responder; each is served synchronously too.
 ENDPOINTS = tuple(RESPONDERS)

@@ -1,7 +1,7 @@
 """Persistence in the data directory: file contents on disk, JSON metadata replaced atomically.
 
 Layout: `files/<id>.data` + `files/<id>.json`, `batches/<id>.json`, `work/<batch id>/` (results being
-written), `tmp/` (uploads in flight), `attempts.jsonl` (see failures.py), `port` (the command line's
+written), `tmp/` (uploads in flight), `attempts.jsonl` (see `faults.request_failures`), `port` (the command line's
 last port). Everything a restarted emulator needs is in these files.
 """
 

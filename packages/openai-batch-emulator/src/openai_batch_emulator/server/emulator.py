@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from ..faults.injector import Fault
+from ..forwarding.options import ForwardOptions
+from ..settings import Settings
 from .app import Runtime, create_app
-from .faults import Fault
-from .forwarding import ForwardOptions
-from .settings import Settings
 
 if TYPE_CHECKING:
     import openai
@@ -74,7 +74,7 @@ class Emulator:
     With `data_dir=None` a temporary directory is used and removed on stop. With `api_key=None` any
     non-empty key is accepted and `api_key` is a dummy one. Other keyword arguments are settings
     (see `Settings`), e.g. `Emulator(requests_per_second=5, completion_window_seconds=1)`.
-    With `forward=ForwardOptions(url=...)` batches are answered by that server (see forwarding.py).
+    With `forward=ForwardOptions(url=...)` batches are answered by that server (see `forwarding.options`).
     """
 
     def __init__(

@@ -19,15 +19,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._forwarder import Forwarder
-from .batches import BatchEngine
-from .errors import ApiError, bad_request, error_body
-from .faults import FaultInjector, FaultMiddleware
-from .files import FilesApi, _int_param
-from .forwarding import ForwardOptions
-from .inference import ENDPOINTS, answer
-from .settings import Settings
-from .store import DataDir, FileStore, new_id
+from ..answers.inference import ENDPOINTS, answer
+from ..batches.engine import BatchEngine
+from ..errors import ApiError, bad_request, error_body
+from ..faults.injector import FaultInjector, FaultMiddleware
+from ..files.api import FilesApi, _int_param
+from ..files.store import DataDir, FileStore, new_id
+from ..forwarding.forwarder import Forwarder
+from ..forwarding.options import ForwardOptions
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 

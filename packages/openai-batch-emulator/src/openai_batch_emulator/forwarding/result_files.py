@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from .validation import iter_lines, parse_line
+from ..batches.validation import iter_lines, parse_line
 
 OUTPUT = "output.jsonl"
 ERRORS = "errors.jsonl"

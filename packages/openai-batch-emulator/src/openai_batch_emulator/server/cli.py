@@ -1,7 +1,7 @@
 """`openai-batch-emulator`: serve the emulator until SIGINT/SIGTERM. The first line printed is the base URL.
 
 With `--forward-to URL` it answers batches with an OpenAI-compatible server's real answers (see
-forwarding.py); the upstream's key is read from OPENAI_FORWARD_API_KEY, never from an argument, so it
+`forwarding.options`); the upstream's key is read from OPENAI_FORWARD_API_KEY, never from an argument, so it
 shows in no process list or shell history.
 
 Without `--port` it serves a data directory on the port it had last time (kept in the directory), so
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import uvicorn
 
+from ..forwarding.options import KEY_VARIABLE, ForwardOptions
+from ..settings import Settings
 from .app import Runtime, create_app
-from .forwarding import KEY_VARIABLE, ForwardOptions
-from .server import bind_socket, url_host
-from .settings import Settings
+from .emulator import bind_socket, url_host
 
 
 def _parser() -> argparse.ArgumentParser:

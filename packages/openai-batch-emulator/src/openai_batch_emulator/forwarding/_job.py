@@ -17,11 +17,11 @@ from typing import Any
 
 import orjson
 
-from ._forward_files import ERRORS, OUTPUT, Progress, encode, line_seed, scan, usage_tokens
-from ._upstream import Upstream, UpstreamReply, UpstreamUnreachable, target_path
-from .errors import status_error
-from .forwarding import ForwardOptions
-from .validation import iter_lines, parse_line
+from ..batches.validation import iter_lines, parse_line
+from ..errors import status_error
+from .options import ForwardOptions
+from .result_files import ERRORS, OUTPUT, Progress, encode, line_seed, scan, usage_tokens
+from .upstream import Upstream, UpstreamReply, UpstreamUnreachable, target_path
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from .errors import ApiError, bad_request, not_found
-from .settings import Settings
+from ..errors import ApiError, bad_request, not_found
+from ..settings import Settings
 from .store import DataDir, FileRecord, FileStore
 
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")

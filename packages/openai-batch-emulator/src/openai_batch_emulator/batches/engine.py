@@ -23,17 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import _forwarder
-from ._forward_files import scan
-from .errors import ApiError, bad_request, not_found
-from .failures import AttemptLedger, RequestFailures
-from .responders import Context, Reply, respond
-from .settings import Settings
-from .store import DataDir, FileStore, new_file_id, new_id, read_json, write_json_atomic
+from ..answers.responders import Context, Reply, respond
+from ..errors import ApiError, bad_request, not_found
+from ..faults.request_failures import AttemptLedger, RequestFailures
+from ..files.store import DataDir, FileStore, new_file_id, new_id, read_json, write_json_atomic
+from ..forwarding import forwarder as _forwarder
+from ..forwarding.result_files import scan
+from ..settings import Settings
 from .validation import Limits, ValidationResult, iter_lines, parse_line, validate_input
 
 if TYPE_CHECKING:
-    from ._forwarder import Forwarder
+    from ..forwarding.forwarder import Forwarder
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class BatchRecord:
     enqueued_tokens: int = 0  # estimated prompt tokens of the input, held against the model's limit
     output_file_id: str | None = None
     error_file_id: str | None = None
-    forwarded: bool = False  # answered by an upstream server (see _forwarder), not on a schedule
+    forwarded: bool = False  # answered by an upstream server (see `forwarding.forwarder`), not on a schedule
     _settings: Settings | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -13,7 +13,7 @@ import pytest
 if TYPE_CHECKING:
     import openai
 
-    from .server import Emulator
+    from .emulator import Emulator
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def emulator(
     tmp_path_factory: pytest.TempPathFactory, emulator_settings: dict[str, Any]
 ) -> Iterator[Emulator]:
     """A running emulator; change its settings with `emulator.configure(...)` or `emulator_settings`."""
-    from .server import Emulator  # imported here: the plugin loads in every pytest run
+    from .emulator import Emulator  # imported here: the plugin loads in every pytest run
 
     with Emulator(data_dir=tmp_path_factory.mktemp("openai-emulator"), **emulator_settings) as running:
         yield running

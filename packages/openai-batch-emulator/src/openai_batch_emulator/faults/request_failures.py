@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import status_error
-from .settings import FailureRule, Settings
+from ..errors import status_error
+from ..settings import FailureRule, Settings
 
 
 class AttemptLedger:
