@@ -14,7 +14,7 @@ from flyteidl.core.execution_pb2 import TaskExecution
 
 from flytekitplugins.openai.batch import BatchJobTask
 from openai_batch_emulator import Emulator
-from openai_batch_emulator.answers.responders import prompt_tokens
+from openai_batch_emulator.answers.prompts import prompt_tokens
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
 from openai_batch_jobs.inputs.estimate import TokenTotals, request_tokens
 from openai_batch_jobs.inputs.part_names import tagged_name

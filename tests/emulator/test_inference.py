@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from openai_batch_emulator import Emulator
-from openai_batch_emulator.answers.responders import embedding_vector
+from openai_batch_emulator.answers.vectors import embedding_vector
 
 from .helpers import chat_line, fast, start_batch, wait
 from .test_contract import conforms

@@ -6,7 +6,7 @@ emulator), so this test is what keeps them from drifting apart.
 
 from __future__ import annotations
 
-from openai_batch_emulator.batches.engine import SPEC_ENDPOINTS
+from openai_batch_emulator.batches.create import SPEC_ENDPOINTS
 from openai_batch_jobs.api.batch_api import BATCH_ENDPOINTS
 
 

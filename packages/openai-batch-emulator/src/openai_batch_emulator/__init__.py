@@ -11,6 +11,7 @@ Where things are:
 - `faults/`: failures on purpose: HTTP faults, and batch requests that fail.
 - `settings`: `Settings`, the knobs (speeds, limits, failure rules) a batch copies when it is created.
 - `errors`: OpenAI's error shape, which every failure a client sees has.
+- `_lists`: OpenAI's list pages (`after`, `limit`), shared by the files and batches listings.
 """
 
 from __future__ import annotations

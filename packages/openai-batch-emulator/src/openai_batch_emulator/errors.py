@@ -64,5 +64,13 @@ def bad_request(message: str, *, param: str | None = None, code: str | None = No
     return ApiError(400, message, param=param, code=code)
 
 
+def invalid_value(value: object, supported: tuple[str, ...], *, param: str) -> ApiError:
+    """OpenAI's answer to a value outside a parameter's enumeration."""
+    listed = ", ".join(f"'{s}'" for s in supported)
+    return bad_request(
+        f"Invalid value: '{value}'. Supported values are: {listed}.", param=param, code="invalid_value"
+    )
+
+
 def not_found(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
     return ApiError(404, message, param=param, code=code)

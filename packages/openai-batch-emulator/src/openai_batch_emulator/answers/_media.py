@@ -10,12 +10,12 @@ answers with the created job, not its rendering, as the real endpoint does.
 from __future__ import annotations
 
 import base64
-import hashlib
 import struct
 import zlib
 from typing import Any
 
-from ..errors import error_body
+from .prompts import media_prompt
+from .reply import Context, Reply, client_error, digest, missing
 
 # What one generated image "costs" in output tokens (gpt-image-1 bills a 1024x1024 low-quality image ~272).
 IMAGE_OUTPUT_TOKENS = 272
@@ -24,21 +24,20 @@ VIDEO_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 VIDEO_SECONDS = ("4", "8", "12")
 
 
-def _bad(message: str, param: str, code: str = "invalid_value") -> tuple[int, dict[str, Any]]:
-    return 400, error_body(message, param=param, code=code)
+def _unsupported(value: str, supported: tuple[str, ...], param: str) -> Reply:
+    listed = ", ".join(supported)
+    return client_error(
+        f"Invalid value: '{value}'. Supported values are: {listed}.", param=param, code="invalid_value"
+    )
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
-
-
-def _png(digest: str) -> str:
+def _png(hex_digest: str) -> str:
     """A 1x1 PNG of the colour the digest names, base64 encoded."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    pixel = bytes.fromhex(digest[:6])
+    pixel = bytes.fromhex(hex_digest[:6])
     raw = b"\x00" + pixel
     png = (
         b"\x89PNG\r\n\x1a\n"
@@ -49,59 +48,54 @@ def _png(digest: str) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def prompt_tokens(body: dict[str, Any]) -> int:
-    """The prompt's tokens, by the emulator's one estimate (about four characters a token)."""
-    prompt = body.get("prompt")
-    return (len(prompt) + 3) // 4 if isinstance(prompt, str) else 0
-
-
-def image(body: dict[str, Any], created: int) -> tuple[int, dict[str, Any], int]:
-    """An `ImagesResponse` for a generation or an edit: (status, body, output tokens)."""
+def image(body: dict[str, Any], ctx: Context) -> Reply:
+    """An `ImagesResponse` for a generation or an edit."""
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt:
-        return (*_bad("Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter"), 0)
+        return missing("prompt")
     size = body.get("size", "auto")
     if size not in IMAGE_SIZES:
-        return (*_bad(f"Invalid value: '{size}'. Supported values are: {', '.join(IMAGE_SIZES)}.", "size"), 0)
+        return _unsupported(size, IMAGE_SIZES, "size")
     n = body.get("n", 1)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10:
-        return (*_bad("Invalid 'n': an integer from 1 to 10 is expected.", "n"), 0)
+        return client_error(
+            "Invalid 'n': an integer from 1 to 10 is expected.", param="n", code="invalid_value"
+        )
     output = IMAGE_OUTPUT_TOKENS * n
+    prompt_count = media_prompt(body)
     answer = {
-        "created": created,
-        "data": [{"b64_json": _png(_digest(str(body["model"]), prompt, str(i)))} for i in range(n)],
+        "created": ctx.created,
+        "data": [{"b64_json": _png(digest(str(body["model"]), prompt, str(i)))} for i in range(n)],
         "size": "1024x1024" if size == "auto" else size,
         "output_format": "png",
         "usage": {
-            "input_tokens": prompt_tokens(body),
-            "input_tokens_details": {"text_tokens": prompt_tokens(body), "image_tokens": 0},
+            "input_tokens": prompt_count,
+            "input_tokens_details": {"text_tokens": prompt_count, "image_tokens": 0},
             "output_tokens": output,
-            "total_tokens": prompt_tokens(body) + output,
+            "total_tokens": prompt_count + output,
         },
     }
-    return 200, answer, output
+    return Reply(200, answer, prompt_count, output)
 
 
-def video(body: dict[str, Any], seed: str, created: int) -> tuple[int, dict[str, Any]]:
-    """The `Video` job that creating one returns: (status, body)."""
+def video(body: dict[str, Any], ctx: Context) -> Reply:
+    """The `Video` job that creating one returns."""
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt:
-        return _bad("Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
+        return missing("prompt")
     size = body.get("size", "720x1280")
     if size not in VIDEO_SIZES:
-        return _bad(f"Invalid value: '{size}'. Supported values are: {', '.join(VIDEO_SIZES)}.", "size")
+        return _unsupported(size, VIDEO_SIZES, "size")
     seconds = str(body.get("seconds", "4"))
     if seconds not in VIDEO_SECONDS:
-        return _bad(
-            f"Invalid value: '{seconds}'. Supported values are: {', '.join(VIDEO_SECONDS)}.", "seconds"
-        )
-    return 200, {
-        "id": "video_" + seed[:32],
+        return _unsupported(seconds, VIDEO_SECONDS, "seconds")
+    answer = {
+        "id": "video_" + ctx.seed[:32],
         "object": "video",
         "model": body["model"],
         "status": "queued",
         "progress": 0,
-        "created_at": created,
+        "created_at": ctx.created,
         "completed_at": None,
         "expires_at": None,
         "error": None,
@@ -110,3 +104,4 @@ def video(body: dict[str, Any], seed: str, created: int) -> tuple[int, dict[str,
         "seconds": seconds,
         "size": size,
     }
+    return Reply(200, answer, media_prompt(body), 0)

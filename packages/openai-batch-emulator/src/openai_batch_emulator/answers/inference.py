@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse
 
 from ..errors import bad_request
 from ..settings import Settings
-from .responders import RESPONDERS, Context, respond
+from .reply import Context
+from .responders import RESPONDERS, respond
 
 # Every endpoint a batch can target has a responder; each is served synchronously too.
 ENDPOINTS = tuple(RESPONDERS)

@@ -11,19 +11,14 @@ API refuses such lines, and the synchronous endpoints here answer `stream` with 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from ..answers.responders import prompt_tokens
+from ..answers.prompts import prompt_tokens
+from .jsonl import iter_lines, parse_line
 
 UTF8_BOM = b"\xef\xbb\xbf"
-# Lines are short next to this, so each read brings many of them (the default 8 KiB means a system
-# call every line or two on a 200 MB file of 4 KB requests).
-READ_BUFFER = 1024 * 1024
 # Enough to name every problem in a realistic bad file without letting a broken 200 MB one explode.
 MAX_REPORTED_ERRORS = 1000
 
@@ -45,26 +40,6 @@ class ValidationResult:
     def add(self, code: str, message: str, *, line: int | None = None, param: str | None = None) -> None:
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append({"code": code, "message": message, "param": param, "line": line})
-
-
-def iter_lines(path: Path, start: int = 0) -> Iterator[tuple[int, bytes]]:
-    """(offset after the line, raw line) for each line from byte `start`; one line in memory at a time."""
-    with path.open("rb", buffering=READ_BUFFER) as handle:
-        handle.seek(start)
-        offset = start
-        for raw in handle:
-            offset += len(raw)
-            yield offset, raw
-
-
-def parse_line(raw: bytes) -> Any:
-    """The JSON value of one input line; raise UnicodeDecodeError if it is not UTF-8, else ValueError
-    if it is not JSON."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raw.decode("utf-8")  # raises if that was the problem
-        raise
 
 
 def validate_input(path: Path, *, endpoint: str, limits: Limits) -> ValidationResult:
@@ -133,14 +108,34 @@ def _is_tokens(value: list[Any]) -> bool:
 def _check_request(
     request: dict[str, Any], line: int, endpoint: str, seen: set[str], result: ValidationResult
 ) -> None:
-    custom_id = request.get("custom_id")
+    _check_custom_id(request.get("custom_id"), line, seen, result)
+    _check_fixed(
+        request,
+        "method",
+        "POST",
+        line,
+        result,
+        "invalid_method",
+        "The method {!r} is not supported; only 'POST' is.",
+    )
+    message = "The url {!r} does not match the batch's endpoint {!r}."
+    _check_fixed(request, "url", endpoint, line, result, "url_mismatch", message)
+    body = request.get("body")
+    if body is None:
+        _missing("body", line, result)
+    elif not isinstance(body, dict):
+        result.add("invalid_type", "The body must be a JSON object.", line=line, param="body")
+    else:
+        _check_body(body, line, result)
+
+
+def _missing(name: str, line: int, result: ValidationResult) -> None:
+    result.add("missing_required_parameter", f"Missing required parameter: '{name}'.", line=line, param=name)
+
+
+def _check_custom_id(custom_id: Any, line: int, seen: set[str], result: ValidationResult) -> None:
     if custom_id is None or custom_id == "":
-        result.add(
-            "missing_required_parameter",
-            "Missing required parameter: 'custom_id'.",
-            line=line,
-            param="custom_id",
-        )
+        _missing("custom_id", line, result)
     elif not isinstance(custom_id, str):
         result.add("invalid_type", "The custom_id must be a string.", line=line, param="custom_id")
     elif custom_id in seen:
@@ -154,39 +149,25 @@ def _check_request(
     else:
         seen.add(custom_id)
 
-    method = request.get("method")
-    if method is None:
-        result.add(
-            "missing_required_parameter", "Missing required parameter: 'method'.", line=line, param="method"
-        )
-    elif method != "POST":
-        result.add(
-            "invalid_method",
-            f"The method {method!r} is not supported; only 'POST' is.",
-            line=line,
-            param="method",
-        )
 
-    url = request.get("url")
-    if url is None:
-        result.add("missing_required_parameter", "Missing required parameter: 'url'.", line=line, param="url")
-    elif url != endpoint:
-        result.add(
-            "url_mismatch",
-            f"The url {url!r} does not match the batch's endpoint {endpoint!r}.",
-            line=line,
-            param="url",
-        )
+def _check_fixed(
+    request: dict[str, Any],
+    name: str,
+    expected: str,
+    line: int,
+    result: ValidationResult,
+    code: str,
+    message: str,
+) -> None:
+    """A field that must be present with one value; `message` is formatted with the value and `expected`."""
+    value = request.get(name)
+    if value is None:
+        _missing(name, line, result)
+    elif value != expected:
+        result.add(code, message.format(value, expected), line=line, param=name)
 
-    body = request.get("body")
-    if body is None:
-        result.add(
-            "missing_required_parameter", "Missing required parameter: 'body'.", line=line, param="body"
-        )
-        return
-    if not isinstance(body, dict):
-        result.add("invalid_type", "The body must be a JSON object.", line=line, param="body")
-        return
+
+def _check_body(body: dict[str, Any], line: int, result: ValidationResult) -> None:
     if body.get("stream") is True:
         result.add(
             "stream_not_supported",

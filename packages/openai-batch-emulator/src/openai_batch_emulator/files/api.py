@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from ..errors import ApiError, bad_request, not_found
+from .._lists import int_param, list_page, page_after
+from ..errors import ApiError, bad_request, invalid_value, not_found
 from ..settings import Settings
 from .store import DataDir, FileRecord, FileStore
 
@@ -152,12 +153,7 @@ class FilesApi:
                 "Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter"
             )
         if purpose not in UPLOAD_PURPOSES:
-            supported = ", ".join(f"'{p}'" for p in UPLOAD_PURPOSES)
-            raise bad_request(
-                f"Invalid value: '{purpose}'. Supported values are: {supported}.",
-                param="purpose",
-                code="invalid_value",
-            )
+            raise invalid_value(purpose, UPLOAD_PURPOSES, param="purpose")
         if purpose == "batch" and not upload.filename.endswith(".jsonl"):
             raise bad_request("Invalid file format for Batch API. Must be .jsonl", param="file")
         now = time.time()
@@ -171,7 +167,7 @@ class FilesApi:
 
     async def listing(self, request: Request) -> Response:
         query = request.query_params
-        limit = _int_param(query.get("limit"), "limit", default=10_000, low=1, high=10_000)
+        limit = int_param(query.get("limit"), "limit", default=10_000, low=1, high=10_000)
         order = query.get("order", "desc")
         if order not in ("asc", "desc"):
             raise bad_request(
@@ -186,23 +182,9 @@ class FilesApi:
         if purpose:
             records = [r for r in records if r.purpose == purpose]
         after = query.get("after")
-        if after:
-            ids = [r.id for r in records]
-            if after not in ids:
-                raise bad_request(
-                    f"Invalid 'after': no file with id '{after}' in this listing.", param="after"
-                )
-            records = records[ids.index(after) + 1 :]
-        page = [r.to_api() for r in records[:limit]]
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": page,
-                "first_id": page[0]["id"] if page else None,
-                "last_id": page[-1]["id"] if page else None,
-                "has_more": len(records) > limit,
-            }
-        )
+        rest = page_after(records, after, f"Invalid 'after': no file with id '{after}' in this listing.")
+        page = [r.to_api() for r in rest[:limit]]
+        return JSONResponse(list_page(page, has_more=len(rest) > limit))
 
     def _record(self, request: Request) -> FileRecord:
         file_id = request.path_params["file_id"]
@@ -247,22 +229,6 @@ async def _at_link_speed(size: int, knobs: Settings) -> None:
     """Take as long over `size` bytes as `transfer_bytes_per_second` allows (a slow link)."""
     if knobs.transfer_bytes_per_second:
         await asyncio.sleep(size / knobs.transfer_bytes_per_second)
-
-
-def _int_param(raw: str | None, name: str, *, default: int, low: int, high: int) -> int:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"Invalid '{name}': expected an integer, got '{raw}'.", param=name) from None
-    if not low <= value <= high:
-        raise bad_request(
-            f"Invalid '{name}': {value} is outside the allowed range {low}..{high}.",
-            param=name,
-            code="invalid_value",
-        )
-    return value
 
 
 def _expires_after(fields: dict[str, str]) -> int | None:

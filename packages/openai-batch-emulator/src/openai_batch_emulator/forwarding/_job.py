@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
-from ..batches.validation import iter_lines, parse_line
+from ..batches.jsonl import ERRORS, INPUT, OUTPUT, answer_line, error_line, iter_lines, line_seed, parse_line
 from ..errors import status_error
+from ._progress import Progress, scan, usage_tokens
 from .options import ForwardOptions
-from .result_files import ERRORS, OUTPUT, Progress, encode, line_seed, scan, usage_tokens
 from .upstream import Upstream, UpstreamReply, UpstreamUnreachable, target_path
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class ForwardJob:
             (self._work / ERRORS).open("ab", buffering=0) as err,
         ):
             try:
-                for _, raw in iter_lines(self._work / "input.jsonl"):
+                for _, raw in iter_lines(self._work / INPUT):
                     request = parse_line(raw)
                     if request["custom_id"] in self._progress.answered:
                         continue
@@ -156,11 +156,13 @@ def result_line(
     """The result line of one request in OpenAI's shape, whether it goes to the output file, and its
     (input, output) tokens."""
     seed = line_seed(batch_id, custom_id)
-    line: dict[str, Any] = {"id": "batch_req_" + seed[:32], "custom_id": custom_id}
     if isinstance(outcome, str):
         message = f"The upstream server gave no answer after {attempts} attempt(s) ({outcome})."
-        line.update(response=None, error={"code": "upstream_unreachable", "message": message})
-        return encode(line), False, (0, 0)
+        return (
+            error_line(seed, custom_id, {"code": "upstream_unreachable", "message": message}),
+            False,
+            (0, 0),
+        )
     try:
         body = orjson.loads(outcome.body)
     except orjson.JSONDecodeError:
@@ -169,7 +171,6 @@ def result_line(
     if not isinstance(body, dict):
         status = 502 if status < 400 else status
         body = status_error(status, "(The upstream server's answer was not a JSON object.)")
-    request_id = outcome.request_id or "req_" + seed[32:64]
-    line.update(response={"status_code": status, "request_id": request_id, "body": body}, error=None)
     ok = status == 200
-    return encode(line), ok, usage_tokens(body) if ok else (0, 0)
+    line = answer_line(seed, custom_id, status, body, outcome.request_id)
+    return line, ok, usage_tokens(body) if ok else (0, 0)

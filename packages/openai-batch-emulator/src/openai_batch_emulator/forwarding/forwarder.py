@@ -17,12 +17,13 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..batches.jsonl import ERRORS, write_expired
 from ._job import ForwardJob, Shared
+from ._progress import Progress, scan
 from .options import ForwardOptions
-from .result_files import ERRORS, Progress, scan, write_expired
 
 if TYPE_CHECKING:
-    from ..batches.engine import BatchRecord
+    from ..batches.record import BatchRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -140,6 +141,12 @@ def copy_progress(record: BatchRecord, progress: Progress) -> None:
     record.error_bytes = progress.error_bytes
 
 
+def recover(record: BatchRecord, work: Path) -> None:
+    """After a restart, a forwarded batch's counts are what its result files hold."""
+    if work.exists():
+        copy_progress(record, scan(work))
+
+
 def advance(
     record: BatchRecord,
     now: float,
@@ -173,7 +180,7 @@ def advance(
         return False
     answered = scan(work)
     copy_progress(record, answered)
-    expired = write_expired(record.id, work, answered.answered)
+    expired = write_expired(record.id, work, answered=answered.answered)
     record.failed_count += expired
     record.processed += expired
     record.error_bytes = (work / ERRORS).stat().st_size

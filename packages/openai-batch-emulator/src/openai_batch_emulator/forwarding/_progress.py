@@ -8,22 +8,11 @@ write, so a stop leaves at most a partial last line, which `scan` cuts off.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from ..batches.validation import iter_lines, parse_line
-
-OUTPUT = "output.jsonl"
-ERRORS = "errors.jsonl"
-# OpenAI's documented error-file entry of a request an expired batch never ran.
-EXPIRED_ERROR = {
-    "code": "batch_expired",
-    "message": "This request could not be executed before the completion window expired.",
-}
+from ..batches.jsonl import ERRORS, OUTPUT, iter_lines, parse_line
 
 
 @dataclass
@@ -48,15 +37,6 @@ class Progress:
         else:
             self.failed += 1
             self.error_bytes += line_bytes
-
-
-def line_seed(batch_id: str, custom_id: str) -> str:
-    """Stable per request, so an answer sent again after a restart gets the same line id."""
-    return hashlib.sha256(f"{batch_id}\x00{custom_id}".encode()).hexdigest()
-
-
-def encode(line: dict[str, Any]) -> bytes:
-    return orjson.dumps(line) + b"\n"
 
 
 def usage_tokens(body: Any) -> tuple[int, int]:
@@ -106,22 +86,3 @@ def _cut_partial_line(path: Path) -> None:
             end = start
         if end != size:
             handle.truncate(end)
-
-
-def write_expired(batch_id: str, work: Path, answered: set[str]) -> int:
-    """Append a `batch_expired` line for every request without an answer; how many were written."""
-    written = 0
-    with (work / ERRORS).open("ab") as err:
-        for _, raw in iter_lines(work / "input.jsonl"):
-            custom_id = parse_line(raw)["custom_id"]
-            if custom_id in answered:
-                continue
-            line = {
-                "id": "batch_req_" + line_seed(batch_id, custom_id)[:32],
-                "custom_id": custom_id,
-                "response": None,
-                "error": EXPIRED_ERROR,
-            }
-            err.write(encode(line))
-            written += 1
-    return written
