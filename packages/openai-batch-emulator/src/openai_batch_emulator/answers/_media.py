@@ -19,6 +19,7 @@ from .reply import Context, Reply, client_error, digest, missing
 
 # What one generated image "costs" in output tokens (gpt-image-1 bills a 1024x1024 low-quality image ~272).
 IMAGE_OUTPUT_TOKENS = 272
+# The first size of each is what a request without `size` gets.
 IMAGE_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536", "256x256", "512x512", "1792x1024", "1024x1792")
 VIDEO_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 VIDEO_SECONDS = ("4", "8", "12")
@@ -48,14 +49,23 @@ def _png(hex_digest: str) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def image(body: dict[str, Any], ctx: Context) -> Reply:
-    """An `ImagesResponse` for a generation or an edit."""
+def _prompt_and_size(body: dict[str, Any], sizes: tuple[str, ...]) -> tuple[str, str] | Reply:
+    """The request's prompt and size (the first of `sizes` by default), or the error they make."""
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt:
         return missing("prompt")
-    size = body.get("size", "auto")
-    if size not in IMAGE_SIZES:
-        return _unsupported(size, IMAGE_SIZES, "size")
+    size = body.get("size", sizes[0])
+    if size not in sizes:
+        return _unsupported(size, sizes, "size")
+    return prompt, size
+
+
+def image(body: dict[str, Any], ctx: Context) -> Reply:
+    """An `ImagesResponse` for a generation or an edit."""
+    checked = _prompt_and_size(body, IMAGE_SIZES)
+    if isinstance(checked, Reply):
+        return checked
+    prompt, size = checked
     n = body.get("n", 1)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10:
         return client_error(
@@ -80,12 +90,10 @@ def image(body: dict[str, Any], ctx: Context) -> Reply:
 
 def video(body: dict[str, Any], ctx: Context) -> Reply:
     """The `Video` job that creating one returns."""
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt:
-        return missing("prompt")
-    size = body.get("size", "720x1280")
-    if size not in VIDEO_SIZES:
-        return _unsupported(size, VIDEO_SIZES, "size")
+    checked = _prompt_and_size(body, VIDEO_SIZES)
+    if isinstance(checked, Reply):
+        return checked
+    prompt, size = checked
     seconds = str(body.get("seconds", "4"))
     if seconds not in VIDEO_SECONDS:
         return _unsupported(seconds, VIDEO_SECONDS, "seconds")

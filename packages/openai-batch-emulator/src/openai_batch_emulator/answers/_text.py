@@ -52,21 +52,30 @@ def chat_completion(body: dict[str, Any], ctx: Context) -> Reply:
         for i in range(_choices(body))
     ]
     completion_tokens = tokens(content) * len(choices)
-    return Reply(
-        200,
-        {
-            "id": "chatcmpl-" + ctx.seed[:29],
-            "object": "chat.completion",
-            "created": ctx.created,
-            "model": body["model"],
-            "choices": choices,
-            "usage": _completion_usage(prompt, completion_tokens),
-            "service_tier": "default",
-            "system_fingerprint": SYSTEM_FINGERPRINT,
-        },
-        prompt,
-        completion_tokens,
-    )
+    head = {"id": "chatcmpl-" + ctx.seed[:29], "object": "chat.completion"}
+    return _completion_reply(head, body, ctx, choices, prompt, completion_tokens, service_tier="default")
+
+
+def _completion_reply(
+    head: dict[str, str],
+    body: dict[str, Any],
+    ctx: Context,
+    choices: list[dict[str, Any]],
+    prompt: int,
+    completion: int,
+    **extra: str,
+) -> Reply:
+    """A chat completion's or a completion's answer: `head` (its id and object) and what they share."""
+    answer = {
+        **head,
+        "created": ctx.created,
+        "model": body["model"],
+        "choices": choices,
+        "usage": _completion_usage(prompt, completion),
+        **extra,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+    }
+    return Reply(200, answer, prompt, completion)
 
 
 def _completion_usage(prompt: int, completion: int) -> dict[str, Any]:
@@ -98,20 +107,8 @@ def completion(body: dict[str, Any], ctx: Context) -> Reply:
             )
             completion_tokens += tokens(content)
     prompt_count = sum(tokens(p) for p in prompts)
-    return Reply(
-        200,
-        {
-            "id": "cmpl-" + ctx.seed[:29],
-            "object": "text_completion",
-            "created": ctx.created,
-            "model": body["model"],
-            "choices": choices,
-            "usage": _completion_usage(prompt_count, completion_tokens),
-            "system_fingerprint": SYSTEM_FINGERPRINT,
-        },
-        prompt_count,
-        completion_tokens,
-    )
+    head = {"id": "cmpl-" + ctx.seed[:29], "object": "text_completion"}
+    return _completion_reply(head, body, ctx, choices, prompt_count, completion_tokens)
 
 
 def _response_input_text(given: Any) -> str:
