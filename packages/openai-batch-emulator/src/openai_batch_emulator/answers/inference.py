@@ -3,7 +3,7 @@
 They answer one request at once with the very responders a batch uses for its lines, so a request gets
 the same body whether it is sent alone or inside a batch, and a ChatGPT-style task runs against the
 emulator with no key. Authentication, fault injection and request ids come from the middlewares that
-wrap every `/v1` route (see `server.app`); errors have OpenAI's shape.
+wrap every `/v1` route (see `server._app`); errors have OpenAI's shape.
 """
 
 from __future__ import annotations

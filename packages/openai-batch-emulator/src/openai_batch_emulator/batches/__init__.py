@@ -5,7 +5,7 @@
 - `record`: `BatchRecord`, what is persisted about a batch, its schedule and its API shape.
 - `_store`: the records in memory and on disk, each with its lock.
 - `_schedule`: time passing: a batch's due events applied in order (validate, answer, settle, expire).
-- `validation`: the checks of an input file while a batch is `validating`.
+- `_validation`: the checks of an input file while a batch is `validating`.
 - `_tokens`: the enqueued tokens of the batches in flight, against a model's limit.
 - `_answering`: a scheduled batch's requests answered at their times into its result files.
 - `_results`: a batch's end: final state, expired lines, result files handed to the Files API.

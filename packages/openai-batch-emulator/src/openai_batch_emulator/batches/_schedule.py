@@ -10,14 +10,15 @@ import shutil
 from typing import TYPE_CHECKING
 
 from ..faults.request_failures import AttemptLedger
-from ..forwarding import forwarder as forwarding
+from ..forwarding.forwarder import advance as advance_forwarded
+from ..forwarding.forwarder import recover as recover_forwarded
 from . import _tokens
 from ._answering import answer_until, due
 from ._results import ResultFiles
 from ._store import BatchStore
+from ._validation import Limits, ValidationResult, validate_input
 from .jsonl import ERRORS, INPUT, OUTPUT
 from .record import ACTIVE, BatchRecord
-from .validation import Limits, ValidationResult, validate_input
 
 if TYPE_CHECKING:
     from ..forwarding.forwarder import Forwarder
@@ -36,7 +37,7 @@ class Schedule:
         """Undo what a crash left half done: lines written after the last save, results not yet adopted."""
         work = self._store.work(record)
         if record.status in ACTIVE and record.forwarded:
-            forwarding.recover(record, work)
+            recover_forwarded(record, work)
         elif record.status in ACTIVE:
             for name, size in ((OUTPUT, record.output_bytes), (ERRORS, record.error_bytes)):
                 path = work / name
@@ -65,17 +66,19 @@ class Schedule:
             return True
         if status in ("in_progress", "cancelling") and record.forwarded:
             work = self._store.work(record)
-            return forwarding.advance(
+            return advance_forwarded(
                 record, now, self._forwarder, work, self._results.finish, self._store.save
             )
         if status in ("in_progress", "cancelling"):
             return self._answer(record, now)
         if status == "finalizing":
             assert record.finalizing is not None
-            return self.settle(record, "completed", record.finalizing + record.knobs.finalizing_seconds, now)
+            return self._end_if_due(
+                record, "completed", record.finalizing + record.knobs.finalizing_seconds, now
+            )
         return False
 
-    def settle(self, record: BatchRecord, status: str, when: float, now: float) -> bool:
+    def _end_if_due(self, record: BatchRecord, status: str, when: float, now: float) -> bool:
         """Enter the final `status` at `when` if that is not after `now`; whether it did."""
         if when > now:
             return False
@@ -91,7 +94,9 @@ class Schedule:
             )
         if record.status == "cancelling":
             assert record.cancelling is not None
-            return self.settle(record, "cancelled", record.cancelling + record.knobs.cancelling_seconds, now)
+            return self._end_if_due(
+                record, "cancelled", record.cancelling + record.knobs.cancelling_seconds, now
+            )
         if record.processed >= record.total:
             assert record.in_progress is not None
             record.status = "finalizing"

@@ -82,7 +82,7 @@ class Forwarder:
             if task.cancelled() or task.exception() is not None:
                 problem = "was cancelled" if task.cancelled() else f"failed: {task.exception()!r}"
                 log.error("forwarding batch %s %s; resuming it", record.id, problem)
-            elif job.finished_at is None or _answered(job.progress()) < record.total:
+            elif job.finished_at is None or _answered_count(job.progress()) < record.total:
                 log.error("forwarding batch %s left requests unanswered; resuming it", record.id)
             else:
                 return job
@@ -127,14 +127,14 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-def _answered(progress: Progress) -> int:
+def _answered_count(progress: Progress) -> int:
     return progress.completed + progress.failed
 
 
 def copy_progress(record: BatchRecord, progress: Progress) -> None:
     record.completed_count = progress.completed
     record.failed_count = progress.failed
-    record.processed = _answered(progress)
+    record.processed = _answered_count(progress)
     record.input_tokens = progress.input_tokens
     record.output_tokens = progress.output_tokens
     record.output_bytes = progress.output_bytes

@@ -1,6 +1,6 @@
 """Serving the emulator: the HTTP application and the three ways to run it.
 
-- `app`: `create_app`, the ASGI application: the routes inside the middlewares, OpenAI-shaped errors.
+- `_app`: `create_app`, the ASGI application: the routes inside the middlewares, OpenAI-shaped errors.
 - `_routes`: the `/v1` Files, Batch and model routes, and the `/_emulator` control routes.
 - `_middleware`: request ids on every answer, the API key on every `/v1` call.
 - `_runtime`: `Runtime`, the state one served emulator holds (data, files, batches, settings, faults).

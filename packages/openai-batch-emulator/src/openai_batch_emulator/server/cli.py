@@ -21,8 +21,8 @@ import uvicorn
 
 from ..forwarding.options import KEY_VARIABLE, ForwardOptions
 from ..settings import Settings
+from ._app import create_app
 from ._runtime import Runtime
-from .app import create_app
 from .emulator import bind_socket, url_host
 
 

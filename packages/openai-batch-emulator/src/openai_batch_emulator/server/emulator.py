@@ -17,8 +17,8 @@ import uvicorn
 from ..faults.injector import Fault
 from ..forwarding.options import ForwardOptions
 from ..settings import Settings
+from ._app import create_app
 from ._runtime import Runtime
-from .app import create_app
 
 if TYPE_CHECKING:
     import openai
