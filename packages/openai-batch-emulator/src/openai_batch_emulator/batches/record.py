@@ -1,7 +1,7 @@
 """`BatchRecord`: everything persisted about one batch, its schedule, and its API shape.
 
 A batch's state is a pure function of its creation time, the settings it copied at creation and the
-moment it was cancelled: the request `i` (0-based) is answered at `in_progress_at + (i + 1) / rate`.
+moment it was cancelled (see `_answering` for when each request is answered).
 """
 
 from __future__ import annotations
