@@ -121,21 +121,8 @@ def measure(
         wall = time.perf_counter() - start
         done.set()
         sampler.join()
-    child.returncode = os.waitstatus_to_exitcode(status)
     emulator_cpu = cpu_seconds(emulator_pid) - emulator_before
-    if child.returncode != 0:
-        raise SystemExit(
-            f"{contender.name} failed ({child.returncode}):\n{(run_dir / 'stderr').read_text()[-4000:]}"
-        )
-    results = json.loads((run_dir / "stdout").read_text().strip().splitlines()[-1])
-    lines = 0
-    for result in results.values():
-        with open(result, "rb") as f:
-            lines += sum(1 for _ in f)
-    with open(path, "rb") as f:
-        requests = sum(1 for _ in f)
-    if lines != requests:
-        raise SystemExit(f"{contender.name}: {lines} result lines for {requests} requests ({results})")
+    check_results(contender.name, os.waitstatus_to_exitcode(status), run_dir, path)
     shutil.rmtree(run_dir, ignore_errors=True)
     peak = max(usage.ru_maxrss * 1024, peak_sampled) / 2**20
     return Run(
@@ -147,6 +134,21 @@ def measure(
         emulator_cpu_s=emulator_cpu,
         loadavg=load,
     )
+
+
+def check_results(name: str, returncode: int, run_dir: Path, path: Path) -> None:
+    """Stop the benchmark unless the run succeeded with one result line per request."""
+    if returncode != 0:
+        raise SystemExit(f"{name} failed ({returncode}):\n{(run_dir / 'stderr').read_text()[-4000:]}")
+    results = json.loads((run_dir / "stdout").read_text().strip().splitlines()[-1])
+    lines = 0
+    for result in results.values():
+        with open(result, "rb") as f:
+            lines += sum(1 for _ in f)
+    with open(path, "rb") as f:
+        requests = sum(1 for _ in f)
+    if lines != requests:
+        raise SystemExit(f"{name}: {lines} result lines for {requests} requests ({results})")
 
 
 def start_emulator(work: Path, biggest: int, requests: int) -> tuple[subprocess.Popen[str], str]:
