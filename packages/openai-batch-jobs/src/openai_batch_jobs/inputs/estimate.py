@@ -74,6 +74,7 @@ def _encoding(name: str) -> Any:
     return bpe_openai.get_encoding(name)
 
 
+CHAT_ENDPOINT = "/v1/chat/completions"
 # The body fields each endpoint's answer is limited by.
 OUTPUT_LIMITS = {
     "/v1/chat/completions": ("max_completion_tokens", "max_tokens"),
@@ -111,13 +112,13 @@ class TokenTotals:
 
 
 class _Texts:
-    """The texts of one request, grouped into messages, as both counts read them."""
+    """The texts of one request, grouped into messages, as both counts read them (``encoding``: the
+    tokenizer's, None for the default method)."""
 
-    def __init__(self) -> None:
+    def __init__(self, encoding: Any) -> None:
         self.prompt = 0
         self.bound = BOUND_REQUEST_TOKENS
-        name = _tokenizer_name()
-        self._encoding = _encoding(name) if name else None
+        self._encoding = encoding
         # The default method's count, which a budget never goes below (the emulator's own count).
         self.by_characters = 0
 
@@ -126,7 +127,7 @@ class _Texts:
         self.by_characters += characters
         if self._encoding is None:
             self.prompt += characters
-            self.bound += len(text.encode("utf-8", "surrogatepass")) + 1
+            self.bound += _utf8_length(text) + 1
         else:
             tokens = len(self._encoding.encode_ordinary(text))
             self.prompt += tokens
@@ -137,39 +138,91 @@ class _Texts:
         self.text(_joined(content))
         self.prompt += MESSAGE_TOKENS
         self.by_characters += MESSAGE_TOKENS
-        extra_tokens = len(extra.encode("utf-8", "surrogatepass"))
+        extra_tokens = _utf8_length(extra)
         if self._encoding is not None and extra:
             extra_tokens = len(self._encoding.encode_ordinary(extra))
         self.bound += BOUND_MESSAGE_TOKENS + extra_tokens
 
 
-def request_tokens(url: str, body: Any) -> RequestTokens:
-    """The estimate of one request to ``url`` with ``body`` (a dict, or a struct with the same fields)."""
-    get = body.get if isinstance(body, dict) else lambda name: getattr(body, name, None)
-    texts = _Texts()
-    if url == "/v1/chat/completions":
-        for message in get("messages") or []:
-            if isinstance(message, dict):
-                texts.message(
-                    message.get("content"), f"{message.get('role') or ''}{message.get('name') or ''}"
-                )
-    elif url == "/v1/responses":
-        given = get("input")
-        if isinstance(given, str):
-            texts.message(given)
-        elif isinstance(given, list):
-            for item in given:
+class Estimator:
+    """Estimates requests by the method the environment sets (read once, when it is made).
+
+    Chat requests counted by characters, nearly every request of most files, take a path of their
+    own: the same figures as `_Texts` gives, in one loop over the messages (the validation pass
+    estimates every line, so its cost is paid per request).
+    """
+
+    def __init__(self) -> None:
+        name = _tokenizer_name()
+        self._encoding = _encoding(name) if name else None
+
+    def __call__(self, url: str, body: Any) -> RequestTokens:
+        """The estimate of one request to ``url`` with ``body`` (a dict, or a struct with the same fields)."""
+        get = body.get if isinstance(body, dict) else lambda name: getattr(body, name, None)
+        if url == CHAT_ENDPOINT and self._encoding is None:
+            prompt, bound = _chat_by_characters(get("messages"))
+        else:
+            texts = self._texts(url, get)
+            prompt, bound = texts.prompt, max(texts.bound, texts.prompt, texts.by_characters)
+        output, defaulted = _output(url, get)
+        return RequestTokens(prompt, bound, output, defaulted)
+
+    def _texts(self, url: str, get: Any) -> _Texts:
+        texts = _Texts(self._encoding)
+        if url == CHAT_ENDPOINT:
+            for message in _listed(get("messages")):
+                if isinstance(message, dict):
+                    texts.message(
+                        message.get("content"), f"{message.get('role') or ''}{message.get('name') or ''}"
+                    )
+        elif url == "/v1/responses":
+            given = get("input")
+            if isinstance(given, str):
+                texts.message(given)
+            for item in _listed(given):
                 if isinstance(item, dict):
                     texts.message(item.get("content"), str(item.get("role") or ""))
-        instructions = get("instructions")
-        if isinstance(instructions, str):
-            texts.text(instructions)
-    else:
-        field = "prompt" if url == "/v1/completions" else "input"
-        for text in _inputs(get(field)):
-            texts.text(text)
-    output, defaulted = _output(url, get)
-    return RequestTokens(texts.prompt, max(texts.bound, texts.prompt, texts.by_characters), output, defaulted)
+            instructions = get("instructions")
+            if isinstance(instructions, str):
+                texts.text(instructions)
+        else:
+            field = "prompt" if url == "/v1/completions" else "input"
+            for text in _inputs(get(field)):
+                texts.text(text)
+        return texts
+
+
+def request_tokens(url: str, body: Any) -> RequestTokens:
+    """The estimate of one request to ``url`` with ``body`` (a dict, or a struct with the same fields)."""
+    return Estimator()(url, body)
+
+
+def _chat_by_characters(messages: Any) -> tuple[int, int]:
+    """(prompt, bound) of a chat request's messages by the default method: `_Texts.message` per message,
+    inlined. The bound is never below the prompt: each text's bytes are at least its characters / 4."""
+    prompt = 0
+    bound = BOUND_REQUEST_TOKENS
+    for message in _listed(messages):
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        text = content if type(content) is str else _joined(content)
+        role, name = message.get("role"), message.get("name")
+        extra = role if type(role) is str and name is None else f"{role or ''}{name or ''}"
+        length = len(text)
+        prompt += -(-length // CHARS_PER_TOKEN) + MESSAGE_TOKENS
+        # An ASCII string's length is its UTF-8 size, and CPython knows a string is ASCII without reading it.
+        bound += length if text.isascii() else _utf8_length(text)
+        bound += 1 + BOUND_MESSAGE_TOKENS + (len(extra) if extra.isascii() else _utf8_length(extra))
+    return prompt, bound
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _listed(given: Any) -> list[Any]:
+    return given if isinstance(given, list) else []
 
 
 def _joined(content: Any) -> str:
@@ -197,9 +250,10 @@ def _output(url: str, get: Any) -> tuple[int, bool]:
     if names is None:
         return 0, False
     choices = get("n") if url != "/v1/responses" else 1
-    choices = choices if isinstance(choices, int) and not isinstance(choices, bool) and choices > 0 else 1
+    # `type(x) is int` leaves out booleans, which JSON's true and false decode to.
+    choices = choices if type(choices) is int and choices > 0 else 1
     for name in names:
         limit = get(name)
-        if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
+        if type(limit) is int and limit >= 0:
             return limit * choices, False
     return DEFAULT_OUTPUT_TOKENS * choices, True

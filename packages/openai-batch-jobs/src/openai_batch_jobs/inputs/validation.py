@@ -20,7 +20,7 @@ from openai_batch_jobs.api.batch_api import (
     MODEL_OPTIONAL_ENDPOINTS,
 )
 from openai_batch_jobs.errors import InvalidRequestFile
-from openai_batch_jobs.inputs.estimate import RequestTokens, TokenTotals, request_tokens
+from openai_batch_jobs.inputs.estimate import Estimator, RequestTokens, TokenTotals
 from openai_batch_jobs.inputs.hashset import HashSet
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
 from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder
@@ -34,6 +34,7 @@ EMBEDDINGS_ENDPOINT = "/v1/embeddings"
 UTF8_BOM = b"\xef\xbb\xbf"
 
 _MISSING = object()
+NO_TOKENS = RequestTokens()
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,14 @@ class RequestChecker:
         self._seen_ids = HashSet()
         self._suspects: list[_Repeat] = []
         self.tokens = TokenTotals()
+        self._estimate = Estimator()
         # The estimate of the line checked last (none for a line with a problem that stops its check).
-        self.line_tokens = RequestTokens()
+        self.line_tokens = NO_TOKENS
 
     def check(self, lineno: int, raw: bytes) -> int:
         """Check one line; returns its embedding inputs (0 unless it is a valid embeddings request)."""
         problems = self.problems
-        self.line_tokens = RequestTokens()
+        self.line_tokens = NO_TOKENS
         if lineno == 1 and raw.startswith(UTF8_BOM):
             problems.add(
                 "line 1: the file starts with a UTF-8 byte order mark (BOM), which is not JSON; "
@@ -120,25 +122,33 @@ class RequestChecker:
             problems.add(f"line {lineno}: {request}")
             return 0
         custom_id, method, line_url, body = request
-
-        if custom_id is _MISSING:
-            problems.add(f"line {lineno}: custom_id is missing")
-        elif type(custom_id) is not str:
-            problems.add(f"line {lineno}: custom_id must be a string, got {type(custom_id).__name__}")
-        elif not custom_id:
-            problems.add(f"line {lineno}: custom_id is empty")
-        elif not self._seen_ids.add(hash(custom_id)):
-            self._suspects.append(_Repeat(lineno, custom_id))
-            problems.add(self._suspects[-1])
-
+        self._check_custom_id(lineno, custom_id)
         if method != "POST":
             shown = "missing" if method is _MISSING else repr(method)
             problems.add(f"line {lineno}: method must be 'POST', got {shown}")
+        self._check_url(lineno, line_url)
+        if not self._check_body(lineno, line_url, body):
+            return 0
+        self.line_tokens = self._estimate(str(line_url), body)
+        self.tokens.add(self.line_tokens)
+        return embedding_inputs(body.input) if line_url == EMBEDDINGS_ENDPOINT else 0
 
+    def _check_custom_id(self, lineno: int, custom_id: Any) -> None:
+        if custom_id is _MISSING:
+            self.problems.add(f"line {lineno}: custom_id is missing")
+        elif type(custom_id) is not str:
+            self.problems.add(f"line {lineno}: custom_id must be a string, got {type(custom_id).__name__}")
+        elif not custom_id:
+            self.problems.add(f"line {lineno}: custom_id is empty")
+        elif not self._seen_ids.add(hash(custom_id)):
+            self._suspects.append(_Repeat(lineno, custom_id))
+            self.problems.add(self._suspects[-1])
+
+    def _check_url(self, lineno: int, line_url: Any) -> None:
         if line_url is _MISSING:
-            problems.add(f"line {lineno}: url is missing")
+            self.problems.add(f"line {lineno}: url is missing")
         elif line_url not in BATCH_ENDPOINTS:
-            problems.add(
+            self.problems.add(
                 f"line {lineno}: url {line_url!r} is not a Batch endpoint (one of {', '.join(sorted(BATCH_ENDPOINTS))})"
             )
         elif self.url is None:
@@ -149,14 +159,17 @@ class RequestChecker:
                 if self._url_line
                 else f"the batch's endpoint {self.url!r}"
             )
-            problems.add(f"line {lineno}: url {line_url!r} differs from {where}")
+            self.problems.add(f"line {lineno}: url {line_url!r} differs from {where}")
 
+    def _check_body(self, lineno: int, line_url: Any, body: Any) -> bool:
+        """Whether the body is one the estimate can read (its problems, if any, added)."""
+        problems = self.problems
         if body is _MISSING:
             problems.add(f"line {lineno}: body is missing")
-            return 0
+            return False
         if not isinstance(body, _Body):
             problems.add(f"line {lineno}: body must be a JSON object, got {type(body).__name__}")
-            return 0
+            return False
         if body.stream is True:
             # A batch writes each answer as one line of its output file: there is nothing to stream to.
             problems.add(
@@ -166,10 +179,10 @@ class RequestChecker:
         if line_model is _MISSING:
             if line_url not in MODEL_OPTIONAL_ENDPOINTS:
                 problems.add(f"line {lineno}: body.model is missing")
-                return 0
+                return False
         elif type(line_model) is not str or not line_model:
             problems.add(f"line {lineno}: body.model must be a non-empty string")
-            return 0
+            return False
         if self._model is _MISSING and self._model_line == 0:
             self._model, self._model_line = line_model, lineno
         elif line_model != self._model:
@@ -177,9 +190,7 @@ class RequestChecker:
                 f"line {lineno}: body.model {_shown_model(line_model)} differs from "
                 f"{_shown_model(self._model)} on line {self._model_line} (a batch uses one model)"
             )
-        self.line_tokens = request_tokens(str(line_url), body)
-        self.tokens.add(self.line_tokens)
-        return embedding_inputs(body.input) if line_url == EMBEDDINGS_ENDPOINT else 0
+        return True
 
     def finish(self, size: int) -> RequestFileSummary:
         """Raise InvalidRequestFile listing every problem found; else what the file holds."""

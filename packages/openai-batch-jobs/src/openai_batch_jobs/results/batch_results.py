@@ -18,7 +18,7 @@ from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.api.redact import redact
 from openai_batch_jobs.errors import BatchResultError, TransferError
 from openai_batch_jobs.results.counts import RequestCounts, report_missing
-from openai_batch_jobs.results.reconcile import RequestTally, counted_requests, reconcile, request_total
+from openai_batch_jobs.results.reconcile import RequestTally, counted_requests, reconcile
 from openai_batch_jobs.words import warn
 
 
@@ -58,7 +58,7 @@ def download_batch_results(
     """Download whichever result files the batch produced into ``directory``, then account for its requests."""
     batch_id = batch_label(batch)
     output_id, error_id = require_result_files(batch)
-    tally = RequestTally(expected=request_total(batch) or 0)
+    tally = RequestTally()
     paths: dict[str, Path] = {}
     for kind, file_id in (("output", output_id), ("error", error_id)):
         if file_id:

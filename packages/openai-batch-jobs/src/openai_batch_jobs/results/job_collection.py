@@ -21,7 +21,7 @@ from openai_batch_jobs.api.uploads import delete_files
 from openai_batch_jobs.json_lines import READ_BUFFER, count_lines
 from openai_batch_jobs.results.counts import RequestCounts, report_missing
 from openai_batch_jobs.results.part_files import Download, batch_label, fetch_parts
-from openai_batch_jobs.results.reconcile import RequestTally, request_total
+from openai_batch_jobs.results.reconcile import RequestTally
 from openai_batch_jobs.settings import CustomReader
 from openai_batch_jobs.words import counted, warn
 
@@ -149,7 +149,7 @@ def _join(
 ) -> PartAccount:
     """One part's result files appended to the job's, accounted for, and (as asked) deleted."""
     batch = part.batch
-    tally = RequestTally(expected=request_total(batch) or 0)
+    tally = RequestTally()
     try:
         if output := part.path("output"):
             tally.add_file(output, f"the output file of part {part.index + 1}")

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_batch_jobs.api.batch_api import batch_label
-from openai_batch_jobs.inputs.hashset import HashSet
 from openai_batch_jobs.inputs.request_keys import request_key
 from openai_batch_jobs.json_lines import read_lines
 from openai_batch_jobs.results.counts import RequestCounts
@@ -29,31 +28,35 @@ class RequestTally:
 
     Distinct hashes prove distinct ids, so the hashes settle the usual case (every request once);
     a repeated hash (a repeated id, or a collision), or a line that names no request, sends the count
-    to the input file.
+    to the input file. A tally is one batch's (at most 50,000 requests): its hashes are a set of
+    ints, a few MB at most, added to in C.
     """
 
-    def __init__(self, expected: int = 0) -> None:
+    def __init__(self) -> None:
         self.succeeded = 0
         self.failed = 0
         self.unnamed = 0  # unreadable lines whose custom_id cannot be recovered
         self.files: list[tuple[str, str]] = []  # (path, label) of each result file, in order
-        self._hashes = HashSet(expected)
+        self._hashes: set[int] = set()
         self._repeated = False
 
     def add_file(self, path: str, label: str) -> None:
         """Count the lines of an output or error file; ``label`` names it in messages."""
         self.files.append((path, label))
+        hashes = self._hashes
+        before = len(hashes)
+        named = succeeded = 0
         for raw in read_lines(path):
             line = judge_result_line(raw)
             if line.custom_id is None:
                 self.unnamed += 1
                 continue
-            if line.kind is LineKind.SUCCEEDED:
-                self.succeeded += 1
-            else:
-                self.failed += 1
-            if not self._hashes.add(hash(line.custom_id)):
-                self._repeated = True
+            named += 1
+            succeeded += line.kind is LineKind.SUCCEEDED
+            hashes.add(hash(line.custom_id))
+        self.succeeded += succeeded
+        self.failed += named - succeeded
+        self._repeated |= len(hashes) - before < named
 
     def accounts_for(self, total: int) -> bool:
         """Whether the result files hold ``total`` requests, each once: then none can be missing."""

@@ -63,7 +63,7 @@ class LineKind(str, enum.Enum):
     UNREADABLE = "unreadable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one is made per line of every result file
 class ResultLine:
     """One result line read: its request's custom_id (None if not found), what it says, and why if unreadable."""
 

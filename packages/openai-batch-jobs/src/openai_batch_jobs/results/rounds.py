@@ -146,14 +146,8 @@ def run_round(
     """Run round ``rules.attempt`` of the collect step (see the module's docstring); `resumable` (a
     local run) uses again the retry parts a killed run of this round uploaded (`recovery.resume`)."""
     attempt = rules.attempt
+    _check_inputs(batches, rules, previous)
     directory.mkdir(parents=True, exist_ok=True)
-    if attempt > 1 and previous.keys is None and rules.results_table:
-        raise BatchResultError(
-            f"Round {attempt} of the collect step did not get the job's requests from round 1"
-        )
-    for number, batch in enumerate(batches, start=1):
-        if not batch.get("input_file_id"):
-            raise BatchResultError(f"Part {number} of the job ({batch_label(batch)}) names no input file")
     parts: list[PartFiles] = []
     retry_parts: list[str] = []
     try:
@@ -177,14 +171,7 @@ def run_round(
             retry_parts = _upload_retries(
                 client, retry_path, batches, rules, report.retried, api_key, resumable
             )
-        record = RoundRecord([dict(b) for b in batches], report.output_start, report.error_start)
-        files = RoundFiles(
-            output=_non_empty(directory / OUTPUT_NAME),
-            errors=_non_empty(directory / ERROR_NAME),
-            # The table's rows follow the original requests: round 1's keys, passed on as they came since.
-            keys=str(keys_path) if keys_path else previous.keys,
-            rounds=[*previous.rounds, record],
-        )
+        files = _files_after(report, batches, directory, keys_path, previous)
         results = None if retry_parts or files.keys is None else _final(rules, files, directory)
     except BaseException as exc:
         # The next round will not run: its parts would be left on the server.
@@ -200,6 +187,35 @@ def run_round(
         interrupts.note_kept("job", report.output_start + report.succeeded, files.output)
     _delete_server_files(client, cleanup, batches, batches, api_key)
     return RoundOutcome(files, retry_parts, results)
+
+
+def _files_after(
+    report: RoundReport,
+    batches: Sequence[Mapping[str, Any]],
+    directory: Path,
+    keys_path: Path | None,
+    previous: RoundFiles,
+) -> RoundFiles:
+    """The job's files once this round is sorted, with its record added to the rounds'."""
+    record = RoundRecord([dict(b) for b in batches], report.output_start, report.error_start)
+    return RoundFiles(
+        output=str(directory / OUTPUT_NAME) if (directory / OUTPUT_NAME).stat().st_size else None,
+        errors=str(directory / ERROR_NAME) if (directory / ERROR_NAME).stat().st_size else None,
+        # The table's rows follow the original requests: round 1's keys, passed on as they came since.
+        keys=str(keys_path) if keys_path else previous.keys,
+        rounds=[*previous.rounds, record],
+    )
+
+
+def _check_inputs(batches: Sequence[Mapping[str, Any]], rules: RoundRules, previous: RoundFiles) -> None:
+    """Refuse a round that lacks what it needs: round 1's request keys (for the table), each part's input."""
+    if rules.attempt > 1 and previous.keys is None and rules.results_table:
+        raise BatchResultError(
+            f"Round {rules.attempt} of the collect step did not get the job's requests from round 1"
+        )
+    for number, batch in enumerate(batches, start=1):
+        if not batch.get("input_file_id"):
+            raise BatchResultError(f"Part {number} of the job ({batch_label(batch)}) names no input file")
 
 
 def _fetch(
@@ -225,9 +241,8 @@ def _stop(
     previous: RoundFiles,
     api_key: str | None,
 ) -> None:
-    """A signal ends the round: keep the answers downloaded so far (the rounds before's and the
-    parts' output files, said in the run's ending message) and delete what the server keeps for no
-    one: the round's input files and, with ``delete_result_files``, the result files downloaded."""
+    """A signal ends the round: keep the answers downloaded so far (said in the run's ending message)
+    and delete the round's input files and, with ``delete_result_files``, the result files downloaded."""
     if previous.output:
         interrupts.note_kept("job", count_lines(previous.output), previous.output)
     for part in parts:
@@ -243,10 +258,8 @@ def retry_stem(batches: Sequence[Mapping[str, Any]]) -> str:
 
 
 def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Files an earlier run of this round uploaded (named after `retry_stem`, newer than its batches).
-
-    Lists the account's batch files newest first and stops at the round's first batch's creation.
-    """
+    """Files an earlier run of this round uploaded (named after `retry_stem`): the account's batch files,
+    newest first, back to the round's first batch's creation."""
     since = min(int(b.get("created_at") or 0) for b in batches)
     found = []
     for file in client.files.list(purpose="batch", order="desc", limit=100):
@@ -300,10 +313,6 @@ def _report(
         " (each has an error line with code missing_result)",
         fail=fail_on_missing_requests,
     )
-
-
-def _non_empty(path: Path) -> str | None:
-    return str(path) if path.stat().st_size else None
 
 
 def _final(rules: RoundRules, files: RoundFiles, directory: Path) -> JobResults:
