@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from openai_batch_emulator.responders import prompt_tokens
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
 from openai_batch_jobs.inputs.estimate import TokenTotals, request_tokens
 from openai_batch_jobs.inputs.part_names import tagged_name
+from tests.support.waiting import wait_until
 
 from .flyte_models import template_pb
 from .service import JOB_TASK_TYPE, ConnectorService
@@ -91,24 +91,18 @@ def poll(
     """GetTask until `phase` (and `until`); returns the last resource and every message seen."""
     messages: list[str] = []
 
-    def reached() -> Any:
+    def fetch() -> Any:
         resource = get(service, meta)
         messages.append(resource.message)
+        return resource
+
+    def reached(resource: Any) -> bool:
         if resource.phase == phase and (until is None or until(resource)):
-            return resource
+            return True
         assert resource.phase == TaskExecution.RUNNING, resource.message
-        return None
+        return False
 
-    return wait_until(reached, lambda: messages[-1] if messages else ""), messages
-
-
-def wait_until(condition: Callable[[], Any], what: Callable[[], str] = lambda: "") -> Any:
-    """Ask ``condition`` every 0.2 s until it returns something truthy (returned), for at most WAIT_S."""
-    deadline = time.monotonic() + WAIT_S
-    while not (reached := condition()):
-        assert time.monotonic() < deadline, what()
-        time.sleep(0.2)
-    return reached
+    return wait_until(fetch, until=reached, timeout=WAIT_S, what=f"phase {phase}"), messages
 
 
 def job_batches(client: openai.OpenAI, key: str) -> list[Any]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
 import traceback
 from typing import Any
 
@@ -24,6 +22,7 @@ from flytekitplugins.openai.batch.task import BatchEndpointTask
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
 from openai_batch_jobs.errors import TaskTemplateError
+from tests.support.waiting import wait_until_async
 
 from .conftest import upload_requests
 from .flyte_models import batch_result, execution_metadata, inputs, template
@@ -39,14 +38,13 @@ def batch_task(emulator: Emulator, **kwargs: Any) -> BatchEndpointTask:
 async def wait_for_phase(
     connector: BatchEndpointConnector, meta: BatchEndpointMetadata, phase: int, timeout: float = 120
 ):
-    deadline = time.monotonic() + timeout
-    while True:
-        resource = await connector.get(meta)
-        if resource.phase == phase:
-            return resource
-        assert resource.phase == TaskExecution.RUNNING, resource.message
-        assert time.monotonic() < deadline, f"still {resource.message}"
-        await asyncio.sleep(0.1)
+    def reached(resource: Any) -> bool:
+        assert resource.phase in (phase, TaskExecution.RUNNING), resource.message
+        return bool(resource.phase == phase)
+
+    return await wait_until_async(
+        lambda: connector.get(meta), until=reached, timeout=timeout, what=f"phase {phase}"
+    )
 
 
 async def test_create_then_get_until_succeeded(

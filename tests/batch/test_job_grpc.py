@@ -17,9 +17,11 @@ from google.protobuf.json_format import MessageToDict
 from flytekitplugins.openai.batch import BatchJobTask
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.job.state import PART_METADATA_KEY
+from tests.support.waiting import wait_until
 
 from .flyte_models import batch_result, execution_metadata_pb, job_inputs_pb, template_pb
 from .job_support import (
+    WAIT_S,
     get,
     job_batches,
     job_on,
@@ -28,7 +30,6 @@ from .job_support import (
     poll,
     request_lines,
     upload_parts,
-    wait_until,
 )
 from .service import JOB_TASK_TYPE, ConnectorService
 
@@ -103,7 +104,8 @@ def test_a_part_failing_for_bad_input_fails_the_job_naming_it_and_stops_the_othe
     assert "accept_partial_results=True" in resource.message
     # Nothing is left running on the server once the job has failed.
     ended = {"failed", "cancelled", "completed"}
-    wait_until(lambda: {b.status for b in job_batches(openai_client, json.loads(meta)["key"])} <= ended)
+    statuses = lambda: {b.status for b in job_batches(openai_client, json.loads(meta)["key"])}  # noqa: E731
+    wait_until(lambda: statuses() <= ended, timeout=WAIT_S, what="every batch ended")
 
 
 def test_with_accept_partial_results_a_bad_part_is_reported_and_the_others_kept(
@@ -260,7 +262,7 @@ def test_a_token_budget_holds_parts_for_room_and_no_batch_meets_the_token_limit(
         assert resource.phase == TaskExecution.RUNNING, resource.message
         return None
 
-    resource = wait_until(step, lambda: messages[-1] if messages else "")
+    resource = wait_until(step, timeout=WAIT_S, what="the job to succeed")
     assert any("waiting for room in max_enqueued_tokens: needs" in m for m in messages), messages
     assert any(f"of {budget:,} in flight" in m for m in messages), messages
     batches = job_batches(openai_client, json.loads(meta)["key"])

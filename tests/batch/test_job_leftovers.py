@@ -15,9 +15,10 @@ from flyteidl.core.execution_pb2 import TaskExecution
 from google.protobuf.json_format import MessageToDict
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until
 
 from .flyte_models import execution_metadata_pb, job_inputs_pb
-from .job_support import get, job_batches, job_on, poll, upload_parts, wait_until
+from .job_support import WAIT_S, get, job_batches, job_on, poll, upload_parts
 from .service import JOB_TASK_TYPE, ConnectorService
 
 pytestmark = pytest.mark.slow
@@ -62,7 +63,7 @@ def test_an_aborted_job_has_its_batches_cancelled_then_its_input_files_deleted(
         assert statuses <= {"cancelling", "cancelled"}, statuses
         return statuses == {"cancelled"}
 
-    wait_until(cancelled)
+    wait_until(cancelled, timeout=WAIT_S, what="every batch cancelled")
     assert all(b.errors is None for b in job_batches(openai_client, key))
     job_service.delete(meta, task_type=JOB_TASK_TYPE)  # propeller may abort twice: nothing left to do
     assert len(job_batches(openai_client, key)) == 2
@@ -98,7 +99,9 @@ def test_a_delete_cut_short_by_a_transient_fault_is_finished_at_the_next_poll(
     file_ids = upload_parts(openai_client, parts=1, bad_part=0)
     meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-503"))
     # The job fails at validation; wait for that without a GetTask (which would delete at once).
-    wait_until(lambda: openai_client.batches.list().data[0].status == "failed")
+    wait_until(
+        lambda: openai_client.batches.list().data[0].status == "failed", timeout=WAIT_S, what="a failed batch"
+    )
     emulator.inject_fault("DELETE", f"/v1/files/{file_ids[0]}", status=503)
     resource = get(job_service, meta)
     assert resource.phase == TaskExecution.RUNNING, resource.message

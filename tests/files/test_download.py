@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from flytekitplugins.openai.files import (
 )
 from tests.files.conftest import SECRET, SECRET_ENV, run_batch
 from tests.files.requests import URL, good_file
+from tests.support.waiting import wait_until
 
 
 def lines_of(path: str) -> list[dict[str, Any]]:
@@ -72,16 +73,11 @@ def cancelled_with_one_unanswered(client: Any, emulator: Any, path: Path) -> dic
     for _ in range(6):
         emulator.configure(validating_seconds=0, cancelling_seconds=0, requests_per_second=1 / gap)
         batch = client.batches.create(input_file_id=input_id, endpoint=URL, completion_window="24h")
-        deadline = time.monotonic() + 60 * gap
-        while not (batch.request_counts and batch.request_counts.completed):
-            assert time.monotonic() < deadline, f"no request answered: {batch.status}"
-            time.sleep(0.02)
-            batch = client.batches.retrieve(batch.id)
+        retrieve = functools.partial(client.batches.retrieve, batch.id)
+        answered = lambda b: b.request_counts and b.request_counts.completed  # noqa: E731
+        wait_until(retrieve, until=answered, timeout=60 * gap, what="a request answered")
         client.batches.cancel(batch.id)
-        while batch.status != "cancelled":
-            assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
-            time.sleep(0.02)
-            batch = client.batches.retrieve(batch.id)
+        batch = wait_until(retrieve, until=lambda b: b.status == "cancelled", what="the batch cancelled")
         if batch.request_counts is not None and batch.request_counts.completed == 1:
             return dict(batch.model_dump(mode="json"))
         gap *= 2

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import openai
 import pytest
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until, while_running
 
 ROOT = Path(__file__).resolve().parents[2]
 # Generous: the machine may be running several suites at once on two cores.
@@ -33,15 +33,7 @@ def emulator_settings() -> dict[str, Any]:
 
 def wait_for(condition: Callable[[], Any], what: str, process: subprocess.Popen[str]) -> Any:
     """Poll `condition` until it returns something truthy; fail if the quick start ends first or time runs out."""
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        if process.poll() is not None:
-            pytest.fail(f"the quick start exited ({process.returncode}) before {what}")
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+    return wait_until(while_running(process, condition), timeout=DEADLINE_S, what=what)
 
 
 def in_progress_batch(client: openai.OpenAI) -> str | None:
