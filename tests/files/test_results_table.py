@@ -20,8 +20,14 @@ from openai_batch_emulator import Emulator
 from openai_batch_jobs.errors import BatchResultError
 from openai_batch_jobs.report.job_results import summarize_job
 from openai_batch_jobs.report.results_table import COLUMNS, write_results_table
-
-from .rounds import chat, embedding, read_jsonl, run_job, write_jsonl
+from tests.support.rounds import (
+    chat,
+    embedding,
+    emulator_settings,  # noqa: F401 (the fixture)
+    read_jsonl,
+    run_job,
+    write_jsonl,
+)
 
 IDS = ["ok-0", "flaky-0", "bad-0", "cut-0", "ok-1", "long-0", "flaky-1", "ok-2"]
 

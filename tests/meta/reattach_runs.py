@@ -54,7 +54,7 @@ def start(env: dict[str, str], workflow: str, requests: Path, workdir: Path) -> 
     workdir.mkdir(parents=True, exist_ok=True)
     with open(workdir / "out", "w") as out, open(workdir / "err", "w") as err:
         return subprocess.Popen(
-            [PYFLYTE, "run", str(HERE / "workflow.py"), workflow, "--jsonl_in", str(requests)],
+            [PYFLYTE, "run", str(HERE / "reattach_workflow.py"), workflow, "--jsonl_in", str(requests)],
             env=env,
             cwd=workdir,
             stdout=out,

@@ -22,8 +22,12 @@ from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai import create_batch
 from openai_batch_emulator import Emulator
-
-from .rounds import chat, read_jsonl, write_jsonl
+from tests.support.rounds import (
+    chat,
+    emulator_settings,  # noqa: F401 (the fixture)
+    read_jsonl,
+    write_jsonl,
+)
 
 SECRET = Secret(group="openai", key="api_key")
 # (custom_id prefix, emulator rule): 5% transient (a quarter of them failing twice), 1% permanent.

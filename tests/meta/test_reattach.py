@@ -10,7 +10,7 @@ import pytest
 
 from openai_batch_emulator import Emulator
 
-from .runs import PARTS, environment, finish, kill_after_batches, our_files, start, write_requests
+from .reattach_runs import PARTS, environment, finish, kill_after_batches, our_files, start, write_requests
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 

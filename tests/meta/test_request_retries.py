@@ -15,9 +15,9 @@ from PIL import Image
 
 from flytekitplugins.openai import BatchResult, create_batch
 from openai_batch_emulator import Emulator
+from tests.support.browser import require_browser, screenshot, shown_text
+from tests.support.rounds import TRANSIENT_AND_PERMANENT
 
-from ..results.browser import require_browser, screenshot, shown_text
-from ..results.rounds import TRANSIENT_AND_PERMANENT
 from .conftest import SECRET
 
 MODEL = "gpt-4o-mini"

@@ -11,9 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import openai
+import pytest
 
 from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, collect_round
 from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def emulator_settings() -> dict[str, Any]:
+    """The emulator's batch lifecycle shortened: tests of rounds are about the answers, not the waits.
+    A test module takes it by importing it."""
+    return {
+        "validating_seconds": 0.05,
+        "finalizing_seconds": 0.05,
+        "cancelling_seconds": 0.05,
+        "requests_per_second": 20_000,
+    }
+
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 MODEL = "gpt-4o-mini"

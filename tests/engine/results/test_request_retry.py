@@ -13,8 +13,15 @@ import pytest
 
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.results.request_retry import RoundPart, collect_round
-
-from .rounds import TRANSIENT_AND_PERMANENT, chat, read_jsonl, run_job, run_parts, write_jsonl
+from tests.support.rounds import (
+    TRANSIENT_AND_PERMANENT,
+    chat,
+    emulator_settings,  # noqa: F401 (the fixture)
+    read_jsonl,
+    run_job,
+    run_parts,
+    write_jsonl,
+)
 
 
 def _ids(lines: list[dict[str, Any]]) -> list[str]:
