@@ -201,6 +201,7 @@ async def test_missing_secret_is_named(
     assert "_FSEC_FLYTE_OPENAI_API_KEY" in str(info.value)
 
 
+@pytest.mark.slow
 async def test_a_refused_key_never_shows_in_the_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -66,6 +66,7 @@ def test_a_batch_larger_than_the_limit_fails_alone(emulator: Emulator, openai_cl
     assert wait(openai_client, start_batch(openai_client, exact).id).status == "completed"
 
 
+@pytest.mark.slow
 def test_limits_apply_in_validation_order_after_a_restart(tmp_path: Path) -> None:
     limits = {"gpt-4o-mini": TOKENS}
     with (

@@ -84,6 +84,7 @@ def cancelled_with_one_unanswered(client: Any, emulator: Any, path: Path) -> dic
     raise AssertionError("could not cancel a batch between its two answers")
 
 
+@pytest.mark.slow
 def test_a_request_in_neither_file_is_named_and_can_fail_the_task(
     tmp_path: Path,
     emulator: Any,
@@ -108,6 +109,7 @@ def test_a_request_in_neither_file_is_named_and_can_fail_the_task(
         task(batch_endpoint_result=batch)
 
 
+@pytest.mark.slow
 def test_many_missing_requests_are_named_a_few_at_a_time(
     tmp_path: Path,
     files_config: OpenAIFileConfig,

@@ -96,6 +96,7 @@ def test_download_fails_clearly_after_the_retry_bound(
     assert list(dest.parent.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_download_cut_mid_body_is_retried(
     tmp_path: Path, emulator: Any, openai_client: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:

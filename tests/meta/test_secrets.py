@@ -132,6 +132,7 @@ def probe_secret(env: dict[str, str]) -> dict[str, object]:
     return dict(json.loads(run.stdout.strip().splitlines()[-1]))
 
 
+@pytest.mark.slow
 def test_missing_secret_names_the_variables_and_file_a_local_run_reads(tmp_path: Path) -> None:
     secrets_dir = tmp_path / "secrets"
     base = {"FLYTE_SECRETS_DEFAULT_DIR": str(secrets_dir)}

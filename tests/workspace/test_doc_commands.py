@@ -132,6 +132,7 @@ COMMANDS = doc_commands()
 HELP_FORMS = sorted({form for c in COMMANDS if (form := help_form(c.words))})
 
 
+@pytest.mark.slow
 def test_the_docs_have_shell_commands() -> None:
     # The parser must see the README's own blocks, or the tests below would pass on nothing.
     readme = [c for c in COMMANDS if c.doc == "README.md"]
@@ -139,6 +140,7 @@ def test_the_docs_have_shell_commands() -> None:
     assert len(HELP_FORMS) >= 10, HELP_FORMS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS, ids=str)
 def test_each_doc_command_starts_with_a_program_setup_provides(command: Command) -> None:
     program = command.words[0]
@@ -155,6 +157,7 @@ def test_each_doc_command_starts_with_a_program_setup_provides(command: Command)
 BARE_INLINE = re.compile(r"^(uvx? \S|python3? (examples|benchmarks)/|pyflyte run \S|openai-batch-emulator -)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_inline_command_needs_uv_on_path(doc: Path) -> None:
     name = str(doc.relative_to(ROOT))
@@ -165,6 +168,7 @@ def test_no_inline_command_needs_uv_on_path(doc: Path) -> None:
     assert not bare, f"{name}: run these as `./uvw run --frozen ...` (uv itself: `./uvw ...`): {bare}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_each_example_usage_line_runs_through_uvw(example: Path) -> None:
     docstring = ast.get_docstring(ast.parse(example.read_text())) or ""

@@ -50,6 +50,7 @@ def pyflyte_run(emulator: Emulator, variables: list[str]) -> subprocess.Complete
     )
 
 
+@pytest.mark.slow
 def test_the_page_names_one_variable_per_step() -> None:
     names, _ = readme_keys_and_command()
     assert names == ["OPENAI_API_KEY", "FLYTE_OPENAI_API_KEY"]

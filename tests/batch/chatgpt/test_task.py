@@ -80,6 +80,7 @@ def test_upstreams_import_paths_give_one_class() -> None:
     assert ChatGPTConnector().task_category.name == "chatgpt"
 
 
+@pytest.mark.slow
 def test_import_flytekit_registers_the_connector_without_loading_openai() -> None:
     code = """
         import sys
