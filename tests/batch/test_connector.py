@@ -86,17 +86,20 @@ async def test_config_metadata_and_execution_key_reach_the_batch(
     assert batch.metadata == {"team": "nlp", EXECUTION_METADATA_KEY: "p/d/exec1/n3/2"}
 
 
+async def create_for_e(connector: BatchEndpointConnector, tt: Any, input_file_id: str) -> Any:
+    """CreateTask of execution "e", as propeller sends it (again after a call it did not see end)."""
+    return await connector.create(
+        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
+    )
+
+
 async def test_create_twice_for_one_execution_makes_one_batch(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
     connector = BatchEndpointConnector()
     tt = template(batch_task(emulator))
-    first = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
-    )
-    again = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
-    )
+    first = await create_for_e(connector, tt, input_file_id)
+    again = await create_for_e(connector, tt, input_file_id)
     assert again == first
     # A new attempt of the task (or another execution) is a new batch.
     retry = await connector.create(
@@ -333,16 +336,12 @@ async def test_create_again_finds_its_batch_beyond_the_first_page(
 ) -> None:
     connector = BatchEndpointConnector()
     tt = template(batch_task(emulator))
-    first = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
-    )
+    first = await create_for_e(connector, tt, input_file_id)
     # Newer batches push it onto the second page of the (newest first) list.
     for _ in range(105):
         openai_client.batches.create(
             input_file_id=input_file_id, endpoint="/v1/chat/completions", completion_window="24h"
         )
-    again = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
-    )
+    again = await create_for_e(connector, tt, input_file_id)
     assert again == first
     assert openai_client.batches.list(limit=100).has_next_page()

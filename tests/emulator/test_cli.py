@@ -16,6 +16,8 @@ import pytest
 
 from .helpers import chat_line, start_batch, wait
 
+pytestmark = pytest.mark.slow
+
 COMMAND = str(Path(sys.executable).parent / "openai-batch-emulator")
 
 
@@ -53,7 +55,6 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         process.wait(10)
 
 
-@pytest.mark.slow
 def test_prints_base_url_first_and_serves(served: tuple[subprocess.Popen[str], str]) -> None:
     _process, base_url = served
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", base_url), base_url
@@ -69,7 +70,6 @@ def test_prints_base_url_first_and_serves(served: tuple[subprocess.Popen[str], s
     assert settings["requests_per_second"] == 500.0
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stops_on_signals(served: tuple[subprocess.Popen[str], str], sig: signal.Signals) -> None:
     process, base_url = served
@@ -80,7 +80,6 @@ def test_stops_on_signals(served: tuple[subprocess.Popen[str], str], sig: signal
     assert "Traceback" not in process.stderr.read()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("command", [[COMMAND], [sys.executable, "-m", "openai_batch_emulator"]])
 def test_bad_arguments_are_reported(tmp_path: Path, command: list[str]) -> None:
     result = subprocess.run(
@@ -93,7 +92,6 @@ def test_bad_arguments_are_reported(tmp_path: Path, command: list[str]) -> None:
     assert "requests_per_second" in result.stderr
 
 
-@pytest.mark.slow
 def test_settings_given_as_json_are_checked(tmp_path: Path) -> None:
     result = subprocess.run(
         [COMMAND, "--data-dir", str(tmp_path), "--enqueued-token-limits", '{"gpt-4o-mini": -1}'],
@@ -124,7 +122,6 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return stderr
 
 
-@pytest.mark.slow
 def test_a_restart_keeps_the_port_and_runs_in_flight_carry_on(tmp_path: Path) -> None:
     data = tmp_path / "data"
     first, base_url = _start(data, "--validating-seconds", "0.05", "--requests-per-second", "10")
@@ -149,7 +146,6 @@ def test_a_restart_keeps_the_port_and_runs_in_flight_carry_on(tmp_path: Path) ->
             first.kill()
 
 
-@pytest.mark.slow
 def test_a_taken_port_falls_back_to_a_free_one_and_says_so(tmp_path: Path) -> None:
     data = tmp_path / "data"
     first, base_url = _start(data)
@@ -171,7 +167,6 @@ def test_a_taken_port_falls_back_to_a_free_one_and_says_so(tmp_path: Path) -> No
     assert remembered == moved
 
 
-@pytest.mark.slow
 def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

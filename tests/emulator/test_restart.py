@@ -13,8 +13,9 @@ from tests.support.waiting import wait_until
 
 from .helpers import FINAL, chat_line, read_lines, start_batch, upload, wait
 
+pytestmark = pytest.mark.slow
 
-@pytest.mark.slow
+
 def test_restart_keeps_files_and_finishes_running_batches(tmp_path: Path) -> None:
     with (
         Emulator(
@@ -47,7 +48,6 @@ def test_restart_keeps_files_and_finishes_running_batches(tmp_path: Path) -> Non
         assert len({r["id"] for r in results}) == 30
 
 
-@pytest.mark.slow
 def test_time_passes_while_stopped(tmp_path: Path) -> None:
     with Emulator(data_dir=tmp_path, validating_seconds=0.3) as first, first.client() as client:
         batch = start_batch(client, [chat_line("a")])
@@ -62,7 +62,6 @@ def test_time_passes_while_stopped(tmp_path: Path) -> None:
         assert done.completed_at - done.created_at < 2
 
 
-@pytest.mark.slow
 def test_finished_batches_and_results_survive(tmp_path: Path) -> None:
     with (
         Emulator(data_dir=tmp_path, validating_seconds=0.05, finalizing_seconds=0.05) as first,
@@ -76,7 +75,6 @@ def test_finished_batches_and_results_survive(tmp_path: Path) -> None:
         assert {f.id for f in client.files.list()} == {done.input_file_id, done.output_file_id}
 
 
-@pytest.mark.slow
 def test_lines_written_after_the_last_save_are_discarded(tmp_path: Path) -> None:
     """A crash between writing results and saving the record must not duplicate results."""
     with (
@@ -93,7 +91,6 @@ def test_lines_written_after_the_last_save_are_discarded(tmp_path: Path) -> None
         assert done.output_file_id is None  # the ghost line is gone, nothing was answered
 
 
-@pytest.mark.slow
 def test_one_emulator_per_data_directory(tmp_path: Path) -> None:
     with Emulator(data_dir=tmp_path), pytest.raises(RuntimeError, match="another emulator"):
         Emulator(data_dir=tmp_path).start()
@@ -101,7 +98,6 @@ def test_one_emulator_per_data_directory(tmp_path: Path) -> None:
         assert again.port is not None
 
 
-@pytest.mark.slow
 def test_temporary_data_directory_is_removed(tmp_path: Path) -> None:
     emulator = Emulator()
     with emulator:

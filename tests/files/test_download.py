@@ -95,17 +95,35 @@ def test_a_request_in_neither_file_is_named_and_can_fail_the_task(
     batch = cancelled_with_one_unanswered(openai_client, emulator, tmp_path / "in.jsonl")
     assert batch["request_counts"] == {"total": 2, "completed": 1, "failed": 0}
 
+    missing_named(
+        batch,
+        files_config,
+        capfd,
+        counts="2 requests: 1 succeeded, 1 failed (1 missing)",
+        named="1 of 2 requests is in neither the output nor the error file: 'req-1'",
+        refused=r"1 of 2 requests .*'req-1' \(fail_on_missing_requests is set\)",
+    )
+
+
+def missing_named(
+    batch: dict[str, Any],
+    files_config: OpenAIFileConfig,
+    capfd: pytest.CaptureFixture[str],
+    *,
+    counts: str,
+    named: str,
+    refused: str,
+) -> None:
+    """The download counts the requests in neither file (stdout) and names them in a warning
+    (stderr: pyflyte shows only CRITICAL logs by default); with fail_on_missing_requests it refuses."""
     result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
     assert result.output_file is not None
-    out, err = capfd.readouterr()  # the warning on stderr: pyflyte shows only CRITICAL logs by default
-    assert "2 requests: 1 succeeded, 1 failed (1 missing)" in out
-    assert "WARNING: Batch" in err
-    assert "1 of 2 requests is in neither the output nor the error file: 'req-1'" in err
-
+    out, err = capfd.readouterr()
+    assert counts in out
+    assert "WARNING: " in err
+    assert named in err
     task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
-    with pytest.raises(
-        BatchResultError, match=r"1 of 2 requests .*'req-1' \(fail_on_missing_requests is set\)"
-    ):
+    with pytest.raises(BatchResultError, match=refused):
         task(batch_endpoint_result=batch)
 
 
@@ -122,19 +140,14 @@ def test_many_missing_requests_are_named_a_few_at_a_time(
         batch["input_file_id"] = openai_client.files.create(file=stream, purpose="batch").id
     batch["request_counts"]["total"] = 10
 
-    result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
-    assert result.output_file is not None
-    # On stderr: pyflyte shows only CRITICAL logs by default.
-    out, err = capfd.readouterr()
-    assert "10 requests: 3 succeeded, 7 failed (7 missing)" in out
-    assert "WARNING: " in err
-    assert "7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'" in err
-
-    task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
-    with pytest.raises(
-        BatchResultError, match=r"7 of 10 requests .* and 2 more \(fail_on_missing_requests is set\)"
-    ):
-        task(batch_endpoint_result=batch)
+    missing_named(
+        batch,
+        files_config,
+        capfd,
+        counts="10 requests: 3 succeeded, 7 failed (7 missing)",
+        named="7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'",
+        refused=r"7 of 10 requests .* and 2 more \(fail_on_missing_requests is set\)",
+    )
 
 
 def test_a_repeated_id_is_caught_though_the_counts_agree(

@@ -24,6 +24,8 @@ from openai_batch_emulator import Emulator
 
 from .conftest import SECRET
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = [f"question number {i}" for i in range(1, 7)]
 FAILING = {"q-2", "q-5"}  # the emulator fails these (fail_custom_ids), so an error file exists
@@ -69,7 +71,6 @@ def failing_emulator(emulator: Emulator, local_env: dict[str, str]) -> Emulator:
     return emulator
 
 
-@pytest.mark.slow
 def test_jsonl_file_workflow_from_python(failing_emulator: Emulator, tmp_path: Path) -> None:
     path = tmp_path / "requests.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in requests()))
@@ -98,7 +99,6 @@ def iterator_pipeline() -> BatchResult:
     return iterator_batch(jsonl_in=make_requests())
 
 
-@pytest.mark.slow
 def test_iterator_workflow_from_python(failing_emulator: Emulator) -> None:
     result = iterator_pipeline()
 
@@ -111,7 +111,6 @@ def test_iterator_workflow_from_python(failing_emulator: Emulator) -> None:
     assert sent == requests()
 
 
-@pytest.mark.slow
 def test_jsonl_file_workflow_from_pyflyte_run(
     failing_emulator: Emulator, local_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -22,6 +22,8 @@ from tests.support.wheels import uv
 
 from .readme import ROOT, fresh_env, sh, system_python_bin, uvw_cache_with
 
+pytestmark = pytest.mark.slow
+
 DOCS = sorted(
     {
         ROOT / "README.md",
@@ -132,7 +134,6 @@ COMMANDS = doc_commands()
 HELP_FORMS = sorted({form for c in COMMANDS if (form := help_form(c.words))})
 
 
-@pytest.mark.slow
 def test_the_docs_have_shell_commands() -> None:
     # The parser must see the README's own blocks, or the tests below would pass on nothing.
     readme = [c for c in COMMANDS if c.doc == "README.md"]
@@ -140,7 +141,6 @@ def test_the_docs_have_shell_commands() -> None:
     assert len(HELP_FORMS) >= 10, HELP_FORMS
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS, ids=str)
 def test_each_doc_command_starts_with_a_program_setup_provides(command: Command) -> None:
     program = command.words[0]
@@ -157,7 +157,6 @@ def test_each_doc_command_starts_with_a_program_setup_provides(command: Command)
 BARE_INLINE = re.compile(r"^(uvx? \S|python3? (examples|benchmarks)/|pyflyte run \S|openai-batch-emulator -)")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_inline_command_needs_uv_on_path(doc: Path) -> None:
     name = str(doc.relative_to(ROOT))
@@ -168,7 +167,6 @@ def test_no_inline_command_needs_uv_on_path(doc: Path) -> None:
     assert not bare, f"{name}: run these as `./uvw run --frozen ...` (uv itself: `./uvw ...`): {bare}"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_each_example_usage_line_runs_through_uvw(example: Path) -> None:
     docstring = ast.get_docstring(ast.parse(example.read_text())) or ""
@@ -179,7 +177,6 @@ def test_each_example_usage_line_runs_through_uvw(example: Path) -> None:
             assert words[0] == "./uvw", f"{example.name}: {line.strip()}"
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("command", HELP_FORMS, ids=" ".join)
 def test_each_uvw_command_runs_in_its_help_form(command: tuple[str, ...], tmp_path: Path) -> None:
@@ -193,7 +190,6 @@ def test_each_uvw_command_runs_in_its_help_form(command: tuple[str, ...], tmp_pa
     assert "uvw: installing" not in run.stderr
 
 
-@pytest.mark.slow
 def test_the_ci_script_the_readme_runs_is_a_shell_script() -> None:
     run = subprocess.run(["bash", "-n", str(ROOT / ".ci/run")], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

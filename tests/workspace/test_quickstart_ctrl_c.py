@@ -20,6 +20,8 @@ import pytest
 from openai_batch_emulator import Emulator
 from tests.support.waiting import wait_until, while_running
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 # Generous: the machine may be running several suites at once on two cores.
 DEADLINE_S = 240.0
@@ -74,7 +76,6 @@ def assert_stopped_cleanly(process: subprocess.Popen[str], out: Path, err: Path,
     return output
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c-in-a-terminal", "sigint-to-the-script"])
 def test_interrupt_cancels_the_batch(emulator: Emulator, tmp_path: Path, to_group: bool) -> None:
@@ -98,7 +99,6 @@ def test_interrupt_cancels_the_batch(emulator: Emulator, tmp_path: Path, to_grou
     assert f"Batch {batch_id}: cancel" in output, output
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_ctrl_c_with_the_embedded_emulator_cancels_before_it_stops(tmp_path: Path) -> None:
     """The embedded emulator is out of the terminal's reach: it serves pyflyte's cancel, then stops."""

@@ -13,6 +13,8 @@ import pytest
 
 from openai_batch_jobs.recovery import journal
 
+pytestmark = pytest.mark.slow
+
 HOLD = """
 import sys
 from openai_batch_jobs.recovery.journal import claim
@@ -43,7 +45,6 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.slow
 def test_a_live_run_keeps_its_journal_and_a_killed_one_hands_it_on(state: Path) -> None:
     run = holder(state, "f" * 64)
     try:
@@ -59,7 +60,6 @@ def test_a_live_run_keeps_its_journal_and_a_killed_one_hands_it_on(state: Path) 
     assert (held.left["key"], held.left["file_ids"]) == ("local/abc/run1", ["file-1"])
 
 
-@pytest.mark.slow
 def test_a_run_that_ends_on_its_own_leaves_nothing_to_re_attach_to(state: Path) -> None:
     run = holder(state, "e" * 64)
     assert run.stdin is not None
