@@ -86,28 +86,25 @@ async def test_config_metadata_and_execution_key_reach_the_batch(
     assert batch.metadata == {"team": "nlp", EXECUTION_METADATA_KEY: "p/d/exec1/n3/2"}
 
 
-async def create_for_e(connector: BatchEndpointConnector, tt: Any, input_file_id: str) -> Any:
-    """CreateTask of execution "e", as propeller sends it (again after a call it did not see end)."""
-    return await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
+async def create_for(emulator: Emulator, input_file_id: str, execution: str = "e", retry: int = 0) -> Any:
+    """CreateTask of an attempt of an execution, as propeller sends it (again after a call it did not
+    see end), to a connector of its own: a connector keeps nothing between calls."""
+    return await BatchEndpointConnector().create(
+        template(batch_task(emulator)),
+        inputs=inputs(input_file_id),
+        task_execution_metadata=execution_metadata(execution, retry=retry),
     )
 
 
 async def test_create_twice_for_one_execution_makes_one_batch(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
-    connector = BatchEndpointConnector()
-    tt = template(batch_task(emulator))
-    first = await create_for_e(connector, tt, input_file_id)
-    again = await create_for_e(connector, tt, input_file_id)
+    first = await create_for(emulator, input_file_id)
+    again = await create_for(emulator, input_file_id)
     assert again == first
     # A new attempt of the task (or another execution) is a new batch.
-    retry = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e", retry=1)
-    )
-    other = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("f")
-    )
+    retry = await create_for(emulator, input_file_id, retry=1)
+    other = await create_for(emulator, input_file_id, "f")
     assert len({first.batch_id, retry.batch_id, other.batch_id}) == 3
     assert len(openai_client.batches.list(limit=100).data) == 3
 
@@ -334,14 +331,12 @@ async def test_delete_rides_out_a_transient_fault(
 async def test_create_again_finds_its_batch_beyond_the_first_page(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
-    connector = BatchEndpointConnector()
-    tt = template(batch_task(emulator))
-    first = await create_for_e(connector, tt, input_file_id)
+    first = await create_for(emulator, input_file_id)
     # Newer batches push it onto the second page of the (newest first) list.
     for _ in range(105):
         openai_client.batches.create(
             input_file_id=input_file_id, endpoint="/v1/chat/completions", completion_window="24h"
         )
-    again = await create_for_e(connector, tt, input_file_id)
+    again = await create_for(emulator, input_file_id)
     assert again == first
     assert openai_client.batches.list(limit=100).has_next_page()

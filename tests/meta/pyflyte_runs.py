@@ -14,7 +14,25 @@ from openai_batch_emulator import Emulator
 from tests.support.waiting import wait_until
 
 HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+PYFLYTE = str(Path(sys.executable).parent / "pyflyte")
 DEADLINE_S = 240.0
+
+
+def run_example(
+    requests: Path, env: dict[str, str], *options: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`pyflyte [options] run` of the README's example workflow (examples/jsonl_file_workflow.py) on
+    ``requests``, to its end."""
+    workflow = str(ROOT / "examples/jsonl_file_workflow.py")
+    return subprocess.run(
+        [PYFLYTE, *options, "run", workflow, "jsonl_file_batch", "--jsonl_in", str(requests)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or requests.parent,
+        timeout=DEADLINE_S,
+    )
 
 
 class Run:

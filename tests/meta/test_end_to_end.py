@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterator  # noqa: UP035  (the type flytekit streams as JSONL)
 
@@ -23,10 +21,10 @@ from flytekitplugins.openai import BatchResult, create_batch
 from openai_batch_emulator import Emulator
 
 from .conftest import SECRET
+from .pyflyte_runs import run_example
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = [f"question number {i}" for i in range(1, 7)]
 FAILING = {"q-2", "q-5"}  # the emulator fails these (fail_custom_ids), so an error file exists
 
@@ -116,22 +114,7 @@ def test_jsonl_file_workflow_from_pyflyte_run(
 ) -> None:
     path = tmp_path / "requests.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in requests()))
-    pyflyte = Path(sys.executable).parent / "pyflyte"
-    run = subprocess.run(
-        [
-            str(pyflyte),
-            "run",
-            str(ROOT / "examples/jsonl_file_workflow.py"),
-            "jsonl_file_batch",
-            "--jsonl_in",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **local_env},
-        cwd=tmp_path,
-        timeout=240,
-    )
+    run = run_example(path, {**os.environ, **local_env})
     assert run.returncode == 0, run.stdout + run.stderr
     files = sorted(set(re.findall(r"(/[^\s'\"]+-(?:output|errors?)\.jsonl)", run.stdout)))
     assert len(files) == 2, run.stdout
