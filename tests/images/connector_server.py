@@ -39,7 +39,7 @@ def serving(image: Image, tmp_path: Path) -> Iterator[grpc.Channel]:
     try:
         with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             try:
-                wait_listening(server, channel)
+                wait_listening(server, channel, log)
                 yield channel
             except BaseException:
                 print(log.read_text())
@@ -53,7 +53,7 @@ def serving(image: Image, tmp_path: Path) -> Iterator[grpc.Channel]:
             server.wait()
 
 
-def wait_listening(server: subprocess.Popen[str], channel: grpc.Channel) -> None:
+def wait_listening(server: subprocess.Popen[str], channel: grpc.Channel, log: Path) -> None:
     ready = grpc.channel_ready_future(channel)
-    listening = while_running(server, ready.done, lambda: "(its output goes to the test's)")
+    listening = while_running(server, ready.done, log.read_text)
     wait_until(listening, timeout=STARTUP_SECONDS, what="the connector server to listen")
