@@ -79,7 +79,7 @@ def test_retries_wait_on_the_clock_in_use() -> None:
     assert len(manual.waits) == 2
     assert 2.0 * (1 - JITTER) <= manual.waits[0] <= 2.0
     assert 4.0 * (1 - JITTER) <= manual.waits[1] <= 4.0
-    assert tries == [1000.0, 1000.0 + manual.waits[0], 1000.0 + sum(manual.waits)]
+    assert tries == pytest.approx([1000.0, 1000.0 + manual.waits[0], 1000.0 + sum(manual.waits)])
 
 
 def test_async_retries_wait_on_the_clock_in_use() -> None:
