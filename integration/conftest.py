@@ -10,11 +10,8 @@ fresh emulator per test, or against OpenAI when OPENAI_API_KEY is set and OPENAI
 
 from __future__ import annotations
 
-import hashlib
-import itertools
+import contextlib
 import os
-import types
-import uuid
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -24,9 +21,9 @@ from vcr.cassette import Cassette
 
 from flytekitplugins.openai.batch.connector import ALLOWED_BASE_URLS_ENV
 from integration.support import compact, matchers, scrub
-from integration.support.replay import PlayLog, drop_waits, freeze_wall_clock
+from integration.support.replay import PlayLog, replayed_ids, replaying
 from integration.support.target import Target, record_kind
-from openai_batch_jobs.recovery import resume
+from openai_batch_jobs import clock
 
 # A batch on OpenAI takes minutes to hours; the suite's usual per-test timeout would cut it off.
 OPENAI_RECORDING_TIMEOUT_S = 6 * 3600
@@ -102,14 +99,14 @@ def target(
     """
     assert vcr is not None, "a test of a server needs the `pytest.mark.vcr` mark"
     played = None
+    engine_clock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if vcr.write_protected:  # vcrpy only replays it: record mode none, or once with a cassette
         if not len(vcr):
             pytest.fail(
                 f"no cassette for {request.node.name}: record it with `pytest integration --record-mode=rewrite`"
             )
         server = Target.replaying(vcr.requests[0].uri)
-        drop_waits(monkeypatch)
-        freeze_wall_clock(vcr, monkeypatch)
+        engine_clock = replaying(vcr, monkeypatch)
         played = PlayLog(vcr, monkeypatch)
     elif record_kind() == "openai":
         server = Target(recording=True, kind="openai", api_key=os.environ["OPENAI_API_KEY"], base_url=None)
@@ -125,11 +122,6 @@ def target(
             emulator=emulator,
         )
 
-    # A local run names its job with a random key, which goes into the requests' bodies: the same
-    # sequence of keys for each test, recording or replaying, keeps the bodies matching.
-    seed = int.from_bytes(hashlib.sha256(request.node.nodeid.encode()).digest()[:8], "big")
-    keys = (uuid.UUID(int=(seed << 32) + n) for n in itertools.count())
-    monkeypatch.setattr(resume, "uuid", types.SimpleNamespace(uuid4=lambda: next(keys)))
     # A local run's journal (what a re-run after a kill re-attaches to) stays with this test.
     monkeypatch.setenv("OPENAI_BATCH_JOBS_STATE_DIR", str(request.getfixturevalue("tmp_path") / "journals"))
 
@@ -142,6 +134,8 @@ def target(
         # The connector sends its key only to servers it is told to trust; loopback needs no entry,
         # the placeholder host of replays does.
         monkeypatch.setenv(ALLOWED_BASE_URLS_ENV, server.base_url)
-    yield server
+    # A local run's job ids go into the requests' bodies: the same ids, recording or replaying.
+    with engine_clock, clock.using(ids=replayed_ids(request.node.nodeid)):
+        yield server
     if played is not None and request.node.stash.get(_call_passed, False):
         played.check()

@@ -14,6 +14,20 @@ if TYPE_CHECKING:
     from openai_batch_emulator import Emulator
 
 
+# Fixtures that start a service (a server, a process, a pytest run of its own): a test taking any of them
+# is `slow`, which keeps `pytest -m "not slow"` to the pure functions.
+SERVICE_FIXTURES = frozenset(
+    {"emulator", "openai_client", "async_openai_client", "target", "job_service", "plugin_wheels", "pytester"}
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def plugin_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The workspace's wheels, built once and shared by all xdist workers of this session."""

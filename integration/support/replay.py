@@ -1,4 +1,4 @@
-"""What a replay adds to vcrpy: the check that the cassette played through, and no waiting.
+"""What a replay adds to vcrpy: the check that the cassette played through, the recording's clock and ids, no waiting.
 
 vcrpy (with ``allow_playback_repeats=False``) answers each request with the first unplayed matching
 interaction, but accepts interactions played out of order or not at all. `PlayLog` records the order
@@ -7,11 +7,20 @@ in which the cassette plays, and `check` wants each interaction once, in the rec
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import itertools
+import json
+import time
 import types
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from vcr.cassette import Cassette
+
+from openai_batch_jobs import clock
 
 
 class PlayLog(list[int]):
@@ -37,53 +46,38 @@ class PlayLog(list[int]):
         )
 
 
-def _without_waits(module: types.ModuleType, **instant: Any) -> types.SimpleNamespace:
-    return types.SimpleNamespace(**{**vars(module), **instant})
+class ReplayClock:
+    """A clock for a cassette's replay: the wall clock stands where the recording's did, and waits
+    take no time.
 
-
-async def _checkpoint(seconds: float) -> None:
-    import anyio.lowlevel
-
-    await anyio.lowlevel.checkpoint()
-
-
-def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Drop the waits that only pace a live server, since a cassette answers at once.
-
-    A local run waits between polls of the batch (`local_poll`), the connector and the download
-    back off between tries (`core.retry`), and the OpenAI SDK between retries of 429/5xx answers. Only these modules'
-    view of `asyncio` / `time` / `anyio` is replaced, not the modules themselves.
+    A job keeps only the batches created since it began (and a repeated create looks back a few
+    hours), so a replay days later must not see the recorded batches as too old. The waits only pace
+    a live server, which a cassette is not: each returns at once, with the monotonic clock moved on
+    by the wait, so that deadlines and poll schedules count it as spent.
     """
-    import asyncio
-    import time
 
-    import anyio
-    import openai._base_client as sdk_client
+    def __init__(self, wall: float | None) -> None:
+        self._wall = wall
+        self._skipped = 0.0
 
-    # The connector's (and the download's) backoff sleeps in the shared retry module.
-    from flytekitplugins.openai.batch import local_poll
-    from openai_batch_jobs.api import retry
+    def now(self) -> float:
+        return time.time() if self._wall is None else self._wall
 
-    for waiting in (local_poll, retry):
-        monkeypatch.setattr(waiting, "asyncio", _without_waits(asyncio, sleep=_checkpoint))
-    for module in (retry, sdk_client):
-        monkeypatch.setattr(module, "time", _without_waits(time, sleep=lambda seconds: None))
-    monkeypatch.setattr(sdk_client, "anyio", _without_waits(anyio, sleep=_checkpoint))
+    def monotonic(self) -> float:
+        return time.monotonic() + self._skipped
+
+    def sleep(self, seconds: float) -> None:
+        self._skipped += max(seconds, 0.0)
+
+    async def asleep(self, seconds: float) -> None:
+        import anyio.lowlevel
+
+        self._skipped += max(seconds, 0.0)
+        await anyio.lowlevel.checkpoint()
 
 
-def freeze_wall_clock(cassette: Cassette, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Give the connectors' batch calls the recording's wall clock: a job keeps only the batches
-    created since it began (and a repeated create looks back a few hours), so a replay days later
-    must not see the recorded batches as too old.
-
-    The clock stands at the first batch the cassette created (none: nothing to freeze).
-    """
-    import json
-    import time
-
-    from openai_batch_jobs.api import batches
-    from openai_batch_jobs.job import runner
-
+def recorded_wall_clock(cassette: Cassette) -> float | None:
+    """When the cassette's first created batch was created (None: it created none)."""
     for request, response in zip(cassette.requests, cassette.responses, strict=False):
         if (
             request.method == "POST"
@@ -91,7 +85,35 @@ def freeze_wall_clock(cassette: Cassette, monkeypatch: pytest.MonkeyPatch) -> No
             and response["status"]["code"] == 200
         ):
             body = response["body"]["string"]
-            created = json.loads(body if isinstance(body, str) else body.decode())["created_at"]
-            for module in (batches, runner):
-                monkeypatch.setattr(module, "time", _without_waits(time, time=lambda at=float(created): at))
-            return
+            return float(json.loads(body if isinstance(body, str) else body.decode())["created_at"])
+    return None
+
+
+def replaying(cassette: Cassette, monkeypatch: pytest.MonkeyPatch) -> contextlib.AbstractContextManager[None]:
+    """The engine on `ReplayClock` (set through `openai_batch_jobs.clock.using`), and the OpenAI SDK's
+    own waits between its retries of 429/5xx answers dropped.
+
+    The SDK takes no clock, so its view of `time` and `anyio` is the one thing replaced in a module.
+    """
+    import anyio.lowlevel
+    import openai._base_client as sdk_client
+
+    async def checkpoint(seconds: float) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    monkeypatch.setattr(
+        sdk_client, "time", types.SimpleNamespace(**{**vars(time), "sleep": lambda seconds: None})
+    )
+    monkeypatch.setattr(sdk_client, "anyio", types.SimpleNamespace(**{**vars(anyio), "sleep": checkpoint}))
+    return clock.using(clock=ReplayClock(recorded_wall_clock(cassette)))
+
+
+def replayed_ids(node_id: str) -> Callable[[], uuid.UUID]:
+    """The same sequence of ids for each run of a test, recording or replaying.
+
+    A local run names its job with a fresh id, which goes into the requests' bodies: the same ids
+    keep the bodies matching.
+    """
+    seed = int.from_bytes(hashlib.sha256(node_id.encode()).digest()[:8], "big")
+    keys = (uuid.UUID(int=(seed << 32) + n) for n in itertools.count())
+    return lambda: next(keys)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +17,9 @@ from openai_batch_emulator.answers.prompts import prompt_tokens
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
 from openai_batch_jobs.inputs.estimate import TokenTotals, request_tokens
 from openai_batch_jobs.inputs.part_names import tagged_name
+from tests.support.waiting import wait_until
 
-from .flyte_models import template_pb
+from .flyte_models import execution_metadata_pb, job_inputs_pb, template_pb
 from .service import JOB_TASK_TYPE, ConnectorService
 
 ENDPOINT = "/v1/chat/completions"
@@ -81,6 +81,49 @@ def job_on(emulator: Emulator, **kwargs: Any) -> Any:
     )
 
 
+def job_until(
+    phase: int, service: ConnectorService, emulator: Emulator, name: str, file_ids: list[str], **settings: Any
+) -> tuple[list[str], bytes, Any]:
+    """A job of the parts ``file_ids`` (task ``settings``) for execution ``name``, polled until ``phase``:
+    the file ids, its meta and the resource."""
+    meta = service.create(job_on(emulator, **settings), job_inputs_pb(file_ids), execution_metadata_pb(name))
+    resource, _ = poll(service, meta, phase)
+    return file_ids, meta, resource
+
+
+def out_of_room(
+    service: ConnectorService, emulator: Emulator, client: openai.OpenAI, parts: int, attempts: int, name: str
+) -> tuple[list[str], bytes, Any]:
+    """A job of ``parts`` parts none of which ever fits the token limit, run until it gives up after
+    ``attempts`` tries (RETRYABLE_FAILED, for Flyte to retry): its input file ids, meta and resource."""
+    emulator.configure(enqueued_token_limits={"gpt-4o-mini": 1})
+    file_ids, meta, resource = job_until(
+        TaskExecution.RETRYABLE_FAILED,
+        service,
+        emulator,
+        name,
+        upload_parts(client, parts=parts),
+        token_limit_wait_s=0.0,
+        token_limit_attempts=attempts,
+    )
+    assert "token_limit_exceeded" in resource.message
+    return file_ids, meta, resource
+
+
+def failed_on_a_bad_part(
+    service: ConnectorService, emulator: Emulator, client: openai.OpenAI, name: str
+) -> tuple[list[str], bytes, Any]:
+    """A job of three parts whose second names another endpoint, run until it fails naming that part:
+    its input file ids, meta and resource."""
+    emulator.configure(requests_per_second=1)
+    file_ids, meta, resource = job_until(
+        TaskExecution.FAILED, service, emulator, name, upload_parts(client, parts=3, count=5, bad_part=1)
+    )
+    assert f"part 2 ({file_ids[1]})" in resource.message
+    assert "[url_mismatch]" in resource.message
+    return file_ids, meta, resource
+
+
 def get(service: ConnectorService, meta: bytes) -> Any:
     return service.get(meta, task_type=JOB_TASK_TYPE)
 
@@ -91,24 +134,18 @@ def poll(
     """GetTask until `phase` (and `until`); returns the last resource and every message seen."""
     messages: list[str] = []
 
-    def reached() -> Any:
+    def fetch() -> Any:
         resource = get(service, meta)
         messages.append(resource.message)
+        return resource
+
+    def reached(resource: Any) -> bool:
         if resource.phase == phase and (until is None or until(resource)):
-            return resource
+            return True
         assert resource.phase == TaskExecution.RUNNING, resource.message
-        return None
+        return False
 
-    return wait_until(reached, lambda: messages[-1] if messages else ""), messages
-
-
-def wait_until(condition: Callable[[], Any], what: Callable[[], str] = lambda: "") -> Any:
-    """Ask ``condition`` every 0.2 s until it returns something truthy (returned), for at most WAIT_S."""
-    deadline = time.monotonic() + WAIT_S
-    while not (reached := condition()):
-        assert time.monotonic() < deadline, what()
-        time.sleep(0.2)
-    return reached
+    return wait_until(fetch, until=reached, timeout=WAIT_S, what=f"phase {phase}"), messages
 
 
 def job_batches(client: openai.OpenAI, key: str) -> list[Any]:

@@ -9,13 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO, Any
 
 import grpc
 from flyteidl.admin import agent_pb2
 from flyteidl.service import agent_pb2_grpc
+
+from tests.support.waiting import wait_until, while_running
 
 TASK_TYPE = "openai-batch"
 JOB_TASK_TYPE = "openai-batch-job"
@@ -79,28 +80,24 @@ class ConnectorService:
         assert self.process is not None
         assert self.channel is not None
         metadata = agent_pb2_grpc.AgentMetadataServiceStub(self.channel)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the connector service exited with {self.process.returncode}:\n{self.log()}"
-                )
+
+        def listed() -> Any:
             try:
-                agents = metadata.ListAgents(
+                return metadata.ListAgents(
                     agent_pb2.ListAgentsRequest(), timeout=1, wait_for_ready=True
                 ).agents
             except grpc.RpcError:
-                agents = None
-            if agents is not None:
-                # The plugin must have registered itself through its flytekit.plugins entry point.
-                assert any(TASK_TYPE in a.supported_task_types for a in agents), agents
-                assert any(JOB_TASK_TYPE in a.supported_task_types for a in agents), agents
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the connector service did not answer in {STARTUP_TIMEOUT_S} s:\n{self.log()}"
-                )
-            time.sleep(0.1)
+                return None
+
+        agents = wait_until(
+            while_running(self.process, listed, self.log),
+            until=lambda agents: agents is not None,
+            timeout=STARTUP_TIMEOUT_S,
+            what="the connector service to answer",
+        )
+        # The plugin must have registered itself through its flytekit.plugins entry point.
+        assert any(TASK_TYPE in a.supported_task_types for a in agents), agents
+        assert any(JOB_TASK_TYPE in a.supported_task_types for a in agents), agents
 
     def stop(self, kill: bool = False) -> None:
         if self.channel is not None:

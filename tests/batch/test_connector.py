@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
 import traceback
 from typing import Any
 
@@ -24,6 +22,7 @@ from flytekitplugins.openai.batch.task import BatchEndpointTask
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
 from openai_batch_jobs.errors import TaskTemplateError
+from tests.support.waiting import wait_until_async
 
 from .conftest import upload_requests
 from .flyte_models import batch_result, execution_metadata, inputs, template
@@ -39,14 +38,13 @@ def batch_task(emulator: Emulator, **kwargs: Any) -> BatchEndpointTask:
 async def wait_for_phase(
     connector: BatchEndpointConnector, meta: BatchEndpointMetadata, phase: int, timeout: float = 120
 ):
-    deadline = time.monotonic() + timeout
-    while True:
-        resource = await connector.get(meta)
-        if resource.phase == phase:
-            return resource
-        assert resource.phase == TaskExecution.RUNNING, resource.message
-        assert time.monotonic() < deadline, f"still {resource.message}"
-        await asyncio.sleep(0.1)
+    def reached(resource: Any) -> bool:
+        assert resource.phase in (phase, TaskExecution.RUNNING), resource.message
+        return bool(resource.phase == phase)
+
+    return await wait_until_async(
+        lambda: connector.get(meta), until=reached, timeout=timeout, what=f"phase {phase}"
+    )
 
 
 async def test_create_then_get_until_succeeded(
@@ -88,25 +86,25 @@ async def test_config_metadata_and_execution_key_reach_the_batch(
     assert batch.metadata == {"team": "nlp", EXECUTION_METADATA_KEY: "p/d/exec1/n3/2"}
 
 
+async def create_for(emulator: Emulator, input_file_id: str, execution: str = "e", retry: int = 0) -> Any:
+    """CreateTask of an attempt of an execution, as propeller sends it (again after a call it did not
+    see end), to a connector of its own: a connector keeps nothing between calls."""
+    return await BatchEndpointConnector().create(
+        template(batch_task(emulator)),
+        inputs=inputs(input_file_id),
+        task_execution_metadata=execution_metadata(execution, retry=retry),
+    )
+
+
 async def test_create_twice_for_one_execution_makes_one_batch(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
-    connector = BatchEndpointConnector()
-    tt = template(batch_task(emulator))
-    first = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
-    )
-    again = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
-    )
+    first = await create_for(emulator, input_file_id)
+    again = await create_for(emulator, input_file_id)
     assert again == first
     # A new attempt of the task (or another execution) is a new batch.
-    retry = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e", retry=1)
-    )
-    other = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("f")
-    )
+    retry = await create_for(emulator, input_file_id, retry=1)
+    other = await create_for(emulator, input_file_id, "f")
     assert len({first.batch_id, retry.batch_id, other.batch_id}) == 3
     assert len(openai_client.batches.list(limit=100).data) == 3
 
@@ -203,6 +201,7 @@ async def test_missing_secret_is_named(
     assert "_FSEC_FLYTE_OPENAI_API_KEY" in str(info.value)
 
 
+@pytest.mark.slow
 async def test_a_refused_key_never_shows_in_the_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -332,18 +331,12 @@ async def test_delete_rides_out_a_transient_fault(
 async def test_create_again_finds_its_batch_beyond_the_first_page(
     emulator: Emulator, openai_client: openai.OpenAI, input_file_id: str
 ) -> None:
-    connector = BatchEndpointConnector()
-    tt = template(batch_task(emulator))
-    first = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
-    )
+    first = await create_for(emulator, input_file_id)
     # Newer batches push it onto the second page of the (newest first) list.
     for _ in range(105):
         openai_client.batches.create(
             input_file_id=input_file_id, endpoint="/v1/chat/completions", completion_window="24h"
         )
-    again = await connector.create(
-        tt, inputs=inputs(input_file_id), task_execution_metadata=execution_metadata("e")
-    )
+    again = await create_for(emulator, input_file_id)
     assert again == first
     assert openai_client.batches.list(limit=100).has_next_page()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from google.protobuf.json_format import MessageToDict
 from flytekitplugins.openai.batch.task import BatchEndpointTask
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
+from tests.support.waiting import wait_until
 
 from .conftest import upload_requests
 from .flyte_models import batch_result, execution_metadata_pb, inputs_pb, template_pb
@@ -54,14 +54,11 @@ def task_on(emulator: Emulator | None, **kwargs: Any) -> Any:
 
 
 def poll(service: ConnectorService, meta: bytes, phase: int, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        resource = service.get(meta)
-        if resource.phase == phase:
-            return resource
-        assert resource.phase == TaskExecution.RUNNING, resource.message
-        assert time.monotonic() < deadline, resource.message
-        time.sleep(0.2)
+    def reached(resource: Any) -> bool:
+        assert resource.phase in (phase, TaskExecution.RUNNING), resource.message
+        return bool(resource.phase == phase)
+
+    return wait_until(lambda: service.get(meta), until=reached, timeout=timeout, what=f"phase {phase}")
 
 
 def result_of(resource: Any) -> dict[str, Any]:

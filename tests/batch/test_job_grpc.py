@@ -17,18 +17,22 @@ from google.protobuf.json_format import MessageToDict
 from flytekitplugins.openai.batch import BatchJobTask
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.job.state import PART_METADATA_KEY
+from tests.support.waiting import wait_until
 
 from .flyte_models import batch_result, execution_metadata_pb, job_inputs_pb, template_pb
 from .job_support import (
+    WAIT_S,
+    failed_on_a_bad_part,
     get,
     job_batches,
     job_on,
+    job_until,
+    out_of_room,
     part_bound,
     part_tokens,
     poll,
     request_lines,
     upload_parts,
-    wait_until,
 )
 from .service import JOB_TASK_TYPE, ConnectorService
 
@@ -94,25 +98,21 @@ def test_delete_cancels_every_running_batch_of_the_job(
 def test_a_part_failing_for_bad_input_fails_the_job_naming_it_and_stops_the_others(
     job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
-    emulator.configure(requests_per_second=1)
-    file_ids = upload_parts(openai_client, parts=3, count=5, bad_part=1)
-    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("job-bad"))
-    resource, _ = poll(job_service, meta, TaskExecution.FAILED)
-    assert f"part 2 ({file_ids[1]})" in resource.message
-    assert "[url_mismatch]" in resource.message
+    _, meta, resource = failed_on_a_bad_part(job_service, emulator, openai_client, "job-bad")
     assert "accept_partial_results=True" in resource.message
     # Nothing is left running on the server once the job has failed.
     ended = {"failed", "cancelled", "completed"}
-    wait_until(lambda: {b.status for b in job_batches(openai_client, json.loads(meta)["key"])} <= ended)
+    statuses = lambda: {b.status for b in job_batches(openai_client, json.loads(meta)["key"])}  # noqa: E731
+    wait_until(lambda: statuses() <= ended, timeout=WAIT_S, what="every batch ended")
 
 
 def test_with_accept_partial_results_a_bad_part_is_reported_and_the_others_kept(
     job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     file_ids = upload_parts(openai_client, parts=3, bad_part=1)
-    template = job_on(emulator, accept_partial_results=True)
-    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-partial"))
-    resource, _ = poll(job_service, meta, TaskExecution.SUCCEEDED)
+    _, _, resource = job_until(
+        TaskExecution.SUCCEEDED, job_service, emulator, "job-partial", file_ids, accept_partial_results=True
+    )
     result = result_of(resource)
     assert [b["status"] for b in result["batches"]] == ["completed", "failed", "completed"]
     assert result["failed_parts"] == [1]
@@ -147,12 +147,9 @@ def test_a_part_refused_for_the_token_limit_waits_and_is_submitted_again(
 def test_the_token_limit_wait_is_bounded(
     job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
-    emulator.configure(enqueued_token_limits={"gpt-4o-mini": 1})  # no part ever fits
-    file_ids = upload_parts(openai_client, parts=1)
-    template = job_on(emulator, token_limit_wait_s=0.0, token_limit_attempts=2)
-    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("job-no-room"))
-    resource, _ = poll(job_service, meta, TaskExecution.RETRYABLE_FAILED)
-    assert "token_limit_exceeded" in resource.message
+    _, meta, resource = out_of_room(
+        job_service, emulator, openai_client, parts=1, attempts=2, name="job-no-room"
+    )
     assert "no room in 2 attempts" in resource.message
     assert len(job_batches(openai_client, json.loads(meta)["key"])) == 2
 
@@ -260,7 +257,7 @@ def test_a_token_budget_holds_parts_for_room_and_no_batch_meets_the_token_limit(
         assert resource.phase == TaskExecution.RUNNING, resource.message
         return None
 
-    resource = wait_until(step, lambda: messages[-1] if messages else "")
+    resource = wait_until(step, timeout=WAIT_S, what="the job to succeed")
     assert any("waiting for room in max_enqueued_tokens: needs" in m for m in messages), messages
     assert any(f"of {budget:,} in flight" in m for m in messages), messages
     batches = job_batches(openai_client, json.loads(meta)["key"])

@@ -15,9 +15,20 @@ from flyteidl.core.execution_pb2 import TaskExecution
 from google.protobuf.json_format import MessageToDict
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until
 
 from .flyte_models import execution_metadata_pb, job_inputs_pb
-from .job_support import get, job_batches, job_on, poll, upload_parts, wait_until
+from .job_support import (
+    WAIT_S,
+    failed_on_a_bad_part,
+    get,
+    job_batches,
+    job_on,
+    job_until,
+    out_of_room,
+    poll,
+    upload_parts,
+)
 from .service import JOB_TASK_TYPE, ConnectorService
 
 pytestmark = pytest.mark.slow
@@ -30,13 +41,9 @@ def server_files(client: openai.OpenAI) -> set[str]:
 def test_a_job_the_server_fails_has_its_input_files_deleted(
     job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
-    emulator.configure(requests_per_second=1)
-    file_ids = upload_parts(openai_client, parts=3, count=5, bad_part=1)
-    meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-bad"))
-    resource, _ = poll(job_service, meta, TaskExecution.FAILED)
+    file_ids, meta, resource = failed_on_a_bad_part(job_service, emulator, openai_client, "left-bad")
     # The reason comes first, then what became of the files.
     assert resource.message.startswith(f"Job failed: part 2 ({file_ids[1]}): batch "), resource.message
-    assert "[url_mismatch]" in resource.message
     assert resource.message.endswith("Deleted its 3 input files from the server."), resource.message
     assert server_files(openai_client) == set()
     # The batches stay (the API has no delete for them), none of them running.
@@ -62,7 +69,7 @@ def test_an_aborted_job_has_its_batches_cancelled_then_its_input_files_deleted(
         assert statuses <= {"cancelling", "cancelled"}, statuses
         return statuses == {"cancelled"}
 
-    wait_until(cancelled)
+    wait_until(cancelled, timeout=WAIT_S, what="every batch cancelled")
     assert all(b.errors is None for b in job_batches(openai_client, key))
     job_service.delete(meta, task_type=JOB_TASK_TYPE)  # propeller may abort twice: nothing left to do
     assert len(job_batches(openai_client, key)) == 2
@@ -71,12 +78,9 @@ def test_an_aborted_job_has_its_batches_cancelled_then_its_input_files_deleted(
 def test_a_job_flyte_retries_keeps_its_input_files(
     job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
-    emulator.configure(enqueued_token_limits={"gpt-4o-mini": 1})  # no part ever fits
-    file_ids = upload_parts(openai_client, parts=2)
-    template = job_on(emulator, token_limit_wait_s=0.0, token_limit_attempts=1)
-    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("left-retry"))
-    resource, _ = poll(job_service, meta, TaskExecution.RETRYABLE_FAILED)
-    assert "token_limit_exceeded" in resource.message
+    file_ids, _, resource = out_of_room(
+        job_service, emulator, openai_client, parts=2, attempts=1, name="left-retry"
+    )
     assert "Kept the input files: the task's retry sends them again." in resource.message
     assert server_files(openai_client) == set(file_ids)
 
@@ -85,9 +89,9 @@ def test_with_delete_input_files_off_a_failed_job_keeps_them(
     job_service: ConnectorService, emulator: Emulator, openai_client: openai.OpenAI
 ) -> None:
     file_ids = upload_parts(openai_client, parts=1, bad_part=0)
-    template = job_on(emulator, delete_input_files=False)
-    meta = job_service.create(template, job_inputs_pb(file_ids), execution_metadata_pb("left-keep"))
-    resource, _ = poll(job_service, meta, TaskExecution.FAILED)
+    _, _, resource = job_until(
+        TaskExecution.FAILED, job_service, emulator, "left-keep", file_ids, delete_input_files=False
+    )
     assert "Deleted" not in resource.message
     assert server_files(openai_client) == set(file_ids)
 
@@ -98,7 +102,9 @@ def test_a_delete_cut_short_by_a_transient_fault_is_finished_at_the_next_poll(
     file_ids = upload_parts(openai_client, parts=1, bad_part=0)
     meta = job_service.create(job_on(emulator), job_inputs_pb(file_ids), execution_metadata_pb("left-503"))
     # The job fails at validation; wait for that without a GetTask (which would delete at once).
-    wait_until(lambda: openai_client.batches.list().data[0].status == "failed")
+    wait_until(
+        lambda: openai_client.batches.list().data[0].status == "failed", timeout=WAIT_S, what="a failed batch"
+    )
     emulator.inject_fault("DELETE", f"/v1/files/{file_ids[0]}", status=503)
     resource = get(job_service, meta)
     assert resource.phase == TaskExecution.RUNNING, resource.message

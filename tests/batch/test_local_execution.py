@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import openai
@@ -15,6 +14,7 @@ from flytekit.exceptions.user import FlyteUserException
 
 from flytekitplugins.openai.batch.task import BatchEndpointTask
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until, while_running
 
 from .conftest import upload_requests
 
@@ -57,20 +57,14 @@ def test_ctrl_c_during_a_local_run_cancels_the_batch(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not openai_client.batches.list().data:
-            assert run.poll() is None, run.communicate()
-            assert time.monotonic() < deadline, "the local run created no batch"
-            time.sleep(0.1)
-        batch_id = openai_client.batches.list().data[0].id
+        batch_id = wait_until(
+            while_running(run, lambda: openai_client.batches.list().data), what="the local run's batch"
+        )[0].id
         # flytekit registers the Ctrl-C handler before it first polls. Wait for the second poll (each
         # takes, and rides out, a fault armed for it): by then the poll's code is loaded, so Ctrl-C
         # lands between polls rather than in the middle of the first one's imports.
         polls = emulator.inject_fault("GET", f"/v1/batches/{batch_id}", status=503, count=2)
-        while polls.remaining:
-            assert run.poll() is None, run.communicate()
-            assert time.monotonic() < deadline, "the local run never polled its batch"
-            time.sleep(0.1)
+        wait_until(while_running(run, lambda: not polls.remaining), what="the local run's two polls")
         run.send_signal(signal.SIGINT)
         out, err = run.communicate(timeout=120)
     finally:

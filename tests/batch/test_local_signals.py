@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import openai
 import pytest
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until, while_running
 
 from .conftest import upload_requests
 from .job_support import upload_parts
@@ -37,11 +37,8 @@ def start(emulator: Emulator, script: str, *args: str) -> subprocess.Popen[str]:
 
 
 def wait_for_batches(run: subprocess.Popen[str], client: openai.OpenAI, count: int) -> list[str]:
-    deadline = time.monotonic() + WAIT_S
-    while len(client.batches.list().data) < count:
-        assert run.poll() is None, run.communicate()
-        assert time.monotonic() < deadline, "the local run did not create its batches"
-        time.sleep(0.1)
+    created = while_running(run, lambda: len(client.batches.list().data) >= count)
+    wait_until(created, timeout=WAIT_S, what="the local run's batches")
     return [b.id for b in client.batches.list().data]
 
 
@@ -49,11 +46,9 @@ def wait_for_polls(run: subprocess.Popen[str], emulator: Emulator, path: str) ->
     """Wait until the run has polled twice (each poll rides out a fault armed for it): by then the
     poll's code is loaded, so the signal lands between polls rather than in the middle of imports."""
     polls = emulator.inject_fault("GET", path, status=503, count=2)
-    deadline = time.monotonic() + WAIT_S
-    while polls.remaining:
-        assert run.poll() is None, run.communicate()
-        assert time.monotonic() < deadline, "the local run never polled"
-        time.sleep(0.1)
+    wait_until(
+        while_running(run, lambda: not polls.remaining), timeout=WAIT_S, what="the local run's two polls"
+    )
 
 
 def finish(run: subprocess.Popen[str]) -> tuple[str, str]:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+import pytest
+
+from tests.support.python import run_python
 
 
-def run_python(code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
+@pytest.mark.slow
 def test_import_flytekit_registers_the_connector_without_loading_openai() -> None:
     out = run_python(
         """
@@ -43,6 +32,7 @@ def test_agent_and_connector_names_are_one_class() -> None:
     assert BatchEndpointConnector().task_category.name == "openai-batch"
 
 
+@pytest.mark.slow
 def test_importing_again_does_not_register_twice() -> None:
     # In a process of its own: reloading here would give later tests in this worker a second class.
     out = run_python(

@@ -4,9 +4,7 @@ resource meta built with upstream's field names, and config's pass-through of th
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +22,7 @@ from flytekitplugins.openai.batch.errors import BatchAPIError
 from flytekitplugins.openai.batch.task import BatchEndpointTask
 from flytekitplugins.openai.batch.workflow import create_batch
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until_async
 
 from .flyte_models import template
 from .recording_proxy import RecordingProxy
@@ -42,11 +41,12 @@ def upstream_inputs(input_file_id: str) -> literals.LiteralMap:
 
 
 async def until_done(connector: Any, metadata: BatchEndpointMetadata, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while (resource := await connector.get(metadata)).phase == TaskExecution.RUNNING:
-        assert time.monotonic() < deadline, resource.message
-        await asyncio.sleep(0.05)
-    return resource
+    return await wait_until_async(
+        lambda: connector.get(metadata),
+        until=lambda resource: resource.phase != TaskExecution.RUNNING,
+        timeout=timeout,
+        what="the batch to end",
+    )
 
 
 def test_create_batch_is_where_upstream_had_it() -> None:

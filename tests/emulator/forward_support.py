@@ -5,10 +5,10 @@ what it received — the cases a second emulator cannot play.
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -21,6 +21,7 @@ import openai
 from openai.types import Batch
 
 from openai_batch_emulator import Emulator, ForwardOptions
+from tests.support.waiting import wait_until
 
 UPSTREAM_KEY = "sk-fake-upstream-7f3a9c1e5b2d4068"  # what OPENAI_FORWARD_API_KEY holds in these tests
 CLIENT_KEY = "sk-fake-client-0b8e2f6a4c1d9357"  # what clients of the forwarding server send
@@ -91,13 +92,7 @@ class Upstream:
 
     def wait_until(self, condition: Callable[[], bool], what: str) -> None:
         """Wait (bounded) until `condition()` holds; it is checked whenever a request comes or goes."""
-        deadline = time.monotonic() + DEADLINE
-        with self.changed:
-            while not condition():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"timed out waiting for {what}")
-                self.changed.wait(min(left, 0.5))
+        wait_until(condition, what=what, timeout=DEADLINE, changed=self.changed)
 
     def act(self, authorization: str | None, content: str) -> Act:
         with self.changed:
@@ -191,16 +186,9 @@ def chat_lines(ids: list[str], model: str = "my-model") -> list[dict[str, Any]]:
 
 def wait_batch(client: openai.OpenAI, batch_id: str, done: Callable[[Batch], bool], what: str) -> Batch:
     """Poll (bounded) until `done(batch)`."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        batch = client.batches.retrieve(batch_id)
-        if done(batch):
-            return batch
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out waiting for {what}; batch is {batch.status} {batch.request_counts}"
-            )
-        time.sleep(0.02)
+    return wait_until(
+        functools.partial(client.batches.retrieve, batch_id), until=done, timeout=DEADLINE, what=what
+    )
 
 
 def files_contain(root: Path, secret: str) -> list[Path]:

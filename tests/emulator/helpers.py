@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import time
 from typing import Any
 
 import openai
 from openai.types import Batch, FileObject
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until
 
 FINAL = ("completed", "failed", "expired", "cancelled")
 
@@ -59,14 +60,12 @@ def start_batch(
 def wait(
     client: openai.OpenAI, batch_id: str, statuses: tuple[str, ...] = FINAL, timeout: float = 60
 ) -> Batch:
-    deadline = time.monotonic() + timeout
-    while True:
-        batch = client.batches.retrieve(batch_id)
-        if batch.status in statuses:
-            return batch
-        if time.monotonic() > deadline:
-            raise AssertionError(f"batch {batch_id} still {batch.status} after {timeout}s")
-        time.sleep(0.02)
+    return wait_until(
+        functools.partial(client.batches.retrieve, batch_id),
+        until=lambda batch: batch.status in statuses,
+        timeout=timeout,
+        what=f"batch {batch_id} to reach {statuses}",
+    )
 
 
 def read_lines(client: openai.OpenAI, file_id: str | None) -> list[dict[str, Any]]:

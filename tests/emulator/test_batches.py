@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from typing import Any
@@ -21,6 +22,7 @@ from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until
 
 from .helpers import chat_line, fast, read_lines, start_batch, upload, wait
 
@@ -396,10 +398,11 @@ def test_cancel_keeps_partial_results(emulator: Emulator, openai_client: openai.
     fast(emulator, requests_per_second=20, cancelling_seconds=5)
     lines = [chat_line(f"r{i}") for i in range(200)]
     batch = start_batch(openai_client, lines)
-    running = wait(openai_client, batch.id, ("in_progress",))
-    while (running.request_counts.completed if running.request_counts else 0) < 3:
-        time.sleep(0.05)
-        running = openai_client.batches.retrieve(batch.id)
+    wait_until(
+        functools.partial(openai_client.batches.retrieve, batch.id),
+        until=lambda b: b.request_counts is not None and b.request_counts.completed >= 3,
+        what="three requests answered",
+    )
     cancelling = openai_client.batches.cancel(batch.id)
     assert cancelling.status == "cancelling"
     assert cancelling.cancelling_at is not None

@@ -16,6 +16,8 @@ import pytest
 
 from .helpers import chat_line, start_batch, wait
 
+pytestmark = pytest.mark.slow
+
 COMMAND = str(Path(sys.executable).parent / "openai-batch-emulator")
 
 

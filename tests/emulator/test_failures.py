@@ -66,6 +66,7 @@ def test_each_rule_fails_its_requests_with_its_status(
         assert f"emulator's {setting} setting" in error["message"]
 
 
+@pytest.mark.slow
 def test_first_attempts_fail_and_follow_up_batches_succeed(tmp_path: Path) -> None:
     rules = [
         {"custom_ids": "^flaky-", "status": 500, "attempts": 1},

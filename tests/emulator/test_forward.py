@@ -27,6 +27,8 @@ from .forward_support import (
 )
 from .helpers import FINAL, read_lines, start_batch
 
+pytestmark = pytest.mark.slow  # each test starts emulators of its own
+
 
 @pytest.fixture(autouse=True)
 def upstream_key(monkeypatch: pytest.MonkeyPatch) -> str:

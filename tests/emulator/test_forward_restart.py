@@ -29,6 +29,8 @@ from .forward_support import (
 )
 from .helpers import FINAL, read_lines, start_batch
 
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 
 
@@ -60,7 +62,6 @@ def base_url(server: subprocess.Popen[str]) -> str:
     return server.stdout.readline().strip()  # the first line, flushed at start
 
 
-@pytest.mark.slow
 def test_sigkill_mid_batch_then_restart_answers_each_request_exactly_once(tmp_path: Path) -> None:
     ids = [f"k{i:03d}" for i in range(60)]
     first_part = set(ids[:15])
@@ -104,7 +105,6 @@ def test_sigkill_mid_batch_then_restart_answers_each_request_exactly_once(tmp_pa
     assert UPSTREAM_KEY not in stderr.read_text()
 
 
-@pytest.mark.slow
 def test_create_batch_workflow_through_the_forwarding_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

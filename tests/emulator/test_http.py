@@ -37,6 +37,7 @@ def test_missing_key_is_a_401(emulator: Emulator, header: str | None) -> None:
     assert "didn't provide an API key" in error["message"]
 
 
+@pytest.mark.slow
 def test_a_configured_key_is_required_exactly(tmp_path: Path) -> None:
     with Emulator(data_dir=tmp_path, api_key="sk-right") as emu:
         assert emu.api_key == "sk-right"

@@ -95,6 +95,7 @@ def test_request_errors_have_openais_shape(emulator: Emulator, openai_client: op
         assert answer.json()["error"]["type"] == "invalid_request_error"
 
 
+@pytest.mark.slow
 def test_a_wrong_key_is_refused(tmp_path_factory: pytest.TempPathFactory) -> None:
     with Emulator(data_dir=tmp_path_factory.mktemp("emu"), api_key="sk-the-right-one") as emu:
         wrong = openai.OpenAI(base_url=emu.base_url, api_key="sk-fake-wrong-key", max_retries=0)

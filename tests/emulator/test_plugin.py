@@ -70,6 +70,7 @@ def test_concurrent_clients(emulator: Emulator) -> None:
         assert len({line["custom_id"] for line in lines}) == len(lines)
 
 
+@pytest.mark.slow
 def test_loading_the_plugin_is_cheap() -> None:
     """pytest loads the plugin in every run of the workspace; the server stack waits for a fixture."""
     import subprocess

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
 import pytest
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until
 
 from .helpers import FINAL, chat_line, read_lines, start_batch, upload, wait
+
+pytestmark = pytest.mark.slow
 
 
 def test_restart_keeps_files_and_finishes_running_batches(tmp_path: Path) -> None:
@@ -21,10 +25,11 @@ def test_restart_keeps_files_and_finishes_running_batches(tmp_path: Path) -> Non
     ):
         notes = upload(client, [chat_line("n")], name="notes.jsonl")
         batch = start_batch(client, [chat_line(f"r{i}") for i in range(30)], metadata={"run": "1"})
-        running = wait(client, batch.id, ("in_progress",))
-        while running.request_counts is None or running.request_counts.completed < 5:
-            time.sleep(0.05)
-            running = client.batches.retrieve(batch.id)
+        running = wait_until(
+            functools.partial(client.batches.retrieve, batch.id),
+            until=lambda b: b.request_counts is not None and b.request_counts.completed >= 5,
+            what="five requests answered",
+        )
     # A different default speed: the batch keeps the settings it was created with.
     with Emulator(data_dir=tmp_path, requests_per_second=1) as second, second.client() as client:
         assert client.files.retrieve(notes.id).filename == "notes.jsonl"

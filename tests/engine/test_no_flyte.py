@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 BLOCK_AND_IMPORT = """
 import importlib, pkgutil, sys
 
@@ -32,6 +34,7 @@ print(len(names))
 """
 
 
+@pytest.mark.slow
 def test_every_engine_module_imports_with_flyte_blocked() -> None:
     run = subprocess.run([sys.executable, "-c", BLOCK_AND_IMPORT], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

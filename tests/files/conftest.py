@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import pytest
 from flytekit import Secret
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
+from tests.support.waiting import wait_until
 
 # A group and key of our own, so a developer's OPENAI_API_KEY can never stand in for the secret.
 SECRET = Secret(group="tests", key="openai_key")
@@ -43,11 +44,11 @@ def run_batch(client: Any, path: Path, endpoint: str = "/v1/chat/completions") -
 def run_uploaded(client: Any, file_id: str, endpoint: str = "/v1/chat/completions") -> dict[str, Any]:
     """Run an uploaded request file as a batch to the end; returns the batch as the batch task would."""
     batch = client.batches.create(input_file_id=file_id, endpoint=endpoint, completion_window="24h")
-    deadline = time.monotonic() + 120
-    while batch.status not in TERMINAL:
-        assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
-        time.sleep(0.05)
-        batch = client.batches.retrieve(batch.id)
+    batch = wait_until(
+        functools.partial(client.batches.retrieve, batch.id),
+        until=lambda b: b.status in TERMINAL,
+        what=f"batch {batch.id} to end",
+    )
     return dict(batch.model_dump(mode="json"))
 
 

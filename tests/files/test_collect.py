@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from openai_batch_jobs.inputs.split import PartLimits, part_file, plan_parts
 from tests.files.conftest import SECRET_ENV, file_ids, run_batch
 from tests.files.pod import python_literal, run_in_pod, serialize
 from tests.files.requests import good_file, request, write_lines
+from tests.support.waiting import wait_until
 
 
 def run_job(client: Any, path: Path, limits: PartLimits, tmp_path: Path) -> list[dict[str, Any]]:
@@ -149,14 +150,10 @@ def test_a_cancelled_part_accepted_with_its_results_is_a_warning(
     batch = openai_client.batches.create(
         input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
     )
-    deadline = time.monotonic() + 120
-    while (batch := openai_client.batches.retrieve(batch.id)).request_counts.completed < 1:
-        assert time.monotonic() < deadline, "no request answered"
-        time.sleep(0.05)
+    retrieve = functools.partial(openai_client.batches.retrieve, batch.id)
+    wait_until(retrieve, until=lambda b: b.request_counts.completed >= 1, what="a request answered")
     openai_client.batches.cancel(batch.id)
-    while (batch := openai_client.batches.retrieve(batch.id)).status != "cancelled":
-        assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
-        time.sleep(0.05)
+    batch = wait_until(retrieve, until=lambda b: b.status == "cancelled", what="the batch cancelled")
 
     result = CollectResultsTask("collect", files_config)(
         job_result={"batches": [batch.model_dump(mode="json")]}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from flytekitplugins.openai.files import (
 )
 from tests.files.conftest import SECRET, SECRET_ENV, run_batch
 from tests.files.requests import URL, good_file
+from tests.support.waiting import wait_until
 
 
 def lines_of(path: str) -> list[dict[str, Any]]:
@@ -72,22 +73,18 @@ def cancelled_with_one_unanswered(client: Any, emulator: Any, path: Path) -> dic
     for _ in range(6):
         emulator.configure(validating_seconds=0, cancelling_seconds=0, requests_per_second=1 / gap)
         batch = client.batches.create(input_file_id=input_id, endpoint=URL, completion_window="24h")
-        deadline = time.monotonic() + 60 * gap
-        while not (batch.request_counts and batch.request_counts.completed):
-            assert time.monotonic() < deadline, f"no request answered: {batch.status}"
-            time.sleep(0.02)
-            batch = client.batches.retrieve(batch.id)
+        retrieve = functools.partial(client.batches.retrieve, batch.id)
+        answered = lambda b: b.request_counts and b.request_counts.completed  # noqa: E731
+        wait_until(retrieve, until=answered, timeout=60 * gap, what="a request answered")
         client.batches.cancel(batch.id)
-        while batch.status != "cancelled":
-            assert time.monotonic() < deadline, f"batch stuck in {batch.status}"
-            time.sleep(0.02)
-            batch = client.batches.retrieve(batch.id)
+        batch = wait_until(retrieve, until=lambda b: b.status == "cancelled", what="the batch cancelled")
         if batch.request_counts is not None and batch.request_counts.completed == 1:
             return dict(batch.model_dump(mode="json"))
         gap *= 2
     raise AssertionError("could not cancel a batch between its two answers")
 
 
+@pytest.mark.slow
 def test_a_request_in_neither_file_is_named_and_can_fail_the_task(
     tmp_path: Path,
     emulator: Any,
@@ -98,20 +95,39 @@ def test_a_request_in_neither_file_is_named_and_can_fail_the_task(
     batch = cancelled_with_one_unanswered(openai_client, emulator, tmp_path / "in.jsonl")
     assert batch["request_counts"] == {"total": 2, "completed": 1, "failed": 0}
 
+    missing_named(
+        batch,
+        files_config,
+        capfd,
+        counts="2 requests: 1 succeeded, 1 failed (1 missing)",
+        named="1 of 2 requests is in neither the output nor the error file: 'req-1'",
+        refused=r"1 of 2 requests .*'req-1' \(fail_on_missing_requests is set\)",
+    )
+
+
+def missing_named(
+    batch: dict[str, Any],
+    files_config: OpenAIFileConfig,
+    capfd: pytest.CaptureFixture[str],
+    *,
+    counts: str,
+    named: str,
+    refused: str,
+) -> None:
+    """The download counts the requests in neither file (stdout) and names them in a warning
+    (stderr: pyflyte shows only CRITICAL logs by default); with fail_on_missing_requests it refuses."""
     result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
     assert result.output_file is not None
-    out, err = capfd.readouterr()  # the warning on stderr: pyflyte shows only CRITICAL logs by default
-    assert "2 requests: 1 succeeded, 1 failed (1 missing)" in out
-    assert "WARNING: Batch" in err
-    assert "1 of 2 requests is in neither the output nor the error file: 'req-1'" in err
-
+    out, err = capfd.readouterr()
+    assert counts in out
+    assert "WARNING: " in err
+    assert named in err
     task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
-    with pytest.raises(
-        BatchResultError, match=r"1 of 2 requests .*'req-1' \(fail_on_missing_requests is set\)"
-    ):
+    with pytest.raises(BatchResultError, match=refused):
         task(batch_endpoint_result=batch)
 
 
+@pytest.mark.slow
 def test_many_missing_requests_are_named_a_few_at_a_time(
     tmp_path: Path,
     files_config: OpenAIFileConfig,
@@ -124,19 +140,14 @@ def test_many_missing_requests_are_named_a_few_at_a_time(
         batch["input_file_id"] = openai_client.files.create(file=stream, purpose="batch").id
     batch["request_counts"]["total"] = 10
 
-    result = DownloadJSONFilesTask("down", files_config)(batch_endpoint_result=batch)
-    assert result.output_file is not None
-    # On stderr: pyflyte shows only CRITICAL logs by default.
-    out, err = capfd.readouterr()
-    assert "10 requests: 3 succeeded, 7 failed (7 missing)" in out
-    assert "WARNING: " in err
-    assert "7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'" in err
-
-    task = DownloadJSONFilesTask("down", files_config, fail_on_missing_requests=True)
-    with pytest.raises(
-        BatchResultError, match=r"7 of 10 requests .* and 2 more \(fail_on_missing_requests is set\)"
-    ):
-        task(batch_endpoint_result=batch)
+    missing_named(
+        batch,
+        files_config,
+        capfd,
+        counts="10 requests: 3 succeeded, 7 failed (7 missing)",
+        named="7 of 10 requests are in neither the output nor the error file: 'req-3', 'req-4'",
+        refused=r"7 of 10 requests .* and 2 more \(fail_on_missing_requests is set\)",
+    )
 
 
 def test_a_repeated_id_is_caught_though_the_counts_agree(

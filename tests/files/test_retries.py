@@ -23,6 +23,13 @@ def upload(path: Path, config: OpenAIFileConfig) -> str:
     return str(UploadJSONLFileTask("up", config)(jsonl_in=JSONLFile(str(path))))
 
 
+def empty_folder(tmp_path: Path) -> Path:
+    """A folder for a download, empty: what a failed download leaves there is checked."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
 def big_file(client: Any, tmp_path: Path) -> tuple[str, bytes]:
     """A ~2 MB file on the emulator, large enough to be cut mid-body."""
     path = write_lines(tmp_path / "big.jsonl", (request(i, messages="x" * 2000) for i in range(1000)))
@@ -75,8 +82,7 @@ def test_download_survives_faults_before_the_body(
     file_id, content = big_file(openai_client, tmp_path)
     emulator.inject_fault("GET", f"/v1/files/{file_id}/content", status=status, count=2)
     client = make_client(emulator.api_key, base_url=emulator.base_url, retry=TRANSFER.with_retries(2))
-    dest = tmp_path / "out" / "result.jsonl"
-    dest.parent.mkdir()
+    dest = empty_folder(tmp_path) / "result.jsonl"
     assert download_file(client, file_id, dest) == len(content)
     assert dest.read_bytes() == content
 
@@ -87,8 +93,7 @@ def test_download_fails_clearly_after_the_retry_bound(
     file_id, _ = big_file(openai_client, tmp_path)
     emulator.inject_fault("GET", f"/v1/files/{file_id}/content", status=500, count=10)
     client = make_client(emulator.api_key, base_url=emulator.base_url, retry=TRANSFER.with_retries(1))
-    dest = tmp_path / "out" / "result.jsonl"
-    dest.parent.mkdir()
+    dest = empty_folder(tmp_path) / "result.jsonl"
     with pytest.raises(
         TransferError, match=rf"Downloading file {file_id} failed: HTTP 500 \(after 1 retries\)"
     ):
@@ -96,6 +101,7 @@ def test_download_fails_clearly_after_the_retry_bound(
     assert list(dest.parent.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_download_cut_mid_body_is_retried(
     tmp_path: Path, emulator: Any, openai_client: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -103,8 +109,7 @@ def test_download_cut_mid_body_is_retried(
     with CuttingProxy(emulator.port) as proxy:
         proxy.cut(count=2, after_bytes=300_000)
         client = make_client(emulator.api_key, base_url=proxy.base_url(), retry=TRANSFER.with_retries(2))
-        dest = tmp_path / "out" / "result.jsonl"
-        dest.parent.mkdir()
+        dest = empty_folder(tmp_path) / "result.jsonl"
         assert download_file(client, file_id, dest) == len(content)
         assert proxy.cuts_done == 2
     assert dest.read_bytes() == content
@@ -122,8 +127,7 @@ def test_download_cut_every_time_fails_and_leaves_no_partial_file(
     with CuttingProxy(emulator.port) as proxy:
         proxy.cut(count=10, after_bytes=300_000)
         client = make_client(emulator.api_key, base_url=proxy.base_url(), retry=TRANSFER.with_retries(1))
-        dest = tmp_path / "out" / "result.jsonl"
-        dest.parent.mkdir()
+        dest = empty_folder(tmp_path) / "result.jsonl"
         with pytest.raises(
             TransferError, match=rf"Downloading file {file_id} failed after 1 retries: connection lost"
         ):

@@ -43,6 +43,7 @@ def config(**kwargs: object) -> OpenAIFileConfig:
     return OpenAIFileConfig(Secret(group="openai", key="api_key"), **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_upload_task_template() -> None:
     task = UploadJSONLFileTask("up", config(openai_organization="org-1"), max_requests=10, max_bytes=1000)
     spec = get_serializable({}, SETTINGS, task)
@@ -150,6 +151,7 @@ def test_batch_result_round_trips_through_the_type_engine(tmp_path: Path) -> Non
     assert Path(back.output_file.download()).read_text() == '{"custom_id": "a"}\n'
 
 
+@pytest.mark.slow
 def test_importing_the_plugin_does_not_load_the_sdk() -> None:
     """flytekit imports every plugin at `import flytekit`; the SDK must wait until a task runs."""
     code = (

@@ -91,6 +91,7 @@ def test_explicit_base_url_wins_over_the_environment(
     assert file_ids(openai_client) == {file_id}
 
 
+@pytest.mark.slow
 def test_wrong_key_fails_without_showing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wrong = "sk-fake-wrong-key-canary-5f3a9c"
     monkeypatch.setenv(SECRET_ENV, wrong)

@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +28,8 @@ from flyte.extend import TaskTemplate
 from flyte.models import SerializationContext
 from flyteidl2.connector import connector_pb2, service_pb2_grpc
 from flyteidl2.core import identifier_pb2
+
+from tests.support.waiting import wait_until
 
 STARTUP_TIMEOUT_S = 60.0
 CALL_TIMEOUT_S = 60.0
@@ -136,9 +137,9 @@ def wait_phase(
     service: C0, meta: bytes, phases: set[int], deadline_s: float = 120.0, task_type: str = "openai_batch"
 ) -> connector_pb2.Resource:
     """GetTask until the phase is one of `phases` (bounded)."""
-    end = time.monotonic() + deadline_s
-    while True:
-        resource = service.get(meta, task_type)
-        if resource.phase in phases or time.monotonic() > end:
-            return resource
-        time.sleep(0.2)
+    return wait_until(
+        lambda: service.get(meta, task_type),
+        until=lambda resource: resource.phase in phases,
+        timeout=deadline_s,
+        what=f"phase in {sorted(phases)}",
+    )

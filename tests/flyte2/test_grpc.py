@@ -19,6 +19,8 @@ from flyteplugins.openai_batch import OpenAIBatch, OpenAIBatchJobTask, OpenAIBat
 from openai_batch_emulator import Emulator
 from tests.flyte2.c0 import C0, wait_phase
 
+pytestmark = pytest.mark.slow
+
 REQUESTS = "".join(
     json.dumps(
         {
@@ -67,7 +69,6 @@ def upload(client: openai.OpenAI, tmp_path: Path, name: str = "requests") -> str
         return client.files.create(file=("requests.jsonl", f), purpose="batch").id
 
 
-@pytest.mark.slow
 def test_repeated_create_get_and_restart(
     service: C0, task: OpenAIBatchTask, openai_client: openai.OpenAI, tmp_path: Path
 ) -> None:
@@ -93,7 +94,6 @@ def test_repeated_create_get_and_restart(
     assert done.custom_info["request_counts"]["completed"] == 3
 
 
-@pytest.mark.slow
 def test_delete_cancels_the_batch(
     service: C0, task: OpenAIBatchTask, openai_client: openai.OpenAI, tmp_path: Path
 ) -> None:
@@ -105,7 +105,6 @@ def test_delete_cancels_the_batch(
     assert [b.id for b in openai_client.batches.list().data] == [batch_id]
 
 
-@pytest.mark.slow
 def test_job_runs_its_parts_within_max_in_flight(
     service: C0, job_task: OpenAIBatchJobTask, openai_client: openai.OpenAI, tmp_path: Path
 ) -> None:
@@ -125,7 +124,6 @@ def test_job_runs_its_parts_within_max_in_flight(
     assert done.outputs.ByteSize() > 0
 
 
-@pytest.mark.slow
 def test_job_delete_cancels_its_batches_and_deletes_its_inputs(
     service: C0, job_task: OpenAIBatchJobTask, openai_client: openai.OpenAI, tmp_path: Path
 ) -> None:

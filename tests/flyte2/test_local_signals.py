@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import openai
 import pytest
 
 from tests.flyte2.test_docs_example import ROOT, first_python_block
+from tests.support.waiting import wait_until, while_running
 
 DEADLINE_S = 240.0
 
@@ -25,14 +25,7 @@ def emulator_settings() -> dict[str, Any]:
 
 
 def wait_for(condition: Any, what: str, process: subprocess.Popen[str]) -> Any:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        assert process.poll() is None, f"the run ended before {what}: {process.communicate()}"
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} within {DEADLINE_S} s")
+    return wait_until(while_running(process, condition), timeout=DEADLINE_S, what=what)
 
 
 @pytest.mark.slow

@@ -4,16 +4,15 @@ and Flyte 2 image tests call it through."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
-import pytest
 
 from tests.images.conftest import Image
 from tests.images.image_env import free_port
+from tests.support.waiting import wait_until, while_running
 
 STARTUP_SECONDS = 120
 
@@ -40,7 +39,7 @@ def serving(image: Image, tmp_path: Path) -> Iterator[grpc.Channel]:
     try:
         with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             try:
-                wait_listening(server, channel)
+                wait_listening(server, channel, log)
                 yield channel
             except BaseException:
                 print(log.read_text())
@@ -54,15 +53,7 @@ def serving(image: Image, tmp_path: Path) -> Iterator[grpc.Channel]:
             server.wait()
 
 
-def wait_listening(server: subprocess.Popen[str], channel: grpc.Channel) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def wait_listening(server: subprocess.Popen[str], channel: grpc.Channel, log: Path) -> None:
     ready = grpc.channel_ready_future(channel)
-    while True:
-        try:
-            ready.result(timeout=0.25)
-            return
-        except grpc.FutureTimeoutError:
-            if server.poll() is not None:
-                pytest.fail(f"the connector server exited with {server.returncode}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the connector server did not listen within {STARTUP_SECONDS} s")
+    listening = while_running(server, ready.done, log.read_text)
+    wait_until(listening, timeout=STARTUP_SECONDS, what="the connector server to listen")

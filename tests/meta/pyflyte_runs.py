@@ -8,13 +8,31 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until
 
 HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+PYFLYTE = str(Path(sys.executable).parent / "pyflyte")
 DEADLINE_S = 240.0
+
+
+def run_example(
+    requests: Path, env: dict[str, str], *options: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`pyflyte [options] run` of the README's example workflow (examples/jsonl_file_workflow.py) on
+    ``requests``, to its end."""
+    workflow = str(ROOT / "examples/jsonl_file_workflow.py")
+    return subprocess.run(
+        [PYFLYTE, *options, "run", workflow, "jsonl_file_batch", "--jsonl_in", str(requests)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or requests.parent,
+        timeout=DEADLINE_S,
+    )
 
 
 class Run:
@@ -57,14 +75,15 @@ class Run:
 
     def wait_for(self, pattern: str) -> str:
         """The first line matching `pattern`; fails if the run ends or the deadline passes first."""
-        deadline = time.monotonic() + DEADLINE_S
-        with self.changed:
-            while True:
-                found = next((line for line in self.lines if re.search(pattern, line)), None)
-                if found is not None:
-                    return found
-                assert "<end>" not in self.lines, "\n".join(self.lines)
-                assert self.changed.wait(deadline - time.monotonic()), f"no line {pattern!r}"
+
+        def found() -> str | None:
+            line = next((line for line in self.lines if re.search(pattern, line)), None)
+            assert line is not None or "<end>" not in self.lines, "\n".join(self.lines)
+            return line
+
+        line = wait_until(found, timeout=DEADLINE_S, what=f"a line {pattern!r}", changed=self.changed)
+        assert line is not None
+        return line
 
     def end(self) -> tuple[int, str]:
         try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterator  # noqa: UP035  (the type flytekit streams as JSONL)
 
@@ -23,8 +21,10 @@ from flytekitplugins.openai import BatchResult, create_batch
 from openai_batch_emulator import Emulator
 
 from .conftest import SECRET
+from .pyflyte_runs import run_example
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
 QUESTIONS = [f"question number {i}" for i in range(1, 7)]
 FAILING = {"q-2", "q-5"}  # the emulator fails these (fail_custom_ids), so an error file exists
 
@@ -69,7 +69,6 @@ def failing_emulator(emulator: Emulator, local_env: dict[str, str]) -> Emulator:
     return emulator
 
 
-@pytest.mark.slow
 def test_jsonl_file_workflow_from_python(failing_emulator: Emulator, tmp_path: Path) -> None:
     path = tmp_path / "requests.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in requests()))
@@ -98,7 +97,6 @@ def iterator_pipeline() -> BatchResult:
     return iterator_batch(jsonl_in=make_requests())
 
 
-@pytest.mark.slow
 def test_iterator_workflow_from_python(failing_emulator: Emulator) -> None:
     result = iterator_pipeline()
 
@@ -111,28 +109,12 @@ def test_iterator_workflow_from_python(failing_emulator: Emulator) -> None:
     assert sent == requests()
 
 
-@pytest.mark.slow
 def test_jsonl_file_workflow_from_pyflyte_run(
     failing_emulator: Emulator, local_env: dict[str, str], tmp_path: Path
 ) -> None:
     path = tmp_path / "requests.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in requests()))
-    pyflyte = Path(sys.executable).parent / "pyflyte"
-    run = subprocess.run(
-        [
-            str(pyflyte),
-            "run",
-            str(ROOT / "examples/jsonl_file_workflow.py"),
-            "jsonl_file_batch",
-            "--jsonl_in",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **local_env},
-        cwd=tmp_path,
-        timeout=240,
-    )
+    run = run_example(path, {**os.environ, **local_env})
     assert run.returncode == 0, run.stdout + run.stderr
     files = sorted(set(re.findall(r"(/[^\s'\"]+-(?:output|errors?)\.jsonl)", run.stdout)))
     assert len(files) == 2, run.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import flytekitplugins.openai as meta
 from flytekitplugins.openai.batch import agent, connector, job_connector, job_task, task, workflow
 from flytekitplugins.openai.chatgpt import agent as chatgpt_agent
@@ -65,6 +67,7 @@ assert "create_batch" in dir(meta)
 """
 
 
+@pytest.mark.slow
 def test_the_meta_package_imports_its_parts_only_when_a_name_is_used() -> None:
     import subprocess
     import sys

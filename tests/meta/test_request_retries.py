@@ -15,10 +15,12 @@ from PIL import Image
 
 from flytekitplugins.openai import BatchResult, create_batch
 from openai_batch_emulator import Emulator
+from tests.support.browser import require_browser, screenshot, shown_text
+from tests.support.rounds import TRANSIENT_AND_PERMANENT
 
-from ..results.browser import require_browser, screenshot, shown_text
-from ..results.rounds import TRANSIENT_AND_PERMANENT
 from .conftest import SECRET
+
+pytestmark = pytest.mark.slow
 
 MODEL = "gpt-4o-mini"
 
@@ -76,7 +78,6 @@ def deck_page(result: BatchResult) -> Path:
     return page
 
 
-@pytest.mark.slow
 def test_ten_thousand_requests_with_transient_and_permanent_failures(
     emulator: Emulator, local_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -124,7 +125,6 @@ def test_ten_thousand_requests_with_transient_and_permanent_failures(
     assert batches(emulator) == 4
 
 
-@pytest.mark.slow
 def test_a_job_with_nothing_to_retry_runs_three_tasks(
     emulator: Emulator, local_env: dict[str, str], tmp_path: Path, executed_tasks: list[str]
 ) -> None:
@@ -139,7 +139,6 @@ def test_a_job_with_nothing_to_retry_runs_three_tasks(
     assert batches(emulator) == 1
 
 
-@pytest.mark.slow
 def test_a_round_is_added_only_while_requests_are_sent_again(
     emulator: Emulator, local_env: dict[str, str], tmp_path: Path, executed_tasks: list[str]
 ) -> None:
@@ -162,7 +161,6 @@ def test_a_round_is_added_only_while_requests_are_sent_again(
     assert batches(emulator) == 2
 
 
-@pytest.mark.slow
 def test_one_attempt_keeps_transient_failures_final(
     emulator: Emulator, local_env: dict[str, str], tmp_path: Path
 ) -> None:

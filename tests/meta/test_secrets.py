@@ -19,6 +19,7 @@ from flytekitplugins.openai import create_batch
 from openai_batch_emulator import Emulator
 
 from .conftest import SECRET
+from .pyflyte_runs import run_example
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-proj-fake-leakcheck-0123456789abcdefghijklmnop"
@@ -42,22 +43,7 @@ def pyflyte_run(emulator: Emulator, key: str, workdir: Path) -> subprocess.Compl
         "FLYTE_SDK_LOGGING_LEVEL": "10",  # DEBUG, flytekit's own loggers included
         "OPENAI_LOG": "debug",  # the SDK logs every request it sends
     }
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "pyflyte"),
-            "--verbose",
-            "run",
-            str(ROOT / "examples/jsonl_file_workflow.py"),
-            "jsonl_file_batch",
-            "--jsonl_in",
-            str(requests),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=workdir,
-        timeout=240,
-    )
+    return run_example(requests, env, "--verbose")
 
 
 def leaked_in_files(folder: Path, secret: str) -> list[Path]:
@@ -132,6 +118,7 @@ def probe_secret(env: dict[str, str]) -> dict[str, object]:
     return dict(json.loads(run.stdout.strip().splitlines()[-1]))
 
 
+@pytest.mark.slow
 def test_missing_secret_names_the_variables_and_file_a_local_run_reads(tmp_path: Path) -> None:
     secrets_dir = tmp_path / "secrets"
     base = {"FLYTE_SECRETS_DEFAULT_DIR": str(secrets_dir)}

@@ -22,6 +22,8 @@ from tests.support.wheels import uv
 
 from .readme import ROOT, fresh_env, sh, system_python_bin, uvw_cache_with
 
+pytestmark = pytest.mark.slow
+
 DOCS = sorted(
     {
         ROOT / "README.md",
@@ -175,7 +177,6 @@ def test_each_example_usage_line_runs_through_uvw(example: Path) -> None:
             assert words[0] == "./uvw", f"{example.name}: {line.strip()}"
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("command", HELP_FORMS, ids=" ".join)
 def test_each_uvw_command_runs_in_its_help_form(command: tuple[str, ...], tmp_path: Path) -> None:
@@ -189,7 +190,6 @@ def test_each_uvw_command_runs_in_its_help_form(command: tuple[str, ...], tmp_pa
     assert "uvw: installing" not in run.stderr
 
 
-@pytest.mark.slow
 def test_the_ci_script_the_readme_runs_is_a_shell_script() -> None:
     run = subprocess.run(["bash", "-n", str(ROOT / ".ci/run")], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

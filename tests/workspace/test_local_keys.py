@@ -16,6 +16,8 @@ from openai_batch_emulator import Emulator
 
 from .readme import ROOT, commands
 
+pytestmark = pytest.mark.slow
+
 KEY = "sk-proj-fake-localkeys-0123456789abcdefghijkl"
 
 
@@ -55,7 +57,6 @@ def test_the_page_names_one_variable_per_step() -> None:
     assert names == ["OPENAI_API_KEY", "FLYTE_OPENAI_API_KEY"]
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_the_page_variables_are_enough(keyed_emulator: Emulator) -> None:
     names, _ = readme_keys_and_command()
@@ -65,7 +66,6 @@ def test_the_page_variables_are_enough(keyed_emulator: Emulator) -> None:
     assert "Round 1: 10 requests: 10 succeeded" in run.stdout, run.stdout
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize(
     ("missing", "message"),

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.wheels import ROOT
 
 PACKAGES = ROOT / "packages"
@@ -28,6 +30,7 @@ def test_meta_init_extends_its_path_to_the_parts() -> None:
     assert "extend_path(__path__, __name__)" in init
 
 
+@pytest.mark.slow
 def test_every_module_imports_in_the_editable_workspace() -> None:
     code = (
         "import flytekitplugins.openai.core, flytekitplugins.openai.files, flytekitplugins.openai.batch.task, "

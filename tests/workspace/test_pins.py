@@ -10,8 +10,9 @@ from packaging.requirements import Requirement
 from tests.images.image_env import VERSION
 from tests.support.wheels import wheel_for, wheel_metadata
 
+pytestmark = pytest.mark.slow
 
-@pytest.mark.slow
+
 def test_the_batch_package_pins_the_files_package_to_its_own_version(plugin_wheels: Path) -> None:
     metadata = wheel_metadata(wheel_for(plugin_wheels, "flytekitplugins-openai-batch"))
     requires = {r.name: r for r in map(Requirement, metadata.get_all("Requires-Dist") or [])}
@@ -30,7 +31,6 @@ def test_the_batch_package_pins_the_files_package_to_its_own_version(plugin_whee
     assert requires["flytekit"].extras == {"connector"}
 
 
-@pytest.mark.slow
 def test_the_files_package_pins_the_engine_to_its_own_version(plugin_wheels: Path) -> None:
     metadata = wheel_metadata(wheel_for(plugin_wheels, "flytekitplugins-openai-files"))
     requires = {r.name: r for r in map(Requirement, metadata.get_all("Requires-Dist") or [])}
@@ -38,7 +38,6 @@ def test_the_files_package_pins_the_engine_to_its_own_version(plugin_wheels: Pat
     assert "flytekit" in requires
 
 
-@pytest.mark.slow
 def test_the_engine_needs_no_flyte(plugin_wheels: Path) -> None:
     metadata = wheel_metadata(wheel_for(plugin_wheels, "openai-batch-jobs"))
     requires = {Requirement(r).name for r in metadata.get_all("Requires-Dist") or []}

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,9 @@ import openai
 import pytest
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until, while_running
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 # Generous: the machine may be running several suites at once on two cores.
@@ -33,15 +35,7 @@ def emulator_settings() -> dict[str, Any]:
 
 def wait_for(condition: Callable[[], Any], what: str, process: subprocess.Popen[str]) -> Any:
     """Poll `condition` until it returns something truthy; fail if the quick start ends first or time runs out."""
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        if process.poll() is not None:
-            pytest.fail(f"the quick start exited ({process.returncode}) before {what}")
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+    return wait_until(while_running(process, condition), timeout=DEADLINE_S, what=what)
 
 
 def in_progress_batch(client: openai.OpenAI) -> str | None:
@@ -82,7 +76,6 @@ def assert_stopped_cleanly(process: subprocess.Popen[str], out: Path, err: Path,
     return output
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c-in-a-terminal", "sigint-to-the-script"])
 def test_interrupt_cancels_the_batch(emulator: Emulator, tmp_path: Path, to_group: bool) -> None:
@@ -106,7 +99,6 @@ def test_interrupt_cancels_the_batch(emulator: Emulator, tmp_path: Path, to_grou
     assert f"Batch {batch_id}: cancel" in output, output
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_ctrl_c_with_the_embedded_emulator_cancels_before_it_stops(tmp_path: Path) -> None:
     """The embedded emulator is out of the terminal's reach: it serves pyflyte's cancel, then stops."""

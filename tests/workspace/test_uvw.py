@@ -88,6 +88,7 @@ def uvw(*args: str, path: list[Path], cache: Path, **extra: str) -> subprocess.C
     return subprocess.run([str(UVW), *args], env=env, capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.slow
 def test_without_pip_it_installs_the_wheel_from_the_index_once(
     index: tuple[str, Path], python_without_pip: Path, tmp_path: Path
 ) -> None:
@@ -106,6 +107,7 @@ def test_without_pip_it_installs_the_wheel_from_the_index_once(
     assert again.stdout == first.stdout
 
 
+@pytest.mark.slow
 def test_a_wheel_that_does_not_match_its_sha256_is_refused(
     index: tuple[str, Path], python_without_pip: Path, tmp_path: Path
 ) -> None:
@@ -120,6 +122,7 @@ def test_a_wheel_that_does_not_match_its_sha256_is_refused(
     assert not list(cache.iterdir())  # nothing half-installed
 
 
+@pytest.mark.slow
 def test_an_index_without_a_wheel_for_this_machine_is_named(
     index: tuple[str, Path], python_without_pip: Path, tmp_path: Path
 ) -> None:
@@ -132,6 +135,7 @@ def test_an_index_without_a_wheel_for_this_machine_is_named(
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_an_unreachable_index_is_named(python_without_pip: Path, tmp_path: Path) -> None:
     # Port 9 (discard) on loopback: nothing listens there.
     run = uvw(
@@ -142,6 +146,7 @@ def test_an_unreachable_index_is_named(python_without_pip: Path, tmp_path: Path)
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_a_recent_uv_on_path_is_used_as_it_is(tmp_path: Path) -> None:
     bin_dir = system_python_bin(tmp_path / "bin")
     (bin_dir / "uv").symlink_to(uv())
@@ -152,6 +157,7 @@ def test_a_recent_uv_on_path_is_used_as_it_is(tmp_path: Path) -> None:
     assert not cache.exists()
 
 
+@pytest.mark.slow
 def test_an_older_uv_on_path_is_passed_over(
     index: tuple[str, Path], python_without_pip: Path, tmp_path: Path
 ) -> None:

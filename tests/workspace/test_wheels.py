@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.wheels import clean_venv, pip_install, wheel_for
 
+pytestmark = pytest.mark.slow
+
 # What each install must make importable, run with `python -I` so nothing leaks in from the workspace.
 CASES = {
     "openai-batch-jobs": (
@@ -42,7 +44,6 @@ CASES = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("project", sorted(CASES))
 def test_wheel_installs_alone_and_imports(project: str, plugin_wheels: Path, tmp_path: Path) -> None:
     python = clean_venv(tmp_path / "venv")
@@ -54,7 +55,6 @@ def test_wheel_installs_alone_and_imports(project: str, plugin_wheels: Path, tmp
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.slow
 def test_files_and_batch_wheels_together_without_the_meta_package(
     plugin_wheels: Path, tmp_path: Path
 ) -> None:
@@ -69,7 +69,6 @@ def test_files_and_batch_wheels_together_without_the_meta_package(
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.slow
 def test_uv_build_builds_every_package(plugin_wheels: Path) -> None:
     names = sorted(p.name.split("-")[0] for p in plugin_wheels.glob("*.whl"))
     assert names == sorted(

@@ -7,6 +7,7 @@ blocked), and `openai` only when a client is first built, so importing it is che
 - `json_lines`: reading one JSONL line fast, with the standard library's verdict.
 - `settings`: reading a task's settings dict with errors that name the task and the key.
 - `words`: counts and warnings as a user reads them.
+- `clock`: the clock and the id factory the engine reads, which a replay or a test swaps with `using`.
 - `interrupts`: a local run that SIGINT, SIGTERM or SIGHUP ends: cleanup, one message, the shell's status.
 - `inputs`: validating and splitting request files.
 - `api`: clients, the retry policy, the Files and Batch calls, which servers a key may go to.

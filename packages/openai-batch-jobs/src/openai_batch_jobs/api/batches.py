@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from openai_batch_jobs.api.retry import (
     describe_failure,
     is_transient,
 )
+from openai_batch_jobs.clock import clock
 from openai_batch_jobs.errors import BatchAPIError
 
 logger = logging.getLogger("openai_batch_jobs")
@@ -141,7 +141,7 @@ async def find_or_create(
 
     async def attempt(deadline: Deadline) -> str:
         if key:
-            batches, _ = await owned_batches(client, config, key, time.time() - LOOKBACK_S, deadline)
+            batches, _ = await owned_batches(client, config, key, clock().now() - LOOKBACK_S, deadline)
             for batch in batches:
                 if batch.get("input_file_id") == input_file_id:
                     logger.info(f"Batch {batch['id']} already exists for {key}; not creating another")
@@ -245,14 +245,14 @@ class FaultGrace:
     def outage(self, name: str, exc: BaseException) -> str:
         """What the run of faults of `name` looks like from here, for a status line: ``server
         unreachable for 40 s, retrying`` (``server answering HTTP 503 ...`` for a status)."""
-        since, latest = self._faults.get(name, (time.monotonic(), time.monotonic()))
+        since, latest = self._faults.get(name, (clock().monotonic(), clock().monotonic()))
         status = getattr(exc, "status_code", None)
         what = f"server answering HTTP {status}" if isinstance(status, int) else "server unreachable"
         return f"{what} for {int(latest - since)} s, retrying"
 
     def message(self, name: str, action: str, exc: Exception, api_key: str) -> str:
         """The RUNNING message for one more fault; raises BatchAPIError once the grace is spent."""
-        now = time.monotonic()
+        now = clock().monotonic()
         # Forget runs of faults that propeller stopped asking about (the horizon is long enough that
         # no poll interval can reset a run that is still going on).
         horizon = max(2 * self.grace_s, FORGET_FAULTS_AFTER_S)

@@ -10,19 +10,18 @@ docs/reliability.md is checked against it by a test.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import random
 import re
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.redact import redact
+from openai_batch_jobs.clock import clock
 
 logger = logging.getLogger("openai_batch_jobs")
 
@@ -105,20 +104,20 @@ class Deadline:
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
-        self._at = None if seconds is None else time.monotonic() + seconds
+        self._at = None if seconds is None else clock().monotonic() + seconds
 
     def remaining(self) -> float | None:
         """Seconds left (a request's timeout); raises DeadlinePassed when (nearly) none are."""
         if self._at is None:
             return None
-        left = self._at - time.monotonic()
+        left = self._at - clock().monotonic()
         if left <= MIN_TIME_LEFT_S:
             raise DeadlinePassed
         return left
 
     def allows(self, wait: float) -> bool:
         """Whether waiting ``wait`` seconds still leaves time for a request."""
-        return self._at is None or time.monotonic() + wait < self._at - MIN_TIME_LEFT_S
+        return self._at is None or clock().monotonic() + wait < self._at - MIN_TIME_LEFT_S
 
 
 def call_with_retries(
@@ -142,7 +141,7 @@ def call_with_retries(
             raise
         except Exception as exc:
             retry += 1
-            time.sleep(_wait_or_raise(exc, policy, retry, deadline, action, retry_if))
+            clock().sleep(_wait_or_raise(exc, policy, retry, deadline, action, retry_if))
 
 
 async def acall_with_retries(
@@ -163,7 +162,7 @@ async def acall_with_retries(
             raise
         except Exception as exc:
             retry += 1
-            await asyncio.sleep(_wait_or_raise(exc, policy, retry, deadline, action, retry_if))
+            await clock().asleep(_wait_or_raise(exc, policy, retry, deadline, action, retry_if))
 
 
 def _wait_or_raise(
@@ -225,7 +224,7 @@ def retry_after(error: BaseException) -> float | None:
         except ValueError:
             pass
     date = email.utils.parsedate_tz(headers.get("retry-after") or "")
-    return None if date is None else float(email.utils.mktime_tz(date) - time.time())
+    return None if date is None else float(email.utils.mktime_tz(date) - clock().now())
 
 
 def describe_failure(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from openai_batch_jobs.api.retry import (
     is_transient,
 )
 from openai_batch_jobs.api.server_files import delete_files_async
+from openai_batch_jobs.clock import clock
 from openai_batch_jobs.errors import BatchAPIError, BatchConfigError
 from openai_batch_jobs.job.part_estimates import check_job_cost, needs_estimates, read_estimates
 from openai_batch_jobs.job.settings import JobTaskSettings
@@ -85,8 +85,8 @@ class JobRunner:
         """Create the first parts' batches, or find those a repeated call already created; `job` with
         its `created_at` set to how far back its batches are to be listed. `since` (epoch seconds):
         look back to then rather than LOOKBACK_S (a local run re-attaching to a killed run's batches)."""
-        job.created_at = time.time() - CLOCK_MARGIN_S
-        lookback = LOOKBACK_S if since is None else max(LOOKBACK_S, time.time() - since + CLOCK_MARGIN_S)
+        job.created_at = clock().now() - CLOCK_MARGIN_S
+        lookback = LOOKBACK_S if since is None else max(LOOKBACK_S, clock().now() - since + CLOCK_MARGIN_S)
         if job.done_at_create:  # a retry round with nothing to send again: nothing to create
             return job
 
@@ -98,20 +98,20 @@ class JobRunner:
                     job.part_tokens = [(e.bound, e.model) for e in estimates]
             # Also for a fresh local key: a retry of this call must find what the first try created.
             config = job.settings.batch_config()
-            found, complete = await owned_batches(client, config, job.key, time.time() - lookback, deadline)
+            found, complete = await owned_batches(client, config, job.key, clock().now() - lookback, deadline)
             if not complete:
                 # Cannot tell which parts have batches: the polls list back as far and start them.
                 logger.info(
                     f"Job {job.key}: listing did not reach {lookback:.0f} s back; starting parts later"
                 )
-                job.created_at = time.time() - lookback
+                job.created_at = clock().now() - lookback
                 return job
             if found:
                 logger.info(
                     f"Job {job.key} already has {len(found)} batches; starting only the missing parts"
                 )
                 job.created_at = min(float(b["created_at"]) for b in found) - CLOCK_MARGIN_S
-            state = job_state(job, found, time.time())
+            state = job_state(job, found, clock().now())
             await self._guarded(self._submit(client, job, state, deadline), job.key)
             return job
 
@@ -131,7 +131,7 @@ class JobRunner:
         """Where the job stands, after submitting what may run now; RUNNING through transient faults
         (within the grace), and when the deadline cut the listing short."""
         if job.done_at_create:  # a retry round with nothing to send again: done at once
-            state = job_state(job, [], time.time())
+            state = job_state(job, [], clock().now())
             message = "Job done: no input files (nothing left to send again)."
             return JobReport(state.outcome, message, state.custom_info(), state.result())
         try:
@@ -158,10 +158,10 @@ class JobRunner:
         listed, complete = await owned_batches(
             client, settings.batch_config(), job.key, job.created_at, deadline
         )
-        state = job_state(job, listed, time.time())
+        state = job_state(job, listed, clock().now())
         submit = complete and state.outcome is Outcome.RUNNING
         if submit and await self._guarded(self._submit(client, job, state, deadline), job.key):
-            state = job_state(job, [b for p in state.parts for b in p.batches], time.time())
+            state = job_state(job, [b for p in state.parts for b in p.batches], clock().now())
         if state.failed:
             # Nothing would stop the other parts' batches once the job has failed.
             state.message += await _stop_the_rest(client, state, api_key)
@@ -239,7 +239,7 @@ class JobRunner:
             )
         except Exception as exc:
             raise api_error(f"Listing the batches of job {job.key}", exc, api_key) from None
-        state = job_state(job, listed, time.time())
+        state = job_state(job, listed, clock().now())
         try:
             cancelled = await _cancel_all(client, state.parts, api_key)
         finally:

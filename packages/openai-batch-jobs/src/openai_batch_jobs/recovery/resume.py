@@ -18,13 +18,12 @@ run holds stays apart (its own files, a key of its own), so nothing is shared be
 from __future__ import annotations
 
 import sys
-import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.uploads import upload_parts
+from openai_batch_jobs.clock import clock, new_id
 from openai_batch_jobs.inputs.split import SplitPlan
 from openai_batch_jobs.recovery.journal import Claim, claim, file_digest, fingerprint
 from openai_batch_jobs.words import counted
@@ -87,9 +86,9 @@ def local_job_key(
     # The tag names the job by its parts and settings, not by the server's URL (file ids are the
     # server's own), so the same job reads the same whatever name the server goes by.
     tag = fingerprint("job", list(file_ids), {k: v for k, v in settings.items() if k != "base_url"})
-    key = f"local/{tag[:KEY_PRINT_CHARS]}/{uuid.uuid4().hex[:12]}"
+    key = f"local/{tag[:KEY_PRINT_CHARS]}/{new_id().hex[:12]}"
     if held is not None:
-        held.record(key=key, started_at=time.time())
+        held.record(key=key, started_at=clock().now())
     return key, None
 
 

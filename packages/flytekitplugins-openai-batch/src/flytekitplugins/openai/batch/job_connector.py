@@ -10,7 +10,6 @@ turns the engine's reports into Flyte phases and outputs. Local runs go through 
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +21,7 @@ from flytekit.models.task import TaskExecutionMetadata, TaskTemplate
 from flytekitplugins.openai.core.keys import connector_base_url
 from openai_batch_jobs.api.batches import Cancelled
 from openai_batch_jobs.api.retry import POLL_FAULT_GRACE_S
+from openai_batch_jobs.clock import clock
 from openai_batch_jobs.job.runner import JobRunner, discard_inputs
 from openai_batch_jobs.recovery.resume import local_job_key, server_of
 
@@ -57,7 +57,7 @@ class BatchJobConnector(BatchConnectorBase[BatchJobMetadata]):
         settings = replace(settings, base_url=connector_base_url(settings.base_url))
         file_ids = _input_file_ids(inputs)
         key = execution_key(task_execution_metadata)
-        meta = BatchJobMetadata(key or "", file_ids, time.time(), settings)
+        meta = BatchJobMetadata(key or "", file_ids, clock().now(), settings)
         if meta.done_at_create:  # a retry round with nothing to send again: nothing to create
             return meta
         client, api_key = client_for(settings.openai_organization, settings.base_url)

@@ -9,14 +9,13 @@ FlytePropeller decides when GetTask is called; this is only the local executor's
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from flyteidl.core.execution_pb2 import TaskExecution
 from flytekit.extend.backend.utils import is_terminal_phase, mirror_async_methods
 
 from openai_batch_jobs import interrupts
+from openai_batch_jobs.clock import clock
 from openai_batch_jobs.job.progress import ProgressLine
 
 from ._compat import Resource, ResourceMeta
@@ -39,7 +38,7 @@ async def poll_until_done(name: str, connector: Any, resource_meta: ResourceMeta
     A signal (`interrupts`) ends the wait between polls, within INTERRUPT_CHECK_S, never in the
     middle of one.
     """
-    start = time.monotonic()
+    start = clock().monotonic()
     line = ProgressLine(name)
     # A job with nothing to run (`BatchJobMetadata.done_at_create`) is asked at once, not after a wait.
     wait = not getattr(resource_meta, "done_at_create", False)
@@ -55,7 +54,7 @@ async def _poll(
 ) -> Resource:
     while True:
         if wait:
-            await _sleep(poll_delay(time.monotonic() - start))
+            await _sleep(poll_delay(clock().monotonic() - start))
         wait = True
         resource: Resource = await mirror_async_methods(connector.get, resource_meta=resource_meta)
         interrupts.check()
@@ -67,8 +66,8 @@ async def _poll(
 
 async def _sleep(seconds: float) -> None:
     """Sleep in short slices, so that a signal ends a long wait at once."""
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
+    end = clock().monotonic() + seconds
+    while (left := end - clock().monotonic()) > 0:
         interrupts.check()
-        await asyncio.sleep(min(left, INTERRUPT_CHECK_S))
+        await clock().asleep(min(left, INTERRUPT_CHECK_S))
     interrupts.check()

@@ -11,7 +11,7 @@ import pytest
 
 from openai_batch_emulator import Emulator
 
-from .runs import PARTS, environment, kill_after_batches, orphans, our_files, start, write_requests
+from .reattach_runs import PARTS, environment, kill_after_batches, orphans, our_files, start, write_requests
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

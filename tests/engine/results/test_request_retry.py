@@ -13,8 +13,23 @@ import pytest
 
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.results.request_retry import RoundPart, collect_round
+from tests.support.rounds import (
+    TRANSIENT_AND_PERMANENT,
+    chat,
+    emulator_settings,  # noqa: F401 (the fixture)
+    read_jsonl,
+    run_job,
+    run_parts,
+    write_jsonl,
+)
 
-from .rounds import TRANSIENT_AND_PERMANENT, chat, read_jsonl, run_job, run_parts, write_jsonl
+
+def round_paths(folder: Path) -> dict[str, str]:
+    """Where `collect_round` writes a round's files: out.jsonl, err.jsonl and retry.jsonl in ``folder``."""
+    return {
+        f"{kind}_path": str(folder / f"{name}.jsonl")
+        for kind, name in (("output", "out"), ("error", "err"), ("retry", "retry"))
+    }
 
 
 def _ids(lines: list[dict[str, Any]]) -> list[str]:
@@ -139,24 +154,12 @@ def test_unanswered_requests_of_a_cancelled_batch_are_sent_again(
     part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
     parts, [batch] = run_parts(openai_client, [part], tmp_path, cancel=True)
     assert batch["status"] == "cancelled"
-    out, err, retry = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl"))
-    report = collect_round(
-        parts,
-        attempt=1,
-        output_path=str(out),
-        error_path=str(err),
-        retry_path=str(retry),
-    )
+    err, retry = tmp_path / "err.jsonl", tmp_path / "retry.jsonl"
+    report = collect_round(parts, attempt=1, **round_paths(tmp_path))
     assert (report.retried, report.failed) == (4, 0)
     assert retry.read_bytes() == part.read_bytes()  # the original lines, byte for byte, in order
     # On the last attempt they are final: missing, saying why.
-    last = collect_round(
-        parts,
-        attempt=3,
-        output_path=str(out),
-        error_path=str(err),
-        retry_path=str(retry),
-    )
+    last = collect_round(parts, attempt=3, **round_paths(tmp_path))
     assert (last.retried, last.failed, last.missing) == (0, 4, 4)
     errors = read_jsonl(err)
     assert _ids(errors) == ids
@@ -175,24 +178,15 @@ def test_expired_batch_lines_are_transient(
     parts, [batch] = run_parts(openai_client, [part], tmp_path)
     assert batch["status"] == "expired"
     assert {line["error"]["code"] for line in read_jsonl(parts[0].error_path)} == {"batch_expired"}
-    out, err, retry = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl"))
-    report = collect_round(
-        parts,
-        attempt=2,
-        output_path=str(out),
-        error_path=str(err),
-        retry_path=str(retry),
-    )
+    report = collect_round(parts, attempt=2, **round_paths(tmp_path))
     assert report.retried == 2
-    assert [json.loads(line)["custom_id"] for line in retry.read_text().splitlines()] == ["a", "b"]
+    assert [
+        json.loads(line)["custom_id"] for line in (tmp_path / "retry.jsonl").read_text().splitlines()
+    ] == ["a", "b"]
 
 
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
-    kwargs: dict[str, Any] = {
-        "output_path": str(tmp_path / "o"),
-        "error_path": str(tmp_path / "e"),
-        "retry_path": str(tmp_path / "r"),
-    }
+    kwargs = round_paths(tmp_path)
     with pytest.raises(ValueError, match="max_request_attempts must be at least 1"):
         collect_round([], attempt=1, max_request_attempts=0, **kwargs)
     with pytest.raises(ValueError, match="attempt must be between 1 and max_request_attempts"):
@@ -202,11 +196,7 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
 def test_a_changed_request_file_is_named(tmp_path: Path) -> None:
     part = tmp_path / "part.jsonl"
     part.write_text('{"custom_id": "a"}\nnot json\n')
-    kwargs: dict[str, Any] = {
-        "output_path": str(tmp_path / "o"),
-        "error_path": str(tmp_path / "e"),
-        "retry_path": str(tmp_path / "r"),
-    }
+    kwargs = round_paths(tmp_path)
     with pytest.raises(Exception, match=r"Line 2 of the request file .*part.jsonl has no readable custom_id"):
         collect_round([RoundPart(str(part), {"id": "batch_x", "status": "completed"})], attempt=1, **kwargs)
 
@@ -219,20 +209,13 @@ def test_a_repeated_answer_does_not_hide_a_request_no_file_answers(tmp_path: Pat
         tmp_path / "output.jsonl",
         ({"id": f"l{n}", "custom_id": c, "response": answer, "error": None} for n, c in enumerate("aab")),
     )
-    out, err, retry = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl"))
     batch = {
         "id": "batch_x",
         "status": "completed",
         "request_counts": {"total": 3, "completed": 3, "failed": 0},
     }
-    report = collect_round(
-        [RoundPart(str(part), batch, str(output))],
-        attempt=3,
-        output_path=str(out),
-        error_path=str(err),
-        retry_path=str(retry),
-    )
+    report = collect_round([RoundPart(str(part), batch, str(output))], attempt=3, **round_paths(tmp_path))
     assert (report.succeeded, report.failed, report.missing) == (2, 1, 1)
-    assert _ids(read_jsonl(out)) == ["a", "b"]
-    [missing] = read_jsonl(err)
+    assert _ids(read_jsonl(tmp_path / "out.jsonl")) == ["a", "b"]
+    [missing] = read_jsonl(tmp_path / "err.jsonl")
     assert (missing["custom_id"], missing["error"]["code"]) == ("c", "missing_result")

@@ -18,9 +18,13 @@ from openai_batch_jobs.api.batch_api import job_counts
 from openai_batch_jobs.report.deck import _usd, render_deck
 from openai_batch_jobs.report.job_results import JobResults, summarize_job
 from openai_batch_jobs.report.prices import BATCH_PRICES, ModelPrice, price_of
-
-from .browser import require_browser, screenshot, shown_text
-from .rounds import chat, run_job, write_jsonl
+from tests.support.browser import require_browser, screenshot, shown_text
+from tests.support.rounds import (
+    chat,
+    emulator_settings,  # noqa: F401 (the fixture)
+    run_job,
+    write_jsonl,
+)
 
 UNPRICED = "gpt-9-preview"  # answered by the emulator, in no price table
 

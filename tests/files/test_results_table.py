@@ -18,10 +18,16 @@ from flytekit.types.file import JSONLFile
 from flytekitplugins.openai.files import BatchResult
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.report.job_results import summarize_job
+from openai_batch_jobs.report.job_results import JobResults, summarize_job
 from openai_batch_jobs.report.results_table import COLUMNS, write_results_table
-
-from .rounds import chat, embedding, read_jsonl, run_job, write_jsonl
+from tests.support.rounds import (
+    chat,
+    embedding,
+    emulator_settings,  # noqa: F401 (the fixture)
+    read_jsonl,
+    run_job,
+    write_jsonl,
+)
 
 IDS = ["ok-0", "flaky-0", "bad-0", "cut-0", "ok-1", "long-0", "flaky-1", "ok-2"]
 
@@ -44,16 +50,22 @@ def job(emulator: Emulator, openai_client: openai.OpenAI, tmp_path: Path) -> Any
     return parts, ran
 
 
-def test_one_row_per_request_in_input_order(job: Any, tmp_path: Path) -> None:
+def summarized(job: Any, table_directory: Path, **kwargs: Any) -> JobResults:
+    """The job's results summarized, its table written in ``table_directory``."""
     parts, ran = job
-    results = summarize_job(
+    return summarize_job(
         [str(p) for p in parts],
         str(ran.output),
         str(ran.errors),
-        table_directory=str(tmp_path / "table"),
+        table_directory=str(table_directory),
         starts=ran.starts,
-        rounds=ran.rounds,
+        **kwargs,
     )
+
+
+def test_one_row_per_request_in_input_order(job: Any, tmp_path: Path) -> None:
+    _, ran = job
+    results = summarized(job, tmp_path / "table", rounds=ran.rounds)
     assert results.table.rows == len(IDS)
     df = pd.read_parquet(results.table.directory)
     assert list(df.columns) == list(COLUMNS)
@@ -101,14 +113,8 @@ def test_one_row_per_request_in_input_order(job: Any, tmp_path: Path) -> None:
 
 
 def test_read_downstream_through_flyte(job: Any, tmp_path: Path) -> None:
-    parts, ran = job
-    results = summarize_job(
-        [str(p) for p in parts],
-        str(ran.output),
-        str(ran.errors),
-        table_directory=str(tmp_path / "t"),
-        starts=ran.starts,
-    )
+    _, ran = job
+    results = summarized(job, tmp_path / "t")
     output, errors, directory = str(ran.output), str(ran.errors), results.table.directory
 
     @task

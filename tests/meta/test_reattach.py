@@ -10,7 +10,7 @@ import pytest
 
 from openai_batch_emulator import Emulator
 
-from .runs import PARTS, environment, finish, kill_after_batches, our_files, start, write_requests
+from .reattach_runs import PARTS, environment, finish, kill_after_batches, our_files, start, write_requests
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -19,20 +19,22 @@ def counts(client: openai.OpenAI) -> tuple[int, int]:
     return len(client.batches.list(limit=100).data), len(our_files(client))
 
 
-def killed_run(emulator: Emulator, env: dict[str, str], requests: Path, workdir: Path) -> None:
-    """`parts` killed with SIGKILL once its three batches run. They answer a request every 20 s (a
-    batch's speed is fixed when it is created), so they are in progress when the run is killed and
-    finish while no run watches them; later batches are fast again."""
+def killed_run(emulator: Emulator, tmp_path: Path) -> tuple[openai.OpenAI, dict[str, str], Path]:
+    """`parts` killed with SIGKILL once its three batches run; the client, the runs' environment and
+    the requests. The batches answer a request every 20 s (a batch's speed is fixed when it is
+    created), so they are in progress when the run is killed and finish while no run watches them;
+    later batches are fast again."""
+    env = environment(emulator, tmp_path / "state")
+    requests = write_requests(tmp_path / "requests.jsonl")
     emulator.configure(requests_per_second=0.05)
+    workdir = tmp_path / "killed"
     kill_after_batches(start(env, "parts", requests, workdir), emulator.client(), workdir, PARTS)
     emulator.configure(requests_per_second=1000)
+    return emulator.client(), env, requests
 
 
 def test_a_killed_run_started_again_re_attaches(emulator: Emulator, tmp_path: Path) -> None:
-    client = emulator.client()
-    env = environment(emulator, tmp_path / "state")
-    requests = write_requests(tmp_path / "requests.jsonl")
-    killed_run(emulator, env, requests, tmp_path / "killed")
+    client, env, requests = killed_run(emulator, tmp_path)
     killed_batches = {b.id for b in client.batches.list(limit=100)}
     killed_files = {f.id for f in our_files(client)}
     print(f"\nafter the killed run: {counts(client)} (batches, files)")
@@ -51,10 +53,7 @@ def test_a_killed_run_started_again_re_attaches(emulator: Emulator, tmp_path: Pa
 
 
 def test_a_changed_setting_or_input_starts_afresh(emulator: Emulator, tmp_path: Path) -> None:
-    client = emulator.client()
-    env = environment(emulator, tmp_path / "state")
-    requests = write_requests(tmp_path / "requests.jsonl")
-    killed_run(emulator, env, requests, tmp_path / "killed")
+    client, env, requests = killed_run(emulator, tmp_path)
     killed = {b.id for b in client.batches.list(limit=100)}
 
     # Another setting of the batches: the killed run's parts serve again, its batches do not.

@@ -77,6 +77,7 @@ async def test_missing_secret_is_named(monkeypatch: pytest.MonkeyPatch, emulator
     assert "_FSEC_FLYTE_OPENAI_API_KEY" in str(info.value)
 
 
+@pytest.mark.slow
 async def test_a_wrong_key_fails_without_showing_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

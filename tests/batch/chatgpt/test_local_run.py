@@ -13,7 +13,7 @@ from flytekit import workflow
 from flytekitplugins.openai import ChatGPTTask
 from openai_batch_emulator import Emulator
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "chatgpt_workflow.py"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "chatgpt_workflow.py"
 
 pytestmark = pytest.mark.usefixtures("connector_key")
 

@@ -22,8 +22,14 @@ from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai import create_batch
 from openai_batch_emulator import Emulator
+from tests.support.rounds import (
+    chat,
+    emulator_settings,  # noqa: F401 (the fixture)
+    read_jsonl,
+    write_jsonl,
+)
 
-from .rounds import chat, read_jsonl, write_jsonl
+pytestmark = pytest.mark.slow
 
 SECRET = Secret(group="openai", key="api_key")
 # (custom_id prefix, emulator rule): 5% transient (a quarter of them failing twice), 1% permanent.
@@ -69,7 +75,6 @@ def batch_files(client: Any) -> list[Any]:
 SMALL = 200  # 10 transient (5 failing twice), 2 permanent
 
 
-@pytest.mark.slow
 def test_a_retry_round_that_fails_again_counts_the_attempts_and_inputs_stay_when_asked(
     local_env: Emulator, openai_client: Any, tmp_path: Path
 ) -> None:
@@ -120,7 +125,6 @@ print("pyarrow.parquet imported:", "pyarrow.parquet" in sys.modules)
 """
 
 
-@pytest.mark.slow
 def test_no_table_imports_no_parquet_writer(local_env: Emulator, tmp_path: Path) -> None:
     """pyarrow's Parquet module costs ~40 MB of memory: a run that asks for no table never loads it."""
     request_file(tmp_path / "requests.jsonl", 20)

@@ -3,16 +3,31 @@ upload each part, create its batch, wait, download its files, sort the round, go
 
 from __future__ import annotations
 
+import functools
 import json
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import openai
+import pytest
 
 from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, collect_round
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def emulator_settings() -> dict[str, Any]:
+    """The emulator's batch lifecycle shortened: tests of rounds are about the answers, not the waits.
+    A test module takes it by importing it."""
+    return {
+        "validating_seconds": 0.05,
+        "finalizing_seconds": 0.05,
+        "cancelling_seconds": 0.05,
+        "requests_per_second": 20_000,
+    }
+
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 MODEL = "gpt-4o-mini"
@@ -64,13 +79,13 @@ def read_jsonl(path: Path | str | None) -> list[dict[str, Any]]:
 
 def wait(client: openai.OpenAI, batch_id: str, timeout: float = 120) -> dict[str, Any]:
     """Poll the batch until it is terminal (bounded by ``timeout``); the batch as the job returns it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        batch = client.batches.retrieve(batch_id)
-        if batch.status in TERMINAL:
-            return dict(batch.model_dump(mode="json"))
-        assert time.monotonic() < deadline, f"batch {batch_id} still {batch.status} after {timeout}s"
-        time.sleep(0.05)
+    batch = wait_until(
+        functools.partial(client.batches.retrieve, batch_id),
+        until=lambda b: b.status in TERMINAL,
+        timeout=timeout,
+        what=f"batch {batch_id} to end",
+    )
+    return dict(batch.model_dump(mode="json"))
 
 
 def run_parts(

@@ -13,6 +13,8 @@ import pytest
 
 from openai_batch_jobs.recovery import journal
 
+pytestmark = pytest.mark.slow
+
 HOLD = """
 import sys
 from openai_batch_jobs.recovery.journal import claim

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from typing import Any
 
 import pytest
@@ -12,6 +9,7 @@ from flytekit.models.types import SimpleType
 
 from flytekitplugins.openai.chatgpt.errors import ChatGPTConfigError
 from flytekitplugins.openai.chatgpt.task import ChatGPTTask
+from tests.support.python import run_python
 
 from .models import template
 
@@ -80,6 +78,7 @@ def test_upstreams_import_paths_give_one_class() -> None:
     assert ChatGPTConnector().task_category.name == "chatgpt"
 
 
+@pytest.mark.slow
 def test_import_flytekit_registers_the_connector_without_loading_openai() -> None:
     code = """
         import sys
@@ -89,12 +88,8 @@ def test_import_flytekit_registers_the_connector_without_loading_openai() -> Non
         print(type(connector).__module__, type(connector).__name__)
         print("openai._client" in sys.modules)
         """
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["flytekitplugins.openai.chatgpt.connector", "ChatGPTConnector", "False"]
+    assert run_python(code).split() == [
+        "flytekitplugins.openai.chatgpt.connector",
+        "ChatGPTConnector",
+        "False",
+    ]

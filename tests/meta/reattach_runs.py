@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import openai
 
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.api.uploads import FILE_PREFIX
+from tests.support.waiting import wait_until, while_running
 
 HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).parent / "pyflyte")
@@ -54,7 +54,7 @@ def start(env: dict[str, str], workflow: str, requests: Path, workdir: Path) -> 
     workdir.mkdir(parents=True, exist_ok=True)
     with open(workdir / "out", "w") as out, open(workdir / "err", "w") as err:
         return subprocess.Popen(
-            [PYFLYTE, "run", str(HERE / "workflow.py"), workflow, "--jsonl_in", str(requests)],
+            [PYFLYTE, "run", str(HERE / "reattach_workflow.py"), workflow, "--jsonl_in", str(requests)],
             env=env,
             cwd=workdir,
             stdout=out,
@@ -70,11 +70,12 @@ def output(workdir: Path) -> str:
 
 def kill_after_batches(run: subprocess.Popen[str], client: openai.OpenAI, workdir: Path, count: int) -> None:
     """SIGKILL the run's whole session once `count` batches are in progress on the server."""
-    deadline = time.monotonic() + WAIT_S
-    while sum(b.status == "in_progress" for b in client.batches.list(limit=100)) < count:
-        assert run.poll() is None, output(workdir)
-        assert time.monotonic() < deadline, "the run did not create its batches\n" + output(workdir)
-        time.sleep(0.2)
+    running = lambda: sum(b.status == "in_progress" for b in client.batches.list(limit=100)) >= count  # noqa: E731
+    wait_until(
+        while_running(run, running, lambda: output(workdir)),
+        timeout=WAIT_S,
+        what=f"{count} batches in progress",
+    )
     os.killpg(run.pid, signal.SIGKILL)
     run.wait(timeout=WAIT_S)
 
