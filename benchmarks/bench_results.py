@@ -1,4 +1,4 @@
-"""Benchmark of a job's results: sorting a round (request_retry.collect_round) and writing the results
+"""Benchmark of a job's results: sorting a round (resend.collect_round) and writing the results
 table with its summary (job_results.summarize_job), as a job's last step does.
 
     ./uvw run --frozen python benchmarks/bench_results.py [--requests 1000000] [--check]
@@ -97,7 +97,7 @@ def phase(name: str, directory: Path) -> None:
     import pyarrow.parquet  # noqa: F401  (imported before measuring: its import is not the phase's)
 
     from openai_batch_jobs.report.job_results import summarize_job
-    from openai_batch_jobs.results.request_retry import RoundPart, collect_round
+    from openai_batch_jobs.results.resend import RoundPart, collect_round
 
     parts = json.loads((directory / "parts.json").read_text())
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -61,7 +61,7 @@ def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     import openai._base_client as sdk_client
 
     # The connector's (and the download's) backoff sleeps in the shared retry module.
-    from flytekitplugins.openai.batch import local_poll
+    from flytekitplugins.openai.batch.local import poll as local_poll
     from openai_batch_jobs.api import retry
 
     for waiting in (local_poll, retry):

@@ -14,7 +14,7 @@ from pathlib import Path
 import openai
 
 from openai_batch_emulator import Emulator
-from openai_batch_jobs.api.uploads import FILE_PREFIX
+from openai_batch_jobs.files.uploads import FILE_PREFIX
 
 HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).parent / "pyflyte")

@@ -12,7 +12,7 @@ from typing import Any
 
 import openai
 
-from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, collect_round
+from openai_batch_jobs.results.resend import RoundPart, RoundReport, collect_round
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 MODEL = "gpt-4o-mini"

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from openai_batch_emulator import Emulator
-from openai_batch_jobs.results.request_retry import RoundPart, collect_round
+from openai_batch_jobs.results.resend import RoundPart, collect_round
 
 from .rounds import TRANSIENT_AND_PERMANENT, chat, read_jsonl, run_job, run_parts, write_jsonl
 

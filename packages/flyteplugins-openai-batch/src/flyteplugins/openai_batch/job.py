@@ -30,10 +30,10 @@ import flyte.report
 from flyte.io import DataFrame, Dir, File
 
 from openai_batch_jobs.api.client import make_client, run_on_own_loop, shared_async_client
-from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.api.servers import trusted_base_url
-from openai_batch_jobs.api.uploads import delete_files, upload_parts
 from openai_batch_jobs.errors import OpenAIBatchError
+from openai_batch_jobs.files.download import download_file
+from openai_batch_jobs.files.uploads import delete_files, upload_parts
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
 from openai_batch_jobs.job.budget import TokenBudget
 from openai_batch_jobs.job.runner import discard_inputs
@@ -42,7 +42,7 @@ from openai_batch_jobs.report.cost import check_cost, check_max_cost, estimate_c
 from openai_batch_jobs.report.deck import render_deck
 from openai_batch_jobs.report.prices import ModelPrice, parse_prices
 from openai_batch_jobs.results.job_collection import ServerCleanup
-from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
+from openai_batch_jobs.results.resend import DEFAULT_MAX_REQUEST_ATTEMPTS
 from openai_batch_jobs.results.rounds import RoundFiles, RoundOutcome, RoundRules, run_round
 
 from . import _local

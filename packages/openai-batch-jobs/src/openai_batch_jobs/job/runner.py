@@ -43,13 +43,13 @@ from openai_batch_jobs.api.retry import (
     acall_with_retries,
     is_transient,
 )
-from openai_batch_jobs.api.server_files import delete_files_async
 from openai_batch_jobs.errors import BatchAPIError, BatchConfigError
+from openai_batch_jobs.files.delete import delete_files_async
 from openai_batch_jobs.job.part_estimates import check_job_cost, needs_estimates, read_estimates
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.state import PART_METADATA_KEY, Job, JobState, PartState, job_state
 from openai_batch_jobs.job.status import Outcome
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.messages import counted
 
 logger = logging.getLogger("openai_batch_jobs")
 

@@ -23,8 +23,8 @@ from typing import Any
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.batch_api import ACTIVE_STATUSES, TERMINAL_STATUSES
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
-from openai_batch_jobs.api.server_files import Deletion, delete_files
-from openai_batch_jobs.api.uploads import FILE_PREFIX
+from openai_batch_jobs.files.delete import Deletion, delete_files
+from openai_batch_jobs.files.uploads import FILE_PREFIX
 from openai_batch_jobs.recovery.journal import live_records
 
 PAGE_SIZE = 100

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openai_batch_jobs.api._sdk import openai
-from openai_batch_jobs.api.uploads import upload_parts
+from openai_batch_jobs.files.uploads import upload_parts
 from openai_batch_jobs.inputs.split import SplitPlan
+from openai_batch_jobs.messages import counted
 from openai_batch_jobs.recovery.journal import Claim, claim, file_digest, fingerprint
-from openai_batch_jobs.words import counted
 
 # Characters of the fingerprint a local job's key carries (then a slash and the run's own id).
 KEY_PRINT_CHARS = 32

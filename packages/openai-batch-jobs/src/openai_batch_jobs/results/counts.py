@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.words import counted, warn
+from openai_batch_jobs.messages import counted, warn
 
 # How many missing custom_ids a count keeps, and a warning or error names.
 NAMED_MISSING = 5

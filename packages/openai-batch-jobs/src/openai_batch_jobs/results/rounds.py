@@ -3,7 +3,7 @@
 A job runs in rounds (at most ``max_request_attempts``). Round ``r``'s collect step (`run_round`):
 
 1. downloads the round's request files (its parts' input files) and result files (`fetch_parts`);
-2. sorts them with `request_retry.collect_round` into the job's output and error files so far (the
+2. sorts them with `resend.collect_round` into the job's output and error files so far (the
    previous round's, then this round's) and a retry file of the requests that failed transiently;
 3. when there is something to retry and attempts remain, uploads the retry file as the next round's
    parts (cut within the same part limits the upload used); else it is the final round: it writes
@@ -26,10 +26,11 @@ from typing import Any, ClassVar
 
 from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
-from openai_batch_jobs.api.uploads import FILE_PREFIX, delete_files
 from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.files.uploads import FILE_PREFIX, delete_files
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
 from openai_batch_jobs.json_lines import count_lines
+from openai_batch_jobs.messages import counted, warn
 from openai_batch_jobs.recovery.resume import upload_claim, upload_once
 from openai_batch_jobs.report.job_results import JobResults, summarize_job
 from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
@@ -37,9 +38,8 @@ from openai_batch_jobs.results.counts import report_missing
 from openai_batch_jobs.results.job_collection import ERROR_NAME, OUTPUT_NAME, ServerCleanup
 from openai_batch_jobs.results.job_result import RoundRecord
 from openai_batch_jobs.results.part_files import Download, PartFiles, batch_label, fetch_parts
-from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, check_attempts, collect_round
+from openai_batch_jobs.results.resend import RoundPart, RoundReport, check_attempts, collect_round
 from openai_batch_jobs.settings import CustomReader
-from openai_batch_jobs.words import counted, warn
 
 KEYS_NAME = "job-request-keys.jsonl"
 SUMMARY_PREFIX = "OpenAI batch job summary: "

@@ -25,7 +25,7 @@ from flytekit.types.file import FlyteFile, JSONLFile
 from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
-from flytekitplugins.openai.files.result import RoundState
+from flytekitplugins.openai.files.outputs.result import RoundState
 from flytekitplugins.openai.files.rounds import JobRoundTask
 from flytekitplugins.openai.files.settings import CollectSettings, RoundSettings
 from flytekitplugins.openai.files.upload import UploadPartsTask
@@ -39,10 +39,10 @@ from openai_batch_jobs.job.settings import DEFAULT_MAX_IN_FLIGHT
 from openai_batch_jobs.report.cost import check_max_cost
 from openai_batch_jobs.report.prices import parse_prices
 from openai_batch_jobs.results.job_collection import ServerCleanup
-from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
+from openai_batch_jobs.results.resend import DEFAULT_MAX_REQUEST_ATTEMPTS
 from openai_batch_jobs.results.rounds import RoundRules
 
-from .job_task import BatchJobTask
+from .job.task import BatchJobTask
 
 
 class BatchWorkflow(Workflow):

@@ -28,7 +28,7 @@ from openai_batch_jobs.results.job_result import batches_of
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
 from .download import account_for_requests, download_file
-from .result import BatchResult
+from .outputs.result import BatchResult
 from .settings import COLLECT_TASK_TYPE, CollectSettings
 
 

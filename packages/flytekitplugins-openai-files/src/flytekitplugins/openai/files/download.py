@@ -19,7 +19,7 @@ from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
 from openai_batch_jobs.api.batch_api import batch_label
-from openai_batch_jobs.api.file_download import download_file
+from openai_batch_jobs.files.download import download_file
 from openai_batch_jobs.results.batch_results import (
     account_for_requests,
     download_batch_results,
@@ -28,7 +28,7 @@ from openai_batch_jobs.results.batch_results import (
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
-from .result import BatchResult
+from .outputs.result import BatchResult
 from .settings import DOWNLOAD_TASK_TYPE, DownloadSettings
 
 __all__ = [

@@ -44,8 +44,8 @@ from .config import OpenAIFileConfig
 from .download import download_file
 from .images import OpenAIFileDefaultImages
 from .job_task import JobTaskDeclaration
-from .report import publish_deck, table_dataset
-from .result import BatchResult, RoundState
+from .outputs.report import publish_deck, table_dataset
+from .outputs.result import BatchResult, RoundState
 from .settings import COLLECT_TASK_TYPE, RoundSettings
 
 DECK_FILE = "deck.html"

@@ -25,12 +25,12 @@ from openai_batch_jobs.api.retry import POLL_FAULT_GRACE_S
 from openai_batch_jobs.job.runner import JobRunner, discard_inputs
 from openai_batch_jobs.recovery.resume import local_job_key, server_of
 
-from ._compat import Resource, register_once
-from .connector_base import BatchConnectorBase, client_for, run_on_own_loop
-from .execution import execution_key
-from .job_meta import BatchJobMetadata
-from .job_settings import JOB_TASK_TYPE, JobTaskSettings
-from .phases import phase_of
+from .._compat import Resource, register_once
+from .._connector_base import BatchConnectorBase, client_for, run_on_own_loop
+from .._execution_key import execution_key
+from .._phases import phase_of
+from .meta import BatchJobMetadata
+from .settings import JOB_TASK_TYPE, JobTaskSettings
 
 
 class BatchJobConnector(BatchConnectorBase[BatchJobMetadata]):

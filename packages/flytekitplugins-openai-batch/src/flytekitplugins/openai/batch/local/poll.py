@@ -19,7 +19,7 @@ from flytekit.extend.backend.utils import is_terminal_phase, mirror_async_method
 from openai_batch_jobs import interrupts
 from openai_batch_jobs.job.progress import ProgressLine
 
-from ._compat import Resource, ResourceMeta
+from .._compat import Resource, ResourceMeta
 
 FIRST_POLL_S = 0.1
 POLL_FRACTION = 0.1
