@@ -111,11 +111,11 @@ def phase(name: str, directory: Path) -> None:
             attempt=1,
             output_path=str(directory / "out.jsonl"),
             error_path=str(directory / "err.jsonl"),
-            retry_path=str(directory / "retry.jsonl"),
+            resend_path=str(directory / "retry.jsonl"),
             keys_path=str(directory / "keys.jsonl"),
         )
         rows = report.requests
-        detail = {"succeeded": report.succeeded, "failed": report.failed, "retried": report.retried}
+        detail = {"succeeded": report.succeeded, "failed": report.failed, "resent": report.resent}
     else:
         results = summarize_job(
             [str(directory / "keys.jsonl")],

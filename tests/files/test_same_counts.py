@@ -135,7 +135,7 @@ def test_both_downloads_count_the_same(
         max_request_attempts=1,
         output_path=str(tmp_path / "job-output.jsonl"),
         error_path=str(tmp_path / "job-errors.jsonl"),
-        retry_path=str(tmp_path / "retry.jsonl"),
+        resend_path=str(tmp_path / "retry.jsonl"),
     )
     assert report.requests == REQUESTS
     assert (report.succeeded, report.failed, report.missing) == tuple(seed) == case.counts

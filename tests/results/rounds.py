@@ -143,7 +143,7 @@ def run_job(
             max_request_attempts=max_request_attempts,
             output_path=str(output),
             error_path=str(errors),
-            retry_path=str(retry),
+            resend_path=str(retry),
             previous_output=str(job.output) if job.output else None,
             previous_errors=str(job.errors) if job.errors else None,
         )
@@ -151,5 +151,5 @@ def run_job(
         job.reports.append(report)
         job.starts.append((report.output_start, report.error_start))
         job.rounds.append(batches)
-        inputs = [retry] if report.retried else []
+        inputs = [retry] if report.resent else []
     return job

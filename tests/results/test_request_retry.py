@@ -45,7 +45,7 @@ def test_ten_thousand_requests_end_with_exactly_the_permanent_failures(
 
     permanent = {c for c in ids if c.endswith("55")}
     assert len(permanent) == 100
-    assert [(r.requests, r.succeeded, r.failed, r.retried) for r in job.reports] == [
+    assert [(r.requests, r.succeeded, r.failed, r.resent) for r in job.reports] == [
         (10_000, 9_400, 100, 500),  # 5% sent again, the 1% permanent kept as final errors
         (500, 400, 0, 100),  # the "80$" ones fail a second time
         (100, 100, 0, 0),
@@ -78,7 +78,7 @@ def test_a_retry_round_that_fails_again_counts_the_attempts(
     part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
     job = run_job(openai_client, [part], tmp_path, max_request_attempts=3)
 
-    assert [(r.succeeded, r.failed, r.retried) for r in job.reports] == [(2, 1, 2), (0, 0, 2), (1, 1, 0)]
+    assert [(r.succeeded, r.failed, r.resent) for r in job.reports] == [(2, 1, 2), (0, 0, 2), (1, 1, 0)]
     errors = {line["custom_id"]: line for line in read_jsonl(job.errors)}
     assert {c: e["attempts"] for c, e in errors.items()} == {"bad-1": 1, "always-1": 3}
     assert errors["always-1"]["response"]["status_code"] == 503  # its last error
@@ -95,7 +95,7 @@ def test_one_attempt_turns_retries_off(
     part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ["ok-1", "flaky-1"]))
     job = run_job(openai_client, [part], tmp_path, max_request_attempts=1)
     assert len(job.reports) == 1
-    assert job.reports[0].retried == 0
+    assert job.reports[0].resent == 0
     [error] = read_jsonl(job.errors)
     assert (error["custom_id"], error["attempts"], error["response"]["status_code"]) == ("flaky-1", 1, 429)
     assert (tmp_path / "round-1-retry.jsonl").read_bytes() == b""
@@ -115,7 +115,7 @@ def test_unreadable_result_lines_count_as_failed_and_lose_nothing_else(
     job = run_job(openai_client, [part], tmp_path, max_request_attempts=3)
 
     [report] = job.reports  # not sent again: the API answered them (and billed them)
-    assert (report.succeeded, report.failed, report.missing, report.retried) == (3, 2, 0, 0)
+    assert (report.succeeded, report.failed, report.missing, report.resent) == (3, 2, 0, 0)
     assert _ids(read_jsonl(job.output)) == ["ok-1", "ok-2", "ok-3"]
     errors = {line["custom_id"]: line for line in read_jsonl(job.errors)}
     batch_id = job.rounds[0][0]["id"]
@@ -145,9 +145,9 @@ def test_unanswered_requests_of_a_cancelled_batch_are_sent_again(
         attempt=1,
         output_path=str(out),
         error_path=str(err),
-        retry_path=str(retry),
+        resend_path=str(retry),
     )
-    assert (report.retried, report.failed) == (4, 0)
+    assert (report.resent, report.failed) == (4, 0)
     assert retry.read_bytes() == part.read_bytes()  # the original lines, byte for byte, in order
     # On the last attempt they are final: missing, saying why.
     last = collect_round(
@@ -155,9 +155,9 @@ def test_unanswered_requests_of_a_cancelled_batch_are_sent_again(
         attempt=3,
         output_path=str(out),
         error_path=str(err),
-        retry_path=str(retry),
+        resend_path=str(retry),
     )
-    assert (last.retried, last.failed, last.missing) == (0, 4, 4)
+    assert (last.resent, last.failed, last.missing) == (0, 4, 4)
     errors = read_jsonl(err)
     assert _ids(errors) == ids
     assert errors[0]["error"] == {
@@ -181,9 +181,9 @@ def test_expired_batch_lines_are_transient(
         attempt=2,
         output_path=str(out),
         error_path=str(err),
-        retry_path=str(retry),
+        resend_path=str(retry),
     )
-    assert report.retried == 2
+    assert report.resent == 2
     assert [json.loads(line)["custom_id"] for line in retry.read_text().splitlines()] == ["a", "b"]
 
 
@@ -191,7 +191,7 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     kwargs: dict[str, Any] = {
         "output_path": str(tmp_path / "o"),
         "error_path": str(tmp_path / "e"),
-        "retry_path": str(tmp_path / "r"),
+        "resend_path": str(tmp_path / "r"),
     }
     with pytest.raises(ValueError, match="max_request_attempts must be at least 1"):
         collect_round([], attempt=1, max_request_attempts=0, **kwargs)
@@ -205,7 +205,7 @@ def test_a_changed_request_file_is_named(tmp_path: Path) -> None:
     kwargs: dict[str, Any] = {
         "output_path": str(tmp_path / "o"),
         "error_path": str(tmp_path / "e"),
-        "retry_path": str(tmp_path / "r"),
+        "resend_path": str(tmp_path / "r"),
     }
     with pytest.raises(Exception, match=r"Line 2 of the request file .*part.jsonl has no readable custom_id"):
         collect_round([RoundPart(str(part), {"id": "batch_x", "status": "completed"})], attempt=1, **kwargs)
@@ -230,7 +230,7 @@ def test_a_repeated_answer_does_not_hide_a_request_no_file_answers(tmp_path: Pat
         attempt=3,
         output_path=str(out),
         error_path=str(err),
-        retry_path=str(retry),
+        resend_path=str(retry),
     )
     assert (report.succeeded, report.failed, report.missing) == (2, 1, 1)
     assert _ids(read_jsonl(out)) == ["a", "b"]

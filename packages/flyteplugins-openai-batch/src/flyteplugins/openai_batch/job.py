@@ -159,9 +159,9 @@ class OpenAIBatch:
                 outcome = await self._round(
                     client, api_key, file_ids, f"{key}/r{rules.attempt}", rules, previous, directory
                 )
-                if not outcome.retry_parts:
+                if not outcome.resend_parts:
                     return await _results(outcome)
-                file_ids, previous, rules = outcome.retry_parts, outcome.files, rules.next()
+                file_ids, previous, rules = outcome.resend_parts, outcome.files, rules.next()
 
     async def _round(
         self,

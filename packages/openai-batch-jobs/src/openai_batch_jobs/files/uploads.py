@@ -1,6 +1,6 @@
 """Uploading request files to OpenAI Files (purpose ``batch``), and deleting them again when no one needs them.
 
-What the upload steps and a round that sends requests again (its retry parts) share: one file
+What the upload steps and a round that sends requests again (its resend parts) share: one file
 streamed, a split input's parts side by side, and a best-effort delete whose failures are said on
 stderr (a file left behind is the user's to delete, so they must read which).
 
@@ -25,7 +25,7 @@ from openai_batch_jobs.inputs.part_names import tagged_name
 from openai_batch_jobs.inputs.split import Part, SplitPlan, part_file
 from openai_batch_jobs.messages import counted
 
-# The start of the name of every file this plugin uploads (input parts, retry parts).
+# The start of the name of every file this plugin uploads (input parts, resend parts).
 FILE_PREFIX = "openai-batch-jobs-"
 # Parts uploaded at once: the uploads wait on the network and the server, not on this pod's CPU.
 UPLOAD_WORKERS = 4

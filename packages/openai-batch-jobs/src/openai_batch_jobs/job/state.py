@@ -55,7 +55,7 @@ class Job:
 
     @property
     def done_at_create(self) -> bool:
-        """A job without parts (a retry round with nothing to send again) has finished when created."""
+        """A job without parts (a later round with nothing to send again) has finished when created."""
         return not self.input_file_ids
 
 

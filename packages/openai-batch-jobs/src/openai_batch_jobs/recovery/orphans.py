@@ -4,7 +4,7 @@ What is ours, and nothing else:
 
 - a batch whose metadata names its owner (`flyte_task_execution`, which every job batch and every
   batch a cluster run creates carries), or whose input file is ours;
-- an input or retry file whose name starts with `FILE_PREFIX` (every file the plugin uploads);
+- an input or resend file whose name starts with `FILE_PREFIX` (every file the plugin uploads);
 - the output and error files of our batches.
 
 An orphan is one of those older than the age asked for: a batch still running, or a file. Kept out

@@ -58,7 +58,7 @@ class BatchJobConnector(BatchConnectorBase[BatchJobMetadata]):
         file_ids = _input_file_ids(inputs)
         key = execution_key(task_execution_metadata)
         meta = BatchJobMetadata(key or "", file_ids, time.time(), settings)
-        if meta.done_at_create:  # a retry round with nothing to send again: nothing to create
+        if meta.done_at_create:  # a later round with nothing to send again: nothing to create
             return meta
         client, api_key = client_for(settings.openai_organization, settings.base_url)
         since = None
