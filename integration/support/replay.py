@@ -50,7 +50,7 @@ async def _checkpoint(seconds: float) -> None:
 def drop_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Drop the waits that only pace a live server, since a cassette answers at once.
 
-    A local run waits between polls of the batch (`local_poll`), the connector and the download
+    A local run waits between polls of the batch (`batch.local.poll`), the connector and the download
     back off between tries (`core.retry`), and the OpenAI SDK between retries of 429/5xx answers. Only these modules'
     view of `asyncio` / `time` / `anyio` is replaced, not the modules themselves.
     """

@@ -1,5 +1,5 @@
 """Driving a job's rounds through the openai SDK against the emulator, the way the collect step does:
-upload each part, create its batch, wait, download its files, sort the round, go on with the retry file."""
+upload each part, create its batch, wait, download its files, sort the round, go on with the resend file."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def run_job(
     max_request_attempts: int = 3,
     endpoint: str = "/v1/chat/completions",
 ) -> Job:
-    """Rounds until nothing is left to retry (or the attempts are spent), as the collect steps run them, each adding the next."""
+    """Rounds until nothing is left to send again (or the attempts are spent), as the collect steps run them, each adding the next."""
     job = Job()
     inputs = list(parts)
     for attempt in range(1, max_request_attempts + 1):
