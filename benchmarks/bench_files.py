@@ -67,8 +67,8 @@ def _peak_mb() -> float:
 def run_phase(args: argparse.Namespace) -> dict[str, Any]:
     """Child side: do one phase and report its time and peak RSS growth as one JSON line."""
     from openai_batch_jobs.api.client import make_client
-    from openai_batch_jobs.api.file_download import download_file
-    from openai_batch_jobs.api.uploads import upload_request_file
+    from openai_batch_jobs.files.download import download_file
+    from openai_batch_jobs.files.uploads import upload_request_file
     from openai_batch_jobs.inputs.limits import PartLimits
     from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, validate_request_file
 

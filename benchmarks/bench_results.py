@@ -1,4 +1,4 @@
-"""Benchmark of a job's results: sorting a round (request_retry.collect_round) and writing the results
+"""Benchmark of a job's results: sorting a round (resend.collect_round) and writing the results
 table with its summary (job_results.summarize_job), as a job's last step does.
 
     ./uvw run --frozen python benchmarks/bench_results.py [--requests 1000000] [--check]
@@ -100,7 +100,7 @@ def phase(name: str, directory: Path) -> None:
     import pyarrow.parquet  # noqa: F401
 
     from openai_batch_jobs.report.job_results import summarize_job
-    from openai_batch_jobs.results.request_retry import RoundPart, collect_round
+    from openai_batch_jobs.results.resend import RoundPart, collect_round
 
     parts = json.loads((directory / "parts.json").read_text())
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -114,11 +114,11 @@ def phase(name: str, directory: Path) -> None:
             attempt=1,
             output_path=str(directory / "out.jsonl"),
             error_path=str(directory / "err.jsonl"),
-            retry_path=str(directory / "retry.jsonl"),
+            resend_path=str(directory / "retry.jsonl"),
             keys_path=str(directory / "keys.jsonl"),
         )
         rows = report.requests
-        detail = {"succeeded": report.succeeded, "failed": report.failed, "retried": report.retried}
+        detail = {"succeeded": report.succeeded, "failed": report.failed, "resent": report.resent}
     else:
         results = summarize_job(
             [str(directory / "keys.jsonl")],

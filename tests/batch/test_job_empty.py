@@ -1,4 +1,4 @@
-"""A job with no input files (a retry round with nothing left to send again) finishes at once."""
+"""A job with no input files (a later round with nothing left to send again) finishes at once."""
 
 from __future__ import annotations
 

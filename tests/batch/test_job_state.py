@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from flytekitplugins.openai.batch.errors import BatchConfigError, ResourceMetaError
-from flytekitplugins.openai.batch.job_meta import BatchJobMetadata
-from flytekitplugins.openai.batch.job_settings import JobTaskSettings
+from flytekitplugins.openai.batch.job.meta import BatchJobMetadata
+from flytekitplugins.openai.batch.job.settings import JobTaskSettings
 from openai_batch_jobs.errors import TaskTemplateError
 from openai_batch_jobs.job.state import job_state
 from openai_batch_jobs.job.status import Outcome

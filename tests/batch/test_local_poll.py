@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flytekitplugins.openai.batch.local_poll import poll_delay
+from flytekitplugins.openai.batch.local.poll import poll_delay
 
 
 @pytest.mark.parametrize(

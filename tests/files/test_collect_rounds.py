@@ -59,7 +59,7 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
 
     # A first pod that got as far as uploading the retry part, and no further (it kept the input).
     run1 = run_round(collect_step(1, delete_input_files=False), inputs, tmp_path / "pod1", emulator)
-    assert "Round 1: 4 requests: 2 succeeded, 0 failed (0 missing), 2 to retry" in run1.stdout
+    assert "Round 1: 4 requests: 2 succeeded, 0 failed (0 missing), 2 to send again" in run1.stdout
     assert run1.outputs is None
     assert run1.futures is not None
     [first_try], _, _ = next_round(run1.futures)
@@ -96,7 +96,7 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
     run2 = run_round(step2, inputs2, tmp_path / "pod2", emulator)
 
     assert run2.futures is None
-    assert "Round 2: 2 requests: 2 succeeded, 0 failed (0 missing), 0 to retry" in run2.stdout
+    assert "Round 2: 2 requests: 2 succeeded, 0 failed (0 missing), 0 to send again" in run2.stdout
     summary_line = next(
         line for line in run2.stdout.splitlines() if line.startswith("OpenAI batch job summary: ")
     )

@@ -12,7 +12,7 @@ import openai
 import pytest
 from PIL import Image
 
-from flytekitplugins.openai.files.report import publish_deck
+from flytekitplugins.openai.files.outputs.report import publish_deck
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.api.batch_api import job_counts
 from openai_batch_jobs.report.deck import _usd, render_deck

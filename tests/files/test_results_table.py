@@ -119,7 +119,7 @@ def test_read_downstream_through_flyte(job: Any, tmp_path: Path) -> None:
 
     @task
     def produce() -> BatchResult:
-        from flytekitplugins.openai.files.report import table_dataset
+        from flytekitplugins.openai.files.outputs.report import table_dataset
         from openai_batch_jobs.report.results_table import ResultsTable
 
         table = table_dataset(ResultsTable(directory, len(IDS)))

@@ -12,8 +12,8 @@ from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.files import OpenAIFileConfig, TransferError, UploadJSONLFileTask
 from openai_batch_jobs.api.client import make_client
-from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.api.retry import TRANSFER
+from openai_batch_jobs.files.download import download_file
 from tests.files.conftest import SECRET, file_ids
 from tests.files.cutting_proxy import CuttingProxy
 from tests.files.requests import good_file, request, write_lines

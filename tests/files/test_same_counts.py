@@ -3,7 +3,7 @@
 Each case starts from a real batch's output file (the emulator answers four requests), changes one
 thing, and gives the same files to both downloads: the seed's `DownloadJSONFilesTask` (run as a
 workflow runs it locally, fetching the files from the server) and the job's collect path
-(`request_retry.collect_round`, as the collect step calls it, on the same bytes). Both must count the
+(`resend.collect_round`, as the collect step calls it, on the same bytes). Both must count the
 same requests succeeded, failed and missing, and that count is the one written in the table.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from flytekitplugins.openai.files import DownloadJSONFilesTask, OpenAIFileConfig
-from openai_batch_jobs.results.request_retry import RoundPart, collect_round
+from openai_batch_jobs.results.resend import RoundPart, collect_round
 from tests.files.conftest import run_batch
 from tests.files.requests import good_file
 
@@ -135,7 +135,7 @@ def test_both_downloads_count_the_same(
         max_request_attempts=1,
         output_path=str(tmp_path / "job-output.jsonl"),
         error_path=str(tmp_path / "job-errors.jsonl"),
-        retry_path=str(tmp_path / "retry.jsonl"),
+        resend_path=str(tmp_path / "retry.jsonl"),
     )
     assert report.requests == REQUESTS
     assert (report.succeeded, report.failed, report.missing) == tuple(seed) == case.counts

@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 
 from openai_batch_emulator import Emulator
-from openai_batch_jobs.api.uploads import FILE_PREFIX
+from openai_batch_jobs.files.uploads import FILE_PREFIX
 from tests.support.waiting import wait_until, while_running
 
 HERE = Path(__file__).parent

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 import flytekitplugins.openai as meta
-from flytekitplugins.openai.batch import agent, connector, job_connector, job_task, task, workflow
+from flytekitplugins.openai.batch import agent, connector, task, workflow
+from flytekitplugins.openai.batch.job import connector as job_connector
+from flytekitplugins.openai.batch.job import task as job_task
 from flytekitplugins.openai.chatgpt import agent as chatgpt_agent
 from flytekitplugins.openai.chatgpt import connector as chatgpt_connector
 from flytekitplugins.openai.chatgpt import task as chatgpt_task

@@ -1,5 +1,5 @@
 """Driving a job's rounds through the openai SDK against the emulator, the way the collect step does:
-upload each part, create its batch, wait, download its files, sort the round, go on with the retry file."""
+upload each part, create its batch, wait, download its files, sort the round, go on with the resend file."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import openai
 import pytest
 
-from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, collect_round
+from openai_batch_jobs.results.resend import RoundPart, RoundReport, collect_round
 from tests.support.waiting import wait_until
 
 
@@ -142,7 +142,7 @@ def run_job(
     max_request_attempts: int = 3,
     endpoint: str = "/v1/chat/completions",
 ) -> Job:
-    """Rounds until nothing is left to retry (or the attempts are spent), as the collect steps run them, each adding the next."""
+    """Rounds until nothing is left to send again (or the attempts are spent), as the collect steps run them, each adding the next."""
     job = Job()
     inputs = list(parts)
     for attempt in range(1, max_request_attempts + 1):
@@ -158,7 +158,7 @@ def run_job(
             max_request_attempts=max_request_attempts,
             output_path=str(output),
             error_path=str(errors),
-            retry_path=str(retry),
+            resend_path=str(retry),
             previous_output=str(job.output) if job.output else None,
             previous_errors=str(job.errors) if job.errors else None,
         )
@@ -166,5 +166,5 @@ def run_job(
         job.reports.append(report)
         job.starts.append((report.output_start, report.error_start))
         job.rounds.append(batches)
-        inputs = [retry] if report.retried else []
+        inputs = [retry] if report.resent else []
     return job

@@ -87,7 +87,7 @@ def test_the_parser_finds_the_readme_links() -> None:
     assert "docs/large-jobs.md" in targets, targets
     assert any("#" in t for t in links(ROOT / "docs" / "configuration.md")), "no anchors found"
     assert "install" in anchors(ROOT / "README.md")
-    assert "results-and-retries" in anchors(ROOT / "docs" / "results.md")
+    assert "results-and-rounds" in anchors(ROOT / "docs" / "results.md")
 
 
 def test_a_broken_link_is_found() -> None:

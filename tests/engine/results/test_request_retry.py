@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from openai_batch_emulator import Emulator
-from openai_batch_jobs.results.request_retry import RoundPart, collect_round
+from openai_batch_jobs.results.resend import RoundPart, collect_round
 from tests.support.rounds import (
     TRANSIENT_AND_PERMANENT,
     chat,
@@ -25,10 +25,10 @@ from tests.support.rounds import (
 
 
 def round_paths(folder: Path) -> dict[str, str]:
-    """Where `collect_round` writes a round's files: out.jsonl, err.jsonl and retry.jsonl in ``folder``."""
+    """Where `collect_round` writes a round's files: out.jsonl, err.jsonl and resend.jsonl in ``folder``."""
     return {
         f"{kind}_path": str(folder / f"{name}.jsonl")
-        for kind, name in (("output", "out"), ("error", "err"), ("retry", "retry"))
+        for kind, name in (("output", "out"), ("error", "err"), ("resend", "resend"))
     }
 
 
@@ -60,7 +60,7 @@ def test_ten_thousand_requests_end_with_exactly_the_permanent_failures(
 
     permanent = {c for c in ids if c.endswith("55")}
     assert len(permanent) == 100
-    assert [(r.requests, r.succeeded, r.failed, r.retried) for r in job.reports] == [
+    assert [(r.requests, r.succeeded, r.failed, r.resent) for r in job.reports] == [
         (10_000, 9_400, 100, 500),  # 5% sent again, the 1% permanent kept as final errors
         (500, 400, 0, 100),  # the "80$" ones fail a second time
         (100, 100, 0, 0),
@@ -93,7 +93,7 @@ def test_a_retry_round_that_fails_again_counts_the_attempts(
     part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
     job = run_job(openai_client, [part], tmp_path, max_request_attempts=3)
 
-    assert [(r.succeeded, r.failed, r.retried) for r in job.reports] == [(2, 1, 2), (0, 0, 2), (1, 1, 0)]
+    assert [(r.succeeded, r.failed, r.resent) for r in job.reports] == [(2, 1, 2), (0, 0, 2), (1, 1, 0)]
     errors = {line["custom_id"]: line for line in read_jsonl(job.errors)}
     assert {c: e["attempts"] for c, e in errors.items()} == {"bad-1": 1, "always-1": 3}
     assert errors["always-1"]["response"]["status_code"] == 503  # its last error
@@ -110,7 +110,7 @@ def test_one_attempt_turns_retries_off(
     part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ["ok-1", "flaky-1"]))
     job = run_job(openai_client, [part], tmp_path, max_request_attempts=1)
     assert len(job.reports) == 1
-    assert job.reports[0].retried == 0
+    assert job.reports[0].resent == 0
     [error] = read_jsonl(job.errors)
     assert (error["custom_id"], error["attempts"], error["response"]["status_code"]) == ("flaky-1", 1, 429)
     assert (tmp_path / "round-1-retry.jsonl").read_bytes() == b""
@@ -130,7 +130,7 @@ def test_unreadable_result_lines_count_as_failed_and_lose_nothing_else(
     job = run_job(openai_client, [part], tmp_path, max_request_attempts=3)
 
     [report] = job.reports  # not sent again: the API answered them (and billed them)
-    assert (report.succeeded, report.failed, report.missing, report.retried) == (3, 2, 0, 0)
+    assert (report.succeeded, report.failed, report.missing, report.resent) == (3, 2, 0, 0)
     assert _ids(read_jsonl(job.output)) == ["ok-1", "ok-2", "ok-3"]
     errors = {line["custom_id"]: line for line in read_jsonl(job.errors)}
     batch_id = job.rounds[0][0]["id"]
@@ -154,13 +154,13 @@ def test_unanswered_requests_of_a_cancelled_batch_are_sent_again(
     part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
     parts, [batch] = run_parts(openai_client, [part], tmp_path, cancel=True)
     assert batch["status"] == "cancelled"
-    err, retry = tmp_path / "err.jsonl", tmp_path / "retry.jsonl"
+    err, retry = tmp_path / "err.jsonl", tmp_path / "resend.jsonl"
     report = collect_round(parts, attempt=1, **round_paths(tmp_path))
-    assert (report.retried, report.failed) == (4, 0)
+    assert (report.resent, report.failed) == (4, 0)
     assert retry.read_bytes() == part.read_bytes()  # the original lines, byte for byte, in order
     # On the last attempt they are final: missing, saying why.
     last = collect_round(parts, attempt=3, **round_paths(tmp_path))
-    assert (last.retried, last.failed, last.missing) == (0, 4, 4)
+    assert (last.resent, last.failed, last.missing) == (0, 4, 4)
     errors = read_jsonl(err)
     assert _ids(errors) == ids
     assert errors[0]["error"] == {
@@ -179,9 +179,9 @@ def test_expired_batch_lines_are_transient(
     assert batch["status"] == "expired"
     assert {line["error"]["code"] for line in read_jsonl(parts[0].error_path)} == {"batch_expired"}
     report = collect_round(parts, attempt=2, **round_paths(tmp_path))
-    assert report.retried == 2
+    assert report.resent == 2
     assert [
-        json.loads(line)["custom_id"] for line in (tmp_path / "retry.jsonl").read_text().splitlines()
+        json.loads(line)["custom_id"] for line in (tmp_path / "resend.jsonl").read_text().splitlines()
     ] == ["a", "b"]
 
 

@@ -6,11 +6,12 @@ blocked), and `openai` only when a client is first built, so importing it is che
 - `errors`: every exception raised on purpose, under one base, `OpenAIBatchError`.
 - `json_lines`: reading one JSONL line fast, with the standard library's verdict.
 - `settings`: reading a task's settings dict with errors that name the task and the key.
-- `words`: counts and warnings as a user reads them.
+- `messages`: counts and warnings as a user reads them.
 - `clock`: the clock and the id factory the engine reads, which a replay or a test swaps with `using`.
 - `interrupts`: a local run that SIGINT, SIGTERM or SIGHUP ends: cleanup, one message, the shell's status.
 - `inputs`: validating and splitting request files.
-- `api`: clients, the retry policy, the Files and Batch calls, which servers a key may go to.
+- `api`: clients, the retry policy, the Batch API's calls, which servers a key may go to.
+- `files`: the Files API's uploads, downloads and deletes.
 - `job`: a batch's status as an outcome, the task settings, a job of many parts (its state and the
   calls that start, poll and cancel it), what a connector keeps between calls, the progress line.
 - `chat`: one chat completion as a task (its config, asking within a bounded time).

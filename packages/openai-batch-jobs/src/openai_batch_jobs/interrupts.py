@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.messages import counted
 
 # SIGHUP does not exist on Windows.
 SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)

@@ -25,9 +25,9 @@ _EXPORTS = {
     "BatchEndpointAgent": ".batch.agent",
     "BatchEndpointConnector": ".batch.connector",
     "BatchEndpointTask": ".batch.task",
-    "BatchJobAgent": ".batch.job_connector",
-    "BatchJobConnector": ".batch.job_connector",
-    "BatchJobTask": ".batch.job_task",
+    "BatchJobAgent": ".batch.job.connector",
+    "BatchJobConnector": ".batch.job.connector",
+    "BatchJobTask": ".batch.job.task",
     "create_batch": ".batch.workflow",
     "ChatGPTAgent": ".chatgpt.connector",
     "ChatGPTConnector": ".chatgpt.connector",
@@ -67,9 +67,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time `__getattr__` resolves them
     from .batch.agent import BatchEndpointAgent as BatchEndpointAgent
     from .batch.connector import BatchEndpointConnector as BatchEndpointConnector
-    from .batch.job_connector import BatchJobAgent as BatchJobAgent
-    from .batch.job_connector import BatchJobConnector as BatchJobConnector
-    from .batch.job_task import BatchJobTask as BatchJobTask
+    from .batch.job.connector import BatchJobAgent as BatchJobAgent
+    from .batch.job.connector import BatchJobConnector as BatchJobConnector
+    from .batch.job.task import BatchJobTask as BatchJobTask
     from .batch.task import BatchEndpointTask as BatchEndpointTask
     from .batch.workflow import create_batch as create_batch
     from .chatgpt.connector import ChatGPTAgent as ChatGPTAgent

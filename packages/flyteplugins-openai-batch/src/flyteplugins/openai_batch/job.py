@@ -3,7 +3,7 @@
 Flyte 2 tasks are async Python that may call other tasks, so the job is a coroutine (`OpenAIBatch.run`)
 the user's task awaits. Each step is the engine's, as the flytekit `create_batch` runs it: the requests
 are validated and split before anything is uploaded (`inputs.split`), their cost estimate printed
-and held under ``max_cost_usd`` (`report.cost`), the parts uploaded (`api.uploads`, each file named
+and held under ``max_cost_usd`` (`report.cost`), the parts uploaded (`files.uploads`, each file named
 with its part's token estimate, which a budget of enqueued tokens reads), each round's batches run
 by one `OpenAIBatchJobTask` (the engine's job runner behind the connector: in-flight limit,
 ``max_enqueued_tokens``, token-limit waits, cancel), and each round collected
@@ -30,10 +30,10 @@ import flyte.report
 from flyte.io import DataFrame, Dir, File
 
 from openai_batch_jobs.api.client import make_client, run_on_own_loop, shared_async_client
-from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.api.servers import trusted_base_url
-from openai_batch_jobs.api.uploads import delete_files, upload_parts
 from openai_batch_jobs.errors import OpenAIBatchError
+from openai_batch_jobs.files.download import download_file
+from openai_batch_jobs.files.uploads import delete_files, upload_parts
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
 from openai_batch_jobs.job.budget import TokenBudget
 from openai_batch_jobs.job.runner import discard_inputs
@@ -42,7 +42,7 @@ from openai_batch_jobs.report.cost import check_cost, check_max_cost, estimate_c
 from openai_batch_jobs.report.deck import render_deck
 from openai_batch_jobs.report.prices import ModelPrice, parse_prices
 from openai_batch_jobs.results.job_collection import ServerCleanup
-from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
+from openai_batch_jobs.results.resend import DEFAULT_MAX_REQUEST_ATTEMPTS
 from openai_batch_jobs.results.rounds import RoundFiles, RoundOutcome, RoundRules, run_round
 
 from . import _local
@@ -159,9 +159,9 @@ class OpenAIBatch:
                 outcome = await self._round(
                     client, api_key, file_ids, f"{key}/r{rules.attempt}", rules, previous, directory
                 )
-                if not outcome.retry_parts:
+                if not outcome.resend_parts:
                     return await _results(outcome)
-                file_ids, previous, rules = outcome.retry_parts, outcome.files, rules.next()
+                file_ids, previous, rules = outcome.resend_parts, outcome.files, rules.next()
 
     async def _round(
         self,

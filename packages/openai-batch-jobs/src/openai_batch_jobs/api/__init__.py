@@ -1,4 +1,6 @@
-"""The OpenAI Files and Batch APIs, as every step calls them.
+"""The OpenAI API as every step calls it: clients, the retry policy, the Batch API's calls and facts.
+
+The Files API's transfers (uploads, downloads, deletes) are in `openai_batch_jobs.files`.
 
 - `client`: building an SDK client (base URL, organization, retries, timeout); the connectors' shared
   async client, one per event loop, key and server.
@@ -6,10 +8,8 @@
 - `batch_api`: facts of the Batch API: endpoints, limits, statuses, how a batch's errors read.
 - `batch_config`: the `batches.create` arguments a task may carry, checked where it is declared.
 - `batches`: creating a batch tagged with its owner (and finding it again), cancelling one.
-- `server_files`: deleting files on the server, best effort within a deadline.
-- `file_download`: downloading a file, streamed, tried again when its body breaks off.
-- `uploads`: uploading request files (a split input's parts side by side), deleting them, saying what failed.
 - `servers`: which servers a shared key may be sent to, and whether a server takes a key.
 - `redact`: masking keys in text people may see.
+- `_listing`: one listing of the server's batches shared by the look-ups that ask at once.
 - `_sdk`: the `openai` module, imported on first use, thread-safe.
 """

@@ -39,7 +39,7 @@ def status_text(info: Mapping[str, Any] | None, phase: str) -> tuple[str, str]:
     requests = f"{int(counts.get('completed', 0))}/{int(counts.get('total', 0))} done, {int(counts.get('failed', 0))} failed"
     parts = info.get("parts")
     if isinstance(parts, Mapping):
-        if not int(parts.get("total", 0)):  # a retry round that found nothing to send again
+        if not int(parts.get("total", 0)):  # a later round that found nothing to send again
             return "nothing to send again", "no requests"
         done = int(parts.get("done", 0))
         by_state = {k: int(parts.get(k, 0)) for k in ("running", "waiting", "held", "failed")}

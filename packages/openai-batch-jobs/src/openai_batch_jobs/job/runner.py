@@ -42,14 +42,14 @@ from openai_batch_jobs.api.retry import (
     acall_with_retries,
     is_transient,
 )
-from openai_batch_jobs.api.server_files import delete_files_async
 from openai_batch_jobs.clock import clock
 from openai_batch_jobs.errors import BatchAPIError, BatchConfigError
+from openai_batch_jobs.files.delete import delete_files_async
 from openai_batch_jobs.job.part_estimates import check_job_cost, needs_estimates, read_estimates
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.state import PART_METADATA_KEY, Job, JobState, PartState, job_state
 from openai_batch_jobs.job.status import Outcome
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.messages import counted
 
 logger = logging.getLogger("openai_batch_jobs")
 
@@ -87,7 +87,7 @@ class JobRunner:
         look back to then rather than LOOKBACK_S (a local run re-attaching to a killed run's batches)."""
         job.created_at = clock().now() - CLOCK_MARGIN_S
         lookback = LOOKBACK_S if since is None else max(LOOKBACK_S, clock().now() - since + CLOCK_MARGIN_S)
-        if job.done_at_create:  # a retry round with nothing to send again: nothing to create
+        if job.done_at_create:  # a later round with nothing to send again: nothing to create
             return job
 
         async def attempt(deadline: Deadline) -> Job:
@@ -130,7 +130,7 @@ class JobRunner:
     async def poll(self, client: Any, job: Job, api_key: str) -> JobReport:
         """Where the job stands, after submitting what may run now; RUNNING through transient faults
         (within the grace), and when the deadline cut the listing short."""
-        if job.done_at_create:  # a retry round with nothing to send again: done at once
+        if job.done_at_create:  # a later round with nothing to send again: done at once
             state = job_state(job, [], clock().now())
             message = "Job done: no input files (nothing left to send again)."
             return JobReport(state.outcome, message, state.custom_info(), state.result())
@@ -230,7 +230,7 @@ class JobRunner:
         """Cancel every running batch of the job, then delete its input files (with
         `delete_input_files`, within CANCEL's deadline). Says which batches it cancelled and what
         became of the files."""
-        if job.done_at_create:  # a retry round with nothing to send again: nothing runs
+        if job.done_at_create:  # a later round with nothing to send again: nothing runs
             return Cancelled([])
         deadline = Deadline(CANCEL.deadline_s)
         try:

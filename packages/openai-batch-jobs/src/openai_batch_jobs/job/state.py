@@ -28,7 +28,7 @@ from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text, 
 from openai_batch_jobs.job.budget import HELD, BudgetView, hold_parts
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.status import Outcome, batch_outcome
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.messages import counted
 
 # The batch metadata key naming the part (its index from 0) a batch belongs to.
 PART_METADATA_KEY = "flyte_job_part"
@@ -55,7 +55,7 @@ class Job:
 
     @property
     def done_at_create(self) -> bool:
-        """A job without parts (a retry round with nothing to send again) has finished when created."""
+        """A job without parts (a later round with nothing to send again) has finished when created."""
         return not self.input_file_ids
 
 

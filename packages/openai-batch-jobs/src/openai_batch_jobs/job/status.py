@@ -17,7 +17,7 @@ from openai_batch_jobs.api.batch_api import (
     batch_error_text,
     batch_errors,
 )
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.messages import counted
 
 # Batch error codes that say "not now" rather than "not this input": a new attempt of the task
 # (a new batch) can succeed once OpenAI's queue for the model has room again.

@@ -20,9 +20,9 @@ from typing import Any
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.client import make_client, resolve_base_url
 from openai_batch_jobs.api.retry import describe_failure, transient_errors
-from openai_batch_jobs.api.uploads import FILE_PREFIX
+from openai_batch_jobs.files.uploads import FILE_PREFIX
+from openai_batch_jobs.messages import counted
 from openai_batch_jobs.recovery.orphans import Cleanup, Orphans, delete_orphans, find_orphans, owner
-from openai_batch_jobs.words import counted
 
 KEY_ENVS = ("OPENAI_API_KEY", "FLYTE_OPENAI_API_KEY")
 DEFAULT_AGE = "1d"

@@ -4,7 +4,7 @@ What is ours, and nothing else:
 
 - a batch whose metadata names its owner (`flyte_task_execution`, which every job batch and every
   batch a cluster run creates carries), or whose input file is ours;
-- an input or retry file whose name starts with `FILE_PREFIX` (every file the plugin uploads);
+- an input or resend file whose name starts with `FILE_PREFIX` (every file the plugin uploads);
 - the output and error files of our batches.
 
 An orphan is one of those older than the age asked for: a batch still running, or a file. Kept out
@@ -23,8 +23,8 @@ from typing import Any
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.batch_api import ACTIVE_STATUSES, TERMINAL_STATUSES
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY
-from openai_batch_jobs.api.server_files import Deletion, delete_files
-from openai_batch_jobs.api.uploads import FILE_PREFIX
+from openai_batch_jobs.files.delete import Deletion, delete_files
+from openai_batch_jobs.files.uploads import FILE_PREFIX
 from openai_batch_jobs.recovery.journal import live_records
 
 PAGE_SIZE = 100

@@ -8,7 +8,7 @@ Three steps spend, and each carries on from its journal (`journal`):
 - the job's batches (`local_job_key`, fingerprint: the server, the parts' file ids and the job's
   settings): the key the killed run tagged its batches with, so the runner's find-or-create finds
   them (`JobRunner.start`) and creates batches only for parts that have none;
-- a round's retry parts (`upload_once` again, fingerprint: the retry file's sha256 and the same
+- a round's resend parts (`upload_once` again, fingerprint: the resend file's sha256 and the same
   limits), so that the next round's job finds its batches the same way.
 
 A changed input or setting gives another fingerprint, hence a fresh start. A run whose journal a live
@@ -22,11 +22,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openai_batch_jobs.api._sdk import openai
-from openai_batch_jobs.api.uploads import upload_parts
 from openai_batch_jobs.clock import clock, new_id
+from openai_batch_jobs.files.uploads import upload_parts
 from openai_batch_jobs.inputs.split import SplitPlan
+from openai_batch_jobs.messages import counted
 from openai_batch_jobs.recovery.journal import Claim, claim, file_digest, fingerprint
-from openai_batch_jobs.words import counted
 
 # Characters of the fingerprint a local job's key carries (then a slash and the run's own id).
 KEY_PRINT_CHARS = 32

@@ -4,7 +4,7 @@
 JSON reader (only the fields the table shows: the reader skips the rest in C++), finds each block's
 lines among the heads of the runs by custom_id (`pyarrow.compute.index_in`), computes the columns
 with `pyarrow.compute` and hands each block to the Parquet writer and to the summary. It reads what
-the Batch API and `request_retry.collect_round` write for chat completions, completions, embeddings
+the Batch API and `resend.collect_round` write for chat completions, completions, embeddings
 as float lists and moderations. Anything else (a Responses API answer, base64 embeddings, a field of
 an unexpected type, an unreadable line, duplicate ids, lines out of the requests' order) raises
 `Unsupported`, and `results_table.write_results_table` writes the table line by line instead: that

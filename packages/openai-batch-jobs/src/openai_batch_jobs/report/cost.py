@@ -17,8 +17,8 @@ from typing import Any
 
 from openai_batch_jobs.errors import BatchConfigError
 from openai_batch_jobs.inputs.estimate import DEFAULT_OUTPUT_TOKENS, TokenTotals, method
+from openai_batch_jobs.messages import counted
 from openai_batch_jobs.report.prices import ModelPrice, price_of
-from openai_batch_jobs.words import counted
 
 
 @dataclass(frozen=True)

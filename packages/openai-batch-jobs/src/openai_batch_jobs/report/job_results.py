@@ -1,6 +1,6 @@
 """The last round's step: the results table and the summary of a whole job, in one pass over its requests.
 
-A job's last step calls `summarize_job` once, after `request_retry.collect_round` of the last round,
+A job's last step calls `summarize_job` once, after `resend.collect_round` of the last round,
 logs the summary, shows the deck (`deck.render_deck`) and returns the table (`results.table`) in its
 framework's table type.
 """

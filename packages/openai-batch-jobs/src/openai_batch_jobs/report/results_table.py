@@ -72,7 +72,7 @@ def write_results_table(
     """Write the table of every request in ``inputs`` (the job's request files, in order) to ``directory``.
 
     ``output_path`` and ``error_path`` are the job's final output and error files, as
-    `request_retry.collect_round` writes them: each round's lines in the order of the requests, after
+    `resend.collect_round` writes them: each round's lines in the order of the requests, after
     the rounds before. ``starts`` holds where each round's lines begin in the two files
     (`RoundReport.output_start`, `RoundReport.error_start`), so the files are read as sorted runs
     merged along the requests: one pass, no index, whatever the size of the job. Each row is also given

@@ -6,7 +6,7 @@
 - `result_index`: where each request's result line is, for one part; what a request no line answers counts as.
 - `reconcile`: every request of a batch accounted for: succeeded, failed, or in neither file.
 - `batch_results`: one finished batch's result files downloaded and accounted for (the seed's download).
-- `request_retry`: a round's results sorted into kept answers, final errors and requests to send again.
+- `resend`: a round's results sorted into kept answers, final errors and requests to send again.
 - `job_result`: the job step's result and a finished round's record, as dataclasses a framework carries.
 - `part_files`: the one parallel download of a job's part files, in part order.
 - `job_collection`: a job's parts joined into one output and one error file, each part accounted for.

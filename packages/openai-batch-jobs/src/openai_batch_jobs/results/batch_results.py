@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from openai_batch_jobs.api.batch_api import batch_error_text, batch_errors, batch_label
-from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.api.redact import redact
 from openai_batch_jobs.errors import BatchResultError, TransferError
+from openai_batch_jobs.files.download import download_file
+from openai_batch_jobs.messages import warn
 from openai_batch_jobs.results.counts import RequestCounts, report_missing
 from openai_batch_jobs.results.reconcile import RequestTally, counted_requests, reconcile
-from openai_batch_jobs.words import warn
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What became of a set of requests, and how that reads: the one count every download and round keeps.
 
 A request ends as exactly one of: succeeded, failed (finally: not to be sent again), or to be sent
-again (``retried``). ``missing`` counts the failed requests that no result file answers at all, the
+again (``resent``). ``missing`` counts the failed requests that no result file answers at all, the
 ones a user most needs to hear about: `missing_report` names the first few of them, `report_missing`
 warns (or fails) with it.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.words import counted, warn
+from openai_batch_jobs.messages import counted, warn
 
 # How many missing custom_ids a count keeps, and a warning or error names.
 NAMED_MISSING = 5
@@ -26,7 +26,7 @@ class RequestCounts:
     succeeded: int = 0
     failed: int = 0
     missing: int = 0
-    retried: int = 0
+    resent: int = 0
     missing_named: list[str] = field(default_factory=list)  # the first missing custom_ids, in input order
 
     def add_missing(self, custom_id: str) -> None:
@@ -36,12 +36,12 @@ class RequestCounts:
         if len(self.missing_named) < NAMED_MISSING:
             self.missing_named.append(custom_id)
 
-    def text(self, *, retries: bool = False) -> str:
-        """``"5 requests: 3 succeeded, 2 failed (1 missing)"``, and ``", 0 to retry"`` with ``retries``."""
-        retried = f", {self.retried:,} to retry" if retries else ""
+    def text(self, *, resends: bool = False) -> str:
+        """``"5 requests: 3 succeeded, 2 failed (1 missing)"``, and ``", 0 to send again"`` with ``resends``."""
+        resent = f", {self.resent:,} to send again" if resends else ""
         return (
             f"{counted(self.requests, 'request')}: {self.succeeded:,} succeeded, "
-            f"{self.failed:,} failed ({self.missing:,} missing){retried}"
+            f"{self.failed:,} failed ({self.missing:,} missing){resent}"
         )
 
     @classmethod
@@ -53,7 +53,7 @@ class RequestCounts:
             total.succeeded += part.succeeded
             total.failed += part.failed
             total.missing += part.missing
-            total.retried += part.retried
+            total.resent += part.resent
             total.missing_named.extend(part.missing_named[: NAMED_MISSING - len(total.missing_named)])
         return total
 

@@ -4,7 +4,7 @@ Each part's result files stream onto the end of the job's two files, in part ord
 parts download (`part_files.fetch_parts`), so memory stays flat and the extra disk a few parts'
 worth. Every part is accounted for like a single batch's download (succeeded, failed, in neither
 file), and the totals are printed. This joins the files as they are; sorting answers, final errors
-and requests to send again is `request_retry`'s.
+and requests to send again is `resend`'s.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any, ClassVar
 
 from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
-from openai_batch_jobs.api.uploads import delete_files
+from openai_batch_jobs.files.uploads import delete_files
 from openai_batch_jobs.json_lines import READ_BUFFER, count_lines
+from openai_batch_jobs.messages import counted, warn
 from openai_batch_jobs.results.counts import RequestCounts, report_missing
 from openai_batch_jobs.results.part_files import Download, batch_label, fetch_parts
 from openai_batch_jobs.results.reconcile import RequestTally
 from openai_batch_jobs.settings import CustomReader
-from openai_batch_jobs.words import counted, warn
 
 OUTPUT_NAME = "job-output.jsonl"
 ERROR_NAME = "job-errors.jsonl"

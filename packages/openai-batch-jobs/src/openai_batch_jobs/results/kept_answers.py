@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from openai_batch_jobs.api.file_download import download_file
 from openai_batch_jobs.errors import TransferError
+from openai_batch_jobs.files.download import download_file
 from openai_batch_jobs.json_lines import count_lines
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.messages import counted
 
 
 def keep_answers(client: Any, output_file_ids: Sequence[str | None], directory: Path, api_key: str) -> str:

@@ -3,12 +3,12 @@
 A job runs in rounds (at most ``max_request_attempts``). Round ``r``'s collect step (`run_round`):
 
 1. downloads the round's request files (its parts' input files) and result files (`fetch_parts`);
-2. sorts them with `request_retry.collect_round` into the job's output and error files so far (the
-   previous round's, then this round's) and a retry file of the requests that failed transiently;
-3. when there is something to retry and attempts remain, uploads the retry file as the next round's
-   parts (cut within the same part limits the upload used); else it is the final round: it writes
+2. sorts them with `resend.collect_round` into the job's output and error files so far (the
+   previous round's, then this round's) and a resend file of the requests that failed transiently;
+3. when there is something to send again and attempts remain, uploads the resend file as the next
+   round's parts (cut within the same part limits the upload used); else it is the final round: it writes
    the results table and the summary (`job_results.summarize_job`) and logs the summary as one line;
-4. deletes the round's input files on the server (``delete_input_files``) once the retry parts are
+4. deletes the round's input files on the server (``delete_input_files``) once the resend parts are
    up, and the result files it downloaded (``delete_result_files``).
 
 What the next round needs is `RoundFiles`: the files so far, the requests' keys in input order (the
@@ -26,10 +26,11 @@ from typing import Any, ClassVar
 
 from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
-from openai_batch_jobs.api.uploads import FILE_PREFIX, delete_files
 from openai_batch_jobs.errors import BatchResultError
+from openai_batch_jobs.files.uploads import FILE_PREFIX, delete_files
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
 from openai_batch_jobs.json_lines import count_lines
+from openai_batch_jobs.messages import counted, warn
 from openai_batch_jobs.recovery.resume import upload_claim, upload_once
 from openai_batch_jobs.report.job_results import JobResults, summarize_job
 from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
@@ -37,9 +38,8 @@ from openai_batch_jobs.results.counts import report_missing
 from openai_batch_jobs.results.job_collection import ERROR_NAME, OUTPUT_NAME, ServerCleanup
 from openai_batch_jobs.results.job_result import RoundRecord
 from openai_batch_jobs.results.part_files import Download, PartFiles, batch_label, fetch_parts
-from openai_batch_jobs.results.request_retry import RoundPart, RoundReport, check_attempts, collect_round
+from openai_batch_jobs.results.resend import RoundPart, RoundReport, check_attempts, collect_round
 from openai_batch_jobs.settings import CustomReader
-from openai_batch_jobs.words import counted, warn
 
 KEYS_NAME = "job-request-keys.jsonl"
 SUMMARY_PREFIX = "OpenAI batch job summary: "
@@ -50,7 +50,7 @@ class RoundRules:
     """Which round this is and what the job asked of its rounds.
 
     ``attempt`` is the round (from 1) of ``max_request_attempts``; with more than one round, or with
-    ``results_table``, the collect step sorts each round (`sorts_rounds`) and uploads the requests to
+    ``results_table``, the collect step sorts each round (`sorts_results`) and uploads the requests to
     send again as parts within ``limits`` for ``endpoint``. ``prices`` are laid over the built-in
     Batch price table for the summary's cost estimate.
     """
@@ -99,8 +99,9 @@ class RoundRules:
             raise reader.error(str(e)) from None
 
     @property
-    def sorts_rounds(self) -> bool:
-        """Whether a round is sorted into answers, final errors and retries (else its files are joined)."""
+    def sorts_results(self) -> bool:
+        """Whether a round's results are sorted into answers, final errors and requests to send again
+        (else the parts' files are joined as they are)."""
         return self.max_request_attempts > 1 or self.results_table
 
     @property
@@ -127,7 +128,7 @@ class RoundOutcome:
     this round ended the job with a table, its table and summary."""
 
     files: RoundFiles
-    retry_parts: list[str]
+    resend_parts: list[str]
     results: JobResults | None = None
 
 
@@ -144,15 +145,15 @@ def run_round(
     resumable: bool = False,
 ) -> RoundOutcome:
     """Run round ``rules.attempt`` of the collect step (see the module's docstring); `resumable` (a
-    local run) uses again the retry parts a killed run of this round uploaded (`recovery.resume`)."""
+    local run) uses again the resend parts a killed run of this round uploaded (`recovery.resume`)."""
     attempt = rules.attempt
     _check_inputs(batches, rules, previous)
     directory.mkdir(parents=True, exist_ok=True)
     parts: list[PartFiles] = []
-    retry_parts: list[str] = []
+    resend_parts: list[str] = []
     try:
         _fetch(parts, batches, directory, download, attempt)
-        retry_path = directory / f"{retry_stem(batches)}.jsonl"
+        resend_path = directory / f"{resend_stem(batches)}.jsonl"
         # Round 1 keeps each request's custom_id and model for the table (read while sorting).
         keys_path = directory / KEYS_NAME if rules.results_table and previous.keys is None else None
         report = collect_round(
@@ -161,21 +162,21 @@ def run_round(
             max_request_attempts=rules.max_request_attempts,
             output_path=str(directory / OUTPUT_NAME),
             error_path=str(directory / ERROR_NAME),
-            retry_path=str(retry_path),
+            resend_path=str(resend_path),
             previous_output=previous.output,
             previous_errors=previous.errors,
             keys_path=str(keys_path) if keys_path else None,
         )
         _report(report, parts, rules, cleanup.fail_on_missing_requests)
-        if report.retried:
-            retry_parts = _upload_retries(
-                client, retry_path, batches, rules, report.retried, api_key, resumable
+        if report.resent:
+            resend_parts = _upload_resends(
+                client, resend_path, batches, rules, report.resent, api_key, resumable
             )
         files = _files_after(report, batches, directory, keys_path, previous)
-        results = None if retry_parts or files.keys is None else _final(rules, files, directory)
+        results = None if resend_parts or files.keys is None else _final(rules, files, directory)
     except BaseException as exc:
         # The next round will not run: its parts would be left on the server.
-        delete_files(client, retry_parts, api_key=api_key)
+        delete_files(client, resend_parts, api_key=api_key)
         if isinstance(exc, KeyboardInterrupt):
             _stop(client, cleanup, batches, parts, previous, api_key)
         raise
@@ -186,7 +187,7 @@ def run_round(
     if files.output:
         interrupts.note_kept("job", report.output_start + report.succeeded, files.output)
     _delete_server_files(client, cleanup, batches, batches, api_key)
-    return RoundOutcome(files, retry_parts, results)
+    return RoundOutcome(files, resend_parts, results)
 
 
 def _files_after(
@@ -252,14 +253,19 @@ def _stop(
     _delete_server_files(client, cleanup, batches, [p.batch for p in parts], api_key)
 
 
-def retry_stem(batches: Sequence[Mapping[str, Any]]) -> str:
-    """The name of a round's retry file: the same for every run of the round, and no other job's."""
+def resend_stem(batches: Sequence[Mapping[str, Any]]) -> str:
+    """The name of a round's resend file: the same for every run of the round, and no other job's.
+
+    On the server it reads ``retry-of-<batch id>``, the name `earlier_uploads` and the orphans command
+    find a killed run's files by."""
     return f"retry-of-{(batches[0].get('id') if batches else None) or 'job'}"
 
 
 def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Files an earlier run of this round uploaded (named after `retry_stem`): the account's batch files,
-    newest first, back to the round's first batch's creation."""
+    """Files an earlier run of this round uploaded (named after `resend_stem`, newer than its batches).
+
+    Lists the account's batch files newest first and stops at the round's first batch's creation.
+    """
     since = min(int(b.get("created_at") or 0) for b in batches)
     found = []
     for file in client.files.list(purpose="batch", order="desc", limit=100):
@@ -270,28 +276,28 @@ def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]
     return found
 
 
-def _upload_retries(
+def _upload_resends(
     client: Any,
-    retry_path: Path,
+    resend_path: Path,
     batches: Sequence[Mapping[str, Any]],
     rules: RoundRules,
-    retried: int,
+    resent: int,
     api_key: str | None,
     resumable: bool,
 ) -> list[str]:
-    plan = plan_parts(str(retry_path), rules.limits, rules.endpoint)
+    plan = plan_parts(str(resend_path), rules.limits, rules.endpoint)
     limits = {"part_limits": rules.limits.to_custom(), "endpoint": rules.endpoint}
-    held = upload_claim(client, "retry", str(retry_path), limits) if resumable else None
+    held = upload_claim(client, "retry", str(resend_path), limits) if resumable else None
     if held is None or not held.left.get("file_ids"):
-        # A re-run of this step (a pod retried) first deletes what the run before uploaded.
-        delete_files(client, earlier_uploads(client, retry_path.stem, batches), api_key=api_key)
-    retry_parts = upload_once(client, plan, held, api_key=api_key)
+        # A re-run of this step (Flyte retried its pod) first deletes what the run before uploaded.
+        delete_files(client, earlier_uploads(client, resend_path.stem, batches), api_key=api_key)
+    resend_parts = upload_once(client, plan, held, api_key=api_key)
     print(
-        f"Round {rules.attempt}: sending {counted(retried, 'request')} again in round {rules.attempt + 1} "
-        f"as {counted(len(retry_parts), 'part')}",
+        f"Round {rules.attempt}: sending {counted(resent, 'request')} again in round {rules.attempt + 1} "
+        f"as {counted(len(resend_parts), 'part')}",
         flush=True,
     )
-    return retry_parts
+    return resend_parts
 
 
 def _report(

@@ -33,9 +33,9 @@ from openai_batch_jobs.job.settings import BatchTaskSettings
 from openai_batch_jobs.job.status import BatchOutcome, Outcome, batch_outcome, custom_info
 
 from ._compat import Resource, register_once
-from .connector_base import BatchConnectorBase, client_for
-from .execution import execution_key
-from .phases import phase_of
+from ._connector_base import BatchConnectorBase, client_for
+from ._execution_key import execution_key
+from ._phases import phase_of
 from .resource_meta import BatchEndpointMetadata
 
 DASHBOARD_URL = "https://platform.openai.com/batches/{}"

@@ -23,9 +23,9 @@ from flytekitplugins.openai.files import (
     UploadJSONLFileTask,
 )
 from openai_batch_jobs.api.batch_config import TASK_TYPE, BatchConfig, check_base_url
+from openai_batch_jobs.job.settings import BatchTaskSettings
 
-from .local_execution import LocalRunMixin
-from .settings import BatchTaskSettings
+from .local.execution import LocalRunMixin
 
 __all__ = [
     "BatchEndpointTask",

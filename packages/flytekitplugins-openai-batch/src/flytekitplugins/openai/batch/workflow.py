@@ -25,7 +25,7 @@ from flytekit.types.file import FlyteFile, JSONLFile
 from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai.files import BatchResult, OpenAIFileConfig
-from flytekitplugins.openai.files.result import RoundState
+from flytekitplugins.openai.files.outputs.result import RoundState
 from flytekitplugins.openai.files.rounds import JobRoundTask
 from flytekitplugins.openai.files.settings import CollectSettings, RoundSettings
 from flytekitplugins.openai.files.upload import UploadPartsTask
@@ -39,10 +39,10 @@ from openai_batch_jobs.job.settings import DEFAULT_MAX_IN_FLIGHT
 from openai_batch_jobs.report.cost import check_max_cost
 from openai_batch_jobs.report.prices import parse_prices
 from openai_batch_jobs.results.job_collection import ServerCleanup
-from openai_batch_jobs.results.request_retry import DEFAULT_MAX_REQUEST_ATTEMPTS
+from openai_batch_jobs.results.resend import DEFAULT_MAX_REQUEST_ATTEMPTS
 from openai_batch_jobs.results.rounds import RoundRules
 
-from .job_task import BatchJobTask
+from .job.task import BatchJobTask
 
 
 class BatchWorkflow(Workflow):
@@ -119,9 +119,10 @@ def create_batch(
     The workflow takes `jsonl_in` (an `Iterator[JSON]`, or a `JSONLFile` when `is_json_iterator` is
     False) and returns `batch_output: BatchResult`: one output file and one error file for the whole
     job, in which every request appears once (its last answer, or its last error with the number of
-    attempts), and the results table (`BatchResult.table`, Parquet, one row per request in input order). An input within one batch's limits runs as one batch, as it always did; a bigger one is cut
-    into parts of at most `max_requests` requests and `max_bytes` bytes (and 50,000 embedding inputs),
-    validated and cut in one streaming pass, and its batches run `max_in_flight` at a time.
+    attempts), and the results table (`BatchResult.table`, Parquet, one row per request in input
+    order). An input within one batch's limits runs as one batch; a bigger one is cut into parts of
+    at most `max_requests` requests and `max_bytes` bytes (and 50,000 embedding inputs), validated
+    and cut in one streaming pass, and its batches run `max_in_flight` at a time.
 
     The workflow has upstream's three nodes: upload, batch (the job task) and download (the collect
     step). Requests that fail for a transient reason (a per-request 408, 429 or 5xx, an expired
@@ -171,20 +172,13 @@ def create_batch(
         only while its model's running batches stay within it (see `BatchJobTask`).
     """
     suffix = name.replace(".", "")
-    wf = BatchWorkflow(name=f"openai-batch-{suffix}")
-    wf.add_workflow_input("jsonl_in", Iterator[JSON] if is_json_iterator else JSONLFile)
-
     where = f"create_batch({name!r})"
     endpoint = BatchConfig.parse(dict(config or {}), task_name=f"openai-batch-{suffix}").endpoint
     cap = check_max_cost(max_cost_usd, where)
     parsed_prices = parse_prices(prices)
     budget = TokenBudget.parse(max_enqueued_tokens, where, parsed_prices)
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
-    if max_requests < 1 or max_bytes < 1:
-        raise BatchConfigError(
-            f"max_requests and max_bytes must be at least 1, got {max_requests} and {max_bytes}."
-        )
-    limits = PartLimits(requests=max_requests, bytes=max_bytes)
+    limits = _part_limits(max_requests, max_bytes)
     upload = UploadPartsTask(
         name=f"openai-file-upload-{suffix}",
         task_config=file_config,
@@ -206,23 +200,51 @@ def create_batch(
         resend_unanswered=max_request_attempts > 1,
         max_enqueued_tokens=budget,
     )
-    rules = RoundRules(1, max_request_attempts, results_table, parsed_prices, limits, endpoint)
-    cleanup = ServerCleanup(delete_input_files, delete_result_files, fail_on_missing_requests)
-    download = JobRoundTask(
-        name=f"openai-download-files-{suffix}",
-        settings=RoundSettings(
-            collect=CollectSettings(file_config, cleanup),
-            rules=rules,
-            job=job.task_settings,
-            job_name=job.name,
-            step_name=f"openai-download-files-{suffix}",
-            memory=file_download_mem,
-        ),
-        container_image=container_image,
-        job_task=BatchJobTask,
+    collect = CollectSettings(
+        file_config, ServerCleanup(delete_input_files, delete_result_files, fail_on_missing_requests)
     )
+    rules = RoundRules(1, max_request_attempts, results_table, parsed_prices, limits, endpoint)
+    download = _collect_step(
+        f"openai-download-files-{suffix}", collect, rules, job, file_download_mem, container_image
+    )
+    return _wire(f"openai-batch-{suffix}", is_json_iterator, (upload, job, download), file_upload_mem)
+
+
+def _part_limits(max_requests: int, max_bytes: int) -> PartLimits:
+    if max_requests < 1 or max_bytes < 1:
+        raise BatchConfigError(
+            f"max_requests and max_bytes must be at least 1, got {max_requests} and {max_bytes}."
+        )
+    return PartLimits(requests=max_requests, bytes=max_bytes)
+
+
+def _collect_step(
+    name: str,
+    collect: CollectSettings,
+    rules: RoundRules,
+    job: BatchJobTask,
+    memory: str,
+    container_image: str | None,
+) -> JobRoundTask:
+    """Round 1 of the collect step, which declares the job task again for any round after it."""
+    settings = RoundSettings(
+        collect=collect, rules=rules, job=job.task_settings, job_name=job.name, step_name=name, memory=memory
+    )
+    return JobRoundTask(name=name, settings=settings, container_image=container_image, job_task=BatchJobTask)
+
+
+def _wire(
+    name: str,
+    is_json_iterator: bool,
+    tasks: tuple[UploadPartsTask, BatchJobTask, JobRoundTask],
+    upload_memory: str,
+) -> Workflow:
+    """The workflow's three nodes, upload -> job -> collect, between its input and its output."""
+    upload, job, download = tasks
+    wf = BatchWorkflow(name=name)
+    wf.add_workflow_input("jsonl_in", Iterator[JSON] if is_json_iterator else JSONLFile)
     uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
-    uploaded.with_overrides(requests=Resources(mem=file_upload_mem), limits=Resources(mem=file_upload_mem))
+    uploaded.with_overrides(requests=Resources(mem=upload_memory), limits=Resources(mem=upload_memory))
     ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])
     collected = wf.add_entity(download, job_result=ran.outputs["result"], state=RoundState())
     wf.add_workflow_output("batch_output", collected.outputs["result"], BatchResult)

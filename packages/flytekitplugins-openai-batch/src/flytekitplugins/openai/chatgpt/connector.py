@@ -15,7 +15,7 @@ from flytekit.models.literals import LiteralMap
 from flytekit.models.task import TaskTemplate
 
 from flytekitplugins.openai.batch._compat import Resource, SyncConnectorBase, register_once
-from flytekitplugins.openai.batch.phases import phase_of
+from flytekitplugins.openai.batch._phases import phase_of
 from openai_batch_jobs.chat.answer import TIMEOUT_ENV as TIMEOUT_ENV
 from openai_batch_jobs.chat.answer import answer_timeout, ask
 
@@ -42,8 +42,8 @@ class ChatGPTConnector(SyncConnectorBase):
         `inputs` comes second, as in upstream's connector; flytekit itself passes every argument by name.
         """
         # Imported here: batch.connector imports flytekit, whose plugin loading imports this module.
+        from flytekitplugins.openai.batch._connector_base import client_for
         from flytekitplugins.openai.batch.connector import string_input
-        from flytekitplugins.openai.batch.connector_base import client_for
 
         custom = task_template.custom or {}
         config = parse_chatgpt_config(custom.get("chatgpt_config"), task_name=task_template.id.name or None)

@@ -4,9 +4,10 @@
 - `collect`: a job's parts joined into one output and one error file.
 - `rounds`: a job's collect step as a dynamic task that adds a round only when requests are sent again.
 - `job_task`: the job task's declaration, which the collect step declares for its next round.
-- `result`: what the tasks return and what a round hands to the next.
-- `settings`: each task's template settings; `config`: the OpenAI file config; `report`: the deck and
-  the table in flytekit's types; `images`: the default image; `errors`: the errors' names here.
+- `outputs`: what the tasks return and what a round hands to the next (`result`), and the deck and
+  the table in flytekit's types (`report`).
+- `settings`: each task's template settings; `config`: the OpenAI file config; `images`: the default
+  image; `errors`: the errors' names here; `_task`: what the container tasks share.
 
 Importing this package is cheap: ``openai`` itself is loaded lazily, when a task first runs.
 """
@@ -26,7 +27,7 @@ from .errors import (
 )
 from .images import OpenAIFileDefaultImages
 from .job_task import JobTaskDeclaration
-from .result import BatchResult, RoundState
+from .outputs.result import BatchResult, RoundState
 from .rounds import JobRoundTask
 from .upload import UploadJSONLFileExecutor, UploadJSONLFileTask, UploadPartsExecutor, UploadPartsTask
 

@@ -22,13 +22,14 @@ from flytekit.core.shim_task import ShimTaskExecutor
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
+from openai_batch_jobs.files.download import download_file
+from openai_batch_jobs.results.batch_results import account_for_requests
 from openai_batch_jobs.results.job_collection import ServerCleanup, collect_job
 from openai_batch_jobs.results.job_result import batches_of
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
-from .download import account_for_requests, download_file
-from .result import BatchResult
+from .outputs.result import BatchResult
 from .settings import COLLECT_TASK_TYPE, CollectSettings
 
 

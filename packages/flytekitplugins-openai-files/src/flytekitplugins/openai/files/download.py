@@ -1,8 +1,7 @@
 """The download task: a finished batch's output and error files, every request accounted for.
 
 The work is the engine's (`results.batch_results`); this module declares the task and hands its
-files to Flyte. `batch_label`, `download_file` and `account_for_requests` are the engine's, named here
-for the collect step, which imports them from this module.
+files to Flyte.
 """
 
 from __future__ import annotations
@@ -18,26 +17,14 @@ from flytekit.core.shim_task import ShimTaskExecutor
 from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
-from openai_batch_jobs.api.batch_api import batch_label
-from openai_batch_jobs.api.file_download import download_file
-from openai_batch_jobs.results.batch_results import (
-    account_for_requests,
-    download_batch_results,
-    require_result_files,
-)
+from openai_batch_jobs.results.batch_results import download_batch_results, require_result_files
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig
-from .result import BatchResult
+from .outputs.result import BatchResult
 from .settings import DOWNLOAD_TASK_TYPE, DownloadSettings
 
-__all__ = [
-    "DownloadJSONFilesExecutor",
-    "DownloadJSONFilesTask",
-    "account_for_requests",
-    "batch_label",
-    "download_file",
-]
+__all__ = ["DownloadJSONFilesExecutor", "DownloadJSONFilesTask"]
 
 
 class DownloadJSONFilesTask(OpenAIFileTask):

@@ -1,4 +1,5 @@
-"""The exceptions of the file tasks, as this package has always exported them (defined in `core.errors`)."""
+"""The exceptions of the file tasks, under the names this package exports (defined in the engine's
+`openai_batch_jobs.errors`)."""
 
 from openai_batch_jobs.errors import (
     BatchResultError,

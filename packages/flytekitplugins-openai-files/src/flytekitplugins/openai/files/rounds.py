@@ -34,6 +34,7 @@ from flytekit.models.task import TaskTemplate
 from flytekit.types.file import JSONLFile
 
 from openai_batch_jobs import interrupts
+from openai_batch_jobs.files.download import download_file
 from openai_batch_jobs.report.deck import render_deck
 from openai_batch_jobs.results.job_result import JobResult, batches_of
 from openai_batch_jobs.results.rounds import RoundOutcome, run_round
@@ -41,11 +42,10 @@ from openai_batch_jobs.results.rounds import RoundOutcome, run_round
 from ._task import DEFAULT_MEMORY
 from .collect import collect_files
 from .config import OpenAIFileConfig
-from .download import download_file
 from .images import OpenAIFileDefaultImages
 from .job_task import JobTaskDeclaration
-from .report import publish_deck, table_dataset
-from .result import BatchResult, RoundState
+from .outputs.report import publish_deck, table_dataset
+from .outputs.result import BatchResult, RoundState
 from .settings import COLLECT_TASK_TYPE, RoundSettings
 
 DECK_FILE = "deck.html"
@@ -115,7 +115,7 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
         interrupts.set_phase(f"the collect step of round {settings.rules.attempt} ({self.name})")
         workdir = Path(flytekit.current_context().working_directory)
         batches = batches_of(job_result)
-        if not settings.rules.sorts_rounds:
+        if not settings.rules.sorts_results:
             return RoundOutputs(collect_files(settings.collect, batches, workdir))
         client, api_key = settings.file_config.client()
         with client:  # releases its connection pool however the round ends
@@ -130,12 +130,12 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
                 api_key=api_key,
                 resumable=_is_local(),
             )
-        if not outcome.retry_parts:
+        if not outcome.resend_parts:
             return RoundOutputs(_job_result(outcome, workdir))
         return self._next_round(outcome)
 
     def _next_round(self, outcome: RoundOutcome) -> Any:
-        """Round N+1: the job task on the retry parts, then its collect step (nodes of a sub-workflow
+        """Round N+1: the job task on the resend parts, then its collect step (nodes of a sub-workflow
         in a pod, run at once in-process)."""
         settings = self._round_settings.next_round()
         job = self._job_task.declared(settings.round_name(settings.job_name), settings.job)
@@ -149,7 +149,7 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
                 container_image=str(self.container_image),
                 job_task=self._job_task,
             )
-        ran = job(input_file_ids=outcome.retry_parts)
+        ran = job(input_file_ids=outcome.resend_parts)
         return step(job_result=ran, state=RoundState.carrying(outcome.files))
 
 

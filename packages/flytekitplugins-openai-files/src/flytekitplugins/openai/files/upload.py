@@ -1,6 +1,6 @@
 """The upload tasks: validate the request file, then stream it (or its parts) to OpenAI Files with purpose ``batch``.
 
-The uploading itself is the engine's (`openai_batch_jobs.api.uploads`).
+The uploading itself is the engine's (`openai_batch_jobs.files.uploads`).
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.core.keys import check_connector_key
 from openai_batch_jobs import interrupts
-from openai_batch_jobs.api.uploads import upload_request_file
 from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.files.uploads import upload_request_file
 from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.inputs.split import plan_parts
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
+from openai_batch_jobs.messages import counted
 from openai_batch_jobs.recovery.resume import upload_claim, upload_once
 from openai_batch_jobs.report.cost import check_cost, check_max_cost, estimate_cost
 from openai_batch_jobs.report.prices import parse_prices
-from openai_batch_jobs.words import counted
 
 from ._task import OpenAIFileTask
 from .config import OpenAIFileConfig

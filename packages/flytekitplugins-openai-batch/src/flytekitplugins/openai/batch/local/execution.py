@@ -3,7 +3,7 @@
 flytekit's local executor calls the connector's create, then its get in a loop (the mixin's `_get`),
 showing a rich progress display, and on Ctrl-C runs the task's signal handler. For our tasks:
 
-- the wait polls on `local_poll`'s schedule (soon, then backing off) and prints a one-line status
+- the wait polls on `local.poll`'s schedule (soon, then backing off) and prints a one-line status
   (`progress.ProgressLine`) that also reads well in a log; a run that ends without results raises
   `BatchFailed`, which pyflyte prints as one paragraph;
 - SIGINT, SIGTERM and SIGHUP end the run through the engine's `interrupts` (the workflow's run, or
@@ -23,9 +23,9 @@ from flyteidl.core.execution_pb2 import TaskExecution
 
 from openai_batch_jobs import interrupts
 
-from ._compat import AsyncExecutorMixin, Resource, ResourceMeta, lookup_connector
-from .errors import BatchFailed
-from .local_poll import poll_until_done
+from .._compat import AsyncExecutorMixin, Resource, ResourceMeta, lookup_connector
+from ..errors import BatchFailed
+from .poll import poll_until_done
 
 
 class LocalRunMixin(AsyncExecutorMixin):
@@ -53,7 +53,7 @@ class LocalRunMixin(AsyncExecutorMixin):
         return meta
 
     async def _get(self, resource_meta: ResourceMeta) -> Resource:
-        """flytekit's local wait, on `local_poll`'s schedule and with our status line.
+        """flytekit's local wait, on `local.poll`'s schedule and with our status line.
 
         A run that ends without results raises BatchFailed with the connector's full account (its
         `custom_info["message"]` where the message is upstream's short one, else the message):

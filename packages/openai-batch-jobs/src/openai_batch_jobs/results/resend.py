@@ -1,4 +1,4 @@
-"""Request-level retries: sort a round's results into kept answers, final errors and requests to send again.
+"""Sending requests again: sort a round's results into kept answers, final errors and requests to send again.
 
 A job runs in rounds (at most ``max_request_attempts``): round 1 sends every request, each later round
 sends again the requests that failed transiently in the round before (`result_lines.TRANSIENT_STATUSES`,
@@ -11,7 +11,7 @@ reads one round's files and writes:
   again (permanent ones, and transient ones whose attempts are spent), each with ``"attempts": N``;
   requests no result file answers get an error line of their own (code ``missing_result``) and
   unreadable result lines one with code ``unreadable_result``, both saying why;
-- the retry file: the original request lines (from the parts' input files) of the requests to send
+- the resend file: the original request lines (from the parts' input files) of the requests to send
   again, in input order.
 
 So after the last round every custom_id is in exactly one of the two files, with its last answer or
@@ -34,7 +34,7 @@ from openai_batch_jobs.results.counts import RequestCounts
 from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex, Unanswered
 from openai_batch_jobs.results.result_lines import UNREADABLE_RESULT, LineKind, error_line, with_attempts
 
-# How often a request is sent before its failure is final, unless told; 1 turns retries off.
+# How often a request is sent before its failure is final, unless told; 1 sends each request once.
 DEFAULT_MAX_REQUEST_ATTEMPTS = 3
 
 
@@ -59,13 +59,13 @@ class PartCounts(RequestCounts):
     batch_id: str
     status: str
 
-    def text(self, *, retries: bool = True) -> str:
-        return f"part {self.part} (batch {self.batch_id}, {self.status}): {super().text(retries=retries)}"
+    def text(self, *, resends: bool = True) -> str:
+        return f"part {self.part} (batch {self.batch_id}, {self.status}): {super().text(resends=resends)}"
 
 
 @dataclass(frozen=True)
 class RoundReport:
-    """The counts of one round, per part and in all; ``retried`` requests are in the retry file.
+    """The counts of one round, per part and in all; ``resent`` requests are in the resend file.
 
     ``output_start`` and ``error_start`` are where this round's lines begin in the output and error
     files (after the rounds before): the results table reads each round's lines as one run.
@@ -93,8 +93,8 @@ class RoundReport:
         return sum(p.missing for p in self.parts)
 
     @property
-    def retried(self) -> int:
-        return sum(p.retried for p in self.parts)
+    def resent(self) -> int:
+        return sum(p.resent for p in self.parts)
 
     @property
     def totals(self) -> RequestCounts:
@@ -103,7 +103,7 @@ class RoundReport:
 
     def lines(self) -> list[str]:
         """Human-readable lines for the task's log: one per part, then the totals."""
-        total = f"Round {self.attempt}: {self.totals.text(retries=True)}"
+        total = f"Round {self.attempt}: {self.totals.text(resends=True)}"
         return [f"Round {self.attempt}, {p.text()}" for p in self.parts] + [total]
 
 
@@ -114,7 +114,7 @@ def collect_round(
     max_request_attempts: int = DEFAULT_MAX_REQUEST_ATTEMPTS,
     output_path: str,
     error_path: str,
-    retry_path: str,
+    resend_path: str,
     previous_output: str | None = None,
     previous_errors: str | None = None,
     keys_path: str | None = None,
@@ -122,17 +122,17 @@ def collect_round(
     """Sort round ``attempt``'s results (see the module's docstring) into the three files named.
 
     ``previous_output`` / ``previous_errors`` are the files the round before wrote (None in round 1);
-    they are copied first, so each round's files hold everything decided so far. The retry file is
+    they are copied first, so each round's files hold everything decided so far. The resend file is
     written (maybe empty) in every round; it is empty when ``attempt`` is ``max_request_attempts``.
     With ``keys_path``, every request's custom_id and model are written there too, in order
     (`request_keys.key_line`): what the results table needs of the requests.
     """
     check_attempts(attempt, max_request_attempts)
-    retry_left = attempt < max_request_attempts
+    rounds_left = attempt < max_request_attempts
     counts: list[PartCounts] = []
     with ExitStack() as files:
-        output, errors, retry = (
-            files.enter_context(open(path, "wb")) for path in (output_path, error_path, retry_path)
+        output, errors, resend = (
+            files.enter_context(open(path, "wb")) for path in (output_path, error_path, resend_path)
         )
         keys = files.enter_context(open(keys_path, "wb")) if keys_path else None
         _copy(previous_output, output)
@@ -141,7 +141,7 @@ def collect_round(
         for number, part in enumerate(parts, start=1):
             with ResultIndex() as index:
                 counts.append(
-                    _sort_part(number, part, index, attempt, retry_left, output, errors, retry, keys)
+                    _sort_part(number, part, index, attempt, rounds_left, output, errors, resend, keys)
                 )
     return RoundReport(attempt, counts, *starts)
 
@@ -161,10 +161,10 @@ def _sort_part(
     part: RoundPart,
     index: ResultIndex,
     attempt: int,
-    retry_left: bool,
+    rounds_left: bool,
     output: IO[bytes],
     errors: IO[bytes],
-    retry: IO[bytes],
+    resend: IO[bytes],
     keys: IO[bytes] | None,
 ) -> PartCounts:
     batch_id = str(part.batch.get("id") or f"of part {number}")
@@ -187,9 +187,9 @@ def _sort_part(
             continue
         found = index.find(custom_id)
         transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
-        if transient and retry_left:
-            retry.write(raw if raw.endswith(b"\n") else raw + b"\n")
-            tally.retried += 1
+        if transient and rounds_left:
+            resend.write(raw if raw.endswith(b"\n") else raw + b"\n")
+            tally.resent += 1
             continue
         if found is None:
             if unanswered.missing:

@@ -1,6 +1,6 @@
 """Uploading request files to OpenAI Files (purpose ``batch``), and deleting them again when no one needs them.
 
-What the upload steps and a round that sends requests again (its retry parts) share: one file
+What the upload steps and a round that sends requests again (its resend parts) share: one file
 streamed, a split input's parts side by side, and a best-effort delete whose failures are said on
 stderr (a file left behind is the user's to delete, so they must read which).
 
@@ -17,15 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from openai_batch_jobs import interrupts
-from openai_batch_jobs.api import server_files
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.retry import describe_failure, transient_errors
 from openai_batch_jobs.errors import TransferError
+from openai_batch_jobs.files import delete
 from openai_batch_jobs.inputs.part_names import tagged_name
 from openai_batch_jobs.inputs.split import Part, SplitPlan, part_file
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.messages import counted
 
-# The start of the name of every file this plugin uploads (input parts, retry parts).
+# The start of the name of every file this plugin uploads (input parts, resend parts).
 FILE_PREFIX = "openai-batch-jobs-"
 # Parts uploaded at once: the uploads wait on the network and the server, not on this pod's CPU.
 UPLOAD_WORKERS = 4
@@ -74,7 +74,7 @@ def upload_parts(
 
 def delete_files(client: Any, file_ids: list[str], *, api_key: str | None = None) -> list[str]:
     """Delete the files (best effort: a failure is said on stderr, not raised); returns those deleted."""
-    outcome = server_files.delete_files(client, file_ids, api_key=api_key)
+    outcome = delete.delete_files(client, file_ids, api_key=api_key)
     for _, why, _ in outcome.failed:
         print(f"{why[0].upper()}{why[1:]} (delete it by hand)", file=sys.stderr, flush=True)
     return outcome.deleted

@@ -22,7 +22,7 @@ from openai_batch_jobs.api.retry import (
     transient_errors,
 )
 from openai_batch_jobs.errors import TransferError
-from openai_batch_jobs.words import warn
+from openai_batch_jobs.messages import warn
 
 # The HTTP library reads 64 KiB at a time: asking for larger chunks only makes it join (and copy) them.
 _CHUNK = 1 << 16

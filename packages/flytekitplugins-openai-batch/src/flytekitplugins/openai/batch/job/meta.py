@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from openai_batch_jobs.job.records import job_from_json, job_to_json
 from openai_batch_jobs.job.state import Job
 
-from ._compat import ResourceMeta
+from .._compat import ResourceMeta
 
 
 @dataclass

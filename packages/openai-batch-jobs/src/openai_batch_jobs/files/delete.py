@@ -26,7 +26,7 @@ from openai_batch_jobs.api.retry import (
     is_transient,
     transient_errors,
 )
-from openai_batch_jobs.words import counted
+from openai_batch_jobs.messages import counted
 
 # Deletes of one call run this many at once.
 DELETE_THREADS = 8

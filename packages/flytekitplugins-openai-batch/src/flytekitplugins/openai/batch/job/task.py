@@ -25,8 +25,8 @@ from openai_batch_jobs.job.settings import JOB_TASK_TYPE
 from openai_batch_jobs.results.job_result import JobResult
 from openai_batch_jobs.results.kept_answers import keep_answers
 
-from ._compat import Resource, ResourceMeta, lookup_connector
-from .local_execution import LocalRunMixin
+from .._compat import Resource, ResourceMeta, lookup_connector
+from ..local.execution import LocalRunMixin
 
 __all__ = ["BatchJobTask"]
 

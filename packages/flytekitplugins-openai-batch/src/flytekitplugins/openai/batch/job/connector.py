@@ -25,12 +25,12 @@ from openai_batch_jobs.clock import clock
 from openai_batch_jobs.job.runner import JobRunner, discard_inputs
 from openai_batch_jobs.recovery.resume import local_job_key, server_of
 
-from ._compat import Resource, register_once
-from .connector_base import BatchConnectorBase, client_for, run_on_own_loop
-from .execution import execution_key
-from .job_meta import BatchJobMetadata
-from .job_settings import JOB_TASK_TYPE, JobTaskSettings
-from .phases import phase_of
+from .._compat import Resource, register_once
+from .._connector_base import BatchConnectorBase, client_for, run_on_own_loop
+from .._execution_key import execution_key
+from .._phases import phase_of
+from .meta import BatchJobMetadata
+from .settings import JOB_TASK_TYPE, JobTaskSettings
 
 
 class BatchJobConnector(BatchConnectorBase[BatchJobMetadata]):
@@ -58,7 +58,7 @@ class BatchJobConnector(BatchConnectorBase[BatchJobMetadata]):
         file_ids = _input_file_ids(inputs)
         key = execution_key(task_execution_metadata)
         meta = BatchJobMetadata(key or "", file_ids, clock().now(), settings)
-        if meta.done_at_create:  # a retry round with nothing to send again: nothing to create
+        if meta.done_at_create:  # a later round with nothing to send again: nothing to create
             return meta
         client, api_key = client_for(settings.openai_organization, settings.base_url)
         since = None

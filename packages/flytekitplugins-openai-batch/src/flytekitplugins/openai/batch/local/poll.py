@@ -18,7 +18,7 @@ from openai_batch_jobs import interrupts
 from openai_batch_jobs.clock import clock
 from openai_batch_jobs.job.progress import ProgressLine
 
-from ._compat import Resource, ResourceMeta
+from .._compat import Resource, ResourceMeta
 
 FIRST_POLL_S = 0.1
 POLL_FRACTION = 0.1
