@@ -48,7 +48,7 @@ from openai_batch_jobs.errors import BatchAPIError, BatchConfigError
 from openai_batch_jobs.job.part_estimates import check_job_cost, needs_estimates, read_estimates
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.state import PART_METADATA_KEY, Job, JobState, PartState, job_state
-from openai_batch_jobs.job.status import Outcome
+from openai_batch_jobs.job.status import Outcome, PartStage
 from openai_batch_jobs.words import counted
 
 logger = logging.getLogger("openai_batch_jobs")
@@ -190,7 +190,7 @@ class JobRunner:
             except DeadlinePassed:
                 break
             part.batches.insert(0, batch)
-            part.state = "running"
+            part.state = PartStage.RUNNING
             created += 1
         return created
 
