@@ -80,20 +80,25 @@ def recent(
 
 def recent_batch(
     client: Any, options: dict[str, Any], batch_id: str, max_age_s: float
-) -> tuple[dict[str, Any], float] | None:
+) -> dict[str, Any] | None:
     """The batch `batch_id` as the latest listing saw it, when that started at most `max_age_s` ago
-    and holds it, and how many seconds ago it started; None otherwise."""
+    and holds it; None otherwise."""
     listed = _latest_listing(client, options, max_age_s)
-    batch = listed.by_id.get(batch_id) if listed is not None else None
-    return None if batch is None or listed is None else (batch, time.monotonic() - listed.started)
+    return listed.by_id.get(batch_id) if listed is not None else None
 
 
 def list_soon(client: Any, options: dict[str, Any], since: float, read: Reader) -> None:
     """Start a shared listing back to `since` (or join the one waiting to start), waiting for nothing."""
     listing = asyncio.ensure_future(shared_listing(client, options, since, read))
     _background.add(listing)
+    listing.add_done_callback(_ended)
+
+
+def _ended(listing: asyncio.Future[Pages]) -> None:
+    _background.discard(listing)
     # Its failure is the next caller's to meet; retrieved here so that it is not reported as lost.
-    listing.add_done_callback(lambda done: (_background.discard(done), done.cancelled() or done.exception()))
+    if not listing.cancelled():
+        listing.exception()
 
 
 async def shared_listing(client: Any, options: dict[str, Any], since: float, read: Reader) -> Pages:

@@ -46,11 +46,13 @@ LIST_PAGE_SIZE = 100
 LOOKBACK_S = 3 * 3600.0
 MAX_LIST_PAGES = 20
 # A poll that only reports may read the connector's latest listing when it started at most this long
-# ago, and at most this share of the batch's or job's age ago: a thousand tasks polled share a listing
-# every few seconds, and a short one (a local run) still sees its end within about a tenth of its run.
+# ago: a thousand tasks polled share a listing every few seconds. A job's poll, at most this share of
+# the job's age ago too: a short job (a local run, which lists at every poll) still sees its end
+# within about a tenth of its run time.
 RECENT_LISTING_S = 5.0
 RECENT_LISTING_SHARE = 0.1
-# A listing starts once this many batch polls within RECENT_LISTING_S had to retrieve their batch.
+# A batch's poll reads a listing only once this many polls within RECENT_LISTING_S had to retrieve
+# their batch (then it starts one): a service polling many batches, never a local run.
 RETRIEVES_PER_LISTING = 50
 # client -> (when the count began, monotonic; retrieves since; the oldest of their batches' creation)
 _retrieved: weakref.WeakKeyDictionary[Any, tuple[float, int, float]] = weakref.WeakKeyDictionary()
@@ -93,14 +95,12 @@ async def create_batch(
 
 async def poll_batch(client: Any, batch_id: str, timeout: float | None) -> dict[str, Any]:
     """The batch `batch_id` as a dict, for a poll that only reports it: as the connector's latest
-    listing saw it when that is recent enough (`listing_age_limit`), else retrieved. Once
+    listing saw it when that started at most RECENT_LISTING_S ago, else retrieved. Once
     RETRIEVES_PER_LISTING polls within RECENT_LISTING_S had to retrieve their batch, a shared listing
     starts: many batches polled are read a page at a time."""
     seen = _listing.recent_batch(client, {}, batch_id, RECENT_LISTING_S)
     if seen is not None:
-        batch, age = seen
-        if age <= listing_age_limit(time.time() - float(batch.get("created_at") or time.time())):
-            return batch
+        return seen
     retrieved: dict[str, Any] = (await client.batches.retrieve(batch_id, timeout=timeout)).to_dict(
         mode="json"
     )
@@ -117,7 +117,7 @@ async def poll_batch(client: Any, batch_id: str, timeout: float | None) -> dict[
 
 
 def listing_age_limit(age_s: float) -> float:
-    """How old a listing a poll that only reports may read, for a batch or job `age_s` seconds old."""
+    """How old a listing a job's poll that only reports may read, for a job `age_s` seconds old."""
     return min(RECENT_LISTING_S, RECENT_LISTING_SHARE * age_s)
 
 
