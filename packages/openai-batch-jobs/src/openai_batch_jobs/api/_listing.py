@@ -49,6 +49,10 @@ class _Listed:
     by_id: dict[str, dict[str, Any]]
 
 
+# A listing reaches at least as far back as the latest one did when that started at most this long
+# ago: polls that each need a different depth share one listing rather than take turns replacing it.
+KEEP_DEPTH_S = 10.0
+
 # (client, request options) -> the round that has not started yet / the task of the one running.
 _waiting: dict[tuple[int, str], _Round] = {}
 _running: dict[tuple[int, str], asyncio.Task[None]] = {}
@@ -105,6 +109,10 @@ async def shared_listing(client: Any, options: dict[str, Any], since: float, rea
     """`read(since)`'s batches (newest first, back to at least `since`), from a listing that started
     after this call: joined with the other calls that wait for the same client and options."""
     key = (id(client), _options_key(options))
+    kept = _latest_listing(client, options, KEEP_DEPTH_S)
+    if kept is not None:
+        # As deep as the latest: the polls it served (jobs, batches of any age) read the next one.
+        since = min(since, kept.reached)
     waiting = _waiting.get(key)
     if waiting is None:
         waiting = _waiting[key] = _Round(since)
