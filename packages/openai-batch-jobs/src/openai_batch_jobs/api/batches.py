@@ -1,7 +1,8 @@
 """Per-batch building blocks shared by the batch connector (one batch) and the job connector (many).
 
 Creating a batch tagged with the Flyte execution that owns it, finding the batches an owner already
-created (when propeller repeats a call), cancelling one, riding out transient faults while polling,
+created (when propeller repeats a call), polling one (from the connector's latest listing when many
+are polled, `poll_batch`), cancelling one, riding out transient faults while polling,
 and turning SDK errors into key-free messages: each is written once here, so both connectors behave
 the same way. The calls are coroutines on the SDK's async client (`client.shared_async_client`): a
 connector serves many tasks from one event loop, with no thread per call.
