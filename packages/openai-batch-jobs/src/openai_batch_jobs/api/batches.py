@@ -153,8 +153,8 @@ async def owned_batches(
 def recent_owned_batches(
     client: Any, config: BatchConfig, key: str, since: float, max_age_s: float
 ) -> list[dict[str, Any]] | None:
-    """`owned_batches` as the latest complete listing saw them, when it started at most `max_age_s`
-    ago and reached back to `since`; None when there is none. For a look that acts on nothing it
+    """`owned_batches` as the latest listing saw them, when it started at most `max_age_s` ago and
+    reached back to `since`; None when there is none. For a look that acts on nothing it
     sees: a batch created since the listing started is missing from it."""
     batches = _listing.recent(client, request_options(config, Deadline(None)), key, since, max_age_s)
     return None if batches is None else [b for b in batches if b.get("created_at", 0) >= since]
