@@ -13,7 +13,7 @@ from flytekitplugins.openai.batch.job.meta import BatchJobMetadata
 from flytekitplugins.openai.batch.job.settings import JobTaskSettings
 from openai_batch_jobs.errors import TaskTemplateError
 from openai_batch_jobs.job.state import job_state
-from openai_batch_jobs.job.status import Outcome
+from openai_batch_jobs.job.status import Outcome, PartStage
 
 KEY = "p/d/e/n0/0"
 
@@ -67,13 +67,13 @@ def test_the_newest_batch_of_a_part_counts_and_a_token_limited_part_waits_then_i
         batch(0, "completed", total=1, completed=1),
     ]
     waiting = job_state(meta(token_limit_wait_s=60.0, token_limit_attempts=3), batches, 2030.0)
-    assert waiting.parts[1].state == "waiting"
+    assert waiting.parts[1].state is PartStage.WAITING
     assert "submitting again in 30 s (attempt 2 of 3, 60 s apart)" in waiting.message
     assert waiting.to_submit == []
     ready = job_state(meta(token_limit_wait_s=60.0, token_limit_attempts=3), batches, 2061.0)
     assert [p.index for p in ready.to_submit] == [1]
     newer = [batch(1, "in_progress", at=2070), *batches]
-    assert job_state(meta(), newer, 2080.0).parts[1].state == "running"
+    assert job_state(meta(), newer, 2080.0).parts[1].state is PartStage.RUNNING
 
 
 def test_failed_parts_fail_the_job_unless_partial_results_are_accepted() -> None:

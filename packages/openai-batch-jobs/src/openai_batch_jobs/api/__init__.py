@@ -7,9 +7,10 @@ The Files API's transfers (uploads, downloads, deletes) are in `openai_batch_job
 - `retry`: the one retry policy of every call, what counts as transient, running a call under it.
 - `batch_api`: facts of the Batch API: endpoints, limits, statuses, how a batch's errors read.
 - `batch_config`: the `batches.create` arguments a task may carry, checked where it is declared.
-- `batches`: creating a batch tagged with its owner (and finding it again), cancelling one.
+- `batches`: creating a batch tagged with its owner (and finding it again), polling and cancelling one.
+- `_listing`: the server's batches listed once for the look-ups that ask at the same time, the
+  latest listing kept for polls that only report.
 - `servers`: which servers a shared key may be sent to, and whether a server takes a key.
 - `redact`: masking keys in text people may see.
-- `_listing`: one listing of the server's batches shared by the look-ups that ask at once.
 - `_sdk`: the `openai` module, imported on first use, thread-safe.
 """

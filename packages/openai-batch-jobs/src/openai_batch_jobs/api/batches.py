@@ -1,7 +1,8 @@
 """Per-batch building blocks shared by the batch connector (one batch) and the job connector (many).
 
 Creating a batch tagged with the Flyte execution that owns it, finding the batches an owner already
-created (when propeller repeats a call), cancelling one, riding out transient faults while polling,
+created (when propeller repeats a call), polling one (from the connector's latest listing when many
+are polled, `poll_batch`), cancelling one, riding out transient faults while polling,
 and turning SDK errors into key-free messages: each is written once here, so both connectors behave
 the same way. The calls are coroutines on the SDK's async client (`client.shared_async_client`): a
 connector serves many tasks from one event loop, with no thread per call.
@@ -12,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openai_batch_jobs.api._listing import shared_listing
+from openai_batch_jobs.api import _listing
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.batch_api import TERMINAL_STATUSES
 from openai_batch_jobs.api.batch_config import EXECUTION_METADATA_KEY, BatchConfig
@@ -44,6 +46,17 @@ LIST_PAGE_SIZE = 100
 # minutes), and how many pages of batches one look may read.
 LOOKBACK_S = 3 * 3600.0
 MAX_LIST_PAGES = 20
+# A poll that only reports may read the connector's latest listing when it started at most this long
+# ago: a thousand tasks polled share a listing every few seconds. A job's poll, at most this share of
+# the job's age ago too: a short job (a local run, which lists at every poll) still sees its end
+# within about a tenth of its run time.
+RECENT_LISTING_S = 5.0
+RECENT_LISTING_SHARE = 0.1
+# A batch's poll reads a listing only once this many polls within RECENT_LISTING_S had to retrieve
+# their batch (then it starts one): a service polling many batches, never a local run.
+RETRIEVES_PER_LISTING = 50
+# client -> (when the count began, monotonic; retrieves since; the oldest of their batches' creation)
+_retrieved: weakref.WeakKeyDictionary[Any, tuple[float, int, float]] = weakref.WeakKeyDictionary()
 
 
 def request_options(config: BatchConfig, deadline: Deadline) -> dict[str, Any]:
@@ -81,6 +94,43 @@ async def create_batch(
     return result
 
 
+async def poll_batch(client: Any, batch_id: str, timeout: float | None) -> dict[str, Any]:
+    """The batch `batch_id` as a dict, for a poll that only reports it: as the connector's latest
+    listing saw it when that started at most RECENT_LISTING_S ago, else retrieved. Once
+    RETRIEVES_PER_LISTING polls within RECENT_LISTING_S had to retrieve their batch, a shared listing
+    starts: many batches polled are read a page at a time."""
+    seen = _listing.recent_batch(client, {}, batch_id, RECENT_LISTING_S)
+    if seen is not None:
+        return seen
+    retrieved: dict[str, Any] = (await client.batches.retrieve(batch_id, timeout=timeout)).to_dict(
+        mode="json"
+    )
+    now = clock().monotonic()
+    began, count, oldest = _retrieved.get(client) or (now, 0, clock().now())
+    if now - began > RECENT_LISTING_S:
+        began, count, oldest = now, 0, clock().now()
+    oldest = min(oldest, float(retrieved.get("created_at") or oldest))
+    _retrieved[client] = (began, count + 1, oldest)
+    if count + 1 >= RETRIEVES_PER_LISTING:
+        del _retrieved[client]
+        _listing.list_soon(client, {}, oldest, _reader(client, {}))
+    return retrieved
+
+
+def listing_age_limit(age_s: float) -> float:
+    """How old a listing a job's poll that only reports may read, for a job `age_s` seconds old."""
+    return min(RECENT_LISTING_S, RECENT_LISTING_SHARE * age_s)
+
+
+def _reader(client: Any, options: dict[str, Any]) -> _listing.Reader:
+    """How a shared listing reads the server's pages, within CREATE's deadline."""
+
+    async def read(back_to: float) -> tuple[list[dict[str, Any]], bool]:
+        return await _list_pages(client, options, back_to, Deadline(CREATE.deadline_s))
+
+    return read
+
+
 async def owned_batches(
     client: Any, config: BatchConfig, key: str, since: float, deadline: Deadline
 ) -> tuple[list[dict[str, Any]], bool]:
@@ -91,17 +141,23 @@ async def owned_batches(
     when it did not, a batch not found may exist.
     """
     options = request_options(config, deadline)
-
-    async def read(back_to: float) -> tuple[list[dict[str, Any]], bool]:
-        return await _list_pages(client, options, back_to, Deadline(CREATE.deadline_s))
-
     try:
         batches, complete = await asyncio.wait_for(
-            shared_listing(client, options, since, read), deadline.remaining()
+            _listing.shared_listing(client, options, since, _reader(client, options)), deadline.remaining()
         )
     except asyncio.TimeoutError:
         raise DeadlinePassed from None
     return [b for b in tagged(batches, key) if b.get("created_at", 0) >= since], complete
+
+
+def recent_owned_batches(
+    client: Any, config: BatchConfig, key: str, since: float, max_age_s: float
+) -> list[dict[str, Any]] | None:
+    """`owned_batches` as the latest listing saw them, when it started at most `max_age_s` ago and
+    reached back to `since`; None when there is none. For a look that acts on nothing it
+    sees: a batch created since the listing started is missing from it."""
+    batches = _listing.recent(client, request_options(config, Deadline(None)), key, since, max_age_s)
+    return None if batches is None else [b for b in batches if b.get("created_at", 0) >= since]
 
 
 async def _list_pages(

@@ -62,6 +62,12 @@ def _client_options(
     return options
 
 
+# A shared client's pool. The SDK's keeps up to 100 idle connections, and its HTTP library probes
+# every idle one's socket at each request and each response: a connector serving a hundred calls a
+# second spent a tenth of its CPU there. Its calls are short, so a few connections serve them all.
+POOL_CONNECTIONS = 64
+POOL_IDLE_CONNECTIONS = 8
+
 # Per event loop (an async client's connections belong to the loop that opened them): clients by
 # (key, organization, base URL). Dropped with the loop.
 _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str | None, str | None], Any]]
@@ -82,9 +88,22 @@ def shared_async_client(api_key: str, organization: str | None, base_url: str | 
         client = clients.get(key)
         if client is None:
             client = clients[key] = openai.AsyncOpenAI(
-                api_key=api_key, organization=key[1], base_url=key[2], max_retries=0
+                api_key=api_key,
+                organization=key[1],
+                base_url=key[2],
+                max_retries=0,
+                http_client=_pooled_http_client(),
             )
     return client
+
+
+def _pooled_http_client() -> Any:
+    """The SDK's own async HTTP client (its proxies, timeouts and headers) with POOL_* connections."""
+    # The SDK's limits type is that of the HTTP library it was built on (httpx, or a fork of it).
+    limits = type(openai.DEFAULT_CONNECTION_LIMITS)(
+        max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_IDLE_CONNECTIONS
+    )
+    return openai.DefaultAsyncHttpxClient(limits=limits)
 
 
 async def close_shared_clients() -> None:

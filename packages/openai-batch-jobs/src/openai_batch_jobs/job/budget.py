@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openai_batch_jobs.errors import BatchConfigError
+from openai_batch_jobs.job.status import QUEUED, PartStage
 from openai_batch_jobs.report.prices import ModelPrice, price_of
 
 # The budget's key for every model it does not name.
 ANY_MODEL = "*"
-HELD = "held"
-QUEUED = ("not_started", "ready")
 
 
 @dataclass(frozen=True)
@@ -114,14 +113,14 @@ class BudgetView:
 def hold_parts(
     parts: Sequence[Any], budget: TokenBudget, tokens: Sequence[tuple[int, str | None]]
 ) -> BudgetView:
-    """Mark ``held`` (with a note) the queued parts that would take their model past the budget.
+    """Mark `PartStage.HELD` (with a note) the queued parts that would take their model past the budget.
 
     ``parts`` are the job's `PartState`s in order; ``tokens`` each part's bound and model. The parts left
     queued are counted as started, so that every part this look lets through fits at once.
     """
     view = BudgetView()
     for part in parts:
-        if part.state == "running":
+        if part.state is PartStage.RUNNING:
             bound, model = tokens[part.index]
             view.in_flight[model or ""] = view.in_flight.get(model or "", 0) + bound
     blocked: set[str] = set()
@@ -135,7 +134,7 @@ def hold_parts(
             view.in_flight[key] = used + bound
             continue
         blocked.add(key)
-        part.state = HELD
+        part.state = PartStage.HELD
         part.note = (
             f"waiting for room in max_enqueued_tokens: needs {bound:,} estimated prompt tokens of "
             f"{model or 'its model'}, {used:,} of {limit:,} in flight"

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
+from openai_batch_jobs.job.status import QUEUED, PartStage
+
 LOG_INTERVAL_S = 30.0
 WIDTH = 80
 
@@ -41,9 +43,10 @@ def status_text(info: Mapping[str, Any] | None, phase: str) -> tuple[str, str]:
     if isinstance(parts, Mapping):
         if not int(parts.get("total", 0)):  # a later round that found nothing to send again
             return "nothing to send again", "no requests"
-        done = int(parts.get("done", 0))
-        by_state = {k: int(parts.get(k, 0)) for k in ("running", "waiting", "held", "failed")}
-        by_state["queued"] = int(parts.get("not_started", 0)) + int(parts.get("ready", 0))
+        done = int(parts.get(PartStage.DONE.value, 0))
+        shown = (PartStage.RUNNING, PartStage.WAITING, PartStage.HELD, PartStage.FAILED)
+        by_state = {k.value: int(parts.get(k.value, 0)) for k in shown}
+        by_state["queued"] = sum(int(parts.get(k.value, 0)) for k in QUEUED)
         states = ", ".join(f"{v} {k}" for k, v in by_state.items() if v)
         status = f"parts {done}/{int(parts.get('total', 0))}" + (f" ({states})" if states else "")
         return status, requests

@@ -32,7 +32,9 @@ from openai_batch_jobs.api.batches import (
     api_error,
     cancel_batch,
     create_batch,
+    listing_age_limit,
     owned_batches,
+    recent_owned_batches,
 )
 from openai_batch_jobs.api.retry import (
     CANCEL,
@@ -48,7 +50,7 @@ from openai_batch_jobs.files.delete import delete_files_async
 from openai_batch_jobs.job.part_estimates import check_job_cost, needs_estimates, read_estimates
 from openai_batch_jobs.job.settings import JobTaskSettings
 from openai_batch_jobs.job.state import PART_METADATA_KEY, Job, JobState, PartState, job_state
-from openai_batch_jobs.job.status import Outcome
+from openai_batch_jobs.job.status import Outcome, PartStage
 from openai_batch_jobs.messages import counted
 
 logger = logging.getLogger("openai_batch_jobs")
@@ -154,6 +156,9 @@ class JobRunner:
         return report
 
     async def _poll(self, client: Any, job: Job, api_key: str, deadline: Deadline) -> JobReport:
+        recent = _recent_state(client, job)
+        if recent is not None:
+            return JobReport(Outcome.RUNNING, recent.message, recent.custom_info())
         settings = job.settings
         listed, complete = await owned_batches(
             client, settings.batch_config(), job.key, job.created_at, deadline
@@ -190,7 +195,7 @@ class JobRunner:
             except DeadlinePassed:
                 break
             part.batches.insert(0, batch)
-            part.state = "running"
+            part.state = PartStage.RUNNING
             created += 1
         return created
 
@@ -263,6 +268,26 @@ async def discard_inputs(
         return ""
     deadline = deadline or Deadline(CANCEL.deadline_s)
     return (await delete_files_async(client, file_ids, api_key=api_key, deadline=deadline)).text()
+
+
+def _recent_state(client: Any, job: Job) -> JobState | None:
+    """The job's state from the connector's latest listing when that is recent enough and shows the
+    job running with no part to submit; None when the poll must list afresh (to act on what it sees:
+    submit a part, fail or finish the job)."""
+    now = clock().now()
+    max_age = listing_age_limit(now - job.created_at - CLOCK_MARGIN_S)
+    if max_age <= 0:
+        return None
+    config = job.settings.batch_config()
+    listed = recent_owned_batches(client, config, job.key, job.created_at, max_age)
+    if listed is None:
+        return None
+    state = job_state(job, listed, now)
+    if state.outcome is not Outcome.RUNNING or (
+        state.to_submit and state.in_flight < job.settings.max_in_flight
+    ):
+        return None
+    return state
 
 
 async def _cancel_all(client: Any, parts: list[PartState], api_key: str) -> list[str]:

@@ -25,15 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text, batch_errors, job_counts
-from openai_batch_jobs.job.budget import HELD, BudgetView, hold_parts
+from openai_batch_jobs.job.budget import BudgetView, hold_parts
 from openai_batch_jobs.job.settings import JobTaskSettings
-from openai_batch_jobs.job.status import Outcome, batch_outcome
+from openai_batch_jobs.job.status import QUEUED, Outcome, PartStage, batch_outcome
 from openai_batch_jobs.messages import counted
 
 # The batch metadata key naming the part (its index from 0) a batch belongs to.
 PART_METADATA_KEY = "flyte_job_part"
 TOKEN_LIMIT_CODE = "token_limit_exceeded"
-NOT_STARTED = "not_started"
+# The status of the stand-in batch of a part that never ran, in a job's result.
+NOT_STARTED = PartStage.NOT_STARTED.value
 # What would have kept a job going whose batch expired or was cancelled.
 KEEP_GOING_HINT = (
     "accept_partial_results=True would have kept the job going: its answers collected, its "
@@ -66,9 +67,7 @@ class PartState:
     index: int
     input_file_id: str
     batches: list[dict[str, Any]] = field(default_factory=list)
-    # "not_started", "running", "waiting" (for room in the queue), "ready" (to submit again),
-    # "held" (for room in the job's budget of enqueued tokens, `budget`), "done" or "failed".
-    state: str = NOT_STARTED
+    state: PartStage = PartStage.NOT_STARTED
     note: str = ""
     outcome: Outcome = Outcome.RUNNING
 
@@ -92,11 +91,11 @@ class JobState:
     @property
     def to_submit(self) -> list[PartState]:
         """Parts that need a batch now, in part order."""
-        return [p for p in self.parts if p.state in (NOT_STARTED, "ready")]
+        return [p for p in self.parts if p.state in QUEUED]
 
     @property
     def in_flight(self) -> int:
-        return sum(p.state == "running" for p in self.parts)
+        return sum(p.state is PartStage.RUNNING for p in self.parts)
 
     @property
     def failed(self) -> bool:
@@ -108,8 +107,8 @@ class JobState:
                 p.newest or {"input_file_id": p.input_file_id, "status": NOT_STARTED} for p in self.parts
             ],
             "parts": len(self.parts),
-            "parts_done": sum(p.state == "done" for p in self.parts),
-            "failed_parts": [p.index for p in self.parts if p.state == "failed"],
+            "parts_done": sum(p.state is PartStage.DONE for p in self.parts),
+            "failed_parts": [p.index for p in self.parts if p.state is PartStage.FAILED],
             "request_counts": request_counts(self.parts),
         }
 
@@ -119,7 +118,7 @@ class JobState:
         requests_failed), the same names the collect step's summary uses."""
         states: dict[str, int] = {}
         for part in self.parts:
-            states[part.state] = states.get(part.state, 0) + 1
+            states[part.state.value] = states.get(part.state.value, 0) + 1
         return {
             "parts": {"total": len(self.parts), **states},
             "request_counts": request_counts(self.parts),
@@ -158,7 +157,7 @@ def job_state(job: Job, batches: Sequence[Mapping[str, Any]], now: float) -> Job
 
 
 def _job_outcome(parts: list[PartState], settings: JobTaskSettings) -> JobState:
-    failed = [p for p in parts if p.state == "failed"]
+    failed = [p for p in parts if p.state is PartStage.FAILED]
     progress = progress_text(parts)
     if failed and not settings.accept_partial_results:
         retryable = all(p.outcome is Outcome.RETRYABLE_FAILED for p in failed)
@@ -174,8 +173,8 @@ def _job_outcome(parts: list[PartState], settings: JobTaskSettings) -> JobState:
             Outcome.RETRYABLE_FAILED if retryable else Outcome.FAILED,
             f"Job failed: {_reasons(failed)}. {progress}.{hint}",
         )
-    if any(p.state not in ("done", "failed") for p in parts):
-        waiting = ("waiting", "ready", HELD)
+    if any(p.state not in (PartStage.DONE, PartStage.FAILED) for p in parts):
+        waiting = (PartStage.WAITING, PartStage.READY, PartStage.HELD)
         waits = "; ".join(f"{p.label} {p.note}" for p in parts if p.state in waiting and p.note)
         return JobState(parts, Outcome.RUNNING, f"Job running: {progress}." + (f" {waits}." if waits else ""))
     if failed and len(failed) == len(parts):
@@ -194,7 +193,9 @@ def _job_outcome(parts: list[PartState], settings: JobTaskSettings) -> JobState:
 
 def _unanswered_note(parts: Sequence[PartState], settings: JobTaskSettings) -> str:
     """What becomes of the unanswered requests of the parts whose batch expired or was cancelled."""
-    partial = [p for p in parts if p.state == "done" and (p.newest or {}).get("status") in PARTIAL_STATUSES]
+    partial = [
+        p for p in parts if p.state is PartStage.DONE and (p.newest or {}).get("status") in PARTIAL_STATUSES
+    ]
     if not partial:
         return ""
     where = (
@@ -220,17 +221,17 @@ def _judge(part: PartState, settings: JobTaskSettings, now: float) -> None:
     name = f"batch {batch.get('id')}"
     part.outcome = batch_outcome(batch, settings.keeps_partial_batches).outcome
     if part.outcome is Outcome.RUNNING:
-        part.state = "running"
+        part.state = PartStage.RUNNING
     elif part.outcome is Outcome.SUCCEEDED:
-        part.state = "done"
+        part.state = PartStage.DONE
     elif batch.get("status") == "failed" and _token_limited(batch):
         _wait_for_room(part, batch, settings, now)
     elif batch.get("status") == "failed":
-        part.state = "failed"
+        part.state = PartStage.FAILED
         part.note = f"{name} failed: {batch_error_text(batch)}"
     else:
         has_results = bool(batch.get("output_file_id") or batch.get("error_file_id"))
-        part.state = "failed"
+        part.state = PartStage.FAILED
         part.note = f"{name} {batch.get('status')}" + ("" if has_results else " with no result files")
         if batch.get("output_file_id"):
             counts = batch.get("request_counts") or {}
@@ -244,7 +245,7 @@ def _wait_for_room(part: PartState, batch: Mapping[str, Any], settings: JobTaskS
     wait_s, attempts = settings.token_limit_wait_s, settings.token_limit_attempts
     tries = sum(1 for b in part.batches if b.get("status") == "failed" and _token_limited(b))
     if tries >= attempts:
-        part.state = "failed"
+        part.state = PartStage.FAILED
         part.note = (
             f"batch {batch.get('id')} failed: {batch_error_text(batch)}; OpenAI's queue had no room in "
             f"{counted(tries, 'attempt')} ({wait_s:.0f} s apart)"
@@ -252,7 +253,7 @@ def _wait_for_room(part: PartState, batch: Mapping[str, Any], settings: JobTaskS
         return
     since = float(batch.get("failed_at") or batch.get("created_at") or now)
     left = since + wait_s - now
-    part.state = "ready" if left <= 0 else "waiting"
+    part.state = PartStage.READY if left <= 0 else PartStage.WAITING
     when = "now" if left <= 0 else f"in {left:.0f} s"
     part.note = (
         f"hit OpenAI's enqueued token limit ({TOKEN_LIMIT_CODE}); submitting again {when} "
@@ -281,13 +282,13 @@ def _newest_batches(parts: Sequence[PartState]) -> list[Mapping[str, Any]]:
 
 def progress_text(parts: Sequence[PartState]) -> str:
     """``2 of 3 parts done, 1 running; 150 of 300 requests completed, 2 failed`` (short, one line)."""
-    done = sum(p.state == "done" for p in parts)
+    done = sum(p.state is PartStage.DONE for p in parts)
     states = []
-    for state in ("running", "waiting", HELD, "failed"):
-        count = sum(p.state == state for p in parts)
+    for state in (PartStage.RUNNING, PartStage.WAITING, PartStage.HELD, PartStage.FAILED):
+        count = sum(p.state is state for p in parts)
         if count:
-            states.append(f"{count} {state}")
-    queued = sum(p.state in (NOT_STARTED, "ready") for p in parts)
+            states.append(f"{count} {state.value}")
+    queued = sum(p.state in QUEUED for p in parts)
     if queued:
         states.append(f"{queued} queued")
     counts = request_counts(parts)

@@ -35,6 +35,26 @@ class Outcome(Enum):
     FAILED = "failed"
 
 
+class PartStage(Enum):
+    """Where one part of a job stands, and so what the job does with it next. The values are the
+    names a console reads in a job's custom_info (its parts counted by stage)."""
+
+    NOT_STARTED = "not_started"
+    RUNNING = "running"
+    # Its batch failed for OpenAI's enqueued token limit: submitted again after a wait...
+    WAITING = "waiting"
+    # ... which is over: to submit again now.
+    READY = "ready"
+    # Waiting for room in the job's own budget of enqueued tokens (`budget`).
+    HELD = "held"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# The stages of a part that needs a batch now.
+QUEUED = (PartStage.NOT_STARTED, PartStage.READY)
+
+
 @dataclass(frozen=True)
 class BatchOutcome:
     """What one batch status means, and the message people see for it."""

@@ -27,7 +27,7 @@ from flytekitplugins.openai.core.keys import (
 from flytekitplugins.openai.core.keys import OPENAI_API_URL, connector_base_url
 from openai_batch_jobs.api.batch_api import batch_errors
 from openai_batch_jobs.api.batch_config import TASK_TYPE
-from openai_batch_jobs.api.batches import Cancelled, api_error, cancel_batch, find_or_create
+from openai_batch_jobs.api.batches import Cancelled, api_error, cancel_batch, find_or_create, poll_batch
 from openai_batch_jobs.api.retry import POLL, POLL_FAULT_GRACE_S, is_transient
 from openai_batch_jobs.job.settings import BatchTaskSettings
 from openai_batch_jobs.job.status import BatchOutcome, Outcome, batch_outcome, custom_info
@@ -87,14 +87,13 @@ class BatchEndpointConnector(BatchConnectorBase[BatchEndpointMetadata]):
         client, api_key = client_for(meta.openai_organization, meta.base_url)
         links = _log_links(meta)
         try:
-            retrieved = await client.batches.retrieve(meta.batch_id, timeout=POLL.request_timeout_s)
+            batch = await poll_batch(client, meta.batch_id, POLL.request_timeout_s)
         except Exception as exc:
             if not is_transient(exc):
                 raise api_error(f"Reading batch {meta.batch_id}", exc, api_key) from None
             message = self.grace.message(meta.batch_id, f"Reading batch {meta.batch_id}", exc, api_key)
             return Resource(phase=TaskExecution.RUNNING, message=message, log_links=links)
         self.grace.clear(meta.batch_id)
-        batch = retrieved.to_dict(mode="json")
         state = batch_outcome(batch, meta.accept_partial_results)
         if state.outcome is not Outcome.RUNNING:
             logger.info(state.message)
