@@ -72,6 +72,22 @@ def read_lines(path: str) -> Iterator[bytes]:
                 yield raw
 
 
+def read_blocks(path: str, size: int = 1 << 20) -> Iterator[bytes]:
+    """The file in blocks of whole lines of about ``size`` bytes (a longer line is one block), streamed;
+    the last block may lack its newline."""
+    carry = b""
+    with open(path, "rb", buffering=0) as stream:
+        while chunk := stream.read(size):
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                carry += chunk
+                continue
+            yield carry + chunk[:cut]
+            carry = chunk[cut:]
+    if carry:
+        yield carry
+
+
 def count_lines(path: str) -> int:
     """Lines of a file, read in blocks."""
     with open(path, "rb") as stream:
