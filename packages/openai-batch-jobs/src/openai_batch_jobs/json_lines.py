@@ -10,7 +10,7 @@ message), so every line gets the standard library's verdict.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -72,7 +72,7 @@ def read_lines(path: str) -> Iterator[bytes]:
                 yield raw
 
 
-def read_blocks(path: str, size: int = 1 << 20) -> Iterator[bytes]:
+def read_blocks(path: str, size: int = 1 << 20) -> Generator[bytes, None, None]:
     """The file in blocks of whole lines of about ``size`` bytes (a longer line is one block), streamed;
     the last block may lack its newline."""
     carry = b""

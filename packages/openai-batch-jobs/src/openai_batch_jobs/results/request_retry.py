@@ -28,11 +28,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
-from openai_batch_jobs.inputs.request_keys import key_line, read_requests
+from openai_batch_jobs.inputs.request_keys import key_line, keys_of, read_requests
 from openai_batch_jobs.json_lines import READ_BUFFER, read_blocks
 from openai_batch_jobs.results.counts import RequestCounts
 from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex, Unanswered
@@ -175,38 +175,68 @@ def _tally(number: int, part: RoundPart) -> PartCounts:
     return PartCounts(number, batch_id, str(part.batch.get("status") or "unknown"))
 
 
+class _Keys:
+    """A part's request keys, decoded a block of lines at a time (`keys_of`) and taken in runs of any
+    length; ``failed`` once a block holds a line only `read_requests` reads."""
+
+    def __init__(self, path: str) -> None:
+        self._blocks = read_blocks(path)
+        self._ids: list[str] = []
+        self._models: list[str | None] = []
+        self.failed = False
+
+    def take(self, count: int) -> tuple[list[str], list[str | None]]:
+        """The next ``count`` requests' custom_ids and models (fewer at the end)."""
+        while len(self._ids) < count and not self.failed:
+            block = next(self._blocks, None)
+            if block is None:
+                break
+            keys = keys_of(block)
+            if keys is None:
+                self.failed = True
+                break
+            self._ids += keys[0]
+            self._models += keys[1]
+        taken = self._ids[:count], self._models[:count]
+        del self._ids[:count], self._models[:count]
+        return taken
+
+    def close(self) -> None:
+        self._blocks.close()
+
+
 def _sort_answered(
     number: int, part: RoundPart, attempt: int, output: IO[bytes], keys: IO[bytes] | None
 ) -> PartCounts | None:
     """`_sort_part` for a part whose output file answers each of its requests in order and whose
-    error file is empty: a block of output lines is decoded in one call (`answers_of`) and written
-    with ``"attempts"`` added in one join. Anything else takes back what it wrote and gives None."""
+    error file is empty: a block of output lines is decoded in one call (`answers_of`), compared with
+    the requests' ids as a list, and written with ``"attempts"`` added in one join. Anything else
+    takes back what it wrote and gives None."""
     if part.output_path is None or (part.error_path is not None and os.path.getsize(part.error_path)):
         return None
     marks = [(sink, sink.tell()) for sink in (output, keys) if sink is not None]
     tally = _tally(number, part)
     end = b',"attempts":%d}\n' % attempt
-    with closing(read_requests(part.input_path)) as requests:
+    requests = _Keys(part.input_path)
+    try:
         for block in read_blocks(part.output_path):
             lines = block.splitlines()
             ids = answers_of(block)
             if ids is None or len(ids) != len(lines) or not all(line.endswith(b"}") for line in lines):
                 break
-            for custom_id in ids:
-                request = next(requests, None)
-                if request is None or request[1] != custom_id:
-                    break
-                if keys is not None:
-                    keys.write(key_line(custom_id, request[2]))
-            else:
-                output.write(end.join(line[:-1] for line in lines) + end)
-                tally.requests += len(ids)
-                continue
-            break
+            taken, models = requests.take(len(ids))
+            if taken != ids:
+                break
+            if keys is not None:
+                keys.write(b"".join(map(key_line, taken, models)))
+            output.write(end.join(line[:-1] for line in lines) + end)
+            tally.requests += len(ids)
         else:
-            if next(requests, None) is None:
+            if not requests.take(1)[0] and not requests.failed:
                 tally.succeeded = tally.requests
                 return tally
+    finally:
+        requests.close()
     for sink, mark in marks:
         sink.seek(mark)
         sink.truncate()
