@@ -36,16 +36,18 @@ QUOTED_CHARS = 60
 _CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
-class _ErrorOnly(msgspec.Struct):
+# The decoded fields are never part of a reference cycle: untracked by the garbage collector, a block
+# of them decoded at once (`answers_of`) sets off no collection of the process's whole heap.
+class _ErrorOnly(msgspec.Struct, gc=False):
     error: Any = None
 
 
-class _Response(msgspec.Struct):
+class _Response(msgspec.Struct, gc=False):
     status_code: Any = None
     body: _ErrorOnly | None = None
 
 
-class _Verdict(msgspec.Struct):
+class _Verdict(msgspec.Struct, gc=False):
     """The fields of a result line that `classify` reads; msgspec skips the rest (the answer)."""
 
     custom_id: Any = None
