@@ -127,14 +127,17 @@ def _import_pyarrow() -> tuple[Any, Any]:
     """pyarrow and the modules of it the table uses, imported with the process's objects so far left out
     of the garbage collector's passes: the import makes enough objects to set off a full collection,
     which in a flytekit process walks a heap of a million objects (0.1-0.2 s) that the import did
-    not touch."""
-    gc.freeze()
+    not touch. A process that froze objects of its own (before a fork) is left as it is."""
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         modules = [
             importlib.import_module(f"pyarrow{name}") for name in ("", ".parquet", ".compute", ".json")
         ]
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
     return modules[0], modules[1]
 
 
