@@ -72,20 +72,21 @@ def read_lines(path: str) -> Iterator[bytes]:
                 yield raw
 
 
-def read_blocks(path: str, size: int = 1 << 20) -> Generator[bytes, None, None]:
+def read_blocks(path: str, size: int = 1 << 17) -> Generator[bytes, None, None]:
     """The file in blocks of whole lines of about ``size`` bytes (a longer line is one block), streamed;
-    the last block may lack its newline."""
-    carry = b""
+    the last block may lack its newline. Small blocks: what is decoded of one stays in the caches."""
+    parts: list[bytes] = []
     with open(path, "rb", buffering=0) as stream:
         while chunk := stream.read(size):
             cut = chunk.rfind(b"\n") + 1
-            if not cut:
-                carry += chunk
+            if not cut:  # inside a line longer than a block: read on
+                parts.append(chunk)
                 continue
-            yield carry + chunk[:cut]
-            carry = chunk[cut:]
-    if carry:
-        yield carry
+            parts.append(chunk[:cut])
+            yield b"".join(parts)
+            parts = [chunk[cut:]]
+    if tail := b"".join(parts):
+        yield tail
 
 
 def count_lines(path: str) -> int:
