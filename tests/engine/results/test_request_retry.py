@@ -219,3 +219,62 @@ def test_a_repeated_answer_does_not_hide_a_request_no_file_answers(tmp_path: Pat
     assert _ids(read_jsonl(tmp_path / "out.jsonl")) == ["a", "b"]
     [missing] = read_jsonl(tmp_path / "err.jsonl")
     assert (missing["custom_id"], missing["error"]["code"]) == ("c", "missing_result")
+
+
+def test_a_failure_after_megabytes_of_answers_in_order_is_sorted_like_any_other(tmp_path: Path) -> None:
+    """Answers in the requests' order are sorted a block at a time; a failure found blocks later takes
+    back what those blocks wrote, and the part is sorted line by line: nothing written twice."""
+    ids = [f"r{n:05d}" for n in range(3000)]
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
+    padding = "x" * 600  # 3,000 lines of ~700 bytes: the output file is several blocks
+    lines = [
+        {
+            "id": f"l{c}",
+            "custom_id": c,
+            "response": {"status_code": 200, "body": {"pad": padding}},
+            "error": None,
+        }
+        for c in ids
+    ]
+    lines[-1]["response"] = {"status_code": 503, "body": {"error": {"code": "overloaded", "message": "m"}}}
+    output = write_jsonl(tmp_path / "output.jsonl", lines)
+    assert output.stat().st_size > 2 << 20
+    out, err, retry, keys = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl", "keys.jsonl"))
+    report = collect_round(
+        [RoundPart(str(part), {"id": "batch_x", "status": "completed"}, str(output))],
+        attempt=1,
+        max_request_attempts=2,
+        output_path=str(out),
+        error_path=str(err),
+        retry_path=str(retry),
+        keys_path=str(keys),
+    )
+    assert (report.requests, report.succeeded, report.retried) == (3000, 2999, 1)
+    answers = read_jsonl(out)
+    assert _ids(answers) == ids[:-1]
+    assert {a["attempts"] for a in answers} == {1}
+    assert _ids(read_jsonl(retry)) == ids[-1:]
+    assert not err.read_bytes()
+    assert [k["custom_id"] for k in read_jsonl(keys)] == ids
+
+
+def test_answers_in_order_keep_their_bytes_with_the_attempts_added(tmp_path: Path) -> None:
+    ids = ["a", "b", "c"]
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
+    output = tmp_path / "output.jsonl"
+    raw = [
+        f'{{"id": "l{c}", "custom_id": "{c}", "response": {{"status_code": 200, "body": {{"x": "é"}}}}, "error": null}}'
+        for c in ids
+    ]
+    output.write_text("\n".join(raw) + "\n", encoding="utf-8")
+    out, err, retry = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl"))
+    report = collect_round(
+        [RoundPart(str(part), {"id": "batch_x", "status": "completed"}, str(output))],
+        attempt=2,
+        max_request_attempts=3,
+        output_path=str(out),
+        error_path=str(err),
+        retry_path=str(retry),
+    )
+    assert (report.requests, report.succeeded) == (3, 3)
+    assert out.read_text(encoding="utf-8") == "".join(line[:-1] + ',"attempts":2}\n' for line in raw)

@@ -10,7 +10,7 @@ message), so every line gets the standard library's verdict.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -70,6 +70,23 @@ def read_lines(path: str) -> Iterator[bytes]:
         for raw in stream:
             if not raw.isspace():
                 yield raw
+
+
+def read_blocks(path: str, size: int = 1 << 17) -> Generator[bytes, None, None]:
+    """The file in blocks of whole lines of about ``size`` bytes (a longer line is one block), streamed;
+    the last block may lack its newline. Small blocks: what is decoded of one stays in the caches."""
+    parts: list[bytes] = []
+    with open(path, "rb", buffering=0) as stream:
+        while chunk := stream.read(size):
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:  # inside a line longer than a block: read on
+                parts.append(chunk)
+                continue
+            parts.append(chunk[:cut])
+            yield b"".join(parts)
+            parts = [chunk[cut:]]
+    if tail := b"".join(parts):
+        yield tail
 
 
 def count_lines(path: str) -> int:

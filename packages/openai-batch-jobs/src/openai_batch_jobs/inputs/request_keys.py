@@ -15,19 +15,22 @@ from typing import Any
 import msgspec
 
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder, decode_json
+from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder, decode_json, is_utf8
 
 
-class _Body(msgspec.Struct):
+# Untracked by the garbage collector (never in a cycle): a block of keys decoded at once (`keys_of`)
+# sets off no collection of the process's whole heap.
+class _Body(msgspec.Struct, gc=False):
     model: Any = None
 
 
-class _Request(msgspec.Struct):
+class _Request(msgspec.Struct, gc=False):
     custom_id: Any = None
     body: _Body | None = None
 
 
 _REQUEST = FieldDecoder(_Request)
+_REQUESTS = msgspec.json.Decoder(_Request)
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -47,6 +50,23 @@ def read_requests(path: str) -> Iterator[tuple[bytes, str, str | None]]:
                     "changed since it was validated and uploaded"
                 )
             yield raw, custom_id, model if isinstance(model, str) else None
+
+
+def keys_of(block: bytes) -> tuple[list[str], list[str | None]] | None:
+    """The custom_ids and models of a block of whole request lines (blank ones skipped), decoded in
+    one call, as `read_requests` reads them; None when a line is one only `read_requests` reads (or
+    refuses)."""
+    try:
+        requests = _REQUESTS.decode_lines(block)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    if not is_utf8(block):
+        return None
+    ids = [request.custom_id for request in requests]
+    if not all(type(custom_id) is str for custom_id in ids):
+        return None
+    models = [request.body.model if request.body else None for request in requests]
+    return ids, [model if isinstance(model, str) else None for model in models]
 
 
 def key_line(custom_id: str, model: str | None) -> bytes:

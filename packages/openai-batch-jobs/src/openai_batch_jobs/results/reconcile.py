@@ -17,10 +17,10 @@ from typing import Any
 
 from openai_batch_jobs.api.batch_api import batch_label
 from openai_batch_jobs.inputs.request_keys import request_key
-from openai_batch_jobs.json_lines import read_lines
+from openai_batch_jobs.json_lines import read_blocks, read_lines
 from openai_batch_jobs.results.counts import RequestCounts
 from openai_batch_jobs.results.result_index import ResultIndex, Unanswered
-from openai_batch_jobs.results.result_lines import LineKind, judge_result_line
+from openai_batch_jobs.results.result_lines import LineKind, answers_of, judge_result_line
 
 
 class RequestTally:
@@ -41,19 +41,31 @@ class RequestTally:
         self._repeated = False
 
     def add_file(self, path: str, label: str) -> None:
-        """Count the lines of an output or error file; ``label`` names it in messages."""
+        """Count the lines of an output or error file; ``label`` names it in messages.
+
+        A block of lines that are all answers is decoded in one call (`answers_of`); the lines of any
+        other block are judged one at a time."""
         self.files.append((path, label))
         hashes = self._hashes
         before = len(hashes)
         named = succeeded = 0
-        for raw in read_lines(path):
-            line = judge_result_line(raw)
-            if line.custom_id is None:
-                self.unnamed += 1
+        for block in read_blocks(path):
+            ids = answers_of(block)
+            if ids is not None:
+                named += len(ids)
+                succeeded += len(ids)
+                hashes.update(map(hash, ids))
                 continue
-            named += 1
-            succeeded += line.kind is LineKind.SUCCEEDED
-            hashes.add(hash(line.custom_id))
+            for raw in block.split(b"\n"):
+                if not raw or raw.isspace():
+                    continue
+                line = judge_result_line(raw)
+                if line.custom_id is None:
+                    self.unnamed += 1
+                    continue
+                named += 1
+                succeeded += line.kind is LineKind.SUCCEEDED
+                hashes.add(hash(line.custom_id))
         self.succeeded += succeeded
         self.failed += named - succeeded
         self._repeated |= len(hashes) - before < named

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from openai_batch_jobs.json_lines import FieldDecoder, decode_json
+from openai_batch_jobs.json_lines import FieldDecoder, decode_json, is_utf8
 
 # Per-request HTTP statuses that say "try again later": timeouts, rate limits and server faults.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -36,16 +36,18 @@ QUOTED_CHARS = 60
 _CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
-class _ErrorOnly(msgspec.Struct):
+# The decoded fields are never part of a reference cycle: untracked by the garbage collector, a block
+# of them decoded at once (`answers_of`) sets off no collection of the process's whole heap.
+class _ErrorOnly(msgspec.Struct, gc=False):
     error: Any = None
 
 
-class _Response(msgspec.Struct):
+class _Response(msgspec.Struct, gc=False):
     status_code: Any = None
     body: _ErrorOnly | None = None
 
 
-class _Verdict(msgspec.Struct):
+class _Verdict(msgspec.Struct, gc=False):
     """The fields of a result line that `classify` reads; msgspec skips the rest (the answer)."""
 
     custom_id: Any = None
@@ -54,6 +56,7 @@ class _Verdict(msgspec.Struct):
 
 
 _VERDICT = FieldDecoder(_Verdict)
+_VERDICTS = msgspec.json.Decoder(_Verdict)
 
 
 class LineKind(str, enum.Enum):
@@ -110,6 +113,32 @@ def judge_result_line(raw: bytes) -> ResultLine:
         "error": line.error,
     }
     return ResultLine(line.custom_id, classify(record))
+
+
+def answers_of(block: bytes) -> list[str] | None:
+    """The custom_ids of a block of whole lines, in order, when every line is an answer (what
+    `judge_result_line` calls SUCCEEDED), decoded in one call; None when any line is something else
+    or only `judge_result_line` reads it (the caller then judges the lines one at a time)."""
+    try:
+        lines = _VERDICTS.decode_lines(block)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    if not is_utf8(block):
+        return None
+    ids = []
+    for line in lines:
+        response = line.response
+        if line.error is not None or response is None or type(line.custom_id) is not str:
+            return None
+        status, body = response.status_code, response.body
+        if (
+            type(status) is not int
+            or not 200 <= status < 300
+            or (body is not None and type(body.error) is dict)
+        ):
+            return None
+        ids.append(line.custom_id)
+    return ids
 
 
 def classify(record: Mapping[str, Any]) -> LineKind:
