@@ -101,7 +101,7 @@ def test_two_rounds_in_pods(tmp_path: Path, emulator: Emulator, openai_client: A
         line for line in run2.stdout.splitlines() if line.startswith("OpenAI batch job summary: ")
     )
     summary = json.loads(summary_line.split(": ", 1)[1])
-    assert (summary["requests"], summary["succeeded"], summary["retried"]) == (4, 4, 2)
+    assert (summary["requests"], summary["succeeded"], summary["resent"]) == (4, 4, 2)
     result = run2.output("result", BatchResult)
     assert sorted((o["custom_id"], o["attempts"]) for o in lines(result.output_file.download())) == [
         ("flaky-1", 2),

@@ -66,7 +66,7 @@ def test_summary_json(results: JobResults) -> None:
         2,
         0,
     )
-    assert summary["retried"] == 4
+    assert summary["resent"] == 4
     assert summary["attempts"] == {"1": 36, "2": 4}
     [failure] = summary["failures"]
     assert (failure["code"], failure["count"], failure["http_status"]) == ("invalid_request_error", 2, 400)
@@ -177,7 +177,7 @@ def test_the_deck_as_a_person_sees_it(results: JobResults, tmp_path: Path) -> No
     text = " ".join(shown_text(chromium, page, tmp_path).split())
     summary = results.summary
     # The totals cards: five numbers, then their names.
-    assert "40 38 2 0 4 requests succeeded failed missing retried" in text
+    assert "40 38 2 0 4 requests succeeded failed missing resent" in text
     assert "succeeded 38 (95.0%) failed 2 (5.0%) missing 0 (0.0%)" in text
     assert "invalid_request_error 2 400 mini-10" in text
     tokens = summary["tokens"]

@@ -102,7 +102,7 @@ def test_one_row_per_request_in_input_order(job: Any, tmp_path: Path) -> None:
     assert rows.loc["ok-0", "completion_tokens"] == answers["ok-0"]["completion_tokens"]
     summary = results.summary
     assert (summary["requests"], summary["succeeded"], summary["failed"], summary["missing"]) == (8, 6, 2, 0)
-    assert summary["retried"] == 2
+    assert summary["resent"] == 2
     # Every batch reported its usage: the summary's tokens are the server's (failed attempts included),
     # the table's the answers' own.
     assert summary["tokens"]["source"] == "reported"

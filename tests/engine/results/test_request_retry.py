@@ -246,10 +246,10 @@ def test_a_failure_after_megabytes_of_answers_in_order_is_sorted_like_any_other(
         max_request_attempts=2,
         output_path=str(out),
         error_path=str(err),
-        retry_path=str(retry),
+        resend_path=str(retry),
         keys_path=str(keys),
     )
-    assert (report.requests, report.succeeded, report.retried) == (3000, 2999, 1)
+    assert (report.requests, report.succeeded, report.resent) == (3000, 2999, 1)
     answers = read_jsonl(out)
     assert _ids(answers) == ids[:-1]
     assert {a["attempts"] for a in answers} == {1}
@@ -274,7 +274,7 @@ def test_answers_in_order_keep_their_bytes_with_the_attempts_added(tmp_path: Pat
         max_request_attempts=3,
         output_path=str(out),
         error_path=str(err),
-        retry_path=str(retry),
+        resend_path=str(retry),
     )
     assert (report.requests, report.succeeded) == (3, 3)
     assert out.read_text(encoding="utf-8") == "".join(line[:-1] + ',"attempts":2}\n' for line in raw)

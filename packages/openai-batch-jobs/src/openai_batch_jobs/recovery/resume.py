@@ -23,7 +23,7 @@ from typing import Any
 
 from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.clock import clock, new_id
-from openai_batch_jobs.files.uploads import upload_parts
+from openai_batch_jobs.files.uploads import FILE_PREFIX, upload_parts
 from openai_batch_jobs.inputs.split import SplitPlan
 from openai_batch_jobs.messages import counted
 from openai_batch_jobs.recovery.journal import Claim, claim, file_digest, fingerprint
@@ -104,3 +104,26 @@ def _still_there(client: Any, file_ids: Sequence[Any], sizes: Sequence[int]) -> 
         if found.bytes != size or getattr(found, "status", None) in ("error", "deleted"):
             return False
     return True
+
+
+def resend_stem(batches: Sequence[Mapping[str, Any]]) -> str:
+    """The name of a round's resend file: the same for every run of the round, and no other job's.
+
+    On the server it reads ``retry-of-<batch id>``, the name `earlier_uploads` and the orphans command
+    find a killed run's files by."""
+    return f"retry-of-{(batches[0].get('id') if batches else None) or 'job'}"
+
+
+def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Files an earlier run of this round uploaded (named after `resend_stem`, newer than its batches).
+
+    Lists the account's batch files newest first and stops at the round's first batch's creation.
+    """
+    since = min(int(b.get("created_at") or 0) for b in batches)
+    found = []
+    for file in client.files.list(purpose="batch", order="desc", limit=100):
+        if int(file.created_at) < since:
+            break
+        if str(file.filename).startswith(FILE_PREFIX + stem):
+            found.append(str(file.id))
+    return found

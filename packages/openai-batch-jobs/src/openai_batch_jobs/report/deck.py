@@ -57,7 +57,7 @@ def _totals(summary: Mapping[str, Any]) -> str:
         ("succeeded", summary.get("succeeded")),
         ("failed", summary.get("failed")),
         ("missing", summary.get("missing")),
-        ("retried", summary.get("retried")),
+        ("resent", summary.get("resent")),
     ]
     body = "".join(
         f'<div class="card" id="total-{name}"><div class="n">{_n(value)}</div><div class="l">{name}</div></div>'

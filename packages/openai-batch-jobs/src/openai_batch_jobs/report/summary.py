@@ -36,7 +36,7 @@ class SummaryBuilder:
 
     statuses: Counter[str] = field(default_factory=Counter)
     attempts: Counter[int] = field(default_factory=Counter)
-    retried: int = 0
+    resent: int = 0
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, _Tokens] = field(default_factory=dict)
 
@@ -47,7 +47,7 @@ class SummaryBuilder:
         attempts = row.get("attempts")
         if isinstance(attempts, int):
             self.attempts[attempts] += 1
-            self.retried += attempts > 1
+            self.resent += attempts > 1
         if status != "succeeded":
             self._failure(row)
             return
@@ -68,7 +68,7 @@ class SummaryBuilder:
         attempts = table.column("attempts")
         for entry in pc.value_counts(attempts.drop_null()).to_pylist():
             self.attempts[entry["values"]] += entry["counts"]
-        self.retried += pc.sum(pc.greater(attempts, constant(1))).as_py() or 0
+        self.resent += pc.sum(pc.greater(attempts, constant(1))).as_py() or 0
         succeeded = pc.equal(table.column("status"), constant("succeeded"))
         self._failures(table.filter(pc.invert(succeeded)))
         answered = table.filter(succeeded)
@@ -104,7 +104,7 @@ class SummaryBuilder:
         """Forget every row counted (the table is being written again)."""
         self.statuses.clear()
         self.attempts.clear()
-        self.retried = 0
+        self.resent = 0
         self.failures.clear()
         self.tokens.clear()
 
@@ -153,7 +153,7 @@ class SummaryBuilder:
             "succeeded": self.statuses["succeeded"],
             "failed": self.statuses["failed"],
             "missing": self.statuses["missing"],
-            "retried": self.retried,
+            "resent": self.resent,
             "max_request_attempts": max_request_attempts,
             "attempts": {str(n): self.attempts[n] for n in sorted(self.attempts)},
             "failures": sorted(self.failures.values(), key=lambda f: (-f["count"], f["code"])),

@@ -27,11 +27,11 @@ from typing import Any, ClassVar
 from openai_batch_jobs import interrupts
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.files.uploads import FILE_PREFIX, delete_files
+from openai_batch_jobs.files.uploads import delete_files
 from openai_batch_jobs.inputs.split import PartLimits, plan_parts
 from openai_batch_jobs.json_lines import count_lines
 from openai_batch_jobs.messages import counted, warn
-from openai_batch_jobs.recovery.resume import upload_claim, upload_once
+from openai_batch_jobs.recovery.resume import earlier_uploads, resend_stem, upload_claim, upload_once
 from openai_batch_jobs.report.job_results import JobResults, summarize_job
 from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
 from openai_batch_jobs.results.counts import report_missing
@@ -251,29 +251,6 @@ def _stop(
         if output is not None:
             interrupts.note_kept(str(output), count_lines(str(output)), str(output))
     _delete_server_files(client, cleanup, batches, [p.batch for p in parts], api_key)
-
-
-def resend_stem(batches: Sequence[Mapping[str, Any]]) -> str:
-    """The name of a round's resend file: the same for every run of the round, and no other job's.
-
-    On the server it reads ``retry-of-<batch id>``, the name `earlier_uploads` and the orphans command
-    find a killed run's files by."""
-    return f"retry-of-{(batches[0].get('id') if batches else None) or 'job'}"
-
-
-def earlier_uploads(client: Any, stem: str, batches: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Files an earlier run of this round uploaded (named after `resend_stem`, newer than its batches).
-
-    Lists the account's batch files newest first and stops at the round's first batch's creation.
-    """
-    since = min(int(b.get("created_at") or 0) for b in batches)
-    found = []
-    for file in client.files.list(purpose="batch", order="desc", limit=100):
-        if int(file.created_at) < since:
-            break
-        if str(file.filename).startswith(FILE_PREFIX + stem):
-            found.append(str(file.id))
-    return found
 
 
 def _upload_resends(
