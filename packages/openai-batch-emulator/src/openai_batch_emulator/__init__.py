@@ -12,6 +12,7 @@ Where things are:
 - `settings`: `Settings`, the knobs (speeds, limits, failure rules) a batch copies when it is created.
 - `errors`: OpenAI's error shape, which every failure a client sees has.
 - `_lists`: OpenAI's list pages (`after`, `limit`), shared by the files and batches listings.
+- `__main__`: `python -m openai_batch_emulator`, the command line of `server/cli`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ to its own version and re-exports their public names (upstream's `flytekitplugin
 included: `create_batch`, `ChatGPTTask`, `ChatGPTConnector`/`ChatGPTAgent`).
 
 The names resolve on first use (PEP 562): importing one part, or flytekit importing the plugins'
-entry points, does not import the others.
+entry points, does not import the others. `python -m flytekitplugins.openai` (`__main__`) runs the
+engine's recovery commands (`orphans`).
 """
 
 from __future__ import annotations
