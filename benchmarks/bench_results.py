@@ -1,5 +1,5 @@
 """Benchmark of a job's results: sorting a round (resend.collect_round) and writing the results
-table with its summary (job_results.summarize_job), as a job's last step does.
+table with its summary (job_report.summarize_job), as a job's last step does.
 
     ./uvw run --frozen python benchmarks/bench_results.py [--requests 1000000] [--check]
 
@@ -99,7 +99,7 @@ def phase(name: str, directory: Path) -> None:
     import pyarrow.json
     import pyarrow.parquet  # noqa: F401
 
-    from openai_batch_jobs.report.job_results import summarize_job
+    from openai_batch_jobs.report.job_report import summarize_job
     from openai_batch_jobs.results.resend import RoundPart, collect_round
 
     parts = json.loads((directory / "parts.json").read_text())

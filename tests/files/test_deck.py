@@ -16,7 +16,7 @@ from flytekitplugins.openai.files.outputs.report import publish_deck
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.api.batch_api import job_counts
 from openai_batch_jobs.report.deck import _usd, render_deck
-from openai_batch_jobs.report.job_results import JobResults, summarize_job
+from openai_batch_jobs.report.job_report import JobResults, summarize_job
 from openai_batch_jobs.report.prices import BATCH_PRICES, ModelPrice, price_of
 from tests.support.browser import require_browser, screenshot, shown_text
 from tests.support.rounds import (

@@ -18,7 +18,7 @@ from flytekit.types.file import JSONLFile
 from flytekitplugins.openai.files import BatchResult
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.report.job_results import JobResults, summarize_job
+from openai_batch_jobs.report.job_report import JobResults, summarize_job
 from openai_batch_jobs.report.results_table import COLUMNS, write_results_table
 from tests.support.rounds import (
     chat,

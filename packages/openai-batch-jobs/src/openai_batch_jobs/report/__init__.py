@@ -4,7 +4,7 @@
   `_columns` (reading its files through `_column_files`), or a line at a time by `_line_rows`.
 - `summary`: totals, failures by code, tokens, estimated cost and batch timelines, as JSON.
 - `deck`: the summary as one self-contained HTML page (a Flyte Deck, a Flyte 2 report).
-- `job_results`: the table and the summary of a whole job in one pass.
+- `job_report`: the table and the summary of a whole job in one pass.
 - `prices`: Batch API prices per model.
 - `cost`: a job's cost estimated before its upload, and the cap (``max_cost_usd``) that refuses it.
 """

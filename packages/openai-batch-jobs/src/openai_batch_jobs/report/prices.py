@@ -13,7 +13,7 @@ updated: check the rows you rely on.
 
 Give your own prices (a negotiated rate, a model not listed, a newer price) with the ``prices`` argument
 of `create_batch` (``{model: [input, output]}``, JSON in the collect task's template), or of
-`files.job_results.summarize_job` / `files.summary.SummaryBuilder.build`: they are laid over this
+`report.job_report.summarize_job` / `report.summary.SummaryBuilder.build`: they are laid over this
 table. A model in neither is "unknown", never free.
 """
 

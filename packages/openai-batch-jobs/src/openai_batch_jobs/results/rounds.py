@@ -7,7 +7,7 @@ A job runs in rounds (at most ``max_request_attempts``). Round ``r``'s collect s
    previous round's, then this round's) and a resend file of the requests that failed transiently;
 3. when there is something to send again and attempts remain, uploads the resend file as the next
    round's parts (cut within the same part limits the upload used); else it is the final round: it writes
-   the results table and the summary (`job_results.summarize_job`) and logs the summary as one line;
+   the results table and the summary (`job_report.summarize_job`) and logs the summary as one line;
 4. deletes the round's input files on the server (``delete_input_files``) once the resend parts are
    up, and the result files it downloaded (``delete_result_files``).
 
@@ -32,7 +32,7 @@ from openai_batch_jobs.inputs.split import PartLimits, plan_parts
 from openai_batch_jobs.json_lines import count_lines
 from openai_batch_jobs.messages import counted, warn
 from openai_batch_jobs.recovery.resume import earlier_uploads, resend_stem, upload_claim, upload_once
-from openai_batch_jobs.report.job_results import JobResults, summarize_job
+from openai_batch_jobs.report.job_report import JobResults, summarize_job
 from openai_batch_jobs.report.prices import ModelPrice, parse_prices, prices_to_custom
 from openai_batch_jobs.results.counts import report_missing
 from openai_batch_jobs.results.job_collection import ERROR_NAME, OUTPUT_NAME, ServerCleanup
