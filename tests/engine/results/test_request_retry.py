@@ -239,15 +239,13 @@ def test_a_failure_after_megabytes_of_answers_in_order_is_sorted_like_any_other(
     lines[-1]["response"] = {"status_code": 503, "body": {"error": {"code": "overloaded", "message": "m"}}}
     output = write_jsonl(tmp_path / "output.jsonl", lines)
     assert output.stat().st_size > 2 << 20
-    out, err, retry, keys = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl", "keys.jsonl"))
+    out, err, retry, keys = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "resend.jsonl", "keys.jsonl"))
     report = collect_round(
         [RoundPart(str(part), {"id": "batch_x", "status": "completed"}, str(output))],
         attempt=1,
         max_request_attempts=2,
-        output_path=str(out),
-        error_path=str(err),
-        resend_path=str(retry),
         keys_path=str(keys),
+        **round_paths(tmp_path),
     )
     assert (report.requests, report.succeeded, report.resent) == (3000, 2999, 1)
     answers = read_jsonl(out)
@@ -267,14 +265,12 @@ def test_answers_in_order_keep_their_bytes_with_the_attempts_added(tmp_path: Pat
         for c in ids
     ]
     output.write_text("\n".join(raw) + "\n", encoding="utf-8")
-    out, err, retry = (tmp_path / n for n in ("out.jsonl", "err.jsonl", "retry.jsonl"))
+    out = tmp_path / "out.jsonl"
     report = collect_round(
         [RoundPart(str(part), {"id": "batch_x", "status": "completed"}, str(output))],
         attempt=2,
         max_request_attempts=3,
-        output_path=str(out),
-        error_path=str(err),
-        resend_path=str(retry),
+        **round_paths(tmp_path),
     )
     assert (report.requests, report.succeeded) == (3, 3)
     assert out.read_text(encoding="utf-8") == "".join(line[:-1] + ',"attempts":2}\n' for line in raw)
