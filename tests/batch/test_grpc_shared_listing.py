@@ -5,7 +5,6 @@ they answer what a retrieve answers (RUNNING, then SUCCEEDED with the finished b
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from flytekit.models.literals import LiteralMap
 from flytekitplugins.openai.batch.task import BatchEndpointTask
 from openai_batch_emulator import Emulator
 from openai_batch_jobs.api.batches import RETRIEVES_PER_LISTING
+from tests.support.waiting import wait_until
 
 from .conftest import upload_requests
 from .flyte_models import batch_result, execution_metadata_pb, inputs_pb, template_pb
@@ -70,12 +70,15 @@ def poll_rounds(
     """GetTask for every task at once, round after round, until every task has SUCCEEDED and a round
     after the first read fewer batches one at a time than it polled; each round's retrieves and answers."""
     rounds: list[tuple[int, list[Any]]] = []
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
+
+    def another_round() -> list[tuple[int, list[Any]]] | None:
         before = retrieves(proxy)
         resources = [f.result().resource for f in [service.get_future(meta) for meta in metas]]
         rounds.append((retrieves(proxy) - before, resources))
         done = all(r.phase == TaskExecution.SUCCEEDED for r in resources)
-        if done and len(rounds) > 1 and min(calls for calls, _ in rounds[1:]) < len(metas):
-            return rounds
-    raise AssertionError(f"no round read the batches from a listing, or not all succeeded: {rounds}")
+        listed = len(rounds) > 1 and min(calls for calls, _ in rounds[1:]) < len(metas)
+        return rounds if done and listed else None
+
+    return wait_until(
+        another_round, what="a round of polls read from a listing, every task SUCCEEDED", timeout=DEADLINE_S
+    )
