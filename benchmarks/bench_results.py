@@ -95,10 +95,6 @@ def make_files(directory: Path, requests: int) -> list[dict[str, str]]:
 def phase(name: str, directory: Path) -> None:
     """Run one phase (imports first, then measure) and print its figures as JSON."""
     # Imported before measuring: their imports are not the phase's work.
-    import pyarrow.compute
-    import pyarrow.json
-    import pyarrow.parquet  # noqa: F401
-
     from openai_batch_jobs.report.job_report import summarize_job
     from openai_batch_jobs.results.resend import RoundPart, collect_round
 

@@ -18,6 +18,7 @@ from openai_batch_jobs.api.batch_api import job_counts
 from openai_batch_jobs.report.deck import _usd, render_deck
 from openai_batch_jobs.report.job_report import JobResults, summarize_job
 from openai_batch_jobs.report.prices import BATCH_PRICES, ModelPrice, price_of
+from openai_batch_jobs.report.results_table import COLUMNS
 from tests.support.browser import require_browser, screenshot, shown_text
 from tests.support.rounds import (
     chat,
@@ -107,20 +108,28 @@ def test_user_prices_and_snapshots() -> None:
         ModelPrice(-1.0)
 
 
+def as_columns(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows of the results table (a dict each, missing columns None) as the columns the summary counts."""
+    return [tuple(row.get(name) for row in rows) for name in COLUMNS]
+
+
 def test_overridden_prices_reach_the_summary(results: JobResults, tmp_path: Path) -> None:
     from openai_batch_jobs.report.summary import SummaryBuilder
 
     builder = SummaryBuilder()
-    for row in [
-        {
-            "custom_id": "a",
-            "status": "succeeded",
-            "model": UNPRICED,
-            "prompt_tokens": 1_000_000,
-            "completion_tokens": 500_000,
-        }
-    ]:
-        builder.add(row)
+    builder.add_columns(
+        as_columns(
+            [
+                {
+                    "custom_id": "a",
+                    "status": "succeeded",
+                    "model": UNPRICED,
+                    "prompt_tokens": 1_000_000,
+                    "completion_tokens": 500_000,
+                }
+            ]
+        )
+    )
     cost = builder.build(prices={UNPRICED: ModelPrice(1.0, 2.0)})["cost"]
     assert (cost["known_usd"], cost["unknown_models"], cost["overridden"]) == (2.0, [], [UNPRICED])
 
@@ -211,7 +220,11 @@ def test_without_every_batch_reporting_usage_the_tokens_are_counted_from_the_lin
     assert reported_usage([batches]) is None
     assert reported_usage([batches[:1], batches[:1]]) == {"gpt-4o-mini": (20, 10)}
     builder = SummaryBuilder()
-    builder.add({"status": "succeeded", "model": "gpt-4o-mini", "prompt_tokens": 3, "completion_tokens": 2})
+    builder.add_columns(
+        as_columns(
+            [{"status": "succeeded", "model": "gpt-4o-mini", "prompt_tokens": 3, "completion_tokens": 2}]
+        )
+    )
     counted = builder.build([batches])
     assert (counted["tokens"]["prompt"], counted["tokens"]["source"]) == (3, "counted")
     assert "counted from the answers in the result files" in render_deck(counted)

@@ -1,7 +1,7 @@
 """What a finished job shows: a table, a summary, a page.
 
-- `results_table`: one row per request, in input order, as Parquet; built in Arrow's columns by
-  `_columns` (reading its files through `_column_files`), or a line at a time by `_line_rows`.
+- `results_table`: one row per request, in input order, as Parquet: each row made by `_table_rows`
+  from the fields of its result line msgspec decodes, the file written by `_parquet` (no pyarrow).
 - `summary`: totals, failures by code, tokens, estimated cost and batch timelines, as JSON.
 - `deck`: the summary as one self-contained HTML page (a Flyte Deck, a Flyte 2 report).
 - `job_report`: the table and the summary of a whole job in one pass.

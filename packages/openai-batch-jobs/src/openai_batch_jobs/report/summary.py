@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
+from openai_batch_jobs.report._table_rows import COLUMNS as _COLUMNS
 from openai_batch_jobs.report.prices import PRICES_AS_OF, PRICES_SOURCE, ModelPrice, price_of
 
 # How many distinct error codes get a line of their own; the rest are counted under "other".
@@ -40,73 +42,35 @@ class SummaryBuilder:
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, _Tokens] = field(default_factory=dict)
 
-    def add(self, row: Mapping[str, Any]) -> None:
-        """Count one row of the results table (a dict with the table's columns)."""
-        status = str(row["status"])
-        self.statuses[status] += 1
-        attempts = row.get("attempts")
-        if isinstance(attempts, int):
-            self.attempts[attempts] += 1
-            self.resent += attempts > 1
-        if status != "succeeded":
-            self._failure(row)
+    def add_columns(self, columns: Sequence[Sequence[Any]]) -> None:
+        """Count rows of the table, given as its columns' values (in `results_table.COLUMNS`' order)."""
+        values = dict(zip(_COLUMNS, columns, strict=True))
+        statuses = values["status"]
+        self.statuses.update(statuses)
+        attempts = Counter(a for a in values["attempts"] if a is not None)
+        self.attempts.update(attempts)
+        self.resent += sum(count for number, count in attempts.items() if number > 1)
+        answered = [status == "succeeded" for status in statuses]
+        if not all(answered):
+            for index, status in enumerate(statuses):
+                if status != "succeeded":
+                    self._failure({name: column[index] for name, column in values.items()})
+        models = [model or "(no model)" for model in compress(values["model"], answered)]
+        prompts = compress(values["prompt_tokens"], answered)
+        completions = compress(values["completion_tokens"], answered)
+        if len(set(models)) == 1:  # the usual job: one model, summed in C
+            self._add_tokens(
+                models[0], len(models), sum(filter(None, prompts)), sum(filter(None, completions))
+            )
             return
-        model = row.get("model") or "(no model)"
+        for model, prompt, completion in zip(models, prompts, completions, strict=True):
+            self._add_tokens(model, 1, prompt or 0, completion or 0)
+
+    def _add_tokens(self, model: str, requests: int, prompt: int, completion: int) -> None:
         tokens = self.tokens.setdefault(model, _Tokens())
-        tokens.requests += 1
-        tokens.prompt += row.get("prompt_tokens") or 0
-        tokens.completion += row.get("completion_tokens") or 0
-
-    def add_columns(self, table: Any) -> None:
-        """Count a block of the table's rows at once (a pyarrow Table with the table's columns)."""
-        import pyarrow.compute as pc
-
-        from openai_batch_jobs.report._column_files import constant
-
-        for entry in pc.value_counts(table.column("status")).to_pylist():
-            self.statuses[entry["values"]] += entry["counts"]
-        attempts = table.column("attempts")
-        for entry in pc.value_counts(attempts.drop_null()).to_pylist():
-            self.attempts[entry["values"]] += entry["counts"]
-        self.resent += pc.sum(pc.greater(attempts, constant(1))).as_py() or 0
-        succeeded = pc.equal(table.column("status"), constant("succeeded"))
-        self._failures(table.filter(pc.invert(succeeded)))
-        answered = table.filter(succeeded)
-        model = answered.column("model")
-        no_model = pc.fill_null(pc.equal(pc.utf8_length(model), constant(0)), constant(True))
-        model = pc.if_else(no_model, constant("(no model)"), model)
-        counted = pc.value_counts(model)  # a job has few models: a pass over the block for each
-        for name, count in zip(counted.field("values"), counted.field("counts").to_pylist(), strict=True):
-            mine = pc.equal(model, name)
-            tokens = self.tokens.setdefault(name.as_py(), _Tokens())
-            tokens.requests += count
-            tokens.prompt += pc.sum(answered.column("prompt_tokens").filter(mine)).as_py() or 0
-            tokens.completion += pc.sum(answered.column("completion_tokens").filter(mine)).as_py() or 0
-
-    def _failures(self, failed: Any) -> None:
-        """`_failure` for a block of failed rows: each code counted at once, examples from its first row."""
-        import pyarrow.compute as pc
-
-        from openai_batch_jobs.report._column_files import constant
-
-        codes = failed.column("error_code")
-        codes = pc.if_else(
-            pc.fill_null(pc.equal(pc.utf8_length(codes), constant(0)), constant(True)),
-            constant("unknown_error"),
-            codes,
-        )
-        counted = pc.value_counts(codes)
-        for code, count in zip(counted.field("values"), counted.field("counts").to_pylist(), strict=True):
-            first = failed.slice(pc.index(codes, code).as_py(), 1).to_pylist()[0]
-            self._failure({**first, "error_code": code.as_py()}, count)
-
-    def clear(self) -> None:
-        """Forget every row counted (the table is being written again)."""
-        self.statuses.clear()
-        self.attempts.clear()
-        self.resent = 0
-        self.failures.clear()
-        self.tokens.clear()
+        tokens.requests += requests
+        tokens.prompt += prompt
+        tokens.completion += completion
 
     def _failure(self, row: Mapping[str, Any], count: int = 1) -> None:
         code = str(row.get("error_code") or "unknown_error")

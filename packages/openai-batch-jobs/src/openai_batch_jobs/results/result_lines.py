@@ -102,10 +102,10 @@ def judge_result_line(raw: bytes) -> ResultLine:
     if line is None or not isinstance(line.custom_id, str):
         return read_result_line(raw)
     response = line.response
-    if line.error is None and response is not None:  # the common case first: an answer (`error_of`)
-        status, body = response.status_code, response.body
-        if type(status) is int and 200 <= status < 300 and (body is None or type(body.error) is not dict):
-            return ResultLine(line.custom_id, LineKind.SUCCEEDED)
+    if response is not None and is_answer(
+        response.status_code, response.body and response.body.error, line.error
+    ):
+        return ResultLine(line.custom_id, LineKind.SUCCEEDED)
     record = {
         "response": None
         if response is None
@@ -130,15 +130,17 @@ def answers_of(block: bytes) -> list[str] | None:
         response = line.response
         if line.error is not None or response is None or type(line.custom_id) is not str:
             return None
-        status, body = response.status_code, response.body
-        if (
-            type(status) is not int
-            or not 200 <= status < 300
-            or (body is not None and type(body.error) is dict)
-        ):
+        if not is_answer(response.status_code, response.body and response.body.error, None):
             return None
         ids.append(line.custom_id)
     return ids
+
+
+def is_answer(status: Any, body_error: Any, error: Any) -> bool:
+    """Whether a line is an answer, from its response's HTTP status, its body's ``error`` and its own
+    ``error``: a 2xx status, and no error object in either (the fast path of `error_of`, for readers
+    that decode only those fields)."""
+    return error is None and type(status) is int and 200 <= status < 300 and type(body_error) is not dict
 
 
 def classify(record: Mapping[str, Any]) -> LineKind:
@@ -162,14 +164,10 @@ def error_of(record: Mapping[str, Any]) -> tuple[int | None, str | None, str | N
     ``dict`` checks (no ABC lookups: this runs for every line of every result file).
     """
     response = record.get("response")
-    if type(response) is dict and record.get("error") is None:  # the common case first: an answer
+    if type(response) is dict:  # the common case first: an answer
         status = response.get("status_code")
         body = response.get("body")
-        if (
-            type(status) is int
-            and 200 <= status < 300
-            and not (type(body) is dict and type(body.get("error")) is dict)
-        ):
+        if is_answer(status, body.get("error") if type(body) is dict else None, record.get("error")):
             return status, None, None
     status = response.get("status_code") if isinstance(response, dict) else None
     status = status if isinstance(status, int) and not isinstance(status, bool) else None
