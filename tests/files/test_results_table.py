@@ -3,6 +3,7 @@ directly and through Flyte (a BatchResult field a downstream task opens in one l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from openai_batch_emulator import Emulator
 from openai_batch_jobs.errors import BatchResultError
 from openai_batch_jobs.report.job_report import JobResults, summarize_job
 from openai_batch_jobs.report.results_table import COLUMNS, write_results_table
+from openai_batch_jobs.report.summary import SummaryBuilder
 from tests.support.rounds import (
     chat,
     embedding,
@@ -209,3 +211,63 @@ def test_result_files_out_of_request_order_are_refused(
     ran.output.write_bytes(second + first + third)
     with pytest.raises(BatchResultError, match="has a line for request 'a' out of the order"):
         write_results_table([str(part)], str(ran.output), None, str(tmp_path / "t"), starts=ran.starts)
+
+
+def test_every_shape_of_result_line(tmp_path: Path) -> None:
+    """Lines of every endpoint and shape, odd ones included, each made a row by the same rules."""
+    ids = [*"abcdefghij"]
+    part = write_jsonl(tmp_path / "part.jsonl", (chat(c) for c in ids))
+    answer = {"status_code": 200, "body": {}}
+    lines = [
+        b'{"custom_id": "a", "response": {"status_code": 200, "body": {"object": "response", "status": "completed",'
+        b' "output": [{"type": "reasoning", "content": [{"type": "reasoning_text", "text": "hmm"}]},'
+        b' {"type": "message", "content": [{"type": "output_text", "text": "Hel"}, {"type": "output_text",'
+        b' "text": "lo"}]}], "usage": {"input_tokens": 5, "output_tokens": 2}}}}',
+        b'{"custom_id": "b", "response": {"status_code": 200, "body": {"results": [{"flagged": false}, {}]}}}',
+        b'{"custom_id": "c", "response": {"status_code": 200, "body": {"choices": {"odd": 1},'
+        b' "usage": {"prompt_tokens": "7", "completion_tokens": true}}}}',
+        b'{"custom_id": "d", "response": {"status_code": 200, "body": {"choices": ["x", 1]}}}',
+        b'{"custom_id": "e", "response": {"status_code": 400, "body": {"error": {"message": "bad",'
+        b' "type": "invalid_request_error"}}}, "attempts": 2}',
+        b'{"custom_id": "f", "response": {"status_code": 200, "body": {"choices": [{"message": {"content": "ok"},'
+        b' "finish_reason": "stop"}], "usage": {"prompt_tokens": NaN, "completion_tokens": 3}}}}',
+        b'{"custom_id": "g", "response": {"status_co',
+        b'{"custom_id": "i", "response": null, "error": {"code": "batch_expired", "message": "ran out of time"}}',
+        b'{"custom_id": "j", "response": ' + json.dumps(answer).encode() + b', "attempts": 1}',
+    ]
+    output = tmp_path / "output.jsonl"
+    output.write_bytes(b"\n".join(lines) + b"\n")
+    builder = SummaryBuilder()
+    table = write_results_table([str(part)], str(output), None, str(tmp_path / "t"), summary=builder)
+    rows = (
+        pd.read_parquet(table.directory)
+        .set_index("custom_id")
+        .astype(object)
+        .where(lambda df: df.notna(), None)
+    )
+    got = {c: {k: v for k, v in rows.loc[c].items() if v is not None and k != "model"} for c in ids}
+    assert got == {
+        "a": {"status": "succeeded", "text": "Hello", "outputs": 1, "finish_reason": "completed",
+              "http_status": 200, "prompt_tokens": 5, "completion_tokens": 2},
+        "b": {"status": "succeeded", "outputs": 2, "http_status": 200},
+        "c": {"status": "succeeded", "http_status": 200},
+        "d": {"status": "succeeded", "outputs": 2, "http_status": 200},
+        "e": {"status": "failed", "http_status": 400, "error_code": "invalid_request_error", "error_message": "bad",
+              "attempts": 2},
+        "f": {"status": "succeeded", "text": "ok", "outputs": 1, "finish_reason": "stop", "http_status": 200,
+              "completion_tokens": 3},
+        "g": {"status": "failed", "error_code": "unreadable_result",
+              "error_message": "its result line is cut short (not complete JSON): "
+              """'{"custom_id": "g", "response": {"status_co'"""},
+        "h": {"status": "missing", "error_code": "missing_result", "error_message": "no result file has a line for it"},
+        "i": {"status": "failed", "error_code": "batch_expired", "error_message": "ran out of time"},
+        "j": {"status": "succeeded", "http_status": 200, "attempts": 1},
+    }  # fmt: skip
+    summary = builder.build()
+    assert (summary["succeeded"], summary["failed"], summary["missing"], summary["resent"]) == (6, 3, 1, 1)
+    assert {f["code"]: f["example"]["custom_id"] for f in summary["failures"]} == {
+        "invalid_request_error": "e",
+        "unreadable_result": "g",
+        "batch_expired": "i",
+        "missing_result": "h",
+    }
