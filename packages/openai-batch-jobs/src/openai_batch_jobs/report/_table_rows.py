@@ -122,23 +122,21 @@ def missing(custom_id: str, model: str | None) -> Row:
 
 
 def row(custom_id: str, model: str | None, line: TableLine | ResultLine) -> Row:
-    """The row of a request answered by ``line``: a decoded line, or an unreadable one."""
+    """The row of a request answered by ``line``: a decoded line, or an unreadable one. (It runs for
+    every request of a job: plain type checks, the chat answer read here, other endpoints in `_answer`.)"""
     if isinstance(line, ResultLine):
         return (custom_id, "failed", model, None, None, None, None, None, UNREADABLE_RESULT,
                 f"its result line {line.problem}", None, None, None)  # fmt: skip
     response, attempts = line.response, line.attempts if type(line.attempts) is int else None
-    if not isinstance(response, _Response):
+    if type(response) is not _Response:
         return _failed(custom_id, model, {"response": response, "error": line.error}, attempts)
     status, body = response.status_code, response.body
-    if not is_answer(status, body.error if isinstance(body, _Body) else None, line.error):
-        errors = {"error": body.error} if isinstance(body, _Body) else body
-        return _failed(
-            custom_id,
-            model,
-            {"response": {"status_code": status, "body": errors}, "error": line.error},
-            attempts,
-        )
-    if not isinstance(body, _Body):
+    body_error = body.error if type(body) is _Body else None
+    if not is_answer(status, body_error, line.error):
+        errors = {"error": body_error} if type(body) is _Body else body
+        record = {"response": {"status_code": status, "body": errors}, "error": line.error}
+        return _failed(custom_id, model, record, attempts)
+    if type(body) is not _Body:
         return (
             custom_id,
             "succeeded",
@@ -154,10 +152,19 @@ def row(custom_id: str, model: str | None, line: TableLine | ResultLine) -> Row:
             None,
             attempts,
         )
-    text, vector, outputs, finish = _answer(body)
+    choices = body.choices
+    vector: array.array[float] | None = None
+    outputs: int | None
+    if type(choices) is list and choices:  # chat completions, completions
+        first = choices[0] if type(choices[0]) is _Choice else _NO_CHOICE
+        message, finish, outputs = first.message, first.finish_reason, len(choices)
+        text = message.content if type(message) is _Message else first.text
+        text, finish = text if type(text) is str else None, finish if type(finish) is str else None
+    else:
+        text, vector, outputs, finish = _answer(body)
     usage = body.usage
     prompt = completion = None
-    if isinstance(usage, _Usage):
+    if type(usage) is _Usage:
         prompt = usage.prompt_tokens if usage.prompt_tokens is not None else usage.input_tokens
         completion = usage.completion_tokens if usage.completion_tokens is not None else usage.output_tokens
         prompt = prompt if type(prompt) is int else None  # not a bool, not a float
@@ -173,13 +180,8 @@ def _failed(custom_id: str, model: str | None, record: dict[str, Any], attempts:
 
 
 def _answer(body: _Body) -> tuple[str | None, array.array[float] | None, int | None, str | None]:
-    """Text, embedding, output count and finish reason of an answer, whatever its endpoint."""
-    choices, data = body.choices, body.data
-    if type(choices) is list and choices:  # chat completions, completions
-        first = choices[0] if isinstance(choices[0], _Choice) else _NO_CHOICE
-        message = first.message
-        text = message.content if isinstance(message, _Message) else first.text
-        return _str(text), None, len(choices), _str(first.finish_reason)
+    """Text, embedding, output count and finish reason of an answer with no choices (`row` reads those)."""
+    data = body.data
     if type(data) is list and data:  # embeddings
         first_vector = data[0].embedding if isinstance(data[0], _Vector) else None
         return None, _vector(first_vector), len(data), None
