@@ -101,7 +101,7 @@ class _Response(msgspec.Struct, gc=False):
 class TableLine(msgspec.Struct, gc=False):
     """What the table reads of a result line."""
 
-    custom_id: Any = None
+    custom_id: str  # a line without one is read by `result_lines.read_result_line`: unreadable
     response: Union[_Response, _SCALAR, list[Any]] = None  # noqa: UP007
     error: Any = None
     attempts: Any = None

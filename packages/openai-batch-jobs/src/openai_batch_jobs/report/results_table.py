@@ -242,11 +242,11 @@ class _Run:
 
 
 def _decode(block: bytes) -> list[TableLine | ResultLine]:
-    """A block's lines decoded at once; one at a time when any is one msgspec does not read as a line
-    with a custom_id (the standard library's JSON reads it, or it is unreadable)."""
+    """A block's lines decoded at once; one at a time when any is one msgspec does not read as an
+    object with a custom_id (the standard library's JSON reads it, or it is unreadable)."""
     try:
         lines: list[TableLine | ResultLine] = list(LINES.decode_lines(block))
-        if is_utf8(block) and all(type(line.custom_id) is str for line in lines):
+        if is_utf8(block):
             return lines
     except (msgspec.DecodeError, UnicodeDecodeError):
         pass
@@ -256,7 +256,7 @@ def _decode(block: bytes) -> list[TableLine | ResultLine]:
 def _line(raw: bytes) -> TableLine | ResultLine:
     try:
         line = LINES.decode(raw)
-        if type(line.custom_id) is str and is_utf8(raw):
+        if is_utf8(raw):
             return line
     except (msgspec.DecodeError, UnicodeDecodeError):
         pass

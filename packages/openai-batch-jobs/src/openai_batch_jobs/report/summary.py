@@ -51,10 +51,13 @@ class SummaryBuilder:
         self.attempts.update(attempts)
         self.resent += sum(count for number, count in attempts.items() if number > 1)
         answered = [status == "succeeded" for status in statuses]
-        if not all(answered):
-            for index, status in enumerate(statuses):
-                if status != "succeeded":
-                    self._failure({name: column[index] for name, column in values.items()})
+        codes = values["error_code"]
+        for index in (i for i, ok in enumerate(answered) if not ok):
+            entry = self.failures.get(codes[index] or "unknown_error")
+            if entry is not None:
+                entry["count"] += 1
+            else:  # the code's first failure: its example
+                self._failure({name: column[index] for name, column in values.items()})
         models = [model or "(no model)" for model in compress(values["model"], answered)]
         prompts = compress(values["prompt_tokens"], answered)
         completions = compress(values["completion_tokens"], answered)
@@ -72,7 +75,7 @@ class SummaryBuilder:
         tokens.prompt += prompt
         tokens.completion += completion
 
-    def _failure(self, row: Mapping[str, Any], count: int = 1) -> None:
+    def _failure(self, row: Mapping[str, Any]) -> None:
         code = str(row.get("error_code") or "unknown_error")
         if code not in self.failures and len(self.failures) >= SHOWN_CODES:
             code = "other"
@@ -88,7 +91,7 @@ class SummaryBuilder:
                 },
             },
         )
-        entry["count"] += count
+        entry["count"] += 1
 
     def build(
         self,
