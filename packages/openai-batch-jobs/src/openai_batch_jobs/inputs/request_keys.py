@@ -30,7 +30,20 @@ class _Request(msgspec.Struct, gc=False):
 
 
 _REQUEST = FieldDecoder(_Request)
-_REQUESTS = msgspec.json.Decoder(_Request)
+
+
+# A request as `read_requests` reads it without a second look, in types (`keys_of`): a custom_id that
+# is a string, a body that is absent, null or an object whose model is a string or null.
+class _KeyBody(msgspec.Struct, gc=False):
+    model: str | None = None
+
+
+class _Key(msgspec.Struct, gc=False):
+    custom_id: str
+    body: _KeyBody | None = None
+
+
+_KEYS = msgspec.json.Decoder(_Key)
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -57,16 +70,12 @@ def keys_of(block: bytes) -> tuple[list[str], list[str | None]] | None:
     one call, as `read_requests` reads them; None when a line is one only `read_requests` reads (or
     refuses)."""
     try:
-        requests = _REQUESTS.decode_lines(block)
+        requests = _KEYS.decode_lines(block)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     if not is_utf8(block):
         return None
-    ids = [request.custom_id for request in requests]
-    if not all(type(custom_id) is str for custom_id in ids):
-        return None
-    models = [request.body.model if request.body else None for request in requests]
-    return ids, [model if isinstance(model, str) else None for model in models]
+    return [r.custom_id for r in requests], [r.body.model if r.body is not None else None for r in requests]
 
 
 def key_line(custom_id: str, model: str | None) -> bytes:
@@ -75,6 +84,21 @@ def key_line(custom_id: str, model: str | None) -> bytes:
     if model is not None:
         key["body"] = {"model": model}
     return _ENCODER.encode(key) + b"\n"
+
+
+def key_lines(ids: list[str], models: list[str | None]) -> bytes:
+    """`key_line` of each request, joined. When every request names one model and no custom_id needs
+    escaping in JSON (printable ASCII without quotes or backslashes), the lines are one join."""
+    model = models[0] if models else None
+    text = "".join(ids)
+    plain = text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    if not plain or models.count(model) != len(models):
+        return b"".join(map(key_line, ids, models))
+    if not ids:
+        return b""
+    # '{"custom_id":' and ',"body":{"model":...}}\n' (or '}\n'), around each id in quotes.
+    head, tail = key_line("", model).decode().split('""', 1)
+    return (head + '"' + ('"' + tail + head + '"').join(ids) + '"' + tail).encode()
 
 
 def request_key(raw: bytes) -> tuple[Any, Any]:

@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
-from openai_batch_jobs.inputs.request_keys import key_line, keys_of, read_requests
+from openai_batch_jobs.inputs.request_keys import key_line, key_lines, keys_of, read_requests
 from openai_batch_jobs.json_lines import READ_BUFFER, read_blocks
 from openai_batch_jobs.results.counts import RequestCounts
 from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex, Unanswered
@@ -41,6 +41,7 @@ from openai_batch_jobs.results.result_lines import (
     LineKind,
     answers_of,
     error_line,
+    lines_with_attempts,
     with_attempts,
 )
 
@@ -210,26 +211,25 @@ def _sort_answered(
 ) -> PartCounts | None:
     """`_sort_part` for a part whose output file answers each of its requests in order and whose
     error file is empty: a block of output lines is decoded in one call (`answers_of`), compared with
-    the requests' ids as a list, and written with ``"attempts"`` added in one join. Anything else
-    takes back what it wrote and gives None."""
+    the requests' ids as a list, and written with ``"attempts"`` added in one join
+    (`lines_with_attempts`). Anything else takes back what it wrote and gives None."""
     if part.output_path is None or (part.error_path is not None and os.path.getsize(part.error_path)):
         return None
     marks = [(sink, sink.tell()) for sink in (output, keys) if sink is not None]
     tally = _tally(number, part)
-    end = b',"attempts":%d}\n' % attempt
     requests = _Keys(part.input_path)
     try:
         for block in read_blocks(part.output_path):
-            lines = block.splitlines()
             ids = answers_of(block)
-            if ids is None or len(ids) != len(lines) or not all(line.endswith(b"}") for line in lines):
+            lines = None if ids is None else lines_with_attempts(block, attempt)
+            if ids is None or lines is None or lines[1] != len(ids):
                 break
             taken, models = requests.take(len(ids))
             if taken != ids:
                 break
             if keys is not None:
-                keys.write(b"".join(map(key_line, taken, models)))
-            output.write(end.join(line[:-1] for line in lines) + end)
+                keys.write(key_lines(taken, models))
+            output.write(lines[0])
             tally.requests += len(ids)
         else:
             if not requests.take(1)[0] and not requests.failed:

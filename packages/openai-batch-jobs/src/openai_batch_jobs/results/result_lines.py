@@ -215,6 +215,24 @@ def with_attempts(raw: bytes, attempts: int) -> bytes:
     return body[:-1] + b',"attempts":' + str(attempts).encode() + b"}\n"
 
 
+def lines_with_attempts(block: bytes, attempts: int) -> tuple[bytes, int] | None:
+    """`with_attempts` of every line of a block of whole lines, and how many lines: one join of views
+    into the block (no line is copied on its own). None when a line does not end with ``}`` right
+    before its newline (a blank line, trailing blanks), for `with_attempts` to add one at a time."""
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    view, find = memoryview(block), block.find
+    lines: list[memoryview] = []
+    start = 0
+    while (stop := find(b"\n", start)) >= 0:
+        if block[stop - 1] != 0x7D:  # "}"
+            return None
+        lines.append(view[start : stop - 1])
+        start = stop + 1
+    end = b',"attempts":%d}\n' % attempts
+    return end.join(lines) + end, len(lines)
+
+
 def _recover_custom_id(text: bytes) -> str | None:
     match = _CUSTOM_ID.search(text)
     if match is None:
