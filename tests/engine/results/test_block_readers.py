@@ -77,3 +77,21 @@ def test_a_block_with_a_line_not_ending_in_a_brace_is_left_to_the_lines(block: b
 
 def test_plain_requests_are_read_a_block_at_a_time() -> None:
     assert keys_of(b"".join(REQUESTS[:5])) == (["a", "b", "c", "d", "e"], ["m", None, None, None, "\u00e9"])
+
+
+def test_requests_are_read_in_order_with_their_lines_across_blocks(tmp_path: Path) -> None:
+    lines = [b'{"custom_id":"r%d","body":{"model":"m","pad":"%s"}}' % (n, b"x" * 100) for n in range(3000)]
+    lines[5] += b"\r"  # a line of a file written with CRLF keeps its bytes
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(b"\n".join(lines[:2000]) + b"\n\n  \n" + b"\n".join(lines[2000:]))
+    read = list(read_requests(str(path)))
+    assert read == [(raw, f"r{n}", "m") for n, raw in enumerate(lines)]
+
+
+def test_a_request_line_without_a_custom_id_is_named_by_its_line_number(tmp_path: Path) -> None:
+    lines = [b'{"custom_id":"r%d","pad":"%s"}' % (n, b"x" * 100) for n in range(3000)]
+    lines[2500] = b'{"pad":"no id"}'
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(b"\n".join(lines[:2000]) + b"\n\n" + b"\n".join(lines[2000:]) + b"\n")
+    with pytest.raises(Exception, match=r"Line 2502 of the request file .* has no readable custom_id"):
+        list(read_requests(str(path)))

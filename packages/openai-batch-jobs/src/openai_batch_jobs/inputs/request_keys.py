@@ -1,7 +1,7 @@
 """What a job's later steps need of its requests: each one's custom_id and model, in input order.
 
-`read_requests` reads them from request files (`json_lines.FieldDecoder` builds only those two fields
-and skips the rest). Round 1's collect step writes them as it sorts the results, one `key_line` per request, shaped
+`read_requests` reads them from request files (msgspec builds only those two fields and skips the
+rest). Round 1's collect step writes them as it sorts the results, one `key_line` per request, shaped
 like a request (``{"custom_id": ..., "body": {"model": ...}}``) so `read_requests` reads that file
 too; the later rounds carry it to the results table instead of the requests themselves (a few MB
 where the requests are up to 200 MB a part).
@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder, decode_json, is_utf8
+from openai_batch_jobs.json_lines import FieldDecoder, decode_json, is_utf8, read_blocks
 
 
 # Untracked by the garbage collector (never in a cycle): a block of keys decoded at once (`keys_of`)
@@ -48,21 +48,37 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def read_requests(path: str) -> Iterator[tuple[bytes, str, str | None]]:
-    """(raw line, custom_id, model) of each request of a request file (or a file of `key_line` s), in order.
+    """(raw line without its newline, custom_id, model) of each request of a request file (or a file
+    of `key_line` s), in order: a block of lines at a time (`keys_of`), a line at a time where a
+    block holds a line only `request_key` reads.
 
     A line without a readable custom_id is an error: the file was validated before it was uploaded.
     """
-    with open(path, "rb", buffering=READ_BUFFER) as stream:
-        for line_number, raw in enumerate(stream, start=1):
-            if raw.isspace():
-                continue
-            custom_id, model = request_key(raw)
-            if not isinstance(custom_id, str):
-                raise BatchResultError(
-                    f"Line {line_number} of the request file {path} has no readable custom_id; the file "
-                    "changed since it was validated and uploaded"
-                )
-            yield raw, custom_id, model if isinstance(model, str) else None
+    line_number = 0
+    for block in read_blocks(path):
+        lines = block.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        raws = [raw for raw in lines if raw and not raw.isspace()]
+        keys = keys_of(block)
+        if keys is not None and len(keys[0]) == len(raws):
+            yield from zip(raws, *keys, strict=True)
+        else:
+            yield from _read_lines(path, lines, line_number)
+        line_number += len(lines)
+
+
+def _read_lines(path: str, lines: list[bytes], before: int) -> Iterator[tuple[bytes, str, str | None]]:
+    for line_number, raw in enumerate(lines, start=before + 1):
+        if not raw or raw.isspace():
+            continue
+        custom_id, model = request_key(raw)
+        if not isinstance(custom_id, str):
+            raise BatchResultError(
+                f"Line {line_number} of the request file {path} has no readable custom_id; the file "
+                "changed since it was validated and uploaded"
+            )
+        yield raw, custom_id, model if isinstance(model, str) else None
 
 
 def keys_of(block: bytes) -> tuple[list[str], list[str | None]] | None:

@@ -274,7 +274,7 @@ def _sort_part(
         found = index.find(custom_id)
         transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
         if transient and rounds_left:
-            resend.write(raw if raw.endswith(b"\n") else raw + b"\n")
+            resend.write(raw + b"\n")
             tally.resent += 1
             continue
         if found is None:

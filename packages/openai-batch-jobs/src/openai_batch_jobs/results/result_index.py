@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text
-from openai_batch_jobs.json_lines import READ_BUFFER
+from openai_batch_jobs.json_lines import read_blocks
 from openai_batch_jobs.results.result_lines import (
     MISSING_RESULT,
     UNREADABLE_RESULT,
     LineKind,
+    answers_of,
     judge_result_line,
 )
 
@@ -72,37 +73,76 @@ class ResultIndex:
         self._handles: dict[int, IO[bytes]] = {}
 
     def add_file(self, path: str, label: str) -> FileScan:
-        """Index every line of the result file ``path``; ``label`` names it in messages."""
+        """Index every line of the result file ``path``; ``label`` names it in messages.
+
+        A block of lines that are all answers, each naming a request not indexed yet, is indexed in
+        one go (`_add_answers`); the lines of any other block one at a time (`_add_lines`)."""
         number = len(self._paths)
         if number >= 1 << 6:
             raise ValueError("a result index holds at most 64 files")
         self._paths.append(path)
         scan = FileScan(label)
-        where, unreadable = self._where, self._unreadable
-        offset = 0
-        with open(path, "rb", buffering=READ_BUFFER) as stream:
-            for line_number, raw in enumerate(stream, start=1):
-                start, offset = offset, offset + len(raw)
-                if raw.isspace():
-                    continue
-                scan.lines += 1
-                result = judge_result_line(raw)
-                custom_id = result.custom_id
-                if custom_id is None:
-                    scan.orphans += 1
-                    if len(scan.orphan_problems) < KEPT_PROBLEMS:
-                        scan.orphan_problems.append(f"line {line_number} {result.problem}")
-                    continue
-                held = where.get(custom_id)
-                if held is not None and held & 3 == _SUCCEEDED:
-                    continue
-                kind = _KINDS.index(result.kind)
-                where[custom_id] = (start << 32 | len(raw)) << 8 | number << 2 | kind
-                if result.kind is LineKind.UNREADABLE:
-                    unreadable[custom_id] = (line_number, result.problem)
-                else:
-                    unreadable.pop(custom_id, None)
+        offset = lines = 0
+        for block in read_blocks(path):
+            answers = self._add_answers(block, offset, number)
+            if answers is None:
+                lines += self._add_lines(block, offset, number, scan, lines)
+            else:
+                scan.lines += answers
+                lines += answers
+            offset += len(block)
         return scan
+
+    def _add_answers(self, block: bytes, offset: int, number: int) -> int | None:
+        """Index a block of answers (`answers_of`) whose lines each end with ``}`` and a newline (or
+        the file's end) and name requests not indexed yet; how many, or None (nothing indexed)."""
+        ids = answers_of(block)
+        if ids is None:
+            return None
+        tag, find, start, places = number << 2 | _SUCCEEDED, block.find, 0, []
+        while start < len(block):
+            stop = find(b"\n", start) + 1 or len(block)
+            end = stop - (block[stop - 1] == 0x0A)
+            if end <= start or block[end - 1] != 0x7D:  # "}"
+                return None
+            places.append(((offset + start) << 32 | stop - start) << 8 | tag)
+            start = stop
+        if len(places) != len(ids):
+            return None
+        found = dict(zip(ids, places, strict=True))
+        if len(found) != len(ids) or not self._where.keys().isdisjoint(found):
+            return None
+        self._where.update(found)
+        return len(ids)
+
+    def _add_lines(self, block: bytes, offset: int, number: int, scan: FileScan, before: int) -> int:
+        """Index a block's lines one at a time (the file's lines before it: ``before``); how many."""
+        where, unreadable = self._where, self._unreadable
+        start = line_number = 0
+        while start < len(block):
+            stop = block.find(b"\n", start) + 1 or len(block)
+            raw, place, start = block[start:stop], offset + start, stop
+            line_number += 1
+            if raw.isspace():
+                continue
+            scan.lines += 1
+            result = judge_result_line(raw)
+            custom_id = result.custom_id
+            if custom_id is None:
+                scan.orphans += 1
+                if len(scan.orphan_problems) < KEPT_PROBLEMS:
+                    scan.orphan_problems.append(f"line {before + line_number} {result.problem}")
+                continue
+            held = where.get(custom_id)
+            if held is not None and held & 3 == _SUCCEEDED:
+                continue
+            kind = _KINDS.index(result.kind)
+            where[custom_id] = (place << 32 | len(raw)) << 8 | number << 2 | kind
+            if result.kind is LineKind.UNREADABLE:
+                unreadable[custom_id] = (before + line_number, result.problem)
+            else:
+                unreadable.pop(custom_id, None)
+        return line_number
 
     def find(self, custom_id: str) -> IndexedLine | None:
         packed = self._where.get(custom_id)
