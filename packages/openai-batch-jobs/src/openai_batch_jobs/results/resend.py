@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
-from openai_batch_jobs.inputs.request_keys import key_line, key_lines, keys_of, read_requests
+from openai_batch_jobs.inputs.request_keys import key_lines, keys_of, read_requests
 from openai_batch_jobs.json_lines import READ_BUFFER, read_blocks
 from openai_batch_jobs.results.counts import RequestCounts
 from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex, Unanswered
@@ -47,6 +47,9 @@ from openai_batch_jobs.results.result_lines import (
 
 # How often a request is sent before its failure is final, unless told; 1 sends each request once.
 DEFAULT_MAX_REQUEST_ATTEMPTS = 3
+# The sorted files are written through a buffer this big: lines of about a kilobyte each, written
+# one at a time when a part is sorted through its index, make few system calls.
+WRITE_BUFFER = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ def collect_round(
     counts: list[PartCounts] = []
     with ExitStack() as files:
         output, errors, resend = (
-            files.enter_context(open(path, "wb")) for path in (output_path, error_path, resend_path)
+            files.enter_context(open(path, "wb", buffering=WRITE_BUFFER))
+            for path in (output_path, error_path, resend_path)
         )
         keys = files.enter_context(open(keys_path, "wb")) if keys_path else None
         _copy(previous_output, output)
@@ -262,34 +266,59 @@ def _sort_part(
         if path
     ]
     unanswered = Unanswered(part.batch, batch_id, status, scans)
+    end = b',"attempts":%d}\n' % attempt
+    ids: list[str] = []
+    models: list[str | None] = []
     for raw, custom_id, model in read_requests(part.input_path):
-        if keys is not None:
-            keys.write(key_line(custom_id, model))
-        tally.requests += 1
+        ids.append(custom_id)
+        models.append(model)
         answer = index.answer(custom_id)
-        if answer is not None:
-            output.write(with_attempts(answer, attempt))
-            tally.succeeded += 1
-            continue
-        found = index.find(custom_id)
-        transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
-        if transient and rounds_left:
-            resend.write(raw + b"\n")
-            tally.resent += 1
-            continue
-        if found is None:
-            if unanswered.missing:
-                tally.add_missing(custom_id)
-            else:
-                tally.failed += 1
-            errors.write(error_line(custom_id, unanswered.code, unanswered.reason, attempt))
-            continue
-        tally.failed += 1
-        if found.kind is LineKind.UNREADABLE:
-            errors.write(error_line(custom_id, UNREADABLE_RESULT, _unreadable_reason(found, scans), attempt))
+        if answer is None:
+            _settle_failure(
+                raw, custom_id, index, unanswered, scans, tally, attempt, rounds_left, errors, resend
+            )
+        elif answer.endswith(b"}\n"):
+            output.write(answer[:-2] + end)
         else:
-            errors.write(with_attempts(index.read_line(found), attempt))
+            output.write(with_attempts(answer, attempt))
+    if keys is not None:
+        keys.write(key_lines(ids, models))
+    tally.requests = len(ids)
+    tally.succeeded = tally.requests - tally.failed - tally.resent
     return tally
+
+
+def _settle_failure(
+    raw: bytes,
+    custom_id: str,
+    index: ResultIndex,
+    unanswered: Unanswered,
+    scans: list[FileScan],
+    tally: PartCounts,
+    attempt: int,
+    rounds_left: bool,
+    errors: IO[bytes],
+    resend: IO[bytes],
+) -> None:
+    """A request no line answers: sent again, or a final error line (its own, or one saying why)."""
+    found = index.find(custom_id)
+    transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
+    if transient and rounds_left:
+        resend.write(raw + b"\n")
+        tally.resent += 1
+        return
+    if found is None:
+        if unanswered.missing:
+            tally.add_missing(custom_id)
+        else:
+            tally.failed += 1
+        errors.write(error_line(custom_id, unanswered.code, unanswered.reason, attempt))
+        return
+    tally.failed += 1
+    if found.kind is LineKind.UNREADABLE:
+        errors.write(error_line(custom_id, UNREADABLE_RESULT, _unreadable_reason(found, scans), attempt))
+    else:
+        errors.write(with_attempts(index.read_line(found), attempt))
 
 
 def _unreadable_reason(found: IndexedLine, scans: list[FileScan]) -> str:

@@ -27,6 +27,8 @@ from openai_batch_jobs.results.result_lines import (
 
 # How many unreadable lines without a custom_id a scan keeps to quote; the rest are only counted.
 KEPT_PROBLEMS = 5
+# How much of a result file is read at once when its lines are looked up in the file's own order.
+READ_AHEAD = 1 << 16
 _KINDS = tuple(LineKind)
 _SUCCEEDED = _KINDS.index(LineKind.SUCCEEDED)
 
@@ -71,6 +73,7 @@ class ResultIndex:
         self._unreadable: dict[str, tuple[int, str | None]] = {}
         self._paths: list[str] = []
         self._handles: dict[int, IO[bytes]] = {}
+        self._ahead: tuple[int, int, bytes] = (-1, 0, b"")
 
     def add_file(self, path: str, label: str) -> FileScan:
         """Index every line of the result file ``path``; ``label`` names it in messages.
@@ -166,16 +169,26 @@ class ResultIndex:
         return self._read(entry.file, entry.offset, entry.length)
 
     def _read(self, file: int, offset: int, length: int) -> bytes:
-        # One read of exactly the line: lines are looked up in the requests' order, not the file's.
+        """The line at ``offset``: lines are looked up in the requests' order, not the file's, so a
+        line is one read of exactly it, unless the line before was read (results in the requests'
+        order): then the lines after it are read too (`READ_AHEAD`), and taken from there."""
+        ahead_file, ahead_offset, ahead = self._ahead
+        at = offset - ahead_offset
+        sequential = ahead_file == file and 0 <= at <= len(ahead)
+        if sequential and at + length <= len(ahead):
+            return ahead[at : at + length]
         handle = self._handles.get(file)
         if handle is None:
             handle = self._handles[file] = open(self._paths[file], "rb")  # noqa: SIM115
-        return os.pread(handle.fileno(), length, offset)
+        data = os.pread(handle.fileno(), max(length, READ_AHEAD) if sequential else length, offset)
+        self._ahead = (file, offset, data)
+        return data[:length] if sequential else data
 
     def close(self) -> None:
         for handle in self._handles.values():
             handle.close()
         self._handles.clear()
+        self._ahead = (-1, 0, b"")
         self._where.clear()
         self._unreadable.clear()
 
