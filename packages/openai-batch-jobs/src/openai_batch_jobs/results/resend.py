@@ -50,6 +50,8 @@ DEFAULT_MAX_REQUEST_ATTEMPTS = 3
 # The sorted files are written through a buffer this big: lines of about a kilobyte each, written
 # one at a time when a part is sorted through its index, make few system calls.
 WRITE_BUFFER = 1 << 16
+# A part sorted through its index writes its requests' keys this many at a time (`key_lines`).
+KEYS_RUN = 4096
 
 
 @dataclass(frozen=True)
@@ -281,11 +283,20 @@ def _sort_part(
             output.write(answer[:-2] + end)
         else:
             output.write(with_attempts(answer, attempt))
-    if keys is not None:
-        keys.write(key_lines(ids, models))
-    tally.requests = len(ids)
+        if len(ids) == KEYS_RUN:
+            _write_keys(keys, ids, models, tally)
+    _write_keys(keys, ids, models, tally)
     tally.succeeded = tally.requests - tally.failed - tally.resent
     return tally
+
+
+def _write_keys(keys: IO[bytes] | None, ids: list[str], models: list[str | None], tally: PartCounts) -> None:
+    """The keys of a run of requests written (`key_lines`) and counted; the lists emptied for the next run."""
+    if keys is not None:
+        keys.write(key_lines(ids, models))
+    tally.requests += len(ids)
+    ids.clear()
+    models.clear()
 
 
 def _settle_failure(
