@@ -1,7 +1,7 @@
 """What a job's later steps need of its requests: each one's custom_id and model, in input order.
 
-`read_requests` reads them from request files (`json_lines.FieldDecoder` builds only those two fields
-and skips the rest). Round 1's collect step writes them as it sorts the results, one `key_line` per request, shaped
+`read_requests` reads them from request files (msgspec builds only those two fields and skips the
+rest). Round 1's collect step writes them as it sorts the results, one `key_line` per request, shaped
 like a request (``{"custom_id": ..., "body": {"model": ...}}``) so `read_requests` reads that file
 too; the later rounds carry it to the results table instead of the requests themselves (a few MB
 where the requests are up to 200 MB a part).
@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder, decode_json, is_utf8
+from openai_batch_jobs.json_lines import FieldDecoder, decode_json, is_utf8, read_blocks
 
 
 # Untracked by the garbage collector (never in a cycle): a block of keys decoded at once (`keys_of`)
@@ -30,26 +30,55 @@ class _Request(msgspec.Struct, gc=False):
 
 
 _REQUEST = FieldDecoder(_Request)
-_REQUESTS = msgspec.json.Decoder(_Request)
+
+
+# A request as `read_requests` reads it without a second look, in types (`keys_of`): a custom_id that
+# is a string, a body that is absent, null or an object whose model is a string or null.
+class _KeyBody(msgspec.Struct, gc=False):
+    model: str | None = None
+
+
+class _Key(msgspec.Struct, gc=False):
+    custom_id: str
+    body: _KeyBody | None = None
+
+
+_KEYS = msgspec.json.Decoder(_Key)
 _ENCODER = msgspec.json.Encoder()
 
 
 def read_requests(path: str) -> Iterator[tuple[bytes, str, str | None]]:
-    """(raw line, custom_id, model) of each request of a request file (or a file of `key_line` s), in order.
+    """(raw line without its newline, custom_id, model) of each request of a request file (or a file
+    of `key_line` s), in order: a block of lines at a time (`keys_of`), a line at a time where a
+    block holds a line only `request_key` reads.
 
     A line without a readable custom_id is an error: the file was validated before it was uploaded.
     """
-    with open(path, "rb", buffering=READ_BUFFER) as stream:
-        for line_number, raw in enumerate(stream, start=1):
-            if raw.isspace():
-                continue
-            custom_id, model = request_key(raw)
-            if not isinstance(custom_id, str):
-                raise BatchResultError(
-                    f"Line {line_number} of the request file {path} has no readable custom_id; the file "
-                    "changed since it was validated and uploaded"
-                )
-            yield raw, custom_id, model if isinstance(model, str) else None
+    line_number = 0
+    for block in read_blocks(path):
+        lines = block.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        raws = [raw for raw in lines if raw and not raw.isspace()]
+        keys = keys_of(block)
+        if keys is not None and len(keys[0]) == len(raws):
+            yield from zip(raws, *keys, strict=True)
+        else:
+            yield from _read_lines(path, lines, line_number)
+        line_number += len(lines)
+
+
+def _read_lines(path: str, lines: list[bytes], before: int) -> Iterator[tuple[bytes, str, str | None]]:
+    for line_number, raw in enumerate(lines, start=before + 1):
+        if not raw or raw.isspace():
+            continue
+        custom_id, model = request_key(raw)
+        if not isinstance(custom_id, str):
+            raise BatchResultError(
+                f"Line {line_number} of the request file {path} has no readable custom_id; the file "
+                "changed since it was validated and uploaded"
+            )
+        yield raw, custom_id, model if isinstance(model, str) else None
 
 
 def keys_of(block: bytes) -> tuple[list[str], list[str | None]] | None:
@@ -57,16 +86,12 @@ def keys_of(block: bytes) -> tuple[list[str], list[str | None]] | None:
     one call, as `read_requests` reads them; None when a line is one only `read_requests` reads (or
     refuses)."""
     try:
-        requests = _REQUESTS.decode_lines(block)
+        requests = _KEYS.decode_lines(block)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     if not is_utf8(block):
         return None
-    ids = [request.custom_id for request in requests]
-    if not all(type(custom_id) is str for custom_id in ids):
-        return None
-    models = [request.body.model if request.body else None for request in requests]
-    return ids, [model if isinstance(model, str) else None for model in models]
+    return [r.custom_id for r in requests], [r.body.model if r.body is not None else None for r in requests]
 
 
 def key_line(custom_id: str, model: str | None) -> bytes:
@@ -75,6 +100,21 @@ def key_line(custom_id: str, model: str | None) -> bytes:
     if model is not None:
         key["body"] = {"model": model}
     return _ENCODER.encode(key) + b"\n"
+
+
+def key_lines(ids: list[str], models: list[str | None]) -> bytes:
+    """`key_line` of each request, joined. When every request names one model and no custom_id needs
+    escaping in JSON (printable ASCII without quotes or backslashes), the lines are one join."""
+    model = models[0] if models else None
+    text = "".join(ids)
+    plain = text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    if not plain or models.count(model) != len(models):
+        return b"".join(map(key_line, ids, models))
+    if not ids:
+        return b""
+    # '{"custom_id":' and ',"body":{"model":...}}\n' (or '}\n'), around each id in quotes.
+    head, tail = key_line("", model).decode().split('""', 1)
+    return (head + '"' + ('"' + tail + head + '"').join(ids) + '"' + tail).encode()
 
 
 def request_key(raw: bytes) -> tuple[Any, Any]:

@@ -9,6 +9,7 @@ and requests to send again is `resend`'s.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -152,12 +153,13 @@ def _join(
     tally = RequestTally()
     try:
         if output := part.path("output"):
-            tally.add_file(output, f"the output file of part {part.index + 1}")
-            job.output_path = _append(Path(output), directory / OUTPUT_NAME, job.output_path)
+            job.output_path, alone = _append(Path(output), directory / OUTPUT_NAME, job.output_path)
+            tally.add_file(str(alone), f"the output file of part {part.index + 1}")
         if error := part.path("error"):
-            tally.add_file(error, f"the error file of part {part.index + 1}")
-            job.error_path = _append(Path(error), directory / ERROR_NAME, job.error_path)
-        # The part's files stay until it is accounted for: naming missing ids reads them again.
+            job.error_path, alone = _append(Path(error), directory / ERROR_NAME, job.error_path)
+            tally.add_file(str(alone), f"the error file of part {part.index + 1}")
+        # The part's lines stay where the tally read them until it is accounted for: naming missing
+        # ids reads them again.
         outcome = account(batch, tally)
     finally:
         part.remove()
@@ -210,13 +212,21 @@ def _warn_partial(part: PartAccount) -> None:
         )
 
 
-def _append(part: Path, job_file: Path, current: Path | None) -> Path:
-    """Add a part's lines to the end of the job's file (started by the first part that has one)."""
-    with open(part, "rb") as source, open(job_file, "ab" if current else "wb") as sink:
-        shutil.copyfileobj(source, sink, READ_BUFFER)
-        if sink.tell() and _last_byte(part) not in (b"", b"\n"):
+def _append(part: Path, job_file: Path, current: Path | None) -> tuple[Path, Path]:
+    """Add a part's lines to the end of the job's file; the first part that has one becomes it (moved,
+    not copied). Returns the job's file and a file holding the part's lines alone (until the next
+    part is added)."""
+    if current is None:
+        os.replace(part, job_file)
+        alone = job_file
+    else:
+        with open(part, "rb") as source, open(job_file, "ab") as sink:
+            shutil.copyfileobj(source, sink, READ_BUFFER)
+        alone = part
+    if _last_byte(job_file) not in (b"", b"\n"):
+        with open(job_file, "ab") as sink:
             sink.write(b"\n")  # the next part's first line starts a line of its own
-    return job_file
+    return job_file, alone
 
 
 def _last_byte(path: Path) -> bytes:

@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
-from openai_batch_jobs.inputs.request_keys import key_line, keys_of, read_requests
+from openai_batch_jobs.inputs.request_keys import key_lines, keys_of, read_requests
 from openai_batch_jobs.json_lines import READ_BUFFER, read_blocks
 from openai_batch_jobs.results.counts import RequestCounts
 from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex, Unanswered
@@ -41,11 +41,17 @@ from openai_batch_jobs.results.result_lines import (
     LineKind,
     answers_of,
     error_line,
+    lines_with_attempts,
     with_attempts,
 )
 
 # How often a request is sent before its failure is final, unless told; 1 sends each request once.
 DEFAULT_MAX_REQUEST_ATTEMPTS = 3
+# The sorted files are written through a buffer this big: lines of about a kilobyte each, written
+# one at a time when a part is sorted through its index, make few system calls.
+WRITE_BUFFER = 1 << 16
+# A part sorted through its index writes its requests' keys this many at a time (`key_lines`).
+KEYS_RUN = 4096
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,8 @@ def collect_round(
     counts: list[PartCounts] = []
     with ExitStack() as files:
         output, errors, resend = (
-            files.enter_context(open(path, "wb")) for path in (output_path, error_path, resend_path)
+            files.enter_context(open(path, "wb", buffering=WRITE_BUFFER))
+            for path in (output_path, error_path, resend_path)
         )
         keys = files.enter_context(open(keys_path, "wb")) if keys_path else None
         _copy(previous_output, output)
@@ -210,26 +217,25 @@ def _sort_answered(
 ) -> PartCounts | None:
     """`_sort_part` for a part whose output file answers each of its requests in order and whose
     error file is empty: a block of output lines is decoded in one call (`answers_of`), compared with
-    the requests' ids as a list, and written with ``"attempts"`` added in one join. Anything else
-    takes back what it wrote and gives None."""
+    the requests' ids as a list, and written with ``"attempts"`` added in one join
+    (`lines_with_attempts`). Anything else takes back what it wrote and gives None."""
     if part.output_path is None or (part.error_path is not None and os.path.getsize(part.error_path)):
         return None
     marks = [(sink, sink.tell()) for sink in (output, keys) if sink is not None]
     tally = _tally(number, part)
-    end = b',"attempts":%d}\n' % attempt
     requests = _Keys(part.input_path)
     try:
         for block in read_blocks(part.output_path):
-            lines = block.splitlines()
             ids = answers_of(block)
-            if ids is None or len(ids) != len(lines) or not all(line.endswith(b"}") for line in lines):
+            lines = None if ids is None else lines_with_attempts(block, attempt)
+            if ids is None or lines is None or lines[1] != len(ids):
                 break
             taken, models = requests.take(len(ids))
             if taken != ids:
                 break
             if keys is not None:
-                keys.write(b"".join(map(key_line, taken, models)))
-            output.write(end.join(line[:-1] for line in lines) + end)
+                keys.write(key_lines(taken, models))
+            output.write(lines[0])
             tally.requests += len(ids)
         else:
             if not requests.take(1)[0] and not requests.failed:
@@ -262,34 +268,68 @@ def _sort_part(
         if path
     ]
     unanswered = Unanswered(part.batch, batch_id, status, scans)
+    end = b',"attempts":%d}\n' % attempt
+    ids: list[str] = []
+    models: list[str | None] = []
     for raw, custom_id, model in read_requests(part.input_path):
-        if keys is not None:
-            keys.write(key_line(custom_id, model))
-        tally.requests += 1
+        ids.append(custom_id)
+        models.append(model)
         answer = index.answer(custom_id)
-        if answer is not None:
-            output.write(with_attempts(answer, attempt))
-            tally.succeeded += 1
-            continue
-        found = index.find(custom_id)
-        transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
-        if transient and rounds_left:
-            resend.write(raw if raw.endswith(b"\n") else raw + b"\n")
-            tally.resent += 1
-            continue
-        if found is None:
-            if unanswered.missing:
-                tally.add_missing(custom_id)
-            else:
-                tally.failed += 1
-            errors.write(error_line(custom_id, unanswered.code, unanswered.reason, attempt))
-            continue
-        tally.failed += 1
-        if found.kind is LineKind.UNREADABLE:
-            errors.write(error_line(custom_id, UNREADABLE_RESULT, _unreadable_reason(found, scans), attempt))
+        if answer is None:
+            _settle_failure(
+                raw, custom_id, index, unanswered, scans, tally, attempt, rounds_left, errors, resend
+            )
+        elif answer.endswith(b"}\n"):
+            output.write(answer[:-2] + end)
         else:
-            errors.write(with_attempts(index.read_line(found), attempt))
+            output.write(with_attempts(answer, attempt))
+        if len(ids) == KEYS_RUN:
+            _write_keys(keys, ids, models, tally)
+    _write_keys(keys, ids, models, tally)
+    tally.succeeded = tally.requests - tally.failed - tally.resent
     return tally
+
+
+def _write_keys(keys: IO[bytes] | None, ids: list[str], models: list[str | None], tally: PartCounts) -> None:
+    """The keys of a run of requests written (`key_lines`) and counted; the lists emptied for the next run."""
+    if keys is not None:
+        keys.write(key_lines(ids, models))
+    tally.requests += len(ids)
+    ids.clear()
+    models.clear()
+
+
+def _settle_failure(
+    raw: bytes,
+    custom_id: str,
+    index: ResultIndex,
+    unanswered: Unanswered,
+    scans: list[FileScan],
+    tally: PartCounts,
+    attempt: int,
+    rounds_left: bool,
+    errors: IO[bytes],
+    resend: IO[bytes],
+) -> None:
+    """A request no line answers: sent again, or a final error line (its own, or one saying why)."""
+    found = index.find(custom_id)
+    transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
+    if transient and rounds_left:
+        resend.write(raw + b"\n")
+        tally.resent += 1
+        return
+    if found is None:
+        if unanswered.missing:
+            tally.add_missing(custom_id)
+        else:
+            tally.failed += 1
+        errors.write(error_line(custom_id, unanswered.code, unanswered.reason, attempt))
+        return
+    tally.failed += 1
+    if found.kind is LineKind.UNREADABLE:
+        errors.write(error_line(custom_id, UNREADABLE_RESULT, _unreadable_reason(found, scans), attempt))
+    else:
+        errors.write(with_attempts(index.read_line(found), attempt))
 
 
 def _unreadable_reason(found: IndexedLine, scans: list[FileScan]) -> str:

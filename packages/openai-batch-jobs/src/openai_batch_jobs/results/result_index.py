@@ -16,16 +16,19 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from openai_batch_jobs.api.batch_api import PARTIAL_STATUSES, batch_error_text
-from openai_batch_jobs.json_lines import READ_BUFFER
+from openai_batch_jobs.json_lines import read_blocks
 from openai_batch_jobs.results.result_lines import (
     MISSING_RESULT,
     UNREADABLE_RESULT,
     LineKind,
+    answers_of,
     judge_result_line,
 )
 
 # How many unreadable lines without a custom_id a scan keeps to quote; the rest are only counted.
 KEPT_PROBLEMS = 5
+# How much of a result file is read at once when its lines are looked up in the file's own order.
+READ_AHEAD = 1 << 16
 _KINDS = tuple(LineKind)
 _SUCCEEDED = _KINDS.index(LineKind.SUCCEEDED)
 
@@ -70,39 +73,79 @@ class ResultIndex:
         self._unreadable: dict[str, tuple[int, str | None]] = {}
         self._paths: list[str] = []
         self._handles: dict[int, IO[bytes]] = {}
+        self._ahead: tuple[int, int, bytes] = (-1, 0, b"")
 
     def add_file(self, path: str, label: str) -> FileScan:
-        """Index every line of the result file ``path``; ``label`` names it in messages."""
+        """Index every line of the result file ``path``; ``label`` names it in messages.
+
+        A block of lines that are all answers, each naming a request not indexed yet, is indexed in
+        one go (`_add_answers`); the lines of any other block one at a time (`_add_lines`)."""
         number = len(self._paths)
         if number >= 1 << 6:
             raise ValueError("a result index holds at most 64 files")
         self._paths.append(path)
         scan = FileScan(label)
-        where, unreadable = self._where, self._unreadable
-        offset = 0
-        with open(path, "rb", buffering=READ_BUFFER) as stream:
-            for line_number, raw in enumerate(stream, start=1):
-                start, offset = offset, offset + len(raw)
-                if raw.isspace():
-                    continue
-                scan.lines += 1
-                result = judge_result_line(raw)
-                custom_id = result.custom_id
-                if custom_id is None:
-                    scan.orphans += 1
-                    if len(scan.orphan_problems) < KEPT_PROBLEMS:
-                        scan.orphan_problems.append(f"line {line_number} {result.problem}")
-                    continue
-                held = where.get(custom_id)
-                if held is not None and held & 3 == _SUCCEEDED:
-                    continue
-                kind = _KINDS.index(result.kind)
-                where[custom_id] = (start << 32 | len(raw)) << 8 | number << 2 | kind
-                if result.kind is LineKind.UNREADABLE:
-                    unreadable[custom_id] = (line_number, result.problem)
-                else:
-                    unreadable.pop(custom_id, None)
+        offset = lines = 0
+        for block in read_blocks(path):
+            answers = self._add_answers(block, offset, number)
+            if answers is None:
+                lines += self._add_lines(block, offset, number, scan, lines)
+            else:
+                scan.lines += answers
+                lines += answers
+            offset += len(block)
         return scan
+
+    def _add_answers(self, block: bytes, offset: int, number: int) -> int | None:
+        """Index a block of answers (`answers_of`) whose lines each end with ``}`` and a newline (or
+        the file's end) and name requests not indexed yet; how many, or None (nothing indexed)."""
+        ids = answers_of(block)
+        if ids is None:
+            return None
+        tag, find, start, places = number << 2 | _SUCCEEDED, block.find, 0, []
+        while start < len(block):
+            stop = find(b"\n", start) + 1 or len(block)
+            end = stop - (block[stop - 1] == 0x0A)
+            if end <= start or block[end - 1] != 0x7D:  # "}"
+                return None
+            places.append(((offset + start) << 32 | stop - start) << 8 | tag)
+            start = stop
+        if len(places) != len(ids):
+            return None
+        found = dict(zip(ids, places, strict=True))
+        if len(found) != len(ids) or not self._where.keys().isdisjoint(found):
+            return None
+        self._where.update(found)
+        return len(ids)
+
+    def _add_lines(self, block: bytes, offset: int, number: int, scan: FileScan, before: int) -> int:
+        """Index a block's lines one at a time (the file's lines before it: ``before``); how many."""
+        where, unreadable = self._where, self._unreadable
+        start = line_number = 0
+        while start < len(block):
+            stop = block.find(b"\n", start) + 1 or len(block)
+            raw, place, start = block[start:stop], offset + start, stop
+            line_number += 1
+            if raw.isspace():
+                continue
+            scan.lines += 1
+            result = judge_result_line(raw)
+            custom_id = result.custom_id
+            if custom_id is None:
+                scan.orphans += 1
+                if len(scan.orphan_problems) < KEPT_PROBLEMS:
+                    scan.orphan_problems.append(f"line {before + line_number} {result.problem}")
+                continue
+            held = where.get(custom_id)
+            if held is not None and held & 3 == _SUCCEEDED:
+                continue
+            kind = _KINDS.index(result.kind)
+            where[custom_id] = (place << 32 | len(raw)) << 8 | number << 2 | kind
+            if result.kind is LineKind.UNREADABLE:
+                unreadable[custom_id] = (before + line_number, result.problem)
+            else:
+                unreadable.pop(custom_id, None)
+        return line_number
 
     def find(self, custom_id: str) -> IndexedLine | None:
         packed = self._where.get(custom_id)
@@ -126,16 +169,26 @@ class ResultIndex:
         return self._read(entry.file, entry.offset, entry.length)
 
     def _read(self, file: int, offset: int, length: int) -> bytes:
-        # One read of exactly the line: lines are looked up in the requests' order, not the file's.
+        """The line at ``offset``: lines are looked up in the requests' order, not the file's, so a
+        line is one read of exactly it, unless the line before was read (results in the requests'
+        order): then the lines after it are read too (`READ_AHEAD`), and taken from there."""
+        ahead_file, ahead_offset, ahead = self._ahead
+        at = offset - ahead_offset
+        sequential = ahead_file == file and 0 <= at <= len(ahead)
+        if sequential and at + length <= len(ahead):
+            return ahead[at : at + length]
         handle = self._handles.get(file)
         if handle is None:
             handle = self._handles[file] = open(self._paths[file], "rb")  # noqa: SIM115
-        return os.pread(handle.fileno(), length, offset)
+        data = os.pread(handle.fileno(), max(length, READ_AHEAD) if sequential else length, offset)
+        self._ahead = (file, offset, data)
+        return data[:length] if sequential else data
 
     def close(self) -> None:
         for handle in self._handles.values():
             handle.close()
         self._handles.clear()
+        self._ahead = (-1, 0, b"")
         self._where.clear()
         self._unreadable.clear()
 

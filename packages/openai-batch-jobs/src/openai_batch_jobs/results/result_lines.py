@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -56,7 +56,26 @@ class _Verdict(msgspec.Struct, gc=False):
 
 
 _VERDICT = FieldDecoder(_Verdict)
-_VERDICTS = msgspec.json.Decoder(_Verdict)
+
+
+# An answer as `judge_result_line` decides it, in types: a 2xx status that is an int (not a bool nor
+# a float), a body that is absent, null or an object whose ``error`` is no object, no line ``error``.
+class _AnswerBody(msgspec.Struct, gc=False):
+    error: bool | int | float | str | list[Any] | None = None
+
+
+class _AnswerResponse(msgspec.Struct, gc=False):
+    status_code: Annotated[int, msgspec.Meta(ge=200, le=299)]
+    body: _AnswerBody | None = None
+
+
+class _Answer(msgspec.Struct, gc=False):
+    custom_id: str
+    response: _AnswerResponse
+    error: None = None
+
+
+_ANSWERS = msgspec.json.Decoder(_Answer)
 
 
 class LineKind(str, enum.Enum):
@@ -118,22 +137,17 @@ def judge_result_line(raw: bytes) -> ResultLine:
 def answers_of(block: bytes) -> list[str] | None:
     """The custom_ids of a block of whole lines, in order, when every line is an answer (what
     `judge_result_line` calls SUCCEEDED), decoded in one call; None when any line is something else
-    or only `judge_result_line` reads it (the caller then judges the lines one at a time)."""
+    or only `judge_result_line` reads it (the caller then judges the lines one at a time).
+
+    The answer's rule is in the types (`_Answer`): msgspec refuses any line that breaks it, so no
+    line is looked at again in Python."""
     try:
-        lines = _VERDICTS.decode_lines(block)
+        lines = _ANSWERS.decode_lines(block)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     if not is_utf8(block):
         return None
-    ids = []
-    for line in lines:
-        response = line.response
-        if line.error is not None or response is None or type(line.custom_id) is not str:
-            return None
-        if not is_answer(response.status_code, response.body and response.body.error, None):
-            return None
-        ids.append(line.custom_id)
-    return ids
+    return [line.custom_id for line in lines]
 
 
 def is_answer(status: Any, body_error: Any, error: Any) -> bool:
@@ -202,6 +216,24 @@ def with_attempts(raw: bytes, attempts: int) -> bytes:
     if not body.endswith(b"}"):
         raise ValueError("not a JSON object line")
     return body[:-1] + b',"attempts":' + str(attempts).encode() + b"}\n"
+
+
+def lines_with_attempts(block: bytes, attempts: int) -> tuple[bytes, int] | None:
+    """`with_attempts` of every line of a block of whole lines, and how many lines: one join of views
+    into the block (no line is copied on its own). None when a line does not end with ``}`` right
+    before its newline (a blank line, trailing blanks), for `with_attempts` to add one at a time."""
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    view, find = memoryview(block), block.find
+    lines: list[memoryview] = []
+    start = 0
+    while (stop := find(b"\n", start)) >= 0:
+        if block[stop - 1] != 0x7D:  # "}"
+            return None
+        lines.append(view[start : stop - 1])
+        start = stop + 1
+    end = b',"attempts":%d}\n' % attempts
+    return end.join(lines) + end, len(lines)
 
 
 def _recover_custom_id(text: bytes) -> str | None:
