@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from openai_batch_jobs.errors import InvalidRequestFile
-from openai_batch_jobs.inputs.estimate import TokenTotals
+from openai_batch_jobs.inputs._request_lines import ChatBlock
+from openai_batch_jobs.inputs.estimate import RequestTokens, TokenTotals
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
 from openai_batch_jobs.inputs.validation import RequestChecker, RequestFileSummary
 from openai_batch_jobs.json_lines import READ_BUFFER
@@ -59,41 +60,74 @@ def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | No
     if size == 0:
         raise InvalidRequestFile(path, ["the file is empty: a batch needs at least one request"])
     checker = RequestChecker(path, endpoint)
-    parts: list[Part] = []
-    start = offset = 0
-    first_line = 1
-    requests = inputs = 0
-    tokens = TokenTotals()
-    with open(path, "rb", buffering=READ_BUFFER) as stream:
-        for lineno, raw in enumerate(stream, 1):
-            before = checker.requests
-            line_inputs = checker.check(lineno, raw)
-            counted = checker.requests - before  # 0 for a blank line, which is a problem anyway
-            if len(raw) > limits.bytes:
-                checker.problems.add(
-                    f"line {lineno}: the line alone is {len(raw):,} bytes, more than a batch's input file may "
-                    f"hold ({limits.bytes:,} bytes)"
-                )
-            elif line_inputs > limits.embedding_inputs:
-                checker.problems.add(
-                    f"line {lineno}: the request alone has {line_inputs:,} embedding inputs, more than a batch "
-                    f"may hold ({limits.embedding_inputs:,})"
-                )
-            elif requests and (
-                requests + counted > limits.requests
-                or offset + len(raw) - start > limits.bytes
-                or inputs + line_inputs > limits.embedding_inputs
-            ):
-                parts.append(Part(len(parts), start, offset, first_line, requests, tokens))
-                start, first_line, requests, inputs, tokens = offset, lineno, 0, 0, TokenTotals()
-            requests += counted
-            inputs += line_inputs
-            if counted:
-                tokens.add(checker.line_tokens)
-            offset += len(raw)
+    cutter = _Cutter(limits, checker)
+    for checked in checker.read_file(limits.bytes):
+        if isinstance(checked, ChatBlock):
+            cutter.block(checked)
+        else:
+            cutter.line(*checked)
     summary = checker.finish(size)
-    parts.append(Part(len(parts), start, offset, first_line, requests, tokens))
-    return SplitPlan(path=path, summary=summary, parts=parts)
+    return SplitPlan(path=path, summary=summary, parts=cutter.finish())
+
+
+class _Cutter:
+    """Where the parts end, fed the checked lines in order (whole blocks where none ends in them)."""
+
+    def __init__(self, limits: PartLimits, checker: RequestChecker) -> None:
+        self.limits = limits
+        self.checker = checker
+        self.parts: list[Part] = []
+        self.start = self.offset = 0
+        self.first_line = 1
+        self.requests = self.inputs = 0
+        self.tokens = TokenTotals()
+
+    def block(self, chat: ChatBlock) -> None:
+        """A block of chat requests (no embedding inputs, no line alone past the limits): taken whole
+        when the part has room for all of it, else line by line."""
+        if (
+            self.requests + len(chat.ids) > self.limits.requests
+            or self.offset + chat.size - self.start > self.limits.bytes
+        ):
+            for checked in chat.lines():
+                self.line(*checked)
+            return
+        self.requests += len(chat.ids)
+        self.tokens.merge(chat.tokens)
+        self.offset += chat.size
+
+    def line(self, lineno: int, length: int, counted: int, line_inputs: int, tokens: RequestTokens) -> None:
+        """One checked line: ``counted`` requests (0 for a blank line, which is a problem anyway)."""
+        limits = self.limits
+        if length > limits.bytes:
+            self.checker.problems.add(
+                f"line {lineno}: the line alone is {length:,} bytes, more than a batch's input file may "
+                f"hold ({limits.bytes:,} bytes)"
+            )
+        elif line_inputs > limits.embedding_inputs:
+            self.checker.problems.add(
+                f"line {lineno}: the request alone has {line_inputs:,} embedding inputs, more than a batch "
+                f"may hold ({limits.embedding_inputs:,})"
+            )
+        elif self.requests and (
+            self.requests + counted > limits.requests
+            or self.offset + length - self.start > limits.bytes
+            or self.inputs + line_inputs > limits.embedding_inputs
+        ):
+            self.parts.append(self._part())
+            self.start, self.first_line, self.requests, self.inputs = self.offset, lineno, 0, 0
+            self.tokens = TokenTotals()
+        self.requests += counted
+        self.inputs += line_inputs
+        if counted:
+            self.tokens.add(tokens)
+        self.offset += length
+
+    def finish(self) -> list[Part]:
+        return [*self.parts, self._part()]
+
+    def _part(self) -> Part:
+        return Part(len(self.parts), self.start, self.offset, self.first_line, self.requests, self.tokens)
 
 
 @contextmanager
