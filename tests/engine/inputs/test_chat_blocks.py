@@ -29,6 +29,19 @@ def usual_request(rng: random.Random, index: int) -> dict[str, Any]:
     ]
     if rng.random() < 0.1:
         messages[0]["name"] = rng.choice(["bob", "", "zoë"])
+    if rng.random() < 0.1:  # text parts (joined with spaces), an image's part (no text), no content
+        messages[1]["content"] = rng.choice(
+            [
+                [
+                    {"type": "text", "text": rng.choice(TEXTS)},
+                    {"type": "image_url", "image_url": {"url": "x"}},
+                ],
+                [],
+                None,
+            ]
+        )
+    if rng.random() < 0.05:
+        messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": "call-1"}]})
     body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": messages}
     for field, values in (
         ("max_tokens", [None, 0, 64]),

@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain, count
+from itertools import chain, count, repeat
 from operator import attrgetter
 from typing import Any, Literal
 
@@ -93,12 +93,16 @@ def custom_id_of(raw: bytes) -> Any:
     return None if isinstance(request, str) else request[0]
 
 
-# The usual chat request, every field of the type the checks pass: a line of any other shape fails
-# to decode and goes to the line-by-line check. Untracked by the garbage collector (never in a
+# The usual chat request (text, text parts, or no content), every field of the type the checks
+# pass: a line of any other shape fails to decode and goes to the line-by-line check. Untracked by the garbage collector (never in a
 # cycle), so a block of them sets off no collection of the whole heap.
+class _Part(msgspec.Struct, gc=False):
+    text: str = ""
+
+
 class _Message(msgspec.Struct, gc=False):
-    role: str
-    content: str
+    content: str | list[_Part] | None = None
+    role: str = ""
     name: str | None = None
 
 
@@ -122,7 +126,7 @@ _CHAT = msgspec.json.Decoder(_ChatRequest)
 _ID, _BODY, _MODEL, _STREAM, _MESSAGES = map(
     attrgetter, ("custom_id", "body", "body.model", "body.stream", "body.messages")
 )
-_CONTENT, _ROLE, _NAME = map(attrgetter, ("content", "role", "name"))
+_CONTENT, _ROLE, _NAME, _TEXT = map(attrgetter, ("content", "role", "name", "text"))
 
 
 @dataclass(frozen=True)
@@ -172,12 +176,22 @@ def read_chat_block(block: bytes, first_line: int, longest: int) -> ChatBlock | 
     return ChatBlock(block, first_line, ids, models.pop(), _estimate(requests), requests)
 
 
+def _joined(content: str | list[_Part] | None) -> str:
+    """A message's text as `estimate` reads it: its parts' texts joined with spaces."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    return " ".join(map(_TEXT, content))
+
+
 def _estimate(requests: list[_ChatRequest]) -> TokenTotals:
     """The requests' estimate, summed (`estimate.chat_figures`, `estimate.chat_outputs`)."""
     messages = list(chain.from_iterable(map(_MESSAGES, requests)))
     # Only the roles' and names' total size counts: the names (if any) follow the roles.
     extras = list(map(_ROLE, messages))
     extras.extend(filter(None, map(_NAME, messages)))
-    prompt, bound = chat_figures(list(map(_CONTENT, messages)), extras, len(requests))
+    texts = list(map(_CONTENT, messages))
+    if not all(map(isinstance, texts, repeat(str))):
+        texts = list(map(_joined, texts))
+    prompt, bound = chat_figures(texts, extras, len(requests))
     output, defaulted = chat_outputs(list(map(_BODY, requests)))
     return TokenTotals(len(requests), prompt, bound, output, defaulted)

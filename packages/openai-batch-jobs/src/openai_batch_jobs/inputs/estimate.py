@@ -158,8 +158,8 @@ class Estimator:
     """Estimates requests by the method the environment sets (read once, when it is made).
 
     Chat requests counted by characters, nearly every request of most files, take a path of their
-    own: the same figures as `_Texts` gives, in one loop over the messages (the validation pass
-    estimates every line, so its cost is paid per request).
+    own: the same figures as `_Texts` gives, counted over lists (`chat_figures`), which is also how
+    the validation pass estimates a whole block of them at once.
     """
 
     def __init__(self) -> None:
