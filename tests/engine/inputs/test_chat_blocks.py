@@ -1,5 +1,6 @@
-"""Files of usual chat requests, which the validation pass takes a block of lines at a time: the same
-estimate, parts and problems (each naming its line, in line order) as each line checked by itself."""
+"""Files of usual chat requests, which the validation pass takes a run of lines at a time (lines of
+other shapes, amid them, checked one by one): the same estimate, parts and problems (each naming its
+line, in line order) as each line checked by itself."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def usual_request(rng: random.Random, index: int) -> dict[str, Any]:
         )
     if rng.random() < 0.05:
         messages.append({"role": "assistant", "content": None, "tool_calls": [{"id": "call-1"}]})
+    if rng.random() < 0.02:  # a shape left to the line-by-line check, amid the others
+        messages[1]["name"] = 5
     body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": messages}
     for field, values in (
         ("max_tokens", [None, 0, 64]),

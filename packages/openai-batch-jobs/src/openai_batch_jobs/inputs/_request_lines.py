@@ -1,27 +1,27 @@
 """Reading request lines for the validation pass: one line of any shape, or a block of chat requests at once.
 
 `read_request` gives any line's checked fields (msgspec, with ``json.loads`` for what msgspec refuses).
-`read_chat_block` takes a block of lines whole when every line is a chat completions request of the
-usual shape: each line decoded in C into structs holding only what the checks and the estimate read,
-then checked and estimated with ``map`` and set operations over the block, so no Python runs per
-line but the custom_id set's. A block with any other line, or with a problem other than a repeated
-custom_id, is left to the line-by-line check, which words each problem.
+`read_chat_block` takes a run of lines whole while they are chat completions requests of the usual
+shape: each line decoded in C into structs holding only what the checks and the estimate read, then
+checked and estimated with ``map`` and set operations over the run, so no Python runs per line but
+the custom_id set's. A line of another shape ends the run; a run with a problem other than a
+repeated custom_id is left to the line-by-line check, which words each problem.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain, count, repeat
+from itertools import chain, count, islice, repeat
 from operator import attrgetter
 from typing import Any, Literal
 
 import msgspec
 
 from openai_batch_jobs.inputs.estimate import RequestTokens, TokenTotals, chat_figures, chat_outputs
-from openai_batch_jobs.json_lines import FieldDecoder, is_utf8
+from openai_batch_jobs.json_lines import FieldDecoder
 
 # What a field a line lacks reads as (None is JSON's null).
 MISSING: Any = object()
@@ -131,9 +131,9 @@ _CONTENT, _ROLE, _NAME, _TEXT = map(attrgetter, ("content", "role", "name", "tex
 
 @dataclass(frozen=True)
 class ChatBlock:
-    """A block of lines from ``first_line`` on, each a valid chat completions request to ``model``."""
+    """Whole lines from ``first_line`` on, each a valid chat completions request to ``model``."""
 
-    data: bytes
+    raws: list[bytes]
     first_line: int
     ids: list[str]
     model: str
@@ -142,11 +142,11 @@ class ChatBlock:
 
     @property
     def size(self) -> int:
-        return len(self.data)
+        return sum(map(len, self.raws))
 
     def lines(self) -> Iterator[CheckedLine]:
         """Each line as the line-by-line check gives it (for a block cut between parts)."""
-        for lineno, raw, request in zip(count(self.first_line), io.BytesIO(self.data), self._requests):
+        for lineno, raw, request in zip(count(self.first_line), self.raws, self._requests):
             tokens = _estimate([request])
             yield (
                 lineno,
@@ -157,23 +157,30 @@ class ChatBlock:
             )
 
 
-def read_chat_block(block: bytes, first_line: int, longest: int) -> ChatBlock | None:
-    """The block (whole lines, from line ``first_line`` on) as chat requests with nothing to report but
-    perhaps a repeated custom_id (which the caller checks), none over ``longest`` bytes; else None."""
-    lines = block.split(b"\n")
-    if not lines[-1]:  # the block ends with a newline (only a file's last line may lack one)
-        lines.pop()
-    if not is_utf8(block) or (len(block) > longest and max(map(len, lines)) >= longest):
-        return None
-    try:
-        requests = list(map(_CHAT.decode, lines))
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
+def read_chat_block(raws: list[bytes], start: int, first_line: int, longest: int) -> ChatBlock | int:
+    """The lines of ``raws`` from ``start`` on (UTF-8; the first is line ``first_line``) that are chat
+    requests of the usual shape, as one block, when they have nothing to report but perhaps a
+    repeated custom_id (which the caller checks); else how many lines to check one by one instead
+    (0: the first line is of another shape).
+
+    The block ends before the first line of another shape or over ``longest`` bytes, so one such
+    line costs the lines around it nothing.
+    """
+    requests: list[_ChatRequest] = []
+    # Extending stops at the first line that does not decode, keeping those before it.
+    with contextlib.suppress(msgspec.DecodeError, UnicodeDecodeError):
+        requests.extend(map(_CHAT.decode, islice(raws, start, None)))
+    raws = raws[start : start + len(requests)]
+    if raws and max(map(len, raws)) > longest:
+        del raws[next(i for i, raw in enumerate(raws) if len(raw) > longest) :]
+        del requests[len(raws) :]
+    if not requests:
+        return 0
     ids = list(map(_ID, requests))
     models = set(map(_MODEL, requests))
     if not all(ids) or len(models) != 1 or "" in models or any(map(_STREAM, requests)):
-        return None
-    return ChatBlock(block, first_line, ids, models.pop(), _estimate(requests), requests)
+        return len(requests)
+    return ChatBlock(raws, first_line, ids, models.pop(), _estimate(requests), requests)
 
 
 def _joined(content: str | list[_Part] | None) -> str:

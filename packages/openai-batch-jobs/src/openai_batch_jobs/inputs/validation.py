@@ -31,7 +31,7 @@ from openai_batch_jobs.inputs._request_lines import (
 from openai_batch_jobs.inputs.estimate import CHAT_ENDPOINT, Estimator, RequestTokens, TokenTotals
 from openai_batch_jobs.inputs.hashset import HashSet
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
-from openai_batch_jobs.json_lines import READ_BUFFER, read_blocks
+from openai_batch_jobs.json_lines import READ_BUFFER, is_utf8, read_blocks
 
 # OpenAI's limits, the defaults of the upload task's `max_requests` and `max_bytes`.
 DEFAULT_MAX_REQUESTS = MAX_REQUESTS_PER_BATCH
@@ -111,38 +111,52 @@ class RequestChecker:
         self.line_tokens = NO_TOKENS
 
     def read_file(self, longest: int) -> Iterator[ChatBlock | CheckedLine]:
-        """Check the whole file, a block at a time: a block `check_block` takes whole comes as it is;
+        """Check the whole file, a block at a time: the runs of lines `check_block` takes come whole;
         every other line comes as a `CheckedLine`, checked by `check`. ``longest``: the bytes a line
         may hold (a longer one is checked by itself, where the caller words its problem)."""
         lineno = 1
         for block in read_blocks(self.path):
-            chat = self.check_block(lineno, block, longest)
-            if chat is not None:
-                yield chat
-                lineno += len(chat.ids)
-                continue
-            for raw in io.BytesIO(block):
-                before = self.requests
-                inputs = self.check(lineno, raw)
-                yield lineno, len(raw), self.requests - before, inputs, self.line_tokens
-                lineno += 1
+            raws = list(io.BytesIO(block))  # split as iterating the file splits it
+            fast = self._estimate.by_characters and is_utf8(block)
+            start = 0
+            # Lines of another shape in a row are checked one by one in ever longer runs: a file of
+            # another endpoint tries the block path a few times a block, not once a line.
+            misses = 1
+            while start < len(raws):
+                taken = self.check_block(lineno, raws, start, longest) if fast else len(raws)
+                if isinstance(taken, ChatBlock):
+                    yield taken
+                    taken, misses = len(taken.ids), 1
+                else:
+                    if not taken:
+                        taken, misses = min(misses, len(raws) - start), 2 * misses
+                    yield from self._check_lines(lineno, raws[start : start + taken])
+                start += taken
+                lineno += taken
 
-    def check_block(self, lineno: int, block: bytes, longest: int) -> ChatBlock | None:
-        """Check a block of whole lines from ``lineno`` on at once, as `check` would line by line, when
-        each is a chat request of the usual shape (`read_chat_block`) agreeing with the lines before;
-        else None, having changed nothing."""
-        if not self._estimate.by_characters or (lineno == 1 and block.startswith(UTF8_BOM)):
-            return None
-        chat = read_chat_block(block, lineno, longest)
-        if chat is None or self.url not in (None, CHAT_ENDPOINT):
-            return None
-        if self._model_line and chat.model != self._model:
-            return None
+    def _check_lines(self, first: int, raws: list[bytes]) -> Iterator[CheckedLine]:
+        for lineno, raw in enumerate(raws, first):
+            before = self.requests
+            inputs = self.check(lineno, raw)
+            yield lineno, len(raw), self.requests - before, inputs, self.line_tokens
+
+    def check_block(self, lineno: int, raws: list[bytes], start: int, longest: int) -> ChatBlock | int:
+        """Check the first lines of ``raws`` from ``start`` on (UTF-8; the first is line ``lineno``) at
+        once, as `check` would one by one, when they are chat requests of the usual shape
+        (`read_chat_block`) agreeing with the lines before; else how many lines to check one by one
+        (0: the first line is of another shape), having changed nothing."""
+        if lineno == 1 and raws[start].startswith(UTF8_BOM):
+            return 1
+        chat = read_chat_block(raws, start, lineno, longest)
+        if isinstance(chat, int):
+            return chat
+        if self.url not in (None, CHAT_ENDPOINT) or (self._model_line and chat.model != self._model):
+            return len(chat.ids)
         if self.url is None:
             self.url, self._url_line = CHAT_ENDPOINT, lineno
         if not self._model_line:
             self._model, self._model_line = chat.model, lineno
-        if lineno == 1:  # as many ids as the block's lines foretell: the set is not rebuilt as it fills
+        if lineno == 1:  # as many ids as the first lines foretell: the set is not rebuilt as it fills
             self._seen_ids.reserve(len(chat.ids) * (os.path.getsize(self.path) // chat.size + 1))
         for index in self._seen_ids.add_all(list(map(hash, chat.ids))):
             self._suspect(lineno + index, chat.ids[index])
