@@ -94,8 +94,8 @@ def custom_id_of(raw: bytes) -> Any:
 
 
 # The usual chat request (text, text parts, or no content), every field of the type the checks
-# pass: a line of any other shape fails to decode and goes to the line-by-line check. Untracked by the garbage collector (never in a
-# cycle), so a block of them sets off no collection of the whole heap.
+# pass: a line of any other shape fails to decode and goes to the line-by-line check. Untracked by
+# the garbage collector (never in a cycle), so a block of them sets off no collection of the heap.
 class _Part(msgspec.Struct, gc=False):
     text: str = ""
 
