@@ -10,13 +10,13 @@ memory stays flat whatever the size; the parts are copied out one at a time when
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from openai_batch_jobs.errors import InvalidRequestFile
-from openai_batch_jobs.inputs._request_lines import ChatBlock
-from openai_batch_jobs.inputs.estimate import RequestTokens, TokenTotals
+from openai_batch_jobs.inputs._request_lines import ChatBlock, CheckedLine
+from openai_batch_jobs.inputs.estimate import TokenTotals
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
 from openai_batch_jobs.inputs.validation import RequestChecker, RequestFileSummary
 from openai_batch_jobs.json_lines import READ_BUFFER
@@ -65,7 +65,7 @@ def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | No
         if isinstance(checked, ChatBlock):
             cutter.block(checked)
         else:
-            cutter.line(*checked)
+            cutter.lines(checked)
     summary = checker.finish(size)
     return SplitPlan(path=path, summary=summary, parts=cutter.finish())
 
@@ -89,45 +89,47 @@ class _Cutter:
             self.requests + len(chat.ids) > self.limits.requests
             or self.offset + chat.size - self.start > self.limits.bytes
         ):
-            for checked in chat.lines():
-                self.line(*checked)
+            self.lines(chat.lines())
             return
         self.requests += len(chat.ids)
         self.tokens.merge(chat.tokens)
         self.offset += chat.size
 
-    def line(self, lineno: int, length: int, counted: int, line_inputs: int, tokens: RequestTokens) -> None:
-        """One checked line: ``counted`` requests (0 for a blank line, which is a problem anyway)."""
-        limits = self.limits
-        if length > limits.bytes:
-            self.checker.problems.add(
-                f"line {lineno}: the line alone is {length:,} bytes, more than a batch's input file may "
-                f"hold ({limits.bytes:,} bytes)"
-            )
-        elif line_inputs > limits.embedding_inputs:
-            self.checker.problems.add(
-                f"line {lineno}: the request alone has {line_inputs:,} embedding inputs, more than a batch "
-                f"may hold ({limits.embedding_inputs:,})"
-            )
-        elif self.requests and (
-            self.requests + counted > limits.requests
-            or self.offset + length - self.start > limits.bytes
-            or self.inputs + line_inputs > limits.embedding_inputs
-        ):
-            self.parts.append(self._part())
-            self.start, self.first_line, self.requests, self.inputs = self.offset, lineno, 0, 0
-            self.tokens = TokenTotals()
-        self.requests += counted
-        self.inputs += line_inputs
-        if counted:
-            self.tokens.add(tokens)
-        self.offset += length
+    def lines(self, checked: Iterable[CheckedLine]) -> None:
+        """Checked lines, in order: each ``counted`` requests (0 for a blank line, a problem anyway)."""
+        limits, problems = self.limits, self.checker.problems
+        requests, inputs, offset = self.requests, self.inputs, self.offset
+        for lineno, length, counted, line_inputs, tokens in checked:
+            if length > limits.bytes:
+                problems.add(
+                    f"line {lineno}: the line alone is {length:,} bytes, more than a batch's input file may "
+                    f"hold ({limits.bytes:,} bytes)"
+                )
+            elif line_inputs > limits.embedding_inputs:
+                problems.add(
+                    f"line {lineno}: the request alone has {line_inputs:,} embedding inputs, more than a "
+                    f"batch may hold ({limits.embedding_inputs:,})"
+                )
+            elif requests and (
+                requests + counted > limits.requests
+                or offset + length - self.start > limits.bytes
+                or inputs + line_inputs > limits.embedding_inputs
+            ):
+                self.parts.append(self._part(offset, requests))
+                self.start, self.first_line, self.tokens = offset, lineno, TokenTotals()
+                requests = inputs = 0
+            requests += counted
+            inputs += line_inputs
+            if counted:
+                self.tokens.add(tokens)
+            offset += length
+        self.requests, self.inputs, self.offset = requests, inputs, offset
 
     def finish(self) -> list[Part]:
-        return [*self.parts, self._part()]
+        return [*self.parts, self._part(self.offset, self.requests)]
 
-    def _part(self) -> Part:
-        return Part(len(self.parts), self.start, self.offset, self.first_line, self.requests, self.tokens)
+    def _part(self, end: int, requests: int) -> Part:
+        return Part(len(self.parts), self.start, end, self.first_line, requests, self.tokens)
 
 
 @contextmanager

@@ -110,10 +110,10 @@ class RequestChecker:
         # The estimate of the line checked last (none for a line with a problem that stops its check).
         self.line_tokens = NO_TOKENS
 
-    def read_file(self, longest: int) -> Iterator[ChatBlock | CheckedLine]:
+    def read_file(self, longest: int) -> Iterator[ChatBlock | list[CheckedLine]]:
         """Check the whole file, a block at a time: the runs of lines `check_block` takes come whole;
-        every other line comes as a `CheckedLine`, checked by `check`. ``longest``: the bytes a line
-        may hold (a longer one is checked by itself, where the caller words its problem)."""
+        the other lines come in runs of `CheckedLine`, each checked by `check`. ``longest``: the bytes
+        a line may hold (a longer one is checked by itself, where the caller words its problem)."""
         lineno = 1
         for block in read_blocks(self.path):
             raws = list(io.BytesIO(block))  # split as iterating the file splits it
@@ -130,15 +130,17 @@ class RequestChecker:
                 else:
                     if not taken:
                         taken, misses = min(misses, len(raws) - start), 2 * misses
-                    yield from self._check_lines(lineno, raws[start : start + taken])
+                    yield self._check_lines(lineno, raws[start : start + taken])
                 start += taken
                 lineno += taken
 
-    def _check_lines(self, first: int, raws: list[bytes]) -> Iterator[CheckedLine]:
+    def _check_lines(self, first: int, raws: list[bytes]) -> list[CheckedLine]:
+        checked = []
         for lineno, raw in enumerate(raws, first):
             before = self.requests
             inputs = self.check(lineno, raw)
-            yield lineno, len(raw), self.requests - before, inputs, self.line_tokens
+            checked.append((lineno, len(raw), self.requests - before, inputs, self.line_tokens))
+        return checked
 
     def check_block(self, lineno: int, raws: list[bytes], start: int, longest: int) -> ChatBlock | int:
         """Check the first lines of ``raws`` from ``start`` on (UTF-8; the first is line ``lineno``) at
@@ -315,10 +317,10 @@ def validate_request_file(
     for checked in checker.read_file(limits.bytes):
         if isinstance(checked, ChatBlock):
             continue  # chat requests have no embedding inputs
-        lineno, _, _, line_inputs, _ = checked
-        inputs += line_inputs
-        if not past_limit and inputs > limits.embedding_inputs:
-            past_limit = lineno
+        for lineno, _, _, line_inputs, _ in checked:
+            inputs += line_inputs
+            if not past_limit and inputs > limits.embedding_inputs:
+                past_limit = lineno
     if checker.requests > limits.requests:
         checker.problems.add(
             f"the file holds {checker.requests:,} requests; the limit is {limits.requests:,}"
