@@ -20,3 +20,15 @@ def test_it_grows_past_its_first_size_and_keeps_every_value() -> None:
     assert all(seen.add(v) for v in values)
     assert not any(seen.add(v) for v in values)
     assert len(seen) == 5000
+
+
+def test_adding_many_at_once_tells_the_positions_already_there_or_repeated_among_them() -> None:
+    seen = HashSet()
+    assert seen.add_all([5, 0, 5 + 1024]) == []
+    assert seen.add_all([7, 5, 7, 0, 1, 9]) == [1, 2, 3, 4]  # 0 is kept as 1, as `add` keeps it
+    assert len(seen) == 5
+    values = [hash(f"request-{i}") for i in range(5000)]  # far past its first size
+    assert seen.add_all(values) == []
+    assert seen.add_all(values[::-1]) == list(range(5000))
+    assert not any(seen.add(v) for v in values)
+    assert len(seen) == 5005

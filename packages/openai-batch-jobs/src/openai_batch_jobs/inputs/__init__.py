@@ -2,6 +2,7 @@
 
 - `limits`: the most one batch may hold (`PartLimits`), what validation and splitting both check.
 - `validation`: the checks OpenAI would make after an upload, made before it (`RequestChecker`).
+- `_request_lines`: how the checks read lines: one of any shape, or a run of chat requests at once.
 - `estimate`: each request's prompt tokens (a cheap method, and a bound for a token budget) and the
   most its answer may hold, counted in the validation pass.
 - `part_names`: a part's file name on the server, tagged with its token estimate and model.

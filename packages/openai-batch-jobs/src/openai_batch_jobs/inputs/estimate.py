@@ -29,6 +29,8 @@ import functools
 import json
 import os
 from dataclasses import dataclass
+from itertools import repeat
+from operator import add, attrgetter, floordiv
 from typing import Any
 
 from openai_batch_jobs.errors import OpenAIBatchError
@@ -110,6 +112,14 @@ class TokenTotals:
         self.output += tokens.output
         self.defaulted += tokens.defaulted
 
+    def merge(self, other: TokenTotals) -> None:
+        """Add the sums of other requests (a block's, or a part's)."""
+        self.requests += other.requests
+        self.prompt += other.prompt
+        self.bound += other.bound
+        self.output += other.output
+        self.defaulted += other.defaulted
+
 
 class _Texts:
     """The texts of one request, grouped into messages, as both counts read them (``encoding``: the
@@ -148,13 +158,18 @@ class Estimator:
     """Estimates requests by the method the environment sets (read once, when it is made).
 
     Chat requests counted by characters, nearly every request of most files, take a path of their
-    own: the same figures as `_Texts` gives, in one loop over the messages (the validation pass
-    estimates every line, so its cost is paid per request).
+    own: the same figures as `_Texts` gives, counted over lists (`chat_figures`), which is also how
+    the validation pass estimates a whole block of them at once.
     """
 
     def __init__(self) -> None:
         name = _tokenizer_name()
         self._encoding = _encoding(name) if name else None
+
+    @property
+    def by_characters(self) -> bool:
+        """Whether texts count their characters (the default method), not a tokenizer's tokens."""
+        return self._encoding is None
 
     def __call__(self, url: str, body: Any) -> RequestTokens:
         """The estimate of one request to ``url`` with ``body`` (a dict, or a struct with the same fields)."""
@@ -198,23 +213,52 @@ def request_tokens(url: str, body: Any) -> RequestTokens:
 
 
 def _chat_by_characters(messages: Any) -> tuple[int, int]:
-    """(prompt, bound) of a chat request's messages by the default method: `_Texts.message` per message,
-    inlined. The bound is never below the prompt: each text's bytes are at least its characters / 4."""
-    prompt = 0
-    bound = BOUND_REQUEST_TOKENS
-    for message in _listed(messages):
-        if not isinstance(message, dict):
-            continue
-        content = message.get("content")
-        text = content if type(content) is str else _joined(content)
-        role, name = message.get("role"), message.get("name")
-        extra = role if type(role) is str and name is None else f"{role or ''}{name or ''}"
-        length = len(text)
-        prompt += -(-length // CHARS_PER_TOKEN) + MESSAGE_TOKENS
-        # An ASCII string's length is its UTF-8 size, and CPython knows a string is ASCII without reading it.
-        bound += length if text.isascii() else _utf8_length(text)
-        bound += 1 + BOUND_MESSAGE_TOKENS + (len(extra) if extra.isascii() else _utf8_length(extra))
-    return prompt, bound
+    """(prompt, bound) of a chat request's messages by the default method (`chat_figures`)."""
+    listed = [message for message in _listed(messages) if isinstance(message, dict)]
+    texts = [_joined(message.get("content")) for message in listed]
+    extras = [f"{message.get('role') or ''}{message.get('name') or ''}" for message in listed]
+    return chat_figures(texts, extras, 1)
+
+
+def chat_figures(texts: list[str], extras: list[str], requests: int) -> tuple[int, int]:
+    """(prompt, bound) of ``requests`` chat requests by the default method, summed: `_Texts.message`
+    for each message, with its texts joined (``texts``, one a message) and its role and name
+    (``extras``: only their total size counts, so they may come in any grouping).
+
+    Whole lists at a time, through ``map`` over C functions: the validation pass estimates every
+    request, and a block of them costs no Python per message this way. The bound is never below the
+    prompt: each text's bytes are at least its characters / 4.
+    """
+    lengths = list(map(len, texts))
+    prompt = sum(map(floordiv, map(add, lengths, repeat(CHARS_PER_TOKEN - 1)), repeat(CHARS_PER_TOKEN)))
+    bound = BOUND_REQUEST_TOKENS * requests + (1 + BOUND_MESSAGE_TOKENS) * len(texts)
+    bound += _utf8_total(texts, lengths) + _utf8_total(extras, list(map(len, extras)))
+    return prompt + MESSAGE_TOKENS * len(texts), bound
+
+
+def chat_outputs(bodies: list[Any]) -> tuple[int, int]:
+    """(output, defaulted) of chat request bodies (structs whose ``n``, ``max_completion_tokens`` and
+    ``max_tokens`` are an int or None), summed: `_output` of each. Bodies that all set ``max_tokens``
+    alone, as most files do, are summed in one call."""
+    if not any(map(_CHOICES, bodies)) and set(map(_FIRST_LIMIT, bodies)) == {None}:
+        limits = list(map(_SECOND_LIMIT, bodies))
+        if None not in limits and min(limits, default=0) >= 0:
+            return sum(limits), 0
+    output = defaulted = 0
+    for body in bodies:
+        tokens, assumed = _output(CHAT_ENDPOINT, functools.partial(getattr, body))
+        output += tokens
+        defaulted += assumed
+    return output, defaulted
+
+
+_CHOICES = attrgetter("n")
+_FIRST_LIMIT, _SECOND_LIMIT = map(attrgetter, OUTPUT_LIMITS[CHAT_ENDPOINT])
+
+
+def _utf8_total(texts: list[str], lengths: list[int]) -> int:
+    # An ASCII string's length is its UTF-8 size, and CPython knows a string is ASCII without reading it.
+    return sum(lengths) if all(map(str.isascii, texts)) else sum(map(_utf8_length, texts))
 
 
 def _utf8_length(text: str) -> int:

@@ -18,11 +18,9 @@ class HashSet:
     """Open addressing with linear probing over ``hash()`` values, at most half full."""
 
     def __init__(self, expected: int = 0) -> None:
-        size = 1024
-        while size < 2 * min(expected, MAX_PRESIZE):
-            size *= 2
-        self._slots = array("q", bytes(8 * size))
+        self._slots = array("q", [0]) * 1024
         self._count = 0
+        self.reserve(expected)
 
     def __len__(self) -> int:
         return self._count
@@ -40,11 +38,43 @@ class HashSet:
         slots[index] = value
         self._count += 1
         if self._count * 2 > len(slots):
-            self._grow()
+            self._grow(2 * len(slots))
         return True
 
-    def _grow(self) -> None:
-        slots = array("q", bytes(16 * len(self._slots)))
+    def add_all(self, values: list[int]) -> list[int]:
+        """Add every value, in order; the positions of those that were there already (or earlier in
+        ``values``). `add` for many values, with no call and no growth check per value."""
+        if 0 in values:
+            values = [value or 1 for value in values]
+        self._make_room(self._count + len(values))
+        slots = self._slots
+        mask = len(slots) - 1
+        repeats: list[int] = []
+        for position, value in enumerate(values):
+            index = value & mask
+            while (held := slots[index]) != 0:
+                if held == value:
+                    repeats.append(position)
+                    break
+                index = (index + 1) & mask
+            else:
+                slots[index] = value
+        self._count += len(values) - len(repeats)
+        return repeats
+
+    def reserve(self, expected: int) -> None:
+        """Make room for ``expected`` values in all (at most `MAX_PRESIZE`), so few are moved as it grows."""
+        self._make_room(min(expected, MAX_PRESIZE))
+
+    def _make_room(self, values: int) -> None:
+        size = len(self._slots)
+        while size < 2 * values:
+            size *= 2
+        if size > len(self._slots):
+            self._grow(size)
+
+    def _grow(self, size: int) -> None:
+        slots = array("q", [0]) * size
         mask = len(slots) - 1
         for value in self._slots:
             if value:

@@ -10,11 +10,12 @@ memory stays flat whatever the size; the parts are copied out one at a time when
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.inputs._request_lines import ChatBlock, CheckedLine
 from openai_batch_jobs.inputs.estimate import TokenTotals
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
 from openai_batch_jobs.inputs.validation import RequestChecker, RequestFileSummary
@@ -59,41 +60,76 @@ def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | No
     if size == 0:
         raise InvalidRequestFile(path, ["the file is empty: a batch needs at least one request"])
     checker = RequestChecker(path, endpoint)
-    parts: list[Part] = []
-    start = offset = 0
-    first_line = 1
-    requests = inputs = 0
-    tokens = TokenTotals()
-    with open(path, "rb", buffering=READ_BUFFER) as stream:
-        for lineno, raw in enumerate(stream, 1):
-            before = checker.requests
-            line_inputs = checker.check(lineno, raw)
-            counted = checker.requests - before  # 0 for a blank line, which is a problem anyway
-            if len(raw) > limits.bytes:
-                checker.problems.add(
-                    f"line {lineno}: the line alone is {len(raw):,} bytes, more than a batch's input file may "
+    cutter = _Cutter(limits, checker)
+    for checked in checker.read_file(limits.bytes):
+        if isinstance(checked, ChatBlock):
+            cutter.block(checked)
+        else:
+            cutter.lines(checked)
+    summary = checker.finish(size)
+    return SplitPlan(path=path, summary=summary, parts=cutter.finish())
+
+
+class _Cutter:
+    """Where the parts end, fed the checked lines in order (whole blocks where none ends in them)."""
+
+    def __init__(self, limits: PartLimits, checker: RequestChecker) -> None:
+        self.limits = limits
+        self.checker = checker
+        self.parts: list[Part] = []
+        self.start = self.offset = 0
+        self.first_line = 1
+        self.requests = self.inputs = 0
+        self.tokens = TokenTotals()
+
+    def block(self, chat: ChatBlock) -> None:
+        """A block of chat requests (no embedding inputs, no line alone past the limits): taken whole
+        when the part has room for all of it, else line by line."""
+        if (
+            self.requests + len(chat.ids) > self.limits.requests
+            or self.offset + chat.size - self.start > self.limits.bytes
+        ):
+            self.lines(chat.lines())
+            return
+        self.requests += len(chat.ids)
+        self.tokens.merge(chat.tokens)
+        self.offset += chat.size
+
+    def lines(self, checked: Iterable[CheckedLine]) -> None:
+        """Checked lines, in order: each ``counted`` requests (0 for a blank line, a problem anyway)."""
+        limits, problems = self.limits, self.checker.problems
+        requests, inputs, offset = self.requests, self.inputs, self.offset
+        for lineno, length, counted, line_inputs, tokens in checked:
+            if length > limits.bytes:
+                problems.add(
+                    f"line {lineno}: the line alone is {length:,} bytes, more than a batch's input file may "
                     f"hold ({limits.bytes:,} bytes)"
                 )
             elif line_inputs > limits.embedding_inputs:
-                checker.problems.add(
-                    f"line {lineno}: the request alone has {line_inputs:,} embedding inputs, more than a batch "
-                    f"may hold ({limits.embedding_inputs:,})"
+                problems.add(
+                    f"line {lineno}: the request alone has {line_inputs:,} embedding inputs, more than a "
+                    f"batch may hold ({limits.embedding_inputs:,})"
                 )
             elif requests and (
                 requests + counted > limits.requests
-                or offset + len(raw) - start > limits.bytes
+                or offset + length - self.start > limits.bytes
                 or inputs + line_inputs > limits.embedding_inputs
             ):
-                parts.append(Part(len(parts), start, offset, first_line, requests, tokens))
-                start, first_line, requests, inputs, tokens = offset, lineno, 0, 0, TokenTotals()
+                self.parts.append(self._part(offset, requests))
+                self.start, self.first_line, self.tokens = offset, lineno, TokenTotals()
+                requests = inputs = 0
             requests += counted
             inputs += line_inputs
             if counted:
-                tokens.add(checker.line_tokens)
-            offset += len(raw)
-    summary = checker.finish(size)
-    parts.append(Part(len(parts), start, offset, first_line, requests, tokens))
-    return SplitPlan(path=path, summary=summary, parts=parts)
+                self.tokens.add(tokens)
+            offset += length
+        self.requests, self.inputs, self.offset = requests, inputs, offset
+
+    def finish(self) -> list[Part]:
+        return [*self.parts, self._part(self.offset, self.requests)]
+
+    def _part(self, end: int, requests: int) -> Part:
+        return Part(len(self.parts), self.start, end, self.first_line, requests, self.tokens)
 
 
 @contextmanager

@@ -6,12 +6,11 @@ problems here gives the user every bad line at once (with line numbers) and wast
 
 from __future__ import annotations
 
-import json
+import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import msgspec
 
 from openai_batch_jobs.api.batch_api import (
     BATCH_ENDPOINTS,
@@ -20,10 +19,19 @@ from openai_batch_jobs.api.batch_api import (
     MODEL_OPTIONAL_ENDPOINTS,
 )
 from openai_batch_jobs.errors import InvalidRequestFile
-from openai_batch_jobs.inputs.estimate import Estimator, RequestTokens, TokenTotals
+from openai_batch_jobs.inputs._request_lines import (
+    MISSING,
+    Body,
+    ChatBlock,
+    CheckedLine,
+    custom_id_of,
+    read_chat_block,
+    read_request,
+)
+from openai_batch_jobs.inputs.estimate import CHAT_ENDPOINT, Estimator, RequestTokens, TokenTotals
 from openai_batch_jobs.inputs.hashset import HashSet
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
-from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder
+from openai_batch_jobs.json_lines import READ_BUFFER, is_utf8, read_blocks
 
 # OpenAI's limits, the defaults of the upload task's `max_requests` and `max_bytes`.
 DEFAULT_MAX_REQUESTS = MAX_REQUESTS_PER_BATCH
@@ -33,7 +41,6 @@ EMBEDDINGS_ENDPOINT = "/v1/embeddings"
 # JSON text must not start with one; whether OpenAI accepts it is not documented, so it is refused.
 UTF8_BOM = b"\xef\xbb\xbf"
 
-_MISSING = object()
 NO_TOKENS = RequestTokens()
 
 
@@ -94,7 +101,7 @@ class RequestChecker:
         self.requests = 0
         self.url: str | None = endpoint
         self._url_line = 0
-        self._model: Any = _MISSING
+        self._model: Any = MISSING
         self._model_line = 0
         self._seen_ids = HashSet()
         self._suspects: list[_Repeat] = []
@@ -102,6 +109,62 @@ class RequestChecker:
         self._estimate = Estimator()
         # The estimate of the line checked last (none for a line with a problem that stops its check).
         self.line_tokens = NO_TOKENS
+
+    def read_file(self, longest: int) -> Iterator[ChatBlock | list[CheckedLine]]:
+        """Check the whole file, a block at a time: the runs of lines `check_block` takes come whole;
+        the other lines come in runs of `CheckedLine`, each checked by `check`. ``longest``: the bytes
+        a line may hold (a longer one is checked by itself, where the caller words its problem)."""
+        lineno = 1
+        for block in read_blocks(self.path):
+            raws = list(io.BytesIO(block))  # split as iterating the file splits it
+            fast = self._estimate.by_characters and is_utf8(block)
+            start = 0
+            # Lines of another shape in a row are checked one by one in ever longer runs: a file of
+            # another endpoint tries the block path a few times a block, not once a line.
+            misses = 1
+            while start < len(raws):
+                taken = self.check_block(lineno, raws, start, longest) if fast else len(raws)
+                if isinstance(taken, ChatBlock):
+                    yield taken
+                    taken, misses = len(taken.ids), 1
+                else:
+                    if not taken:
+                        taken, misses = min(misses, len(raws) - start), 2 * misses
+                    yield self._check_lines(lineno, raws[start : start + taken])
+                start += taken
+                lineno += taken
+
+    def _check_lines(self, first: int, raws: list[bytes]) -> list[CheckedLine]:
+        checked = []
+        for lineno, raw in enumerate(raws, first):
+            before = self.requests
+            inputs = self.check(lineno, raw)
+            checked.append((lineno, len(raw), self.requests - before, inputs, self.line_tokens))
+        return checked
+
+    def check_block(self, lineno: int, raws: list[bytes], start: int, longest: int) -> ChatBlock | int:
+        """Check the first lines of ``raws`` from ``start`` on (UTF-8; the first is line ``lineno``) at
+        once, as `check` would one by one, when they are chat requests of the usual shape
+        (`read_chat_block`) agreeing with the lines before; else how many lines to check one by one
+        (0: the first line is of another shape), having changed nothing."""
+        if lineno == 1 and raws[start].startswith(UTF8_BOM):
+            return 1
+        chat = read_chat_block(raws, start, lineno, longest)
+        if isinstance(chat, int):
+            return chat
+        if self.url not in (None, CHAT_ENDPOINT) or (self._model_line and chat.model != self._model):
+            return len(chat.ids)
+        if self.url is None:
+            self.url, self._url_line = CHAT_ENDPOINT, lineno
+        if not self._model_line:
+            self._model, self._model_line = chat.model, lineno
+        if lineno == 1:  # as many ids as the first lines foretell: the set is not rebuilt as it fills
+            self._seen_ids.reserve(len(chat.ids) * (os.path.getsize(self.path) // chat.size + 1))
+        for index in self._seen_ids.add_all(list(map(hash, chat.ids))):
+            self._suspect(lineno + index, chat.ids[index])
+        self.requests += len(chat.ids)
+        self.tokens.merge(chat.tokens)
+        return chat
 
     def check(self, lineno: int, raw: bytes) -> int:
         """Check one line; returns its embedding inputs (0 unless it is a valid embeddings request)."""
@@ -117,14 +180,14 @@ class RequestChecker:
             problems.add(f"line {lineno}: blank line (every line must be one JSON request)")
             return 0
         self.requests += 1
-        request = _read_request(raw)
+        request = read_request(raw)
         if isinstance(request, str):
             problems.add(f"line {lineno}: {request}")
             return 0
         custom_id, method, line_url, body = request
         self._check_custom_id(lineno, custom_id)
         if method != "POST":
-            shown = "missing" if method is _MISSING else repr(method)
+            shown = "missing" if method is MISSING else repr(method)
             problems.add(f"line {lineno}: method must be 'POST', got {shown}")
         self._check_url(lineno, line_url)
         if not self._check_body(lineno, line_url, body):
@@ -134,18 +197,21 @@ class RequestChecker:
         return embedding_inputs(body.input) if line_url == EMBEDDINGS_ENDPOINT else 0
 
     def _check_custom_id(self, lineno: int, custom_id: Any) -> None:
-        if custom_id is _MISSING:
+        if custom_id is MISSING:
             self.problems.add(f"line {lineno}: custom_id is missing")
         elif type(custom_id) is not str:
             self.problems.add(f"line {lineno}: custom_id must be a string, got {type(custom_id).__name__}")
         elif not custom_id:
             self.problems.add(f"line {lineno}: custom_id is empty")
         elif not self._seen_ids.add(hash(custom_id)):
-            self._suspects.append(_Repeat(lineno, custom_id))
-            self.problems.add(self._suspects[-1])
+            self._suspect(lineno, custom_id)
+
+    def _suspect(self, lineno: int, custom_id: str) -> None:
+        self._suspects.append(_Repeat(lineno, custom_id))
+        self.problems.add(self._suspects[-1])
 
     def _check_url(self, lineno: int, line_url: Any) -> None:
-        if line_url is _MISSING:
+        if line_url is MISSING:
             self.problems.add(f"line {lineno}: url is missing")
         elif line_url not in BATCH_ENDPOINTS:
             self.problems.add(
@@ -164,10 +230,10 @@ class RequestChecker:
     def _check_body(self, lineno: int, line_url: Any, body: Any) -> bool:
         """Whether the body is one the estimate can read (its problems, if any, added)."""
         problems = self.problems
-        if body is _MISSING:
+        if body is MISSING:
             problems.add(f"line {lineno}: body is missing")
             return False
-        if not isinstance(body, _Body):
+        if not isinstance(body, Body):
             problems.add(f"line {lineno}: body must be a JSON object, got {type(body).__name__}")
             return False
         if body.stream is True:
@@ -176,14 +242,14 @@ class RequestChecker:
                 f"line {lineno}: body.stream is true; a batch does not stream, remove it or set it to false"
             )
         line_model = body.model
-        if line_model is _MISSING:
+        if line_model is MISSING:
             if line_url not in MODEL_OPTIONAL_ENDPOINTS:
                 problems.add(f"line {lineno}: body.model is missing")
                 return False
         elif type(line_model) is not str or not line_model:
             problems.add(f"line {lineno}: body.model must be a non-empty string")
             return False
-        if self._model is _MISSING and self._model_line == 0:
+        if self._model is MISSING and self._model_line == 0:
             self._model, self._model_line = line_model, lineno
         elif line_model != self._model:
             problems.add(
@@ -200,7 +266,7 @@ class RequestChecker:
         if self.problems.total:
             raise InvalidRequestFile(self.path, self.problems.messages(), self.problems.total)
         assert self.url is not None  # a file with requests and no problems has a url on every line
-        model = None if self._model is _MISSING else str(self._model)
+        model = None if self._model is MISSING else str(self._model)
         return RequestFileSummary(
             requests=self.requests, bytes=size, url=self.url, model=model, tokens=self.tokens
         )
@@ -214,7 +280,7 @@ class RequestChecker:
         first: dict[str, int] = {}
         with open(self.path, "rb", buffering=READ_BUFFER) as stream:
             for lineno, raw in enumerate(stream, 1):
-                custom_id = _custom_id(raw)
+                custom_id = custom_id_of(raw)
                 if custom_id in wanted:
                     first.setdefault(custom_id, lineno)
         for repeat in self._suspects:
@@ -248,9 +314,11 @@ def validate_request_file(
     checker = RequestChecker(path, endpoint)
     inputs = 0
     past_limit = 0
-    with open(path, "rb", buffering=READ_BUFFER) as stream:
-        for lineno, raw in enumerate(stream, 1):
-            inputs += checker.check(lineno, raw)
+    for checked in checker.read_file(limits.bytes):
+        if isinstance(checked, ChatBlock):
+            continue  # chat requests have no embedding inputs
+        for lineno, _, _, line_inputs, _ in checked:
+            inputs += line_inputs
             if not past_limit and inputs > limits.embedding_inputs:
                 past_limit = lineno
     if checker.requests > limits.requests:
@@ -265,67 +333,5 @@ def validate_request_file(
     return checker.finish(size)
 
 
-class _Body(msgspec.Struct):
-    """The fields of a request body that are checked or counted (`estimate`); the rest is skipped, not built."""
-
-    model: Any = _MISSING
-    input: Any = None
-    stream: Any = None
-    messages: Any = None
-    prompt: Any = None
-    instructions: Any = None
-    n: Any = None
-    max_tokens: Any = None
-    max_completion_tokens: Any = None
-    max_output_tokens: Any = None
-
-
-class _Request(msgspec.Struct):
-    """The fields a request is checked on."""
-
-    custom_id: Any = _MISSING
-    method: Any = _MISSING
-    url: Any = _MISSING
-    body: _Body | None = _MISSING  # type: ignore[assignment]
-
-
-_REQUEST = FieldDecoder(_Request)
-
-
-def _read_request(raw: bytes) -> tuple[Any, Any, Any, Any] | str:
-    """(custom_id, method, url, body) of a line, or why it is not a JSON object.
-
-    msgspec decodes strict JSON objects of the usual shape about half again as fast as
-    ``json.loads`` (it builds only these fields); any other line (a body that is not an object,
-    JSON only the standard library accepts, or no JSON at all) is read with ``json.loads``, so every
-    line gets the verdict and the message ``json.loads`` gives it.
-    """
-    request = _REQUEST.decode(raw)
-    if request is not None:
-        return request.custom_id, request.method, request.url, request.body
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as e:
-        return f"not valid JSON ({e.msg} at column {e.colno})"
-    except UnicodeDecodeError:
-        return "not valid UTF-8"
-    if type(record) is not dict:
-        return f"a request must be a JSON object, got {type(record).__name__}"
-    body = record.get("body", _MISSING)
-    if type(body) is dict:
-        body = _Body(**{name: body[name] for name in _Body.__struct_fields__ if name in body})
-    return (
-        record.get("custom_id", _MISSING),
-        record.get("method", _MISSING),
-        record.get("url", _MISSING),
-        body,
-    )
-
-
-def _custom_id(raw: bytes) -> Any:
-    request = _read_request(raw)
-    return None if isinstance(request, str) else request[0]
-
-
 def _shown_model(model: Any) -> str:
-    return "(none)" if model is _MISSING else repr(model)
+    return "(none)" if model is MISSING else repr(model)
