@@ -16,13 +16,16 @@ Importing this module registers the three transformers (`flytekitplugins.openai.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import typing
+from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
+from flytekit.core.constants import CACHE_KEY_METADATA, MESSAGEPACK, SERIALIZATION_FORMAT
 from flytekit.core.context_manager import FlyteContext
 from flytekit.core.type_engine import AsyncTypeTransformer, DataclassTransformer, TypeEngine
+from flytekit.models.annotation import TypeAnnotation
 from flytekit.models.literals import Blob, BlobMetadata, Literal, Scalar
-from flytekit.models.types import LiteralType
+from flytekit.models.types import LiteralType, SimpleType, TypeStructure
 from flytekit.types.file import JSONLFile
 
 from openai_batch_jobs.results.job_result import JobResult, RoundRecord
@@ -99,7 +102,13 @@ def _jsonl() -> LiteralType:
 
 
 class BatchResultTransformer(DataclassTransformer):
-    """flytekit's dataclass transformer, whose literal type of `BatchResult` is built once a process."""
+    """flytekit's dataclass transformer, whose literal type of `BatchResult` is built once a process,
+    its JSON schema (``metadata``) only when read: on serialization for a cluster, never in a local run.
+
+    The schema is mashumaro's, built as flytekit's transformer builds it (importing `mashumaro.jsonschema`
+    and building it cost more than building the rest of `create_batch`'s workflow); the rest of the
+    type is the transformer's too (the fields' literal types, for attribute access in FlytePropeller).
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -107,12 +116,39 @@ class BatchResultTransformer(DataclassTransformer):
 
     def get_literal_type(self, t: Any) -> LiteralType:
         if t not in self._literal_types:
-            self._literal_types[t] = super().get_literal_type(t)
+            self._literal_types[t] = _SchemaOnRead(t) if t is BatchResult else super().get_literal_type(t)
         return self._literal_types[t]
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         # A literal type read back (FlyteRemote) is flytekit's own transformer's to guess, as for any dataclass.
         raise ValueError("BatchResult's transformer guesses no types")
+
+
+class _SchemaOnRead(LiteralType):
+    """A dataclass's literal type as flytekit's `DataclassTransformer` makes it, the schema built when read."""
+
+    def __init__(self, t: type) -> None:
+        hints = typing.get_type_hints(t)
+        super().__init__(
+            simple=SimpleType.STRUCT,
+            structure=TypeStructure(
+                tag="", dataclass_type={f.name: TypeEngine.to_literal_type(hints[f.name]) for f in fields(t)}
+            ),
+            annotation=TypeAnnotation({CACHE_KEY_METADATA: {SERIALIZATION_FORMAT: MESSAGEPACK}}),
+        )
+        self._dataclass: type | None = t
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        if self._dataclass is not None:
+            from mashumaro.jsonschema import build_json_schema
+
+            self.metadata = build_json_schema(self._dataclass).to_dict()
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._metadata, self._dataclass = value, None
 
 
 TypeEngine.register(JobResultTransformer())
