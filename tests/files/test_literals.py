@@ -1,16 +1,18 @@
 """What the job's tasks hand each other as Flyte literals (`files.outputs.literals`): a `JobResult` as
-the dict the job connector writes, a `RoundState` with its files, read back as the next task reads them."""
+the dict the job connector writes, a `RoundState` with its files, read back as the next task reads
+them; and `BatchResult`'s literal type, flytekit's own."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Optional
 
 from flytekit.core.context_manager import FlyteContextManager
-from flytekit.core.type_engine import TypeEngine
+from flytekit.core.type_engine import DataclassTransformer, TypeEngine
 from flytekit.types.file import JSONLFile
 
-from flytekitplugins.openai.files import RoundState
+from flytekitplugins.openai.files import BatchResult, RoundState
 from openai_batch_jobs.results.job_result import JobResult, RoundRecord
 
 RESULT = JobResult(
@@ -44,3 +46,10 @@ def test_a_round_state_carries_its_files_and_records(tmp_path: Path) -> None:
     assert Path(read.output.download()).read_text() == '{"custom_id": "a"}\n'
     empty = TypeEngine.to_literal(ctx, RoundState(), RoundState, TypeEngine.to_literal_type(RoundState))
     assert TypeEngine.to_python_value(ctx, empty, RoundState) == RoundState()
+
+
+def test_batch_results_type_is_flytekits_own_however_flytekit_uses_it() -> None:
+    flytekits = DataclassTransformer().get_literal_type(BatchResult).to_flyte_idl()
+    optional = TypeEngine.to_literal_type(Optional[BatchResult])  # noqa: UP045  (flytekit tags its variants)
+    assert optional.union_type.variants[0].to_flyte_idl().metadata == flytekits.metadata
+    assert TypeEngine.to_literal_type(BatchResult).to_flyte_idl() == flytekits

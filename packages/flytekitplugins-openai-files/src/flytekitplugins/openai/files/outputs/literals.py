@@ -16,6 +16,8 @@ Importing this module registers the three transformers (`flytekitplugins.openai.
 
 from __future__ import annotations
 
+import functools
+import json
 import typing
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
@@ -102,22 +104,18 @@ def _jsonl() -> LiteralType:
 
 
 class BatchResultTransformer(DataclassTransformer):
-    """flytekit's dataclass transformer, whose literal type of `BatchResult` is built once a process,
-    its JSON schema (``metadata``) only when read: on serialization for a cluster, never in a local run.
+    """flytekit's dataclass transformer, whose literal type of `BatchResult` has its JSON schema
+    (``metadata``) built when read: on serialization for a cluster, never in a local run.
 
-    The schema is mashumaro's, built as flytekit's transformer builds it (importing `mashumaro.jsonschema`
-    and building it cost more than building the rest of `create_batch`'s workflow); the rest of the
-    type is the transformer's too (the fields' literal types, for attribute access in FlytePropeller).
+    The schema is mashumaro's, built as flytekit's transformer builds it, once a process (importing
+    `mashumaro.jsonschema` and building it cost more than building the rest of `create_batch`'s
+    workflow); the rest of the type is the transformer's too (the fields' literal types, for
+    attribute access in FlytePropeller). Each call makes a new type: flytekit changes some it is
+    given (the tags of a Union's variants).
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._literal_types: dict[Any, LiteralType] = {}
-
     def get_literal_type(self, t: Any) -> LiteralType:
-        if t not in self._literal_types:
-            self._literal_types[t] = _SchemaOnRead(t) if t is BatchResult else super().get_literal_type(t)
-        return self._literal_types[t]
+        return _SchemaOnRead(t) if t is BatchResult else super().get_literal_type(t)
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         # A literal type read back (FlyteRemote) is flytekit's own transformer's to guess, as for any dataclass.
@@ -141,14 +139,20 @@ class _SchemaOnRead(LiteralType):
     @property
     def metadata(self) -> dict[str, Any] | None:
         if self._dataclass is not None:
-            from mashumaro.jsonschema import build_json_schema
-
-            self.metadata = build_json_schema(self._dataclass).to_dict()
+            self.metadata = json.loads(_json_schema(self._dataclass))
         return self._metadata
 
     @metadata.setter
     def metadata(self, value: dict[str, Any]) -> None:
         self._metadata, self._dataclass = value, None
+
+
+@functools.cache
+def _json_schema(t: type) -> str:
+    """The dataclass's JSON schema as JSON text: each literal type gets a copy of its own."""
+    from mashumaro.jsonschema import build_json_schema
+
+    return json.dumps(build_json_schema(t).to_dict())
 
 
 TypeEngine.register(JobResultTransformer())
