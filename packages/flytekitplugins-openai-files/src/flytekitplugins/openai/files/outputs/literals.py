@@ -2,14 +2,15 @@
 
 flytekit's dataclass transformer builds a JSON schema of a dataclass each time an interface names it
 (mashumaro compiles a class for every field default, tens of milliseconds a type), and compiles an
-encoder and a decoder at each task boundary; building `create_batch`'s workflow named our
-dataclasses a dozen times. So:
+encoder and a decoder at each task boundary; `create_batch`'s workflow names these types a dozen
+times (each task's interface, again for each node, the workflow's output). So:
 
 - `JobResult` (the job task's result) and `RoundState` (what a round hands to the next) pass only
   between this plugin's tasks: they travel as ``dict`` literals, which is also what the job
   connector writes for a `JobResult` (its fields), whatever flytekit it runs. A `RoundState`'s files
   go through flytekit's file transformer (uploaded from a pod) and travel as their URIs.
-- `BatchResult`, which users read, keeps flytekit's dataclass literal type, built once a process.
+- `BatchResult`, which users read, keeps flytekit's dataclass literal type, its schema built only
+  when read (serialization for a cluster; a local run never reads it), once a process.
 
 Importing this module registers the three transformers (`flytekitplugins.openai.files.outputs` does).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import typing
+from abc import abstractmethod
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
@@ -52,11 +54,11 @@ class _DictCarried(AsyncTypeTransformer[T]):
     async def async_to_python_value(self, ctx: FlyteContext, lv: Literal, expected_python_type: type[T]) -> T:
         return await self.from_dict(ctx, await TypeEngine.async_to_python_value(ctx, lv, dict))
 
-    async def to_dict(self, ctx: FlyteContext, value: T) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    async def to_dict(self, ctx: FlyteContext, value: T) -> dict[str, Any]: ...
 
-    async def from_dict(self, ctx: FlyteContext, data: dict[str, Any]) -> T:
-        raise NotImplementedError
+    @abstractmethod
+    async def from_dict(self, ctx: FlyteContext, data: dict[str, Any]) -> T: ...
 
 
 class JobResultTransformer(_DictCarried[JobResult]):
