@@ -7,6 +7,8 @@ from typing import Any, Iterator  # noqa: UP035  (the type flytekit streams as J
 
 import pytest
 from flytekit.configuration import Image, ImageConfig, SerializationSettings
+from flytekit.core.type_engine import DataclassTransformer
+from flytekit.models.admin.workflow import WorkflowSpec
 from flytekit.models.task import TaskSpec
 from flytekit.tools.translator import get_serializable
 from flytekit.types.file import JSONLFile
@@ -14,6 +16,7 @@ from flytekit.types.iterator import JSON
 
 from flytekitplugins.openai import BatchResult, OpenAIFileDefaultImages, create_batch
 from openai_batch_jobs.errors import BatchConfigError
+from tests.support.python import run_python
 
 from .conftest import SECRET
 
@@ -66,6 +69,36 @@ def test_the_workflow_has_the_public_interface_and_upstreams_three_nodes(
         "--",
         "{{.taskTemplatePath}}",
     ]
+
+
+def test_the_output_is_flytekits_dataclass_type_and_the_steps_connect() -> None:
+    wf = create_batch(name="types", secret=SECRET)
+    entities: OrderedDict = OrderedDict()
+    get_serializable(entities, SETTINGS, wf)
+    [spec] = [e for e in entities.values() if isinstance(e, WorkflowSpec)]
+    tasks = serialized_tasks(wf)
+    job, collect = tasks["openai-batch-types"], tasks["openai-download-files-types"]
+    # What users read, schema included, is what flytekit's own transformer makes of BatchResult.
+    batch_result = DataclassTransformer().get_literal_type(BatchResult).to_flyte_idl()
+    assert spec.template.interface.outputs["batch_output"].type.to_flyte_idl() == batch_result
+    assert collect.interface.outputs["result"].type.to_flyte_idl() == batch_result
+    # The job task's result is the type the collect step takes (what FlytePropeller's compiler checks).
+    assert job.interface.outputs["result"].type == collect.interface.inputs["job_result"].type
+
+
+@pytest.mark.slow
+def test_building_the_workflow_leaves_the_json_schema_for_serialization() -> None:
+    # In a process of its own: any test before may have built the schema in this one.
+    out = run_python(
+        """
+        import sys
+        from flytekit import Secret
+        from flytekitplugins.openai import create_batch
+        create_batch(name="lazy", secret=Secret(group="g", key="k"))
+        print("mashumaro.jsonschema" in sys.modules)
+        """
+    )
+    assert out.split() == ["False"]
 
 
 def test_one_attempt_without_a_table_joins_the_files() -> None:

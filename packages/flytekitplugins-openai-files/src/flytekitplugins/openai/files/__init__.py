@@ -4,8 +4,8 @@
 - `collect`: a job's parts joined into one output and one error file.
 - `rounds`: a job's collect step as a dynamic task that adds a round only when requests are sent again.
 - `job_task`: the job task's declaration, which the collect step declares for its next round.
-- `outputs`: what the tasks return and what a round hands to the next (`result`), and the deck and
-  the table in flytekit's types (`report`).
+- `outputs`: what the tasks return and what a round hands to the next (`result`), those and the job
+  task's result as Flyte literals (`literals`), and the deck and the table in flytekit's types (`report`).
 - `settings`: each task's template settings; `config`: the OpenAI file config; `images`: the default
   image; `errors`: the errors' names here; `_task`: what the container tasks share.
 
