@@ -28,6 +28,7 @@ from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.inputs.split import plan_parts
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
 from openai_batch_jobs.messages import counted
+from openai_batch_jobs.recovery.journal import BackgroundDigest
 from openai_batch_jobs.recovery.resume import upload_claim, upload_once
 from openai_batch_jobs.report.cost import check_cost, check_max_cost, estimate_cost
 from openai_batch_jobs.report.prices import parse_prices
@@ -158,6 +159,23 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         settings = UploadPartsSettings.from_custom(tt.custom, tt.id.name)
         interrupts.set_phase(f"the upload ({tt.id.name})")
         local_path = kwargs["jsonl_in"].download()
+        local = FlyteContextManager.current_context().execution_state.is_local_execution()
+        # A local run carries on from a killed run of the same input (a cluster has Flyte for that),
+        # known by the input's sha256, hashed on another core while the file is validated.
+        digest = BackgroundDigest(local_path) if local else None
+        try:
+            return self._validated_upload(settings, tt, local_path, digest)
+        finally:
+            if digest is not None:
+                digest.stop()
+
+    def _validated_upload(
+        self,
+        settings: UploadPartsSettings,
+        tt: TaskTemplate,
+        local_path: str,
+        digest: BackgroundDigest | None,
+    ) -> list[str]:
         # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
         try:
             plan = plan_parts(local_path, settings.limits, settings.endpoint)
@@ -180,14 +198,16 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         estimate = estimate_cost(summary.model, summary.tokens, settings.prices)
         print(estimate.line(), file=sys.stderr, flush=True)
         check_cost(estimate, settings.max_cost_usd, f"The upload step {tt.id.name!r}")
-        local = FlyteContextManager.current_context().execution_state.is_local_execution()
-        if settings.check_connector_key and local:
+        if settings.check_connector_key and digest is not None:  # a local run
             # The batch step of a local run runs here with FLYTE_OPENAI_API_KEY: a key missing or
             # refused fails now, naming it, before anything is uploaded.
             check_connector_key(settings.file_config.base_url, settings.file_config.openai_organization)
         client, api_key = settings.file_config.client()
         with client:  # releases its connection pool however the upload ends
-            # A local run carries on from a killed run of the same input (a cluster has Flyte for that).
             limits = {"part_limits": settings.limits.to_custom(), "endpoint": settings.endpoint}
-            held = upload_claim(client, "upload", local_path, limits) if local else None
+            held = (
+                upload_claim(client, "upload", local_path, limits, digest=digest)
+                if digest is not None
+                else None
+            )
             return upload_once(client, plan, held, api_key=api_key)
