@@ -66,8 +66,8 @@ class ParquetWriter:
             if len(column) != rows:
                 raise ValueError(f"column {name!r} has {len(column)} values for {rows} rows")
             page_offset = self._offset
-            page, count = _page(kind, column)
-            self._offset += self._stream.write(page)
+            header, body, count = _page(kind, column)
+            self._offset += self._stream.write(header) + self._stream.write(body)
             chunks.append(_column_chunk(name, kind, count, page_offset, self._offset - page_offset))
         size = self._offset - start
         self._row_groups.append(
@@ -144,8 +144,9 @@ def _column_chunk(name: str, kind: Kind, count: int, offset: int, size: int) -> 
     return _Thrift.struct((2, _I64, offset), (3, _STRUCT, metadata))
 
 
-def _page(kind: Kind, column: Sequence[Any]) -> tuple[bytes, int]:
-    """One data page holding the whole column chunk, with its header; and its count of values (levels)."""
+def _page(kind: Kind, column: Sequence[Any]) -> tuple[bytes, bytes, int]:
+    """One data page holding the whole column chunk: its header, its body (written apart: a text
+    column's body is the table's bulk, not copied again) and its count of values (levels)."""
     if kind is Kind.FLOAT_LIST:
         body, count = _float_lists(column)
     else:
@@ -158,7 +159,7 @@ def _page(kind: Kind, column: Sequence[Any]) -> tuple[bytes, int]:
         (3, _I32, len(body)),
         (5, _STRUCT, _Thrift.struct((1, _I32, count), (2, _I32, _PLAIN), (3, _I32, _RLE), (4, _I32, _RLE))),
     )
-    return header + body, count
+    return header, body, count
 
 
 def _levels(present: bytes) -> bytes:
