@@ -1,5 +1,6 @@
-"""The results table's Parquet writer, read back by pyarrow and pandas: every kind of column, every
-pattern of nulls, row groups of any size."""
+"""The results table's Parquet writer, read back by pyarrow (Arrow's own C++ reader, which pandas
+and the other Arrow-based readers use): every kind of column, every pattern of nulls, row groups of
+any size."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -60,8 +60,6 @@ def test_every_value_reads_back(tmp_path: Path, sizes: list[int]) -> None:
         if kind is Kind.FLOAT_LIST:
             written = [None if v is None else list(v) for v in written]
         assert table.column(name).to_pylist() == written, name
-    frame = pd.read_parquet(path)
-    assert len(frame) == sum(sizes)
 
 
 def test_a_column_of_the_wrong_length_is_refused() -> None:
