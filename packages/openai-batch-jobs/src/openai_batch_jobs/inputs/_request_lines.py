@@ -26,8 +26,11 @@ from openai_batch_jobs.json_lines import FieldDecoder
 # What a field a line lacks reads as (None is JSON's null).
 MISSING: Any = object()
 
-# (line number, bytes, requests (0 or 1), embedding inputs, estimate) of one checked line.
-CheckedLine = tuple[int, int, int, int, RequestTokens]
+# A request's custom_id and model (None: none, or not a string), as `request_keys.read_requests` reads them.
+RequestKey = tuple[Any, str | None]
+# (line number, bytes, requests (0 or 1), embedding inputs, estimate, key: None for no request) of one
+# checked line.
+CheckedLine = tuple[int, int, int, int, RequestTokens, RequestKey | None]
 
 
 class Body(msgspec.Struct):
@@ -154,6 +157,7 @@ class ChatBlock:
                 1,
                 0,
                 RequestTokens(tokens.prompt, tokens.bound, tokens.output, bool(tokens.defaulted)),
+                (request.custom_id, self.model),
             )
 
 

@@ -1,21 +1,23 @@
 """What a job's later steps need of its requests: each one's custom_id and model, in input order.
 
 `read_requests` reads them from request files (msgspec builds only those two fields and skips the
-rest). Round 1's collect step writes them as it sorts the results, one `key_line` per request, shaped
-like a request (``{"custom_id": ..., "body": {"model": ...}}``) so `read_requests` reads that file
-too; the later rounds carry it to the results table instead of the requests themselves (a few MB
-where the requests are up to 200 MB a part).
+rest). A keys file holds one `key_line` per request, shaped like a request (``{"custom_id": ...,
+"body": {"model": ...}}``) so `read_requests` reads it too: a few MB where the requests are up to
+200 MB a part. The upload step writes one per part as it cuts the input (`PartKeys`), so that round 1's
+collect step reads those instead of downloading the parts again; round 1 writes the job's as it sorts
+the results, and the later rounds carry it to the results table.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 
 from openai_batch_jobs.errors import BatchResultError
-from openai_batch_jobs.json_lines import FieldDecoder, decode_json, is_utf8, read_blocks
+from openai_batch_jobs.json_lines import READ_BUFFER, FieldDecoder, decode_json, is_utf8, read_blocks
 
 
 # Untracked by the garbage collector (never in a cycle): a block of keys decoded at once (`keys_of`)
@@ -92,6 +94,71 @@ def keys_of(block: bytes) -> tuple[list[str], list[str | None]] | None:
     if not is_utf8(block):
         return None
     return [r.custom_id for r in requests], [r.body.model if r.body is not None else None for r in requests]
+
+
+class KeyRuns:
+    """The request keys of a request file (or keys file), decoded a block of lines at a time
+    (`keys_of`) and taken in runs of any length; ``failed`` once a block holds a line only
+    `read_requests` reads."""
+
+    def __init__(self, path: str) -> None:
+        self._blocks = read_blocks(path)
+        self._ids: list[str] = []
+        self._models: list[str | None] = []
+        self.failed = False
+
+    def take(self, count: int) -> tuple[list[str], list[str | None]]:
+        """The next ``count`` requests' custom_ids and models (fewer at the end)."""
+        while len(self._ids) < count and not self.failed:
+            block = next(self._blocks, None)
+            if block is None:
+                break
+            keys = keys_of(block)
+            if keys is None:
+                self.failed = True
+                break
+            self._ids += keys[0]
+            self._models += keys[1]
+        taken = self._ids[:count], self._models[:count]
+        del self._ids[:count], self._models[:count]
+        return taken
+
+    def close(self) -> None:
+        self._blocks.close()
+
+
+class PartKeys:
+    """The keys files of an input's parts, written as the input is cut: part N's keys go to
+    ``<directory>/<stem>-part<N>-keys.jsonl`` (`paths`, in part order), streamed."""
+
+    def __init__(self, directory: str, stem: str) -> None:
+        self._directory, self._stem = directory, stem
+        self.paths: list[str] = []
+        self._sink: IO[bytes] | None = None
+        self.next_part()
+
+    def next_part(self) -> None:
+        """Close the part's file and start the next part's."""
+        if self._sink is not None:
+            self._sink.close()
+        self.paths.append(os.path.join(self._directory, f"{self._stem}-part{len(self.paths) + 1}-keys.jsonl"))
+        self._sink = open(self.paths[-1], "wb", buffering=READ_BUFFER)  # noqa: SIM115  (closed by next_part/close)
+
+    def write(self, ids: list[str], models: list[str | None]) -> None:
+        assert self._sink is not None
+        self._sink.write(key_lines(ids, models))
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+    def discard(self) -> None:
+        """Close and delete every file written (the input was refused)."""
+        self.close()
+        for path in self.paths:
+            if os.path.exists(path):
+                os.unlink(path)
 
 
 def key_line(custom_id: str, model: str | None) -> bytes:

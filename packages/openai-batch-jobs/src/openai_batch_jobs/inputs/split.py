@@ -5,6 +5,8 @@ job bigger than that runs as several batches: this module decides where each par
 line boundary) while `RequestChecker` checks every line, so the file is read once and nothing is
 uploaded unless the whole input is valid. Only the parts' byte ranges are kept, not their lines, so
 memory stays flat whatever the size; the parts are copied out one at a time when they are uploaded.
+Asked for a directory, the same pass writes each part's keys file there (`request_keys.PartKeys`):
+what the job's collect step needs of the requests, so it need not download the parts again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from openai_batch_jobs.errors import InvalidRequestFile
 from openai_batch_jobs.inputs._request_lines import ChatBlock, CheckedLine
 from openai_batch_jobs.inputs.estimate import TokenTotals
 from openai_batch_jobs.inputs.limits import OPENAI_LIMITS, PartLimits
+from openai_batch_jobs.inputs.request_keys import PartKeys
 from openai_batch_jobs.inputs.validation import RequestChecker, RequestFileSummary
 from openai_batch_jobs.json_lines import READ_BUFFER
 
@@ -48,34 +51,51 @@ class SplitPlan:
     path: str
     summary: RequestFileSummary
     parts: list[Part]
+    # Each part's keys file, in part order (none unless asked for).
+    keys: list[str] = field(default_factory=list)
 
 
-def plan_parts(path: str, limits: PartLimits = OPENAI_LIMITS, endpoint: str | None = None) -> SplitPlan:
+def plan_parts(
+    path: str,
+    limits: PartLimits = OPENAI_LIMITS,
+    endpoint: str | None = None,
+    keys_directory: str | None = None,
+) -> SplitPlan:
     """Validate the file and cut it into parts, in one pass; raise InvalidRequestFile for any problem.
 
     A part ends before the line that would take it past any of ``limits``; a single line that alone
-    passes the byte or embedding-input limit cannot go in any part, and is an error naming it.
+    passes the byte or embedding-input limit cannot go in any part, and is an error naming it. With
+    ``keys_directory``, each part's keys file is written there (deleted if the file is refused).
     """
     size = os.path.getsize(path)
     if size == 0:
         raise InvalidRequestFile(path, ["the file is empty: a batch needs at least one request"])
     checker = RequestChecker(path, endpoint)
-    cutter = _Cutter(limits, checker)
-    for checked in checker.read_file(limits.bytes):
-        if isinstance(checked, ChatBlock):
-            cutter.block(checked)
-        else:
-            cutter.lines(checked)
-    summary = checker.finish(size)
-    return SplitPlan(path=path, summary=summary, parts=cutter.finish())
+    stem = os.path.splitext(os.path.basename(path))[0]
+    keys = PartKeys(keys_directory, stem) if keys_directory is not None else None
+    cutter = _Cutter(limits, checker, keys)
+    try:
+        for checked in checker.read_file(limits.bytes):
+            if isinstance(checked, ChatBlock):
+                cutter.block(checked)
+            else:
+                cutter.lines(checked)
+        summary = checker.finish(size)
+    except BaseException:
+        if keys is not None:
+            keys.discard()
+        raise
+    parts = cutter.finish()
+    return SplitPlan(path=path, summary=summary, parts=parts, keys=keys.paths if keys is not None else [])
 
 
 class _Cutter:
     """Where the parts end, fed the checked lines in order (whole blocks where none ends in them)."""
 
-    def __init__(self, limits: PartLimits, checker: RequestChecker) -> None:
+    def __init__(self, limits: PartLimits, checker: RequestChecker, keys: PartKeys | None) -> None:
         self.limits = limits
         self.checker = checker
+        self.keys = keys
         self.parts: list[Part] = []
         self.start = self.offset = 0
         self.first_line = 1
@@ -94,12 +114,16 @@ class _Cutter:
         self.requests += len(chat.ids)
         self.tokens.merge(chat.tokens)
         self.offset += chat.size
+        if self.keys is not None:
+            self.keys.write(chat.ids, [chat.model] * len(chat.ids))
 
     def lines(self, checked: Iterable[CheckedLine]) -> None:
         """Checked lines, in order: each ``counted`` requests (0 for a blank line, a problem anyway)."""
         limits, problems = self.limits, self.checker.problems
         requests, inputs, offset = self.requests, self.inputs, self.offset
-        for lineno, length, counted, line_inputs, tokens in checked:
+        ids: list[str] = []
+        models: list[str | None] = []
+        for lineno, length, counted, line_inputs, tokens, key in checked:
             if length > limits.bytes:
                 problems.add(
                     f"line {lineno}: the line alone is {length:,} bytes, more than a batch's input file may "
@@ -118,14 +142,31 @@ class _Cutter:
                 self.parts.append(self._part(offset, requests))
                 self.start, self.first_line, self.tokens = offset, lineno, TokenTotals()
                 requests = inputs = 0
+                self._keys(ids, models, next_part=True)
             requests += counted
             inputs += line_inputs
             if counted:
                 self.tokens.add(tokens)
+            if key is not None:
+                ids.append(key[0])
+                models.append(key[1])
             offset += length
         self.requests, self.inputs, self.offset = requests, inputs, offset
+        self._keys(ids, models, next_part=False)
+
+    def _keys(self, ids: list[str], models: list[str | None], *, next_part: bool) -> None:
+        """The keys of the lines taken since the last call written to the part's keys file (emptied),
+        which ends there with ``next_part``."""
+        if self.keys is not None:
+            self.keys.write(ids, models)
+            if next_part:
+                self.keys.next_part()
+        ids.clear()
+        models.clear()
 
     def finish(self) -> list[Part]:
+        if self.keys is not None:
+            self.keys.close()
         return [*self.parts, self._part(self.offset, self.requests)]
 
     def _part(self, end: int, requests: int) -> Part:

@@ -24,6 +24,7 @@ from openai_batch_jobs.inputs._request_lines import (
     Body,
     ChatBlock,
     CheckedLine,
+    RequestKey,
     custom_id_of,
     read_chat_block,
     read_request,
@@ -109,6 +110,8 @@ class RequestChecker:
         self._estimate = Estimator()
         # The estimate of the line checked last (none for a line with a problem that stops its check).
         self.line_tokens = NO_TOKENS
+        # The key of the line checked last (None: no JSON object).
+        self.line_key: RequestKey | None = None
 
     def read_file(self, longest: int) -> Iterator[ChatBlock | list[CheckedLine]]:
         """Check the whole file, a block at a time: the runs of lines `check_block` takes come whole;
@@ -139,7 +142,9 @@ class RequestChecker:
         for lineno, raw in enumerate(raws, first):
             before = self.requests
             inputs = self.check(lineno, raw)
-            checked.append((lineno, len(raw), self.requests - before, inputs, self.line_tokens))
+            checked.append(
+                (lineno, len(raw), self.requests - before, inputs, self.line_tokens, self.line_key)
+            )
         return checked
 
     def check_block(self, lineno: int, raws: list[bytes], start: int, longest: int) -> ChatBlock | int:
@@ -169,7 +174,7 @@ class RequestChecker:
     def check(self, lineno: int, raw: bytes) -> int:
         """Check one line; returns its embedding inputs (0 unless it is a valid embeddings request)."""
         problems = self.problems
-        self.line_tokens = NO_TOKENS
+        self.line_tokens, self.line_key = NO_TOKENS, None
         if lineno == 1 and raw.startswith(UTF8_BOM):
             problems.add(
                 "line 1: the file starts with a UTF-8 byte order mark (BOM), which is not JSON; "
@@ -185,6 +190,8 @@ class RequestChecker:
             problems.add(f"line {lineno}: {request}")
             return 0
         custom_id, method, line_url, body = request
+        model = body.model if isinstance(body, Body) else None
+        self.line_key = (custom_id, model if type(model) is str else None)
         self._check_custom_id(lineno, custom_id)
         if method != "POST":
             shown = "missing" if method is MISSING else repr(method)
@@ -317,7 +324,7 @@ def validate_request_file(
     for checked in checker.read_file(limits.bytes):
         if isinstance(checked, ChatBlock):
             continue  # chat requests have no embedding inputs
-        for lineno, _, _, line_inputs, _ in checked:
+        for lineno, _, _, line_inputs, _, _ in checked:
             inputs += line_inputs
             if not past_limit and inputs > limits.embedding_inputs:
                 past_limit = lineno

@@ -3,7 +3,8 @@
 Parts download side by side (at most ``ahead`` parts on disk before the caller takes them), each
 part's files one after the other, and come back in part order whatever order they finish in. The
 download of one file is the caller's (``download(file_id, path)``): its retry policy and client are
-the caller's too.
+the caller's too. A part's input file may also be fetched later, only when it is needed
+(`PartFiles.fetch`; `RoundPart`: one part of a round as the sort reads it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,63 @@ class PartFiles:
         for path in self.paths.values():
             path.unlink(missing_ok=True)
 
+    def round_part(self, keys: str | None, directory: Path, download: Download) -> RoundPart:
+        """The part as a round's sort reads it: from its ``keys`` file when there is one, its input
+        file then fetched only when the sort asks for it."""
+        return RoundPart(
+            self.path("input"),
+            self.batch,
+            self.path("output"),
+            self.path("error"),
+            keys,
+            partial(self.fetch, "input", directory, download),
+        )
+
+    def fetch(self, kind: str, directory: Path, download: Download) -> str | None:
+        """Download the part's file of ``kind`` (``<kind>_file_id`` of its batch; None when it has none)
+        into ``directory``; a failure is a TransferError naming the file, the part and its batch."""
+        file_id = self.batch.get(f"{kind}_file_id")
+        if not file_id:
+            return None
+        path = directory / f"part{self.index + 1}-{kind}.jsonl"
+        try:
+            download(str(file_id), path)
+        except TransferError as e:
+            path.unlink(missing_ok=True)
+            where = f"the {kind} file of part {self.index + 1} (batch {batch_label(self.batch)})"
+            raise TransferError(f"Could not download {where}: {e}") from None
+        self.paths[kind] = path
+        return str(path)
+
+
+@dataclass(frozen=True)
+class RoundPart:
+    """One part of a round: the requests it sent, its batch (as the job returned it), its result files.
+
+    Paths are local files; a result file the batch did not produce is None. With ``keys_path`` (its
+    requests' `request_keys.key_line` s, in order) the part is sorted from its keys, and its input
+    file is read only to send requests again: ``input_path``, or ``fetch_input()`` when that is None.
+    """
+
+    input_path: str | None
+    batch: Mapping[str, Any]
+    output_path: str | None = None
+    error_path: str | None = None
+    keys_path: str | None = None
+    fetch_input: Callable[[], str | None] | None = None
+
+    @property
+    def requests_path(self) -> str:
+        """What the part is sorted from: its keys, else its input file."""
+        path = self.keys_path or self.input_path
+        assert path is not None, "a round's part needs its input file or its keys"
+        return path
+
+    def with_input(self) -> RoundPart:
+        """The part sorted from its input file (fetched now when it is not here)."""
+        path = self.input_path or (self.fetch_input() if self.fetch_input else None)
+        return replace(self, input_path=path, keys_path=None)
+
 
 def batch_label(batch: Mapping[str, Any]) -> str:
     """The batch's id, as messages name it."""
@@ -61,18 +120,12 @@ def fetch_parts(
 
     def fetch(index: int, batch: Mapping[str, Any]) -> PartFiles:
         part = PartFiles(index, batch, {})
-        for kind in kinds:
-            file_id = batch.get(f"{kind}_file_id")
-            if not file_id:
-                continue
-            path = directory / f"part{index + 1}-{kind}.jsonl"
-            try:
-                download(str(file_id), path)
-            except TransferError as e:
-                part.remove()
-                where = f"the {kind} file of part {index + 1} (batch {batch_label(batch)})"
-                raise TransferError(f"Could not download {where}: {e}") from None
-            part.paths[kind] = path
+        try:
+            for kind in kinds:
+                part.fetch(kind, directory, download)
+        except TransferError:
+            part.remove()
+            raise
         return part
 
     with ThreadPoolExecutor(max_workers=ahead) as pool:

@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
-from openai_batch_jobs.inputs.request_keys import key_lines, keys_of, read_requests
+from openai_batch_jobs.inputs.request_keys import KeyRuns, key_lines, read_requests
 from openai_batch_jobs.json_lines import READ_BUFFER, read_blocks
 from openai_batch_jobs.results.counts import RequestCounts
+from openai_batch_jobs.results.part_files import RoundPart
 from openai_batch_jobs.results.result_index import FileScan, IndexedLine, ResultIndex, Unanswered
 from openai_batch_jobs.results.result_lines import (
     UNREADABLE_RESULT,
@@ -54,17 +55,8 @@ WRITE_BUFFER = 1 << 16
 KEYS_RUN = 4096
 
 
-@dataclass(frozen=True)
-class RoundPart:
-    """One part of a round: the requests it sent, its batch (as the job returned it), its result files.
-
-    Paths are local files; a result file the batch did not produce is None.
-    """
-
-    input_path: str
-    batch: Mapping[str, Any]
-    output_path: str | None = None
-    error_path: str | None = None
+class _NeedsInput(Exception):
+    """A part sorted from its keys has a request to send again: its input file holds the line."""
 
 
 @dataclass
@@ -156,15 +148,42 @@ def collect_round(
         _copy(previous_errors, errors)
         starts = (output.tell(), errors.tell())
         for number, part in enumerate(parts, start=1):
-            answered = _sort_answered(number, part, attempt, output, keys)
-            if answered is not None:
-                counts.append(answered)
-                continue
-            with ResultIndex() as index:
-                counts.append(
-                    _sort_part(number, part, index, attempt, rounds_left, output, errors, resend, keys)
-                )
+            counts.append(_sort(number, part, attempt, rounds_left, (output, errors, resend, keys)))
     return RoundReport(attempt, counts, *starts)
+
+
+def _sort(
+    number: int,
+    part: RoundPart,
+    attempt: int,
+    rounds_left: bool,
+    sinks: tuple[IO[bytes], IO[bytes], IO[bytes], IO[bytes] | None],
+) -> PartCounts:
+    """One part sorted: in blocks when its results allow (`_sort_answered`), else through an index
+    of them; a part sorted from its keys that has a request to send again is taken back and sorted
+    again from its input file."""
+    answered = _sort_answered(number, part, attempt, sinks[0], sinks[3])
+    if answered is not None:
+        return answered
+    marks = _marks(*sinks)
+    try:
+        with ResultIndex() as index:
+            return _sort_part(number, part, index, attempt, rounds_left, *sinks)
+    except _NeedsInput:
+        _take_back(marks)
+    with ResultIndex() as index:
+        return _sort_part(number, part.with_input(), index, attempt, rounds_left, *sinks)
+
+
+def _marks(*sinks: IO[bytes] | None) -> list[tuple[IO[bytes], int]]:
+    """Where each file is now, to take back what is written after (`_take_back`)."""
+    return [(sink, sink.tell()) for sink in sinks if sink is not None]
+
+
+def _take_back(marks: list[tuple[IO[bytes], int]]) -> None:
+    for sink, mark in marks:
+        sink.seek(mark)
+        sink.truncate()
 
 
 def check_attempts(attempt: int, max_request_attempts: int) -> None:
@@ -182,36 +201,6 @@ def _tally(number: int, part: RoundPart) -> PartCounts:
     return PartCounts(number, batch_id, str(part.batch.get("status") or "unknown"))
 
 
-class _Keys:
-    """A part's request keys, decoded a block of lines at a time (`keys_of`) and taken in runs of any
-    length; ``failed`` once a block holds a line only `read_requests` reads."""
-
-    def __init__(self, path: str) -> None:
-        self._blocks = read_blocks(path)
-        self._ids: list[str] = []
-        self._models: list[str | None] = []
-        self.failed = False
-
-    def take(self, count: int) -> tuple[list[str], list[str | None]]:
-        """The next ``count`` requests' custom_ids and models (fewer at the end)."""
-        while len(self._ids) < count and not self.failed:
-            block = next(self._blocks, None)
-            if block is None:
-                break
-            keys = keys_of(block)
-            if keys is None:
-                self.failed = True
-                break
-            self._ids += keys[0]
-            self._models += keys[1]
-        taken = self._ids[:count], self._models[:count]
-        del self._ids[:count], self._models[:count]
-        return taken
-
-    def close(self) -> None:
-        self._blocks.close()
-
-
 def _sort_answered(
     number: int, part: RoundPart, attempt: int, output: IO[bytes], keys: IO[bytes] | None
 ) -> PartCounts | None:
@@ -221,9 +210,9 @@ def _sort_answered(
     (`lines_with_attempts`). Anything else takes back what it wrote and gives None."""
     if part.output_path is None or (part.error_path is not None and os.path.getsize(part.error_path)):
         return None
-    marks = [(sink, sink.tell()) for sink in (output, keys) if sink is not None]
+    marks = _marks(output, keys)
     tally = _tally(number, part)
-    requests = _Keys(part.input_path)
+    requests = KeyRuns(part.requests_path)
     try:
         for block in read_blocks(part.output_path):
             ids = answers_of(block)
@@ -243,9 +232,7 @@ def _sort_answered(
                 return tally
     finally:
         requests.close()
-    for sink, mark in marks:
-        sink.seek(mark)
-        sink.truncate()
+    _take_back(marks)
     return None
 
 
@@ -271,13 +258,24 @@ def _sort_part(
     end = b',"attempts":%d}\n' % attempt
     ids: list[str] = []
     models: list[str | None] = []
-    for raw, custom_id, model in read_requests(part.input_path):
+    # A keys file's lines are no requests to send again (`_settle_failure`).
+    raws = part.keys_path is None
+    for raw, custom_id, model in read_requests(part.requests_path):
         ids.append(custom_id)
         models.append(model)
         answer = index.answer(custom_id)
         if answer is None:
             _settle_failure(
-                raw, custom_id, index, unanswered, scans, tally, attempt, rounds_left, errors, resend
+                raw if raws else None,
+                custom_id,
+                index,
+                unanswered,
+                scans,
+                tally,
+                attempt,
+                rounds_left,
+                errors,
+                resend,
             )
         elif answer.endswith(b"}\n"):
             output.write(answer[:-2] + end)
@@ -300,7 +298,7 @@ def _write_keys(keys: IO[bytes] | None, ids: list[str], models: list[str | None]
 
 
 def _settle_failure(
-    raw: bytes,
+    raw: bytes | None,
     custom_id: str,
     index: ResultIndex,
     unanswered: Unanswered,
@@ -311,10 +309,13 @@ def _settle_failure(
     errors: IO[bytes],
     resend: IO[bytes],
 ) -> None:
-    """A request no line answers: sent again, or a final error line (its own, or one saying why)."""
+    """A request no line answers: sent again (its line ``raw``: `_NeedsInput` without it), or a final
+    error line (its own, or one saying why)."""
     found = index.find(custom_id)
     transient = unanswered.transient if found is None else found.kind is LineKind.TRANSIENT
     if transient and rounds_left:
+        if raw is None:
+            raise _NeedsInput
         resend.write(raw + b"\n")
         tally.resent += 1
         return

@@ -2,7 +2,9 @@
 
 A job runs in rounds (at most ``max_request_attempts``). Round ``r``'s collect step (`run_round`):
 
-1. downloads the round's request files (its parts' input files) and result files (`fetch_parts`);
+1. downloads the round's result files and request files (`fetch_parts`): a part's input file only
+   when it has no keys file (``part_keys``, written by the upload step as it cut the input), or when
+   one of its requests is sent again;
 2. sorts them with `resend.collect_round` into the job's output and error files so far (the
    previous round's, then this round's) and a resend file of the requests that failed transiently;
 3. when there is something to send again and attempts remain, uploads the resend file as the next
@@ -38,7 +40,7 @@ from openai_batch_jobs.results.counts import report_missing
 from openai_batch_jobs.results.job_collection import ERROR_NAME, OUTPUT_NAME, ServerCleanup
 from openai_batch_jobs.results.job_result import RoundRecord
 from openai_batch_jobs.results.part_files import Download, PartFiles, batch_label, fetch_parts
-from openai_batch_jobs.results.resend import RoundPart, RoundReport, check_attempts, collect_round
+from openai_batch_jobs.results.resend import RoundReport, check_attempts, collect_round
 from openai_batch_jobs.settings import CustomReader
 
 KEYS_NAME = "job-request-keys.jsonl"
@@ -143,21 +145,23 @@ def run_round(
     cleanup: ServerCleanup,
     api_key: str | None = None,
     resumable: bool = False,
+    part_keys: Sequence[str] | None = None,
 ) -> RoundOutcome:
     """Run round ``rules.attempt`` of the collect step (see the module's docstring); `resumable` (a
-    local run) uses again the resend parts a killed run of this round uploaded (`recovery.resume`)."""
+    local run) uses again the resend parts a killed run of this round uploaded (`recovery.resume`).
+    ``part_keys``: each part's keys file (`request_keys.PartKeys`), in part order, when known."""
     attempt = rules.attempt
-    _check_inputs(batches, rules, previous)
+    _check_inputs(batches, rules, previous, part_keys)
     directory.mkdir(parents=True, exist_ok=True)
     parts: list[PartFiles] = []
     resend_parts: list[str] = []
     try:
-        _fetch(parts, batches, directory, download, attempt)
+        _fetch(parts, batches, directory, download, attempt, part_keys is None)
         resend_path = directory / f"{resend_stem(batches)}.jsonl"
         # Round 1 keeps each request's custom_id and model for the table (read while sorting).
         keys_path = directory / KEYS_NAME if rules.results_table and previous.keys is None else None
         report = collect_round(
-            [RoundPart(str(p.path("input")), p.batch, p.path("output"), p.path("error")) for p in parts],
+            [p.round_part(part_keys[p.index] if part_keys else None, directory, download) for p in parts],
             attempt=attempt,
             max_request_attempts=rules.max_request_attempts,
             output_path=str(directory / OUTPUT_NAME),
@@ -208,8 +212,14 @@ def _files_after(
     )
 
 
-def _check_inputs(batches: Sequence[Mapping[str, Any]], rules: RoundRules, previous: RoundFiles) -> None:
-    """Refuse a round that lacks what it needs: round 1's request keys (for the table), each part's input."""
+def _check_inputs(
+    batches: Sequence[Mapping[str, Any]],
+    rules: RoundRules,
+    previous: RoundFiles,
+    part_keys: Sequence[str] | None,
+) -> None:
+    """Refuse a round that lacks what it needs: round 1's request keys (for the table), each part's
+    input, a keys file for each part when any."""
     if rules.attempt > 1 and previous.keys is None and rules.results_table:
         raise BatchResultError(
             f"Round {rules.attempt} of the collect step did not get the job's requests from round 1"
@@ -217,6 +227,8 @@ def _check_inputs(batches: Sequence[Mapping[str, Any]], rules: RoundRules, previ
     for number, batch in enumerate(batches, start=1):
         if not batch.get("input_file_id"):
             raise BatchResultError(f"Part {number} of the job ({batch_label(batch)}) names no input file")
+    if part_keys is not None and len(part_keys) != len(batches):
+        raise BatchResultError(f"The job has {len(batches)} parts but {len(part_keys)} keys files")
 
 
 def _fetch(
@@ -225,11 +237,13 @@ def _fetch(
     directory: Path,
     download: Download,
     attempt: int,
+    inputs: bool,
 ) -> None:
     """Download the round's files into `parts` part by part (so that a signal finds those done),
-    saying each part's arrival."""
+    saying each part's arrival; the input files with ``inputs``."""
     print(f"Round {attempt}: downloading the files of {counted(len(batches), 'part')}", flush=True)
-    for part in fetch_parts(batches, directory, download, kinds=("input", "output", "error")):
+    kinds = ("input", "output", "error") if inputs else ("output", "error")
+    for part in fetch_parts(batches, directory, download, kinds=kinds):
         parts.append(part)
         print(f"Round {attempt}: downloaded part {part.index + 1} of {len(batches)}", flush=True)
 
