@@ -209,6 +209,7 @@ class FilesApi:
             handle = await run_in_threadpool(self._files.content_path(record.id).open, "rb")
         except FileNotFoundError:
             raise not_found(f"No such File object: {record.id}", param="id") from None
+        self._files.note_download(record.id)
         return StreamingResponse(
             _chunks(handle, self._settings()),
             media_type="application/octet-stream",

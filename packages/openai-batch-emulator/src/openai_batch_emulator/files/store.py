@@ -137,6 +137,8 @@ class FileStore:
         self._data = data
         self._lock = threading.RLock()
         self._records: dict[str, FileRecord] = {}
+        # How often each file's content was downloaded through the API (`Emulator.downloads`).
+        self._downloads: dict[str, int] = {}
         for meta in data.files.glob("*.json"):
             record = FileRecord(**read_json(meta))
             if self.content_path(record.id).exists():
@@ -193,6 +195,15 @@ class FileStore:
         self._meta_path(file_id).unlink(missing_ok=True)
         self.content_path(file_id).unlink(missing_ok=True)
         return True
+
+    def note_download(self, file_id: str) -> None:
+        with self._lock:
+            self._downloads[file_id] = self._downloads.get(file_id, 0) + 1
+
+    def downloads(self) -> dict[str, int]:
+        """File id -> how many downloads of its content the API has started since the server started."""
+        with self._lock:
+            return dict(self._downloads)
 
     def listing(self) -> list[FileRecord]:
         """All files, oldest first."""

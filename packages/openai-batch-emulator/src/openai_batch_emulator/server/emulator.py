@@ -214,6 +214,11 @@ class Emulator:
         `enqueued_token_limits` are checked against)."""
         return self.runtime.engine.enqueued_tokens()
 
+    def downloads(self) -> dict[str, int]:
+        """File id -> how many times a client has started downloading its content (GET
+        /v1/files/{id}/content), deleted files included: what a test reads to know which files were read."""
+        return self.runtime.files.downloads()
+
     def inject_fault(
         self,
         method: str,

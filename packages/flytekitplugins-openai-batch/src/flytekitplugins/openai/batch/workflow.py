@@ -179,6 +179,7 @@ def create_batch(
     budget = TokenBudget.parse(max_enqueued_tokens, where, parsed_prices)
     file_config = OpenAIFileConfig(secret=secret, openai_organization=openai_organization, base_url=base_url)
     limits = _part_limits(max_requests, max_bytes)
+    rules = RoundRules(1, max_request_attempts, results_table, parsed_prices, limits, endpoint)
     upload = UploadPartsTask(
         name=f"openai-file-upload-{suffix}",
         task_config=file_config,
@@ -188,6 +189,8 @@ def create_batch(
         check_connector_key=True,
         max_cost_usd=cap,
         prices=prices,
+        # A round that sorts its results reads the requests' keys the upload wrote as it cut the input.
+        request_keys=rules.sorts_results,
     )
     job = BatchJobTask(
         name=f"openai-batch-{suffix}",
@@ -203,7 +206,6 @@ def create_batch(
     collect = CollectSettings(
         file_config, ServerCleanup(delete_input_files, delete_result_files, fail_on_missing_requests)
     )
-    rules = RoundRules(1, max_request_attempts, results_table, parsed_prices, limits, endpoint)
     download = _collect_step(
         f"openai-download-files-{suffix}", collect, rules, job, file_download_mem, container_image
     )
@@ -246,6 +248,8 @@ def _wire(
     uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
     uploaded.with_overrides(requests=Resources(mem=upload_memory), limits=Resources(mem=upload_memory))
     ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])
-    collected = wf.add_entity(download, job_result=ran.outputs["result"], state=RoundState())
+    collected = wf.add_entity(
+        download, job_result=ran.outputs["result"], state=RoundState(), part_keys=uploaded.outputs["keys"]
+    )
     wf.add_workflow_output("batch_output", collected.outputs["result"], BatchResult)
     return wf

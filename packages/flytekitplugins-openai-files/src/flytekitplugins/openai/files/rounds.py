@@ -19,7 +19,7 @@ import os
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, List, NamedTuple, Optional  # noqa: UP035  (flytekit's interface on Python 3.10)
 
 import flytekit
 from flyteidl.core import tasks_pb2
@@ -60,8 +60,10 @@ class RoundOutputs(NamedTuple):
 class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
     """Round ``settings.rules.attempt`` of a job's collect step (see the module's docstring).
 
-    Inputs: ``job_result`` (the job task's `JobResult`) and ``state`` (what the round before handed on;
-    an empty `RoundState` in round 1). Output: ``result``, the job's `BatchResult` once it is done.
+    Inputs: ``job_result`` (the job task's `JobResult`), ``state`` (what the round before handed on;
+    an empty `RoundState` in round 1) and, in round 1, ``part_keys``: the upload step's ``keys``, each
+    part's keys file, read instead of downloading the parts' input files (None or empty: they are
+    downloaded). Output: ``result``, the job's `BatchResult` once it is done.
     ``job_task`` is the class of the job task the step adds for the next round: the declaration in a
     pod, the runnable `BatchJobTask` where the workflow runs in-process.
     """
@@ -77,8 +79,12 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
         self._round_settings = settings
         self._job_task = job_task
 
-        def collect_round(job_result: JobResult, state: RoundState) -> RoundOutputs:
-            return self._run_round(job_result, state)
+        def collect_round(
+            job_result: JobResult,
+            state: RoundState,
+            part_keys: Optional[List[JSONLFile]] = None,  # noqa: UP006, UP045
+        ) -> RoundOutputs:
+            return self._run_round(job_result, state, part_keys or [])
 
         memory = settings.memory
         kwargs.setdefault("requests", Resources(mem=memory or DEFAULT_MEMORY))
@@ -110,7 +116,7 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
         return self._round_settings.to_custom()
 
-    def _run_round(self, job_result: JobResult, state: RoundState) -> Any:
+    def _run_round(self, job_result: JobResult, state: RoundState, part_keys: list[JSONLFile]) -> Any:
         settings = self._round_settings
         interrupts.set_phase(f"the collect step of round {settings.rules.attempt} ({self.name})")
         workdir = Path(flytekit.current_context().working_directory)
@@ -129,6 +135,7 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
                 cleanup=settings.collect.cleanup,
                 api_key=api_key,
                 resumable=_is_local(),
+                part_keys=[keys.download() for keys in part_keys] if part_keys else None,
             )
         if not outcome.resend_parts:
             return RoundOutputs(_job_result(outcome, workdir))

@@ -108,6 +108,10 @@ class UploadPartsTask(OpenAIFileTask):
     leaves nothing behind. The step prints the job's cost estimate (`report.cost`, priced by
     ``prices`` over the built-in table); ``max_cost_usd`` refuses a job whose high figure is above it
     (or whose model has no known price) before anything is uploaded.
+
+    Outputs: ``parts``, the file ids, and ``keys``: with ``request_keys``, each part's keys file (its
+    requests' custom_ids and models, `request_keys.PartKeys`), written in the same pass, in part order,
+    for the job's collect step (which then need not download the parts); else empty.
     """
 
     _UPLOAD_PARTS_TASK_TYPE = UPLOAD_PARTS_TASK_TYPE
@@ -122,6 +126,7 @@ class UploadPartsTask(OpenAIFileTask):
         check_connector_key: bool = False,
         max_cost_usd: float | None = None,
         prices: Mapping[str, Sequence[float]] | None = None,
+        request_keys: bool = False,
         **kwargs: Any,
     ) -> None:
         self._task_settings = UploadPartsSettings(
@@ -131,6 +136,7 @@ class UploadPartsTask(OpenAIFileTask):
             check_connector_key,
             check_max_cost(max_cost_usd, f"UploadPartsTask {name!r}"),
             parse_prices(prices),
+            request_keys,
         )
         super().__init__(
             name=name,
@@ -138,7 +144,10 @@ class UploadPartsTask(OpenAIFileTask):
             task_type=self._UPLOAD_PARTS_TASK_TYPE,
             executor_type=UploadPartsExecutor,
             container_image=container_image,
-            interface=Interface(inputs=kwtypes(jsonl_in=JSONLFile), outputs=kwtypes(parts=List[str])),  # noqa: UP006
+            interface=Interface(
+                inputs=kwtypes(jsonl_in=JSONLFile),
+                outputs=kwtypes(parts=List[str], keys=List[JSONLFile]),  # noqa: UP006
+            ),
             **kwargs,
         )
 
@@ -148,14 +157,20 @@ class UploadPartsTask(OpenAIFileTask):
 
 class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
     def execute_from_model(self, tt: TaskTemplate, **kwargs: Any) -> LiteralMap:
-        """The file ids as a literal map: the executor converts a plain return value by its runtime
-        type, and `list` alone does not say its items are strings."""
-        file_ids = self._upload(tt, **kwargs)
+        """The file ids and keys files as a literal map: the executor converts a plain return value by
+        its runtime type, and `list` alone does not say its items are strings."""
         ctx = FlyteContextManager.current_context()
-        parts = TypeEngine.to_literal(ctx, file_ids, List[str], tt.interface.outputs["parts"].type)  # noqa: UP006
-        return LiteralMap(literals={"parts": parts})
+        keys_directory = ctx.file_access.get_random_local_directory()
+        file_ids, keys = self._upload(tt, keys_directory, **kwargs)
+        outputs = tt.interface.outputs
+        literals = {"parts": TypeEngine.to_literal(ctx, file_ids, List[str], outputs["parts"].type)}  # noqa: UP006
+        if "keys" in outputs:  # a template serialized before the output was added has none
+            files = [JSONLFile(path) for path in keys]
+            literals["keys"] = TypeEngine.to_literal(ctx, files, List[JSONLFile], outputs["keys"].type)  # noqa: UP006
+        return LiteralMap(literals=literals)
 
-    def _upload(self, tt: TaskTemplate, **kwargs: Any) -> list[str]:
+    def _upload(self, tt: TaskTemplate, keys_directory: str, **kwargs: Any) -> tuple[list[str], list[str]]:
+        """The parts' file ids, and their keys files when the settings ask for them."""
         settings = UploadPartsSettings.from_custom(tt.custom, tt.id.name)
         interrupts.set_phase(f"the upload ({tt.id.name})")
         local_path = kwargs["jsonl_in"].download()
@@ -164,7 +179,9 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         # known by the input's sha256, hashed on another core while the file is validated.
         digest = BackgroundDigest(local_path) if local else None
         try:
-            return self._validated_upload(settings, tt, local_path, digest)
+            return self._validated_upload(
+                settings, tt, local_path, digest, keys_directory if settings.request_keys else None
+            )
         finally:
             if digest is not None:
                 digest.stop()
@@ -175,10 +192,11 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         tt: TaskTemplate,
         local_path: str,
         digest: BackgroundDigest | None,
-    ) -> list[str]:
+        keys_directory: str | None,
+    ) -> tuple[list[str], list[str]]:
         # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
         try:
-            plan = plan_parts(local_path, settings.limits, settings.endpoint)
+            plan = plan_parts(local_path, settings.limits, settings.endpoint, keys_directory)
         except InvalidRequestFile as exc:
             if exc.problems and all(
                 p.endswith("a request must be a JSON object, got str") for p in exc.problems
@@ -210,4 +228,4 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
                 if digest is not None
                 else None
             )
-            return upload_once(client, plan, held, api_key=api_key)
+            return upload_once(client, plan, held, api_key=api_key), plan.keys
