@@ -84,6 +84,25 @@ def test_the_output_is_flytekits_dataclass_type_and_the_steps_connect() -> None:
     assert collect.interface.outputs["result"].type.to_flyte_idl() == batch_result
     # The job task's result is the type the collect step takes (what FlytePropeller's compiler checks).
     assert job.interface.outputs["result"].type == collect.interface.inputs["job_result"].type
+    # The upload's keys files are what the collect step takes as part_keys, bound to them.
+    upload = tasks["openai-file-upload-types"]
+    keys_type = upload.interface.outputs["keys"].type.collection_type
+    assert keys_type in [
+        v.collection_type for v in collect.interface.inputs["part_keys"].type.union_type.variants
+    ]
+    [node] = [n for n in spec.template.nodes if n.task_node.reference_id.name == collect.id.name]
+    [upload_node] = [n for n in spec.template.nodes if n.task_node.reference_id.name == upload.id.name]
+    keys = {b.var: b.binding for b in node.inputs}["part_keys"].promise
+    assert (keys.node_id, keys.var) == (upload_node.id, "keys")
+
+
+def test_a_lean_run_writes_no_keys() -> None:
+    """One attempt and no table: the collect step joins the files and needs no keys; the upload
+    task keeps the single output ``parts``."""
+    tasks = serialized_tasks(
+        create_batch(name="lean", secret=SECRET, max_request_attempts=1, results_table=False)
+    )
+    assert list(tasks["openai-file-upload-lean"].interface.outputs) == ["parts"]
 
 
 @pytest.mark.slow

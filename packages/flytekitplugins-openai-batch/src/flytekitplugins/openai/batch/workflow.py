@@ -248,8 +248,8 @@ def _wire(
     uploaded = wf.add_entity(upload, jsonl_in=wf.inputs["jsonl_in"])
     uploaded.with_overrides(requests=Resources(mem=upload_memory), limits=Resources(mem=upload_memory))
     ran = wf.add_entity(job, input_file_ids=uploaded.outputs["parts"])
-    collected = wf.add_entity(
-        download, job_result=ran.outputs["result"], state=RoundState(), part_keys=uploaded.outputs["keys"]
-    )
+    # The parts' keys files, when the upload writes them (a round that sorts its results reads them).
+    keys = {"part_keys": uploaded.outputs["keys"]} if "keys" in upload.python_interface.outputs else {}
+    collected = wf.add_entity(download, job_result=ran.outputs["result"], state=RoundState(), **keys)
     wf.add_workflow_output("batch_output", collected.outputs["result"], BatchResult)
     return wf

@@ -116,6 +116,12 @@ class JobRoundTask(PythonFunctionTask[OpenAIFileConfig]):
     def get_custom(self, settings: SerializationSettings) -> dict[str, Any]:
         return self._round_settings.to_custom()
 
+    def execute(self, **kwargs: Any) -> Any:
+        # A pod compiles the body as a workflow, whose inputs given no value are promises: inputs
+        # without part_keys (a step serialized before it was added) mean no keys.
+        kwargs.setdefault("part_keys", None)
+        return super().execute(**kwargs)
+
     def _run_round(self, job_result: JobResult, state: RoundState, part_keys: list[JSONLFile]) -> Any:
         settings = self._round_settings
         interrupts.set_phase(f"the collect step of round {settings.rules.attempt} ({self.name})")

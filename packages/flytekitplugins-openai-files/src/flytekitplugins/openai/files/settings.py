@@ -84,8 +84,7 @@ class DownloadSettings:
 @dataclass(frozen=True)
 class UploadPartsSettings:
     """The upload-parts task's custom: the file config's keys, `part_limits`, `endpoint`,
-    `check_connector_key`, (when a cap is set) `max_cost_usd` with the `prices` laid over the table,
-    and (when set) `request_keys`: write each part's keys file (`request_keys.PartKeys`)."""
+    `check_connector_key`, and (when a cap is set) `max_cost_usd` with the `prices` laid over the table."""
 
     file_config: OpenAIFileConfig
     limits: PartLimits = field(default_factory=PartLimits)
@@ -93,7 +92,6 @@ class UploadPartsSettings:
     check_connector_key: bool = False
     max_cost_usd: float | None = None
     prices: Mapping[str, ModelPrice] = field(default_factory=dict)
-    request_keys: bool = False
 
     def to_custom(self) -> dict[str, Any]:
         custom = {
@@ -102,8 +100,6 @@ class UploadPartsSettings:
             "endpoint": self.endpoint,
             "check_connector_key": self.check_connector_key,
         }
-        if self.request_keys:
-            custom["request_keys"] = True
         if self.max_cost_usd is not None:
             custom["max_cost_usd"] = self.max_cost_usd
         if self.prices:
@@ -126,7 +122,6 @@ class UploadPartsSettings:
                 "check_connector_key",
                 "max_cost_usd",
                 "prices",
-                "request_keys",
             ),
         )
         cap = reader.value("max_cost_usd")
@@ -143,7 +138,6 @@ class UploadPartsSettings:
             check_connector_key=reader.boolean("check_connector_key", False),
             max_cost_usd=None if cap is None else float(cap),
             prices=prices,
-            request_keys=reader.boolean("request_keys", False),
         )
 
 

@@ -109,9 +109,9 @@ class UploadPartsTask(OpenAIFileTask):
     ``prices`` over the built-in table); ``max_cost_usd`` refuses a job whose high figure is above it
     (or whose model has no known price) before anything is uploaded.
 
-    Outputs: ``parts``, the file ids, and ``keys``: with ``request_keys``, each part's keys file (its
+    Output: ``parts``, the file ids; with ``request_keys``, also ``keys``: each part's keys file (its
     requests' custom_ids and models, `request_keys.PartKeys`), written in the same pass, in part order,
-    for the job's collect step (which then need not download the parts); else empty.
+    for the job's collect step (which then need not download the parts).
     """
 
     _UPLOAD_PARTS_TASK_TYPE = UPLOAD_PARTS_TASK_TYPE
@@ -136,18 +136,15 @@ class UploadPartsTask(OpenAIFileTask):
             check_connector_key,
             check_max_cost(max_cost_usd, f"UploadPartsTask {name!r}"),
             parse_prices(prices),
-            request_keys,
         )
+        outputs = kwtypes(parts=List[str], keys=List[JSONLFile]) if request_keys else kwtypes(parts=List[str])  # noqa: UP006
         super().__init__(
             name=name,
             task_config=task_config,
             task_type=self._UPLOAD_PARTS_TASK_TYPE,
             executor_type=UploadPartsExecutor,
             container_image=container_image,
-            interface=Interface(
-                inputs=kwtypes(jsonl_in=JSONLFile),
-                outputs=kwtypes(parts=List[str], keys=List[JSONLFile]),  # noqa: UP006
-            ),
+            interface=Interface(inputs=kwtypes(jsonl_in=JSONLFile), outputs=outputs),
             **kwargs,
         )
 
@@ -160,17 +157,19 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         """The file ids and keys files as a literal map: the executor converts a plain return value by
         its runtime type, and `list` alone does not say its items are strings."""
         ctx = FlyteContextManager.current_context()
-        keys_directory = ctx.file_access.get_random_local_directory()
-        file_ids, keys = self._upload(tt, keys_directory, **kwargs)
         outputs = tt.interface.outputs
+        keys_directory = ctx.file_access.get_random_local_directory() if "keys" in outputs else None
+        file_ids, keys = self._upload(tt, keys_directory, **kwargs)
         literals = {"parts": TypeEngine.to_literal(ctx, file_ids, List[str], outputs["parts"].type)}  # noqa: UP006
-        if "keys" in outputs:  # a template serialized before the output was added has none
+        if keys_directory is not None:
             files = [JSONLFile(path) for path in keys]
             literals["keys"] = TypeEngine.to_literal(ctx, files, List[JSONLFile], outputs["keys"].type)  # noqa: UP006
         return LiteralMap(literals=literals)
 
-    def _upload(self, tt: TaskTemplate, keys_directory: str, **kwargs: Any) -> tuple[list[str], list[str]]:
-        """The parts' file ids, and their keys files when the settings ask for them."""
+    def _upload(
+        self, tt: TaskTemplate, keys_directory: str | None, **kwargs: Any
+    ) -> tuple[list[str], list[str]]:
+        """The parts' file ids, and their keys files written in ``keys_directory`` when given."""
         settings = UploadPartsSettings.from_custom(tt.custom, tt.id.name)
         interrupts.set_phase(f"the upload ({tt.id.name})")
         local_path = kwargs["jsonl_in"].download()
@@ -179,9 +178,7 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         # known by the input's sha256, hashed on another core while the file is validated.
         digest = BackgroundDigest(local_path) if local else None
         try:
-            return self._validated_upload(
-                settings, tt, local_path, digest, keys_directory if settings.request_keys else None
-            )
+            return self._validated_upload(settings, tt, local_path, digest, keys_directory)
         finally:
             if digest is not None:
                 digest.stop()
