@@ -78,7 +78,7 @@ def test_a_round_sorted_from_keys_writes_what_one_sorted_from_inputs_writes(
     )
 
     assert got == expected
-    assert expected["output"] and expected["error"] and expected["keys"]
+    assert all(expected[kind] for kind in ("output", "error", "keys"))
     # Only part 2 has requests to send again, and only while attempts are left.
     assert fetched == ([2] if attempt < max_request_attempts else [])
     assert bool(expected["resend"]) == (attempt < max_request_attempts)
