@@ -189,8 +189,7 @@ def create_batch(
         check_connector_key=True,
         max_cost_usd=cap,
         prices=prices,
-        # A round that sorts its results reads the requests' keys the upload wrote as it cut the input.
-        request_keys=rules.sorts_results,
+        request_keys=rules.sorts_results,  # what a round that sorts its results reads of the requests
     )
     job = BatchJobTask(
         name=f"openai-batch-{suffix}",
@@ -203,9 +202,8 @@ def create_batch(
         resend_unanswered=max_request_attempts > 1,
         max_enqueued_tokens=budget,
     )
-    collect = CollectSettings(
-        file_config, ServerCleanup(delete_input_files, delete_result_files, fail_on_missing_requests)
-    )
+    cleanup = ServerCleanup(delete_input_files, delete_result_files, fail_on_missing_requests)
+    collect = CollectSettings(file_config, cleanup)
     download = _collect_step(
         f"openai-download-files-{suffix}", collect, rules, job, file_download_mem, container_image
     )
