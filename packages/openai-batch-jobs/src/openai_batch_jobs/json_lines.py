@@ -72,21 +72,34 @@ def read_lines(path: str) -> Iterator[bytes]:
                 yield raw
 
 
-def read_blocks(path: str, size: int = 1 << 17) -> Generator[bytes, None, None]:
-    """The file in blocks of whole lines of about ``size`` bytes (a longer line is one block), streamed;
-    the last block may lack its newline. Small blocks: what is decoded of one stays in the caches."""
+def read_blocks(
+    path: str, size: int = 1 << 17, start: int = 0, end: int | None = None
+) -> Generator[bytes, None, None]:
+    """The file from byte ``start`` to ``end`` (None: its end) in blocks of whole lines of about
+    ``size`` bytes (a longer line is one block), streamed; the last block may lack its newline.
+    Small blocks: what is decoded of one stays in the caches. A block's unfinished last line is read
+    again with the next block rather than carried over: a block is one copy of the file's bytes."""
     parts: list[bytes] = []
+    left = None if end is None else end - start
     with open(path, "rb", buffering=0) as stream:
-        while chunk := stream.read(size):
+        stream.seek(start)
+        while left is None or left > 0:
+            chunk = stream.read(size if left is None else min(size, left))
+            if not chunk:
+                break
             cut = chunk.rfind(b"\n") + 1
             if not cut:  # inside a line longer than a block: read on
                 parts.append(chunk)
-                continue
-            parts.append(chunk[:cut])
-            yield b"".join(parts)
-            parts = [chunk[cut:]]
-    if tail := b"".join(parts):
-        yield tail
+            elif cut < len(chunk):
+                stream.seek(cut - len(chunk), 1)
+                chunk = chunk[:cut]
+            if left is not None:
+                left -= len(chunk)
+            if cut:
+                yield b"".join((*parts, chunk)) if parts else chunk
+                parts = []
+    if parts:
+        yield b"".join(parts)
 
 
 def count_lines(path: str) -> int:

@@ -7,6 +7,7 @@
   most its answer may hold, counted in the validation pass.
 - `part_names`: a part's file name on the server, tagged with its token estimate and model.
 - `split`: the parts a file of any size is cut into (`plan_parts`).
+- `elsewhere`: `plan_parts` in a child process on another core, while the caller does its own work.
 - `request_keys`: each request's custom_id and model, in input order (what later steps need of them).
 - `hashset`: a flat set of 64-bit hashes, for repeated custom_ids in flat memory.
 """

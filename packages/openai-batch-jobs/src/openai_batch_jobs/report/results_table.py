@@ -44,8 +44,6 @@ ROW_GROUP_ROWS = 4096
 ROW_GROUP_BYTES = 8 << 20
 # flytekit's Parquet handlers read a directory of Parquet files; the table is its one file.
 TABLE_FILE = "00000"
-# Result lines read and decoded at a time from each round's run.
-BLOCK_BYTES = 1 << 17
 _KINDS = {
     "embedding": Kind.FLOAT_LIST,
     "outputs": Kind.INT32,
@@ -171,13 +169,11 @@ class _Run:
 
     def __init__(self, path: str, label: str, start: int, end: int | None) -> None:
         self._label = label
-        self._stream = open(path, "rb", buffering=0)  # noqa: SIM115  (closed by __exit__)
-        self._start = start
-        self._left = end - start if end is not None else None
+        self._blocks = read_blocks(path, start=start, end=end)
         self._lines: list[TableLine | ResultLine] = []
         self._next = 0
         self.head_id: Any = None
-        self.read = 0
+        self.read = 0  # bytes of lines read so far
 
     def take(self) -> TableLine | ResultLine:
         """The head line; the next one becomes the head."""
@@ -199,46 +195,23 @@ class _Run:
 
     def _load(self) -> None:
         self._lines, self._next, self.head_id = [], 0, None
-        while not self._lines:
-            block = self._block()
-            if block is None:
-                return
+        for block in self._blocks:
+            self.read += len(block)
             self._lines = _decode(block)
-        self.head_id = self._lines[0].custom_id
-
-    def _block(self) -> bytes | None:
-        """The next whole lines of the run (a line longer than a block is read whole); None at its end."""
-        parts = []
-        while self._left is None or self._left > 0:
-            chunk = self._stream.read(BLOCK_BYTES if self._left is None else min(BLOCK_BYTES, self._left))
-            if not chunk:
-                break
-            if self._left is not None:
-                self._left -= len(chunk)
-            cut = chunk.rfind(b"\n") + 1
-            if not cut:
-                parts.append(chunk)
-                continue
-            parts.append(chunk[:cut])
-            self._stream.seek(cut - len(chunk), 1)
-            if self._left is not None:
-                self._left += len(chunk) - cut
-            break
-        block = b"".join(parts)
-        self.read += len(block)
-        return block or None
+            if self._lines:
+                self.head_id = self._lines[0].custom_id
+                return
 
     def __enter__(self) -> _Run:
         try:
-            self._stream.seek(self._start)
             self._load()
         except BaseException:
-            self._stream.close()
+            self._blocks.close()
             raise
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._stream.close()
+        self._blocks.close()
 
 
 def _decode(block: bytes) -> list[TableLine | ResultLine]:

@@ -1,8 +1,9 @@
 """What a job's batches step returns and what one round of its collect step hands to the next, as data.
 
-Plain dataclasses, so that a framework's type engine can carry them between steps (flytekit's does,
-through mashumaro). Batch objects are the API's JSON as ``dict``: a bare ``dict``, because a schema of
-``dict[str, Any]`` makes flytekit say ``Any`` would travel pickled.
+Plain dataclasses, so that a framework's type engine can carry them between steps (flytekit's carries
+them as plain dict literals: `flytekitplugins.openai.files.outputs.literals`). Batch objects are the
+API's JSON as ``dict``: a bare ``dict``, because a schema of ``dict[str, Any]`` makes flytekit say
+``Any`` would travel pickled.
 """
 
 from __future__ import annotations

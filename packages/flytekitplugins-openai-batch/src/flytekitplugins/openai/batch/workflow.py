@@ -160,7 +160,7 @@ def create_batch(
     :param delete_result_files: Delete the server's output and error files once they are downloaded.
     :param max_request_attempts: How often a request that fails transiently is sent in all (1 turns
         request retries off). Permanent failures (other 4xx, bad input) are never sent again.
-    :param results_table: Write the results table and the deck (Parquet through pyarrow, imported only then).
+    :param results_table: Write the results table (Parquet) and the deck.
     :param prices: Batch prices laid over the built-in table, ``{model: [input, output]}`` in US
         dollars per million tokens, for the deck's and the summary's cost estimate and the upload
         step's estimate.

@@ -22,10 +22,10 @@ from flytekit.types.file import JSONLFile
 
 from flytekitplugins.openai.core.keys import check_connector_key
 from openai_batch_jobs import interrupts
-from openai_batch_jobs.errors import InvalidRequestFile
+from openai_batch_jobs.errors import InvalidRequestFile, OpenAIBatchError
 from openai_batch_jobs.files.uploads import upload_request_file
+from openai_batch_jobs.inputs.elsewhere import PlanElsewhere
 from openai_batch_jobs.inputs.limits import PartLimits
-from openai_batch_jobs.inputs.split import plan_parts
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
 from openai_batch_jobs.messages import counted
 from openai_batch_jobs.recovery.journal import BackgroundDigest
@@ -177,8 +177,18 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         # A local run carries on from a killed run of the same input (a cluster has Flyte for that),
         # known by the input's sha256, hashed on another core while the file is validated.
         digest = BackgroundDigest(local_path) if local else None
+        # A local run checks the connector's key (importing the SDK) while the file is validated in
+        # a child process on another core (`PlanElsewhere`); nothing is uploaded before both are done.
+        alongside = settings.check_connector_key and local
         try:
-            return self._validated_upload(settings, tt, local_path, digest, keys_directory)
+            with PlanElsewhere(
+                local_path,
+                settings.limits,
+                settings.endpoint,
+                alongside=alongside,
+                keys_directory=keys_directory,
+            ) as planning:
+                return self._validated_upload(settings, tt, local_path, planning, digest)
         finally:
             if digest is not None:
                 digest.stop()
@@ -188,12 +198,20 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         settings: UploadPartsSettings,
         tt: TaskTemplate,
         local_path: str,
+        planning: PlanElsewhere,
         digest: BackgroundDigest | None,
-        keys_directory: str | None,
     ) -> tuple[list[str], list[str]]:
-        # Validation needs no key and sends nothing: a bad file fails here, whatever the secrets.
+        key_refused: OpenAIBatchError | None = None
+        if settings.check_connector_key and digest is not None:  # a local run
+            # The batch step of a local run runs here with FLYTE_OPENAI_API_KEY: a key missing or
+            # refused fails before anything is uploaded, naming it, after the file's own problems.
+            try:
+                check_connector_key(settings.file_config.base_url, settings.file_config.openai_organization)
+            except OpenAIBatchError as exc:
+                key_refused = exc
+        # Validation needs no key and sends nothing: a bad file fails first, whatever the secrets.
         try:
-            plan = plan_parts(local_path, settings.limits, settings.endpoint, keys_directory)
+            plan = planning.result()
         except InvalidRequestFile as exc:
             if exc.problems and all(
                 p.endswith("a request must be a JSON object, got str") for p in exc.problems
@@ -213,10 +231,8 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         estimate = estimate_cost(summary.model, summary.tokens, settings.prices)
         print(estimate.line(), file=sys.stderr, flush=True)
         check_cost(estimate, settings.max_cost_usd, f"The upload step {tt.id.name!r}")
-        if settings.check_connector_key and digest is not None:  # a local run
-            # The batch step of a local run runs here with FLYTE_OPENAI_API_KEY: a key missing or
-            # refused fails now, naming it, before anything is uploaded.
-            check_connector_key(settings.file_config.base_url, settings.file_config.openai_organization)
+        if key_refused is not None:
+            raise key_refused
         client, api_key = settings.file_config.client()
         with client:  # releases its connection pool however the upload ends
             limits = {"part_limits": settings.limits.to_custom(), "endpoint": settings.endpoint}
