@@ -8,6 +8,7 @@
 - `part_names`: a part's file name on the server, tagged with its token estimate and model.
 - `split`: the parts a file of any size is cut into (`plan_parts`).
 - `elsewhere`: `plan_parts` in a child process on another core, while the caller does its own work.
-- `request_keys`: each request's custom_id and model, in input order (what later steps need of them).
+- `request_keys`: each request's custom_id and model, in input order (what later steps need of them),
+  read from request files and keys files, and each part's keys file written as the input is cut.
 - `hashset`: a flat set of 64-bit hashes, for repeated custom_ids in flat memory.
 """
