@@ -161,18 +161,23 @@ def _sort(
 ) -> PartCounts:
     """One part sorted: in blocks when its results allow (`_sort_answered`), else through an index
     of them; a part sorted from its keys that has a request to send again is taken back and sorted
-    again from its input file."""
+    again from its input file, through the same index."""
     answered = _sort_answered(number, part, attempt, sinks[0], sinks[3])
     if answered is not None:
         return answered
     marks = _marks(*sinks)
-    try:
-        with ResultIndex() as index:
-            return _sort_part(number, part, index, attempt, rounds_left, *sinks)
-    except _NeedsInput:
-        _take_back(marks)
+    batch_id = _tally(number, part).batch_id
     with ResultIndex() as index:
-        return _sort_part(number, part.with_input(), index, attempt, rounds_left, *sinks)
+        scans = [
+            index.add_file(path, f"the {kind} file of batch {batch_id}")
+            for kind, path in (("output", part.output_path), ("error", part.error_path))
+            if path
+        ]
+        try:
+            return _sort_part(number, part, index, scans, attempt, rounds_left, *sinks)
+        except _NeedsInput:
+            _take_back(marks)
+        return _sort_part(number, part.with_input(), index, scans, attempt, rounds_left, *sinks)
 
 
 def _marks(*sinks: IO[bytes] | None) -> list[tuple[IO[bytes], int]]:
@@ -240,6 +245,7 @@ def _sort_part(
     number: int,
     part: RoundPart,
     index: ResultIndex,
+    scans: list[FileScan],
     attempt: int,
     rounds_left: bool,
     output: IO[bytes],
@@ -247,14 +253,9 @@ def _sort_part(
     resend: IO[bytes],
     keys: IO[bytes] | None,
 ) -> PartCounts:
+    """The part's requests sorted through ``index`` of its result files (``scans``)."""
     tally = _tally(number, part)
-    batch_id, status = tally.batch_id, tally.status
-    scans = [
-        index.add_file(path, f"the {kind} file of batch {batch_id}")
-        for kind, path in (("output", part.output_path), ("error", part.error_path))
-        if path
-    ]
-    unanswered = Unanswered(part.batch, batch_id, status, scans)
+    unanswered = Unanswered(part.batch, tally.batch_id, tally.status, scans)
     end = b',"attempts":%d}\n' % attempt
     ids: list[str] = []
     models: list[str | None] = []
