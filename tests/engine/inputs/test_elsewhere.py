@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -40,9 +41,10 @@ def children_cpu() -> float:
 def test_a_child_gives_the_callers_plan(tmp_path: Path) -> None:
     path = chat_file(tmp_path / "requests.jsonl", 12_000)
     before = children_cpu()
-    with PlanElsewhere(path, LIMITS, ENDPOINT, alongside=True) as planning:
+    with PlanElsewhere(path, LIMITS, ENDPOINT, alongside=True, sha256=True) as planning:
         plan = planning.result()
     assert children_cpu() > before  # the plan came from a child, which has been waited for
+    assert planning.sha256() == hashlib.sha256(Path(path).read_bytes()).hexdigest()
     assert plan == plan_parts(path, LIMITS, ENDPOINT)
     assert [part.requests for part in plan.parts] == [7_000, 5_000]
 
@@ -65,8 +67,9 @@ def test_without_a_child_the_plan_is_made_here(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     with PlanElsewhere(path, LIMITS, ENDPOINT, alongside=True) as planning:
         assert planning.result() == plan_parts(path, LIMITS, ENDPOINT)
-    with PlanElsewhere(path, LIMITS, ENDPOINT, alongside=False) as planning:
+    with PlanElsewhere(path, LIMITS, ENDPOINT, alongside=False, sha256=True) as planning:
         assert planning.result() == plan_parts(path, LIMITS, ENDPOINT)
+        assert planning.sha256() == hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @pytest.mark.skipif(elsewhere._cores() < 2, reason="a child is started only with a second core")

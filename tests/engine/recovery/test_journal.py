@@ -3,7 +3,6 @@ same time stay apart); a killed run's is, with what it recorded; a run that ends
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -70,15 +69,3 @@ def test_a_run_that_ends_on_its_own_leaves_nothing_to_re_attach_to(state: Path) 
     held = journal.claim("job", "e" * 64)
     assert held is not None
     assert not held.resumed
-
-
-def test_a_background_digest_is_the_files_sha256(tmp_path: Path) -> None:
-    path = tmp_path / "input.jsonl"
-    path.write_bytes(b'{"custom_id": "a"}\n' * 200_000)
-    digest = journal.BackgroundDigest(str(path))
-    assert digest.value() == journal.file_digest(str(path)) == hashlib.sha256(path.read_bytes()).hexdigest()
-    stopped = journal.BackgroundDigest(str(path))
-    stopped.stop()
-    assert stopped.value() in ("", journal.file_digest(str(path)))  # dropped, unless it was done first
-    with pytest.raises(FileNotFoundError):
-        journal.BackgroundDigest(str(tmp_path / "missing.jsonl")).value()

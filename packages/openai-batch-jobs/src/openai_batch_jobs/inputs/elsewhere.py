@@ -25,6 +25,7 @@ import msgspec
 from openai_batch_jobs.errors import InvalidRequestFile
 from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.inputs.split import SplitPlan, plan_parts
+from openai_batch_jobs.recovery.journal import file_digest
 
 # Files smaller than this are checked in the caller's process (a child would cost more than it saves).
 MIN_BYTES = 4 << 20
@@ -35,11 +36,13 @@ class _Job(msgspec.Struct):
     limits: PartLimits
     endpoint: str | None
     keys_directory: str | None = None
+    sha256: bool = False
 
 
 class _Outcome(msgspec.Struct):
     plan: SplitPlan | None = None
     invalid: tuple[str, list[str], int] | None = None  # InvalidRequestFile's path, problems, total
+    sha256: str | None = None
 
 
 class PlanElsewhere:
@@ -54,9 +57,11 @@ class PlanElsewhere:
         *,
         alongside: bool,
         keys_directory: str | None = None,
+        sha256: bool = False,
     ) -> None:
-        self._job = _Job(path, limits, endpoint, keys_directory)
+        self._job = _Job(path, limits, endpoint, keys_directory, sha256)
         self._child: subprocess.Popen[bytes] | None = None
+        self._sha256: str | None = None
         if alongside and _cores() > 1 and _size(path) >= MIN_BYTES:
             try:
                 self._child = subprocess.Popen(
@@ -75,10 +80,18 @@ class PlanElsewhere:
         """The plan; raises `InvalidRequestFile` (or what `plan_parts` raises) for a file it refuses."""
         outcome = self._outcome()
         if outcome is not None and outcome.plan is not None:
+            self._sha256 = outcome.sha256
             return outcome.plan
         if outcome is not None and outcome.invalid is not None:
             raise InvalidRequestFile(*outcome.invalid)
         return plan_parts(self._job.path, self._job.limits, self._job.endpoint, self._job.keys_directory)
+
+    def sha256(self) -> str:
+        """The file's sha256 (hex): the child's, computed after the plan (on its core, not against the
+        caller's work) when it was asked for; else computed here."""
+        if self._sha256 is None:
+            self._sha256 = file_digest(self._job.path)
+        return self._sha256
 
     def close(self) -> None:
         """Stop the child if it still runs (the step ended another way)."""
@@ -130,6 +143,8 @@ def _main() -> None:
     job = msgspec.json.decode(sys.stdin.buffer.read(), type=_Job)
     try:
         outcome = _Outcome(plan=plan_parts(job.path, job.limits, job.endpoint, job.keys_directory))
+        if job.sha256:
+            outcome.sha256 = file_digest(job.path)
     except InvalidRequestFile as exc:
         outcome = _Outcome(invalid=(exc.path, exc.problems, exc.total))
     sys.stdout.buffer.write(msgspec.json.encode(outcome))

@@ -53,45 +53,13 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def file_digest(path: str, stop: threading.Event | None = None) -> str:
-    """The sha256 (hex) of a file's bytes, read in chunks (never whole); "" once ``stop`` is set."""
+def file_digest(path: str) -> str:
+    """The sha256 (hex) of a file's bytes, read in chunks (never whole)."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         while chunk := stream.read(READ_CHUNK):
-            if stop is not None and stop.is_set():
-                return ""
             digest.update(chunk)
     return digest.hexdigest()
-
-
-class BackgroundDigest:
-    """`file_digest` of a file on a thread of its own, from the moment it is made: reading and hashing let
-    go of the GIL, so a 200 MB input is hashed on the other core while the caller validates it (a
-    pass in Python) and imports the SDK, instead of after them. `value` waits for it; `stop` drops it
-    (the input was refused)."""
-
-    def __init__(self, path: str) -> None:
-        self._stop = threading.Event()
-        self._outcome: dict[str, Any] = {}
-        self._thread = threading.Thread(
-            target=self._run, args=(path,), name="openai-batch-digest", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, path: str) -> None:
-        try:
-            self._outcome["value"] = file_digest(path, self._stop)
-        except BaseException as exc:  # handed to `value`'s caller
-            self._outcome["error"] = exc
-
-    def value(self) -> str:
-        self._thread.join()
-        if "error" in self._outcome:
-            raise self._outcome["error"]
-        return str(self._outcome["value"])
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 @dataclass

@@ -26,7 +26,7 @@ from openai_batch_jobs.clock import clock, new_id
 from openai_batch_jobs.files.uploads import FILE_PREFIX, upload_parts
 from openai_batch_jobs.inputs.split import SplitPlan
 from openai_batch_jobs.messages import counted
-from openai_batch_jobs.recovery.journal import BackgroundDigest, Claim, claim, file_digest, fingerprint
+from openai_batch_jobs.recovery.journal import Claim, claim, file_digest, fingerprint
 
 # Characters of the fingerprint a local job's key carries (then a slash and the run's own id).
 KEY_PRINT_CHARS = 32
@@ -38,12 +38,12 @@ def server_of(client: Any) -> str:
 
 
 def upload_claim(
-    client: Any, kind: str, path: str, settings: Mapping[str, Any], *, digest: BackgroundDigest | None = None
+    client: Any, kind: str, path: str, settings: Mapping[str, Any], *, sha256: str | None = None
 ) -> Claim | None:
-    """The journal of uploading the file at `path` (its bytes' sha256, from ``digest`` when it was
-    started earlier) under `settings`."""
-    sha256 = digest.value() if digest is not None else file_digest(path)
-    return claim(kind, fingerprint(kind, server_of(client), sha256, dict(settings)))
+    """The journal of uploading the file at `path` (its bytes' ``sha256``, computed here unless given)
+    under `settings`."""
+    digest = sha256 if sha256 is not None else file_digest(path)
+    return claim(kind, fingerprint(kind, server_of(client), digest, dict(settings)))
 
 
 def upload_once(client: Any, plan: SplitPlan, held: Claim | None, *, api_key: str | None = None) -> list[str]:

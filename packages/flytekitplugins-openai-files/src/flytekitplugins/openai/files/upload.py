@@ -28,7 +28,6 @@ from openai_batch_jobs.inputs.elsewhere import PlanElsewhere
 from openai_batch_jobs.inputs.limits import PartLimits
 from openai_batch_jobs.inputs.validation import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, validate_request_file
 from openai_batch_jobs.messages import counted
-from openai_batch_jobs.recovery.journal import BackgroundDigest
 from openai_batch_jobs.recovery.resume import upload_claim, upload_once
 from openai_batch_jobs.report.cost import check_cost, check_max_cost, estimate_cost
 from openai_batch_jobs.report.prices import parse_prices
@@ -174,24 +173,19 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         interrupts.set_phase(f"the upload ({tt.id.name})")
         local_path = kwargs["jsonl_in"].download()
         local = FlyteContextManager.current_context().execution_state.is_local_execution()
-        # A local run carries on from a killed run of the same input (a cluster has Flyte for that),
-        # known by the input's sha256, hashed on another core while the file is validated.
-        digest = BackgroundDigest(local_path) if local else None
         # A local run checks the connector's key (importing the SDK) while the file is validated in
         # a child process on another core (`PlanElsewhere`); nothing is uploaded before both are done.
-        alongside = settings.check_connector_key and local
-        try:
-            with PlanElsewhere(
-                local_path,
-                settings.limits,
-                settings.endpoint,
-                alongside=alongside,
-                keys_directory=keys_directory,
-            ) as planning:
-                return self._validated_upload(settings, tt, local_path, planning, digest)
-        finally:
-            if digest is not None:
-                digest.stop()
+        # It also carries on from a killed run of the same input (a cluster has Flyte for that), known
+        # by the input's sha256, which the child computes after the plan.
+        with PlanElsewhere(
+            local_path,
+            settings.limits,
+            settings.endpoint,
+            alongside=settings.check_connector_key and local,
+            keys_directory=keys_directory,
+            sha256=local,
+        ) as planning:
+            return self._validated_upload(settings, tt, local_path, planning, local)
 
     def _validated_upload(
         self,
@@ -199,10 +193,10 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         tt: TaskTemplate,
         local_path: str,
         planning: PlanElsewhere,
-        digest: BackgroundDigest | None,
+        local: bool,
     ) -> tuple[list[str], list[str]]:
         key_refused: OpenAIBatchError | None = None
-        if settings.check_connector_key and digest is not None:  # a local run
+        if settings.check_connector_key and local:
             # The batch step of a local run runs here with FLYTE_OPENAI_API_KEY: a key missing or
             # refused fails before anything is uploaded, naming it, after the file's own problems.
             try:
@@ -237,8 +231,8 @@ class UploadPartsExecutor(ShimTaskExecutor[UploadPartsTask]):
         with client:  # releases its connection pool however the upload ends
             limits = {"part_limits": settings.limits.to_custom(), "endpoint": settings.endpoint}
             held = (
-                upload_claim(client, "upload", local_path, limits, digest=digest)
-                if digest is not None
+                upload_claim(client, "upload", local_path, limits, sha256=planning.sha256())
+                if local
                 else None
             )
             return upload_once(client, plan, held, api_key=api_key), plan.keys
