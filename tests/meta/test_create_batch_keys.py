@@ -28,12 +28,8 @@ SECRET = Secret(group="openai", key="api_key")
 
 
 @pytest.fixture
-def local_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    """Every step of a local run pointed at the emulator, with keys where Flyte would put them."""
-    monkeypatch.setenv("_FSEC_OPENAI_API_KEY", emulator.api_key)
-    monkeypatch.setenv("FLYTE_OPENAI_API_KEY", emulator.api_key)
-    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+def local_env(local_env: dict[str, str], emulator: Emulator) -> Emulator:
+    """conftest's local run environment, with the emulator failing chosen requests."""
     emulator.configure(
         fail_requests=[
             {"custom_ids": "^bad-", "status": 400},
