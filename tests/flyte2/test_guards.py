@@ -5,8 +5,6 @@ uploaded, expired batches' unanswered requests sent again by default, and `max_e
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import openai
@@ -17,56 +15,7 @@ from openai_batch_emulator import Emulator
 from openai_batch_jobs.errors import BatchConfigError
 from openai_batch_jobs.inputs.estimate import request_tokens
 
-SCRIPT = """
-import json, sys
-import flyte
-from flyteplugins.openai_batch import BatchResults, OpenAIBatch
-from openai_batch_jobs.inputs.split import PartLimits
-
-batch = OpenAIBatch("guarded", {{"endpoint": "/v1/chat/completions"}}, poll_interval_s=1, {settings})
-env = flyte.TaskEnvironment(
-    "guarded",
-    secrets=[flyte.Secret(key="openai_api_key", as_env_var="OPENAI_API_KEY")],
-    depends_on=[batch.env],
-)
-
-
-async def requests():
-    for n in range({count}):
-        yield {{
-            "custom_id": f"q{{n:03d}}",
-            "method": "POST",
-            "url": "/v1/chat/completions",
-            "body": {{"model": "gpt-4o-mini", "messages": [{{"role": "user", "content": f"Say {{n}}"}}]}},
-        }}
-
-
-@env.task
-async def ask() -> BatchResults:
-    return await batch.run(requests())
-
-
-if __name__ == "__main__":
-    flyte.init()
-    results = flyte.with_runcontext(mode="local").run(ask).outputs()[0]
-    found = {{}}
-    for kind, file in (("answered", results.output_file), ("errors", results.error_file)):
-        found[kind] = []
-        if file is not None:
-            with open(file.download_sync()) as lines:
-                found[kind] = [json.loads(line) for line in lines]
-    print("RESULTS " + json.dumps(found))
-"""
-
-
-def run_script(
-    tmp_path: Path, env: dict[str, str], settings: str, count: int
-) -> subprocess.CompletedProcess[str]:
-    script = tmp_path / "guarded.py"
-    script.write_text(SCRIPT.format(settings=settings, count=count), encoding="utf-8")
-    return subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
+from .script import run_script
 
 
 def part_estimate(numbers: range) -> int:

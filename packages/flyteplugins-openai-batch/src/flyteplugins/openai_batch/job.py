@@ -143,8 +143,11 @@ class OpenAIBatch:
             )
         workdir = Path(tempfile.mkdtemp(prefix=f"openai-batch-{self.name}-"))
         path = await local_requests(requests, workdir)
-        # Every problem of the input is found here, before anything is uploaded.
-        plan = await asyncio.to_thread(plan_parts, path, self.rules.limits, self.rules.endpoint)
+        # Every problem of the input is found here, before anything is uploaded; the same pass writes
+        # each part's request keys, which round 1 sorts from instead of downloading the parts back.
+        plan = await asyncio.to_thread(
+            plan_parts, path, self.rules.limits, self.rules.endpoint, str(workdir / "keys")
+        )
         estimate = estimate_cost(plan.summary.model, plan.summary.tokens, self.rules.prices)
         print(estimate.line(), file=sys.stderr, flush=True)
         check_cost(estimate, self.max_cost_usd, f"OpenAIBatch {self.name!r}")
@@ -154,14 +157,23 @@ class OpenAIBatch:
             api_key, organization=settings.openai_organization, base_url=settings.base_url
         ) as client:
             file_ids = await asyncio.to_thread(upload_parts, client, plan, api_key=api_key)
+            part_keys: list[str] | None = plan.keys
             while True:
                 directory = workdir / f"round{rules.attempt}"
                 outcome = await self._round(
-                    client, api_key, file_ids, f"{key}/r{rules.attempt}", rules, previous, directory
+                    client,
+                    api_key,
+                    file_ids,
+                    f"{key}/r{rules.attempt}",
+                    rules,
+                    previous,
+                    directory,
+                    part_keys,
                 )
                 if not outcome.resend_parts:
                     return await _results(outcome)
                 file_ids, previous, rules = outcome.resend_parts, outcome.files, rules.next()
+                part_keys = None  # a later round's parts are cut from its resend file
 
     async def _round(
         self,
@@ -172,8 +184,10 @@ class OpenAIBatch:
         rules: RoundRules,
         previous: RoundFiles,
         directory: Path,
+        part_keys: list[str] | None,
     ) -> RoundOutcome:
-        """One round: its parts' batches by the job task, then the engine's collect of the round."""
+        """One round: its parts' batches by the job task, then the engine's collect of the round
+        (from ``part_keys``, each part's keys file, when known)."""
         cleanup = _local.pending(lambda: self._discarded(file_ids, api_key))
         try:
             result: dict[str, Any] = await self.task.aio(key=key, input_file_ids=file_ids)
@@ -197,6 +211,7 @@ class OpenAIBatch:
             previous=previous,
             cleanup=self.cleanup,
             api_key=api_key,
+            part_keys=part_keys,
         )
 
     def _discarded(self, file_ids: list[str], api_key: str) -> str:

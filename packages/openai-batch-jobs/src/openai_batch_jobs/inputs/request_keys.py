@@ -129,9 +129,11 @@ class KeyRuns:
 
 class PartKeys:
     """The keys files of an input's parts, written as the input is cut: part N's keys go to
-    ``<directory>/<stem>-part<N>-keys.jsonl`` (`paths`, in part order), streamed."""
+    ``<directory>/<stem>-part<N>-keys.jsonl`` (`paths`, in part order), streamed; the directory is
+    made if missing."""
 
     def __init__(self, directory: str, stem: str) -> None:
+        os.makedirs(directory, exist_ok=True)
         self._directory, self._stem = directory, stem
         self.paths: list[str] = []
         self._sink: IO[bytes] | None = None
