@@ -39,16 +39,24 @@ class Run:
     """A `pyflyte run` of the workflow, its output (stdout and stderr as one stream) read as it comes."""
 
     def __init__(
-        self, emulator: Emulator, requests: Path, workflow: str = "signals_workflow.py:signals_batch"
+        self,
+        emulator: Emulator,
+        requests: Path,
+        workflow: str = "signals_workflow.py:signals_batch",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         clean = {
             k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "_FSEC_", "FLYTE_OPENAI"))
         }
-        env = clean | {
-            "OPENAI_BASE_URL": emulator.base_url,
-            "_FSEC_OPENAI_API_KEY": emulator.api_key,
-            "FLYTE_OPENAI_API_KEY": emulator.api_key,
-        }
+        env = (
+            clean
+            | {
+                "OPENAI_BASE_URL": emulator.base_url,
+                "_FSEC_OPENAI_API_KEY": emulator.api_key,
+                "FLYTE_OPENAI_API_KEY": emulator.api_key,
+            }
+            | (extra_env or {})
+        )
         module, entity = workflow.split(":")
         command = [str(Path(sys.executable).parent / "pyflyte"), "run", str(HERE / module), entity]
         self.process = subprocess.Popen(

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from openai_batch_emulator import Emulator
+from openai_batch_jobs.interrupts import CLEANUP_DEADLINE_ENV
 
 from .pyflyte_runs import Run
 
@@ -81,7 +82,8 @@ PHASES: dict[str, tuple[dict[str, object], Callable[[Emulator, Run], None], str]
 
 @pytest.fixture
 def emulator_settings(request: pytest.FixtureRequest) -> dict[str, object]:
-    phase = request.node.callspec.params.get("phase")
+    callspec = getattr(request.node, "callspec", None)
+    phase = callspec.params.get("phase") if callspec else None
     return dict(PHASES[phase][0]) if phase else {}
 
 
@@ -151,3 +153,21 @@ def test_a_signal_in_the_lean_collect_step_keeps_what_it_joined(
     assert "Traceback" not in output, output
     assert left["request files"] == 0, (left, output)
     check_phase("collect", message, left)
+
+
+def test_a_cleanup_that_stalls_ends_at_its_deadline(emulator: Emulator, requests_file: Path) -> None:
+    """The upload's cleanup waits for part 3's upload to delete its file; on a 300 B/s link that takes
+    some 20 s, past the 2 s deadline: the run ends there, with its message, the deadline's, and where
+    each thread stood."""
+    emulator.configure(transfer_bytes_per_second=300)
+    run = Run(emulator, requests_file, extra_env={CLEANUP_DEADLINE_ENV: "2"})
+    hold_upload(emulator, run)
+    run.process.send_signal(signal.SIGINT)
+    code, output = run.end()
+    assert code == 130, output
+    assert "SIGINT: stopped openai-batch-signals during the upload (" in output, output
+    assert (
+        f"SIGINT: the run did not end within 2 s of the signal ({CLEANUP_DEADLINE_ENV}); exiting without "
+        "waiting longer: a transfer or a cancel still under way may leave its file or batch on the server."
+    ) in output, output
+    assert "Thread 0x" in output, output  # faulthandler's dump of every thread

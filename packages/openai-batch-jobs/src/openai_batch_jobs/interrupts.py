@@ -10,22 +10,37 @@ shell gives a process the signal killed: 128 + the signal's number (130, 143, 12
 A loop that checks `RunRecord.signum` itself (a local run's polling) marks itself `patient`: a signal
 then only sets `signum`, and the loop raises `Interrupted` where it is safe to. Later signals are
 ignored while the first one's cleanup runs: the first signal decides.
+
+The run has a deadline after the signal (`CLEANUP_DEADLINE_S`, or
+`OPENAI_BATCH_JOBS_CLEANUP_DEADLINE_S`): a cleanup stalled on a slow link, or on a lock the signal's
+exception left taken in some library, or an exit that waits on a thread stuck the same way, must not
+leave the terminal hanging. Past it, a watcher thread says what was done and where each thread
+stood, and ends the process with the same status. The handler wakes the watcher through a pipe: a
+signal handler that took a lock or started a thread could meet the very lock it interrupted.
 """
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
+from openai_batch_jobs.errors import BatchConfigError
 from openai_batch_jobs.messages import counted
 
 # SIGHUP does not exist on Windows.
 SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+
+CLEANUP_DEADLINE_ENV = "OPENAI_BATCH_JOBS_CLEANUP_DEADLINE_S"
+# Longer than a cancel's wait for the server (60 s) and a few deletes.
+CLEANUP_DEADLINE_S = 120.0
 
 
 class Interrupted(KeyboardInterrupt):
@@ -69,14 +84,22 @@ class RunRecord:
     kept: dict[str, Kept] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    said: bool = False  # the ending message is out
+    ended: bool = False  # the run's body and cleanup are over
+    wake: int | None = field(default=None, repr=False)  # the watcher's pipe, written on the first signal
 
     def message(self, signum: int) -> str:
         """One paragraph: the signal, the phase, then files, batches and answers."""
-        with self.lock:
+        # A stalled cleanup may hold the lock: the deadline's message does without it.
+        locked = self.lock.acquire(timeout=1.0)
+        try:
             uploaded = list(dict.fromkeys(self.uploaded))
             deleted = list(dict.fromkeys(self.deleted))
             kept = [k for k in self.kept.values() if k.answers]
             cancelled = list(dict.fromkeys(self.cancelled))
+        finally:
+            if locked:
+                self.lock.release()
         text = [f"{signal_name(signum)}: stopped {self.name} during {self.phase}."]
         if uploaded:
             left = [f for f in uploaded if f not in deleted]
@@ -176,8 +199,47 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     if record is None or record.signum is not None:
         return  # the first signal's cleanup is running
     record.signum = signum
+    if record.wake is not None:
+        os.write(record.wake, b"!")
     if not record.patient:
         raise Interrupted(signum)
+
+
+def cleanup_deadline() -> float:
+    """`OPENAI_BATCH_JOBS_CLEANUP_DEADLINE_S` (seconds), else `CLEANUP_DEADLINE_S`."""
+    value = os.environ.get(CLEANUP_DEADLINE_ENV, "").strip()
+    if not value:
+        return CLEANUP_DEADLINE_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise BatchConfigError(f"{CLEANUP_DEADLINE_ENV} must be a number of seconds above 0, not {value!r}")
+    return seconds
+
+
+def _watch(record: RunRecord, read_end: int, deadline: float) -> None:
+    """The deadline of the cleanup after the first signal (see the module's docstring)."""
+    try:
+        if not os.read(read_end, 1):
+            return  # the run ended without a signal
+    finally:
+        os.close(read_end)
+    time.sleep(deadline)
+    if record.ended and threading.main_thread().is_alive():
+        return  # the run ended in time, and what called it goes on (it caught the SystemExit)
+    # The cleanup still runs, or the interpreter's exit waits on a thread that does not end.
+    signum = record.signum or signal.SIGTERM
+    text = [] if record.said else [record.message(signum)]
+    text.append(
+        f"{signal_name(signum)}: the run did not end within {deadline:g} s of the signal "
+        f"({CLEANUP_DEADLINE_ENV}); exiting without waiting longer: a transfer or a cancel still under "
+        "way may leave its file or batch on the server. Where each thread stood:"
+    )
+    print("\n".join(text), file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    os._exit(128 + signum)
 
 
 @contextmanager
@@ -191,14 +253,23 @@ def ending_on_signals(name: str) -> Iterator[RunRecord | None]:
     if _current is not None or threading.current_thread() is not threading.main_thread():
         yield _current
         return
-    record = _current = RunRecord(name)
+    deadline = cleanup_deadline()
+    read_end, write_end = os.pipe()
+    record = _current = RunRecord(name, wake=write_end)
+    # A daemon: the process may end while it waits out the deadline (the cleanup ended in time).
+    threading.Thread(
+        target=_watch, args=(record, read_end, deadline), name="cleanup-deadline", daemon=True
+    ).start()
     previous = {s: signal.signal(s, _handler) for s in SIGNALS}
     try:
         yield record
     except Interrupted as exc:
         print(record.message(exc.signum), file=sys.stderr, flush=True)
+        record.said = True
         raise SystemExit(exc.exit_status) from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _current = None
+        record.ended, record.wake = True, None
+        os.close(write_end)  # without a signal, the watcher reads the end of the pipe and returns
