@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import openai
 import pytest
 
 from openai_batch_emulator import Emulator
+from tests.support.waiting import wait_until
 
 from .helpers import chat_line, fast, upload, wait
 
@@ -190,3 +193,44 @@ def test_settings_are_validated(emulator: Emulator) -> None:
     with pytest.raises(ValueError, match=">= 1"):
         emulator.configure(max_requests=0)
     assert emulator.configure(fail_custom_ids=None).fail_custom_ids is None
+
+
+def test_a_late_answer_comes_after_the_work_is_done(emulator: Emulator) -> None:
+    """ "late": the create is done at once (the batch is listed) while its answer is still held back."""
+    with emulator.client(max_retries=0) as client:
+        source = upload(client, [chat_line("a")])
+        emulator.inject_fault("POST", "/batches", status="late", delay=30)
+
+        async def create_and_look() -> tuple[list[Any], bool]:
+            async with openai.AsyncOpenAI(
+                base_url=emulator.base_url, api_key=emulator.api_key, max_retries=0
+            ) as late:
+                creating = asyncio.create_task(
+                    late.batches.create(
+                        input_file_id=source.id, endpoint="/v1/chat/completions", completion_window="24h"
+                    )
+                )
+                listed = await asyncio.to_thread(
+                    wait_until, lambda: client.batches.list().data, timeout=20, what="the batch, listed"
+                )
+                answered = creating.done()
+                creating.cancel()  # its answer is 30 s away
+                return listed, answered
+
+        listed, answered = asyncio.run(create_and_look())
+    assert len(listed) == 1
+    assert listed[0].input_file_id == source.id
+    assert not answered
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"status": "late"}, 'delay (seconds) is given with status "late", and only with it'),
+        ({"status": 500, "delay": 1}, 'delay (seconds) is given with status "late", and only with it'),
+        ({"status": "late", "delay": -1}, "delay must be a non-negative number of seconds, got -1"),
+    ],
+)
+def test_a_late_fault_needs_its_delay(emulator: Emulator, settings: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        emulator.inject_fault("POST", "/batches", **settings)

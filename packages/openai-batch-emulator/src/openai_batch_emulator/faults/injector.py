@@ -1,4 +1,5 @@
-"""HTTP fault injection: make the next N calls to (method, path prefix) fail the way a real API can.
+"""HTTP fault injection: make the next N calls to (method, path prefix) fail the way a real API can,
+or answer late.
 
 The middleware sits outside everything else (before authentication), like a load balancer in front of
 the real service would.
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..errors import status_error
 from ..files.store import new_id
 
-FAULT_KINDS: tuple[int | str, ...] = (429, 500, 502, 503, "drop")
+FAULT_KINDS: tuple[int | str, ...] = (429, 500, 502, 503, "drop", "late")
 
 
 def _api_path(path: str) -> str:
@@ -34,6 +35,7 @@ class Fault:
     status: int | str
     remaining: int
     retry_after: float | None = None
+    delay: float | None = None  # "late": how long the answer is held
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in ("*", method) and _api_path(path).startswith(_api_path(self.path))
@@ -53,6 +55,7 @@ class FaultInjector:
         status: int | str = 500,
         count: int = 1,
         retry_after: float | None = None,
+        delay: float | None = None,
     ) -> Fault:
         if status not in FAULT_KINDS:
             kinds = ", ".join(map(str, FAULT_KINDS))
@@ -61,9 +64,13 @@ class FaultInjector:
             raise ValueError(f"fault count must be a positive integer, got {count!r}")
         if retry_after is not None and (not isinstance(retry_after, int | float) or retry_after < 0):
             raise ValueError(f"retry_after must be a non-negative number of seconds, got {retry_after!r}")
+        if (status == "late") != (delay is not None):
+            raise ValueError('delay (seconds) is given with status "late", and only with it')
+        if delay is not None and (not isinstance(delay, int | float) or delay < 0):
+            raise ValueError(f"delay must be a non-negative number of seconds, got {delay!r}")
         if not path.startswith("/"):
             raise ValueError(f"fault path must start with '/', got {path!r}")
-        fault = Fault(method.upper(), path, status, count, retry_after)
+        fault = Fault(method.upper(), path, status, count, retry_after, delay)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -104,6 +111,8 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         elif fault.status == "drop":
             await _drop(send)
+        elif fault.status == "late":
+            await self.app(scope, receive, _held(send, fault.delay or 0.0))
         else:
             await _answer(fault, send)
 
@@ -121,6 +130,17 @@ async def _answer(fault: Fault, send: Send) -> None:
         headers.append((b"retry-after-ms", str(round(fault.retry_after * 1000)).encode()))
     await send({"type": "http.response.start", "status": fault.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+def _held(send: Send, delay: float) -> Send:
+    """`send`, with the answer held back `delay` seconds once the call has done its work."""
+
+    async def held(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(delay)
+        await send(message)
+
+    return held
 
 
 async def _drop(send: Send) -> None:

@@ -226,10 +226,14 @@ class Emulator:
         status: int | str = 500,
         count: int = 1,
         retry_after: float | None = None,
+        delay: float | None = None,
     ) -> Fault:
         """The next `count` calls of `method` (or "*") to a path starting with `path` (with or without
-        the /v1 prefix) answer `status` (429, 500, 502, 503) or "drop" the connection unanswered."""
-        return self.runtime.faults.inject(method, path, status=status, count=count, retry_after=retry_after)
+        the /v1 prefix) answer `status` (429, 500, 502, 503), "drop" the connection unanswered, or
+        are done but answered `delay` seconds "late"."""
+        return self.runtime.faults.inject(
+            method, path, status=status, count=count, retry_after=retry_after, delay=delay
+        )
 
     def clear_faults(self) -> None:
         self.runtime.faults.clear()
