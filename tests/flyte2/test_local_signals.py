@@ -12,6 +12,7 @@ from typing import Any
 import openai
 import pytest
 
+from openai_batch_emulator import Emulator
 from tests.flyte2.test_docs_example import ROOT, first_python_block
 from tests.support.waiting import wait_until, while_running
 
@@ -29,10 +30,20 @@ def wait_for(condition: Any, what: str, process: subprocess.Popen[str]) -> Any:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("late", [False, True], ids=["running", "answer of its create under way"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupt_cancels_the_batch(
-    tmp_path: Path, user_env: dict[str, str], openai_client: openai.OpenAI, signum: int
+    tmp_path: Path,
+    user_env: dict[str, str],
+    emulator: Emulator,
+    openai_client: openai.OpenAI,
+    signum: int,
+    late: bool,
 ) -> None:
+    """The signal comes once the batch exists on the server: while it runs, or (``late``) while the
+    answer of the create that made it is still on its way (the exit's cleanup waits for the start)."""
+    if late:
+        emulator.inject_fault("POST", "/batches", status="late", delay=3)
     script = tmp_path / "example.py"
     script.write_text(first_python_block(ROOT / "docs" / "flyte2.md"), encoding="utf-8")
     process = subprocess.Popen(
@@ -56,4 +67,5 @@ def test_interrupt_cancels_the_batch(
     assert [b.id for b in batches] == [batch.id]
     assert batches[0].status in ("cancelling", "cancelled"), (batches[0].status, out, err)
     assert f"Cancelled OpenAI batch {batch.id}." in out + err, out + err
+    assert "Could not clean up" not in out + err, out + err
     assert [f.id for f in openai_client.files.list() if f.purpose == "batch"] == [], out + err

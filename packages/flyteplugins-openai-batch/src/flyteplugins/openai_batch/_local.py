@@ -4,6 +4,10 @@ the run is interrupted (Ctrl-C, SIGTERM), which Flyte 2's own local runner does 
 `flyte.run` runs tasks on an event loop in another thread, which a signal never reaches, so the
 cleanup runs at interpreter exit (`atexit`, after Ctrl-C's KeyboardInterrupt has ended `flyte.run`),
 and SIGTERM is turned into that same KeyboardInterrupt while nothing else handles it.
+
+A task's start (its batches created on the server) may be under way on that loop when the signal
+comes: the cleanup waits for it (`starting`, at most `START_WAIT_S`), so that what it started is
+known, and cancelled, too.
 """
 
 from __future__ import annotations
@@ -13,11 +17,17 @@ import itertools
 import signal
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+# How long an interrupted run's exit waits for the starts under way (a create's few requests).
+START_WAIT_S = 30.0
 
 _lock = threading.Lock()
 _pending: dict[int, Callable[[], str]] = {}
+_starting: set[threading.Event] = set()
 _installed = False
 _handles = itertools.count()
 
@@ -54,8 +64,28 @@ def done(handle: int) -> None:
         _pending.pop(handle, None)
 
 
+@contextmanager
+def starting() -> Iterator[None]:
+    """A start under way: the body creates what `pending` then remembers (see the module's docstring)."""
+    watch_signals()
+    ended = threading.Event()
+    with _lock:
+        _starting.add(ended)
+    try:
+        yield
+    finally:
+        ended.set()
+        with _lock:
+            _starting.discard(ended)
+
+
 def clean_up() -> None:
     """Undo everything still pending (newest first: batches before their input files), saying what."""
+    until = time.monotonic() + START_WAIT_S
+    with _lock:
+        starts = list(_starting)
+    for ended in starts:
+        ended.wait(max(0.0, until - time.monotonic()))
     with _lock:
         undos = list(_pending.items())[::-1]
         _pending.clear()

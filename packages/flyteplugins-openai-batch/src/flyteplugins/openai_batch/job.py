@@ -218,10 +218,15 @@ class OpenAIBatch:
         """An interrupted run's input files, deleted at interpreter exit (no new threads: the engine's
         async delete on a loop of its own)."""
         settings = self.settings
-        client = shared_async_client(
-            api_key, settings.openai_organization, trusted_base_url(settings.base_url)
-        )
-        return run_on_own_loop(discard_inputs(client, settings, file_ids, api_key))
+
+        async def discard() -> str:
+            # The loop's own client: one is built on the loop that uses it.
+            client = shared_async_client(
+                api_key, settings.openai_organization, trusted_base_url(settings.base_url)
+            )
+            return await discard_inputs(client, settings, file_ids, api_key)
+
+        return run_on_own_loop(discard())
 
 
 async def _results(outcome: RoundOutcome) -> BatchResults:

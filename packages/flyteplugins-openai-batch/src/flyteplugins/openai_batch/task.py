@@ -66,8 +66,9 @@ class _ConnectorTask(AsyncConnectorExecutorMixin, TaskTemplate):
         connector = ConnectorRegistry.get_connector(self.task_type, self.task_type_version)
         assert isinstance(connector, (OpenAIBatchConnector, OpenAIBatchJobConnector))
         api_key = os.environ.get(self.key_secret)
-        meta = await connector.start(self.settings, self.key_secret, api_key, **kwargs)  # type: ignore[arg-type]
-        handle = _local.pending(lambda: connector.cancelled(meta, api_key))  # type: ignore[arg-type]
+        with _local.starting():
+            meta = await connector.start(self.settings, self.key_secret, api_key, **kwargs)  # type: ignore[arg-type]
+            handle = _local.pending(lambda: connector.cancelled(meta, api_key))  # type: ignore[arg-type]
         try:
             resource = await self._poll(connector, meta, api_key)
         except BaseException:
