@@ -62,4 +62,4 @@ def test_a_bad_deadline_is_named() -> None:
         check=False,
     )
     assert done.returncode != 0
-    assert f"{CLEANUP_DEADLINE_ENV} must be a number of seconds above 0, not 'soon'" in done.stderr
+    assert f"{CLEANUP_DEADLINE_ENV} must be a positive number of seconds, got 'soon'." in done.stderr

@@ -34,6 +34,7 @@ from types import FrameType
 
 from openai_batch_jobs.errors import BatchConfigError
 from openai_batch_jobs.messages import counted
+from openai_batch_jobs.settings import env_seconds
 
 # SIGHUP does not exist on Windows.
 SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
@@ -207,16 +208,7 @@ def _handler(signum: int, frame: FrameType | None) -> None:
 
 def cleanup_deadline() -> float:
     """`OPENAI_BATCH_JOBS_CLEANUP_DEADLINE_S` (seconds), else `CLEANUP_DEADLINE_S`."""
-    value = os.environ.get(CLEANUP_DEADLINE_ENV, "").strip()
-    if not value:
-        return CLEANUP_DEADLINE_S
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise BatchConfigError(f"{CLEANUP_DEADLINE_ENV} must be a number of seconds above 0, not {value!r}")
-    return seconds
+    return env_seconds(CLEANUP_DEADLINE_ENV, CLEANUP_DEADLINE_S, BatchConfigError)
 
 
 def _watch(record: RunRecord, read_end: int, deadline: float) -> None:

@@ -4,14 +4,17 @@ A template's `custom` is a dict that another plugin version (or another client) 
 and that travelled as a protobuf Struct (every number a float). Each task's settings dataclass
 writes it with `to_custom` and reads it with `from_custom` through a `CustomReader`, so a missing,
 unknown or mistyped key fails with a `TaskTemplateError` naming the task and the key, not a KeyError.
+
+`env_seconds` reads a bound in seconds from an environment variable, with the same error for every one.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from openai_batch_jobs.errors import TaskTemplateError
+from openai_batch_jobs.errors import OpenAIBatchError, TaskTemplateError
 
 
 class CustomReader:
@@ -77,6 +80,21 @@ class CustomReader:
         if not isinstance(value, Mapping):
             raise self.error(f"{key!r} must be a dict, got {type(value).__name__}")
         return value
+
+
+def env_seconds(name: str, default: float, error: type[OpenAIBatchError]) -> float:
+    """The positive number of seconds in the environment variable ``name``, else ``default``; another
+    value raises ``error`` naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise error(f"{name} must be a positive number of seconds, got {raw!r}.")
+    return seconds
 
 
 def task_label(task_type: str, name: str | None) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from openai_batch_jobs.api._sdk import openai
 from openai_batch_jobs.api.retry import TRANSFER, describe_failure, is_transient, transient_errors
 from openai_batch_jobs.errors import ChatGPTConfigError
 from openai_batch_jobs.job.status import Outcome
+from openai_batch_jobs.settings import env_seconds
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -46,16 +46,7 @@ class ChatAnswer:
 
 def answer_timeout() -> float:
     """The bound on one answer, from FLYTE_OPENAI_CHATGPT_TIMEOUT (seconds)."""
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT_S
-    try:
-        timeout = float(raw)
-    except ValueError:
-        timeout = 0.0
-    if not timeout > 0:
-        raise ChatGPTConfigError(f"{TIMEOUT_ENV} must be a positive number of seconds, got {raw!r}.")
-    return timeout
+    return env_seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, ChatGPTConfigError)
 
 
 async def ask(
