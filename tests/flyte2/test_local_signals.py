@@ -43,7 +43,7 @@ def test_interrupt_cancels_the_batch(
     """The signal comes once the batch exists on the server: while it runs, or (``late``) while the
     answer of the create that made it is still on its way (the exit's cleanup waits for the start)."""
     if late:
-        emulator.inject_fault("POST", "/batches", status="late", delay=3)
+        emulator.inject_fault("POST", "/batches", status="late", delay=6)
     script = tmp_path / "example.py"
     script.write_text(first_python_block(ROOT / "docs" / "flyte2.md"), encoding="utf-8")
     process = subprocess.Popen(
@@ -68,4 +68,8 @@ def test_interrupt_cancels_the_batch(
     assert batches[0].status in ("cancelling", "cancelled"), (batches[0].status, out, err)
     assert f"Cancelled OpenAI batch {batch.id}." in out + err, out + err
     assert "Could not clean up" not in out + err, out + err
+    if late:
+        assert "Waiting up to 30 s for the 1 batch start(s) under way, to cancel what they create." in err, (
+            err
+        )
     assert [f.id for f in openai_client.files.list() if f.purpose == "batch"] == [], out + err

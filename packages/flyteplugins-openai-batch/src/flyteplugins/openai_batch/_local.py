@@ -84,6 +84,13 @@ def clean_up() -> None:
     until = time.monotonic() + START_WAIT_S
     with _lock:
         starts = list(_starting)
+    if starts:
+        print(
+            f"Waiting up to {START_WAIT_S:g} s for the {len(starts)} batch start(s) under way, to cancel "
+            "what they create.",
+            file=sys.stderr,
+            flush=True,
+        )
     for ended in starts:
         ended.wait(max(0.0, until - time.monotonic()))
     with _lock:
