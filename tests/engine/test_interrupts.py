@@ -30,18 +30,22 @@ print("the caller goes on; the watcher is", "gone" if watcher is None or not wat
 """
 
 
-@pytest.mark.parametrize("signal", ["signal", "no signal"])
-def test_a_caller_goes_on_past_the_deadline(signal: str) -> None:
-    # Long enough that the run surely ends (the signal to its `finally`) first, even on a loaded machine.
-    env = {**os.environ, CLEANUP_DEADLINE_ENV: "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", CALLER, signal],
+def run_caller(argument: str, deadline: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, CLEANUP_DEADLINE_ENV: deadline}
+    return subprocess.run(
+        [sys.executable, "-c", CALLER, argument],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("signal", ["signal", "no signal"])
+def test_a_caller_goes_on_past_the_deadline(signal: str) -> None:
+    # Long enough that the run surely ends (the signal to its `finally`) first, even on a loaded machine.
+    done = run_caller(signal, deadline="3")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.endswith("the caller goes on; the watcher is gone\n"), done.stdout + done.stderr
     if signal == "signal":
@@ -53,14 +57,6 @@ def test_a_caller_goes_on_past_the_deadline(signal: str) -> None:
 
 
 def test_a_bad_deadline_is_named() -> None:
-    env = {**os.environ, CLEANUP_DEADLINE_ENV: "soon"}
-    done = subprocess.run(
-        [sys.executable, "-c", CALLER, "no signal"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_caller("no signal", deadline="soon")
     assert done.returncode != 0
     assert f"{CLEANUP_DEADLINE_ENV} must be a positive number of seconds, got 'soon'." in done.stderr

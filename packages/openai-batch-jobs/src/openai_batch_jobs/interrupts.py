@@ -85,9 +85,8 @@ class RunRecord:
     kept: dict[str, Kept] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    said: bool = False  # the ending message is out
-    ended: bool = False  # the run's body and cleanup are over
-    wake: int | None = field(default=None, repr=False)  # the watcher's pipe, written on the first signal
+    ended: bool = False  # the run's body and cleanup are over, its message out
+    wake: int | None = field(default=None, repr=False)  # the watcher's pipe: the first signal's number
 
     def message(self, signum: int) -> str:
         """One paragraph: the signal, the phase, then files, batches and answers."""
@@ -201,7 +200,7 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         return  # the first signal's cleanup is running
     record.signum = signum
     if record.wake is not None:
-        os.write(record.wake, b"!")
+        os.write(record.wake, bytes([signum]))
     if not record.patient:
         raise Interrupted(signum)
 
@@ -214,16 +213,17 @@ def cleanup_deadline() -> float:
 def _watch(record: RunRecord, read_end: int, deadline: float) -> None:
     """The deadline of the cleanup after the first signal (see the module's docstring)."""
     try:
-        if not os.read(read_end, 1):
-            return  # the run ended without a signal
+        woken = os.read(read_end, 1)
     finally:
         os.close(read_end)
+    if not woken:
+        return  # the run ended without a signal
     time.sleep(deadline)
     if record.ended and threading.main_thread().is_alive():
         return  # the run ended in time, and what called it goes on (it caught the SystemExit)
     # The cleanup still runs, or the interpreter's exit waits on a thread that does not end.
-    signum = record.signum or signal.SIGTERM
-    text = [] if record.said else [record.message(signum)]
+    signum = woken[0]
+    text = [] if record.ended else [record.message(signum)]
     text.append(
         f"{signal_name(signum)}: the run did not end within {deadline:g} s of the signal "
         f"({CLEANUP_DEADLINE_ENV}); exiting without waiting longer: a transfer or a cancel still under "
@@ -257,7 +257,6 @@ def ending_on_signals(name: str) -> Iterator[RunRecord | None]:
         yield record
     except Interrupted as exc:
         print(record.message(exc.signum), file=sys.stderr, flush=True)
-        record.said = True
         raise SystemExit(exc.exit_status) from None
     finally:
         for sig, handler in previous.items():
